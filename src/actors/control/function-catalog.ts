@@ -1,0 +1,114 @@
+/**
+ * The live view of functions and versions, kept from a watch on the control-plane KV bucket, so a
+ * change applies in every gateway and router without a restart. Keys: `functions.<id>` and
+ * `versions.<functionId>.<versionId>`.
+ */
+import type { KvEntry, KvStore, Subscription } from '../../transport/transport.js';
+import {
+  type FunctionRecord,
+  functionRecordSchema,
+  type ModelSpec,
+  type VersionRecord,
+  versionRecordSchema,
+} from './function.schema.js';
+
+export const controlBucket = 'llmux_control';
+
+const functionKey = (id: string): string => `functions.${id}`;
+const versionKey = (functionId: string, versionId: string): string => `versions.${functionId}.${versionId}`;
+
+export interface ResolvedModel {
+  function: FunctionRecord;
+  version: VersionRecord;
+  model: ModelSpec;
+}
+
+export class FunctionCatalog {
+  readonly #functions = new Map<string, FunctionRecord>();
+  /** functionId → versionId → version */
+  readonly #versions = new Map<string, Map<string, VersionRecord>>();
+  readonly #subscriptions: Subscription[] = [];
+  /** Entries that failed validation, by key (a bad record is ignored, never half-applied). */
+  readonly rejected = new Map<string, string>();
+
+  constructor(readonly kv: KvStore) {}
+
+  /** Loads the current records and follows changes; resolves once the current records are in. */
+  async start(): Promise<void> {
+    this.#subscriptions.push(await this.kv.watch('functions.', (e) => this.#onFunction(e)));
+    this.#subscriptions.push(await this.kv.watch('versions.', (e) => this.#onVersion(e)));
+  }
+
+  stop(): void {
+    for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
+  }
+
+  #onFunction(entry: KvEntry): void {
+    const id = entry.key.slice('functions.'.length);
+    if (entry.value === undefined) {
+      this.#functions.delete(id);
+      return;
+    }
+    const parsed = functionRecordSchema.safeParse(entry.value);
+    if (!parsed.success) {
+      this.rejected.set(entry.key, parsed.error.message);
+      return;
+    }
+    this.rejected.delete(entry.key);
+    this.#functions.set(id, parsed.data);
+  }
+
+  #onVersion(entry: KvEntry): void {
+    const [, functionId, versionId] = entry.key.split('.');
+    if (!functionId || !versionId) return;
+    const versions = this.#versions.get(functionId) ?? new Map<string, VersionRecord>();
+    this.#versions.set(functionId, versions);
+    if (entry.value === undefined) {
+      versions.delete(versionId);
+      return;
+    }
+    const parsed = versionRecordSchema.safeParse(entry.value);
+    if (!parsed.success) {
+      this.rejected.set(entry.key, parsed.error.message);
+      return;
+    }
+    this.rejected.delete(entry.key);
+    versions.set(versionId, parsed.data);
+  }
+
+  getFunction(id: string): FunctionRecord | undefined {
+    return this.#functions.get(id);
+  }
+
+  /** The model of a function, from the newest version that lists it. */
+  resolve(functionId: string, modelName: string): ResolvedModel | undefined {
+    const fn = this.#functions.get(functionId);
+    if (!fn) return undefined;
+    let best: ResolvedModel | undefined;
+    for (const version of this.#versions.get(functionId)?.values() ?? []) {
+      const model = version.models.find((m) => m.name === modelName);
+      if (model && (!best || version.createdAt > best.version.createdAt)) best = { function: fn, version, model };
+    }
+    return best;
+  }
+
+  /** Every (function, model) pair, for GET /v1/models. */
+  models(): Array<{ functionId: string; model: string; createdAt: string }> {
+    const out = new Map<string, { functionId: string; model: string; createdAt: string }>();
+    for (const [functionId, versions] of this.#versions) {
+      if (!this.#functions.has(functionId)) continue;
+      for (const version of versions.values()) {
+        for (const m of version.models) out.set(`${functionId}/${m.name}`, { functionId, model: m.name, createdAt: version.createdAt });
+      }
+    }
+    return [...out.values()];
+  }
+
+  async putFunction(record: FunctionRecord): Promise<void> {
+    await this.kv.put(functionKey(record.id), functionRecordSchema.parse(record));
+  }
+
+  async putVersion(record: VersionRecord): Promise<void> {
+    await this.kv.put(versionKey(record.functionId, record.versionId), versionRecordSchema.parse(record));
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The gateway: OpenAI-compatible HTTP ingress. Authenticates, validates, resolves the model against
+ * the live function catalog, and hands each request to a RequestSession that talks to routers and
+ * workers over the transport. One inbox subscription per gateway carries every session's frames;
+ * the gateway actor owns the session table, so frames, client disconnects and timeouts for one
+ * request are handled one at a time, in order.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErrorCode, LlmuxError, assertNever, type ErrorInfo } from '../../errors.js';
+import type { Operation } from '../../engine-adapters/adapter.js';
+import type { Logger } from '../../observability/logger.js';
+import { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import type { Inbound, Subscription, Transport } from '../../transport/transport.js';
+import { spawn } from '../runtime/actor.js';
+import { Overflow } from '../runtime/mailbox.js';
+import type { FunctionCatalog } from '../control/function-catalog.js';
+import { ApiKeyAuth } from './auth.js';
+import { readJsonBody, sendError, sendJson } from './http-io.js';
+import { parseModelAddress } from './model-address.js';
+import { validateRequest } from './request-schema.js';
+import { RequestSession, type SessionLimits } from './request-session.js';
+import { requestIdFor, traceparentFor } from './trace-context.js';
+
+export type GatewayMessage =
+  | { type: 'open'; token: string; session: RequestSession }
+  | { type: 'frame'; token: string; message: Inbound }
+  | { type: 'client-gone'; token: string }
+  | { type: 'sweep' };
+
+export interface GatewayOptions {
+  transport: Transport;
+  catalog: FunctionCatalog;
+  log: Logger;
+  host?: string;
+  port?: number;
+  apiKeys?: readonly string[];
+  limits?: Partial<SessionLimits>;
+  /** Longest a request may take end to end. */
+  requestTimeoutMs?: number;
+  metrics?: GatewayMetrics;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: GatewayMetrics;
+  /** Sessions in flight. */
+  activeSessions(): number;
+  stop(): Promise<void>;
+}
+
+const defaultLimits: SessionLimits = { maxAttempts: 3, acceptTimeoutMs: 5_000, idleTimeoutMs: 120_000 };
+
+const operationByPath: Record<string, Operation> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completion',
+};
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { transport, catalog, log } = options;
+  const metrics = options.metrics ?? new GatewayMetrics();
+  const auth = new ApiKeyAuth(options.apiKeys ?? []);
+  const limits = { ...defaultLimits, ...options.limits };
+  const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
+  const sessions = new Map<string, RequestSession>();
+  const inbox = transport.newInboxPrefix();
+  let nextToken = 0;
+  let ready = false;
+
+  const actor = spawn<GatewayMessage>('gateway', () => ({
+    receive(msg) {
+      switch (msg.type) {
+        case 'open':
+          sessions.set(msg.token, msg.session);
+          msg.session.dispatch();
+          return;
+        case 'frame':
+          sessions.get(msg.token)?.onMessage(msg.message);
+          return;
+        case 'client-gone':
+          sessions.get(msg.token)?.clientGone();
+          return;
+        case 'sweep': {
+          const now = Date.now();
+          for (const s of sessions.values()) s.checkTimeout(now);
+          return;
+        }
+        default:
+          assertNever(msg);
+      }
+    },
+  }), {
+    mailbox: { capacity: 200_000, overflow: Overflow.reject },
+    onFailure: (error) => log.error({ err: error }, 'gateway actor failed; restarting'),
+  });
+
+  const inboxSub: Subscription = transport.subscribe(`${inbox}.*`, (m) => {
+    const token = m.subject.slice(inbox.length + 1);
+    actor.tell({ type: 'frame', token, message: m });
+  });
+  const sweepTimer = setInterval(() => actor.tell({ type: 'sweep' }), 500);
+  sweepTimer.unref();
+
+  const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string): Promise<void> => {
+    const arrivedAt = process.hrtime.bigint();
+    const raw = await readJsonBody(req);
+    if (raw instanceof LlmuxError) return void reply(res, operation, raw.toInfo());
+    const validated = validateRequest(operation, raw);
+    if (validated instanceof LlmuxError) return void reply(res, operation, validated.toInfo());
+    const address = parseModelAddress(validated.model);
+    if (!address) {
+      return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
+        message: `model '${validated.model}' is not of the form <function-id>/<model-name>; GET /v1/models lists them` });
+    }
+    const resolved = catalog.resolve(address.functionId, address.model);
+    if (!resolved) {
+      return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
+        message: `model '${validated.model}' is not registered; GET /v1/models lists them` });
+    }
+    const path = operation === 'chat' ? '/v1/chat/completions' : '/v1/completions';
+    const uris = resolved.model.llmConfig.uris;
+    if (uris && !uris.includes(path)) {
+      return void reply(res, operation, { code: ErrorCode.unsupportedUri, retryable: false,
+        message: `model '${validated.model}' does not serve ${path} (it serves ${uris.join(', ')})` });
+    }
+    const token = String(nextToken++);
+    const session = new RequestSession({
+      transport, metrics, log, limits,
+      reply: `${inbox}.${token}`,
+      requestId,
+      traceparent: traceparentFor(req.headers.traceparent as string | undefined),
+      deadline: Date.now() + requestTimeoutMs,
+      functionId: address.functionId,
+      model: address.model,
+      clientModel: validated.model,
+      request: validated,
+      res,
+      arrivedAt,
+      onClose: () => sessions.delete(token),
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) actor.tell({ type: 'client-gone', token });
+    });
+    if (!actor.tell({ type: 'open', token, session })) {
+      reply(res, operation, { code: ErrorCode.noActiveBackend, retryable: true, message: 'gateway overloaded' });
+    }
+  };
+
+  const reply = (res: ServerResponse, operation: Operation | undefined, error: ErrorInfo): void => {
+    const status = sendError(res, error);
+    metrics.requests.inc({ route: operation ? `/v1/${operation === 'chat' ? 'chat/completions' : 'completions'}` : 'other', status: String(status) });
+  };
+
+  const listModels = (res: ServerResponse): void => {
+    const data = catalog.models().map((m) => ({
+      id: `${m.functionId}/${m.model}`,
+      object: 'model',
+      created: Math.floor(Date.parse(m.createdAt) / 1000) || 0,
+      owned_by: m.functionId,
+    }));
+    sendJson(res, 200, { object: 'list', data });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
+    res.setHeader('x-request-id', requestId);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/ready') {
+      return ready ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      return void res.end(text);
+    }
+    const operation = operationByPath[path];
+    const isModels = path === '/v1/models';
+    if (!operation && !isModels) {
+      return reply(res, undefined, { code: ErrorCode.unsupportedUri, retryable: false, message: `no route for ${req.method} ${path}` });
+    }
+    const denied = auth.check(req.headers.authorization);
+    if (denied) return reply(res, operation, denied.toInfo());
+    if (isModels) {
+      if (req.method !== 'GET') return reply(res, undefined, { code: ErrorCode.invalidRequest, retryable: false, message: 'use GET /v1/models' });
+      return listModels(res);
+    }
+    if (req.method !== 'POST') {
+      return reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, message: `use POST ${path}` });
+    }
+    await handleInference(req, res, operation as Operation, requestId);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'unhandled error in request handler');
+      if (!res.headersSent) sendError(res, { code: ErrorCode.internalError, retryable: true, message: 'internal error' });
+      else res.end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  await transport.flush();
+  ready = true;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    metrics,
+    activeSessions: () => sessions.size,
+    async stop() {
+      ready = false;
+      clearInterval(sweepTimer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, 2_000).unref();
+      });
+      inboxSub.unsubscribe();
+      await actor.stop();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/** Small node:http helpers: bounded body reading, JSON and OpenAI error answers. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ErrorInfo, httpStatusOf, invalidRequest, type LlmuxError, openAiErrorBody } from '../../errors.js';
+
+export const maxBodyBytes = 8 * 1024 * 1024;
+
+export async function readJsonBody(req: IncomingMessage): Promise<unknown | LlmuxError> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) return invalidRequest('body', `request body larger than ${maxBodyBytes} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return invalidRequest('body', 'the request body is empty; send a JSON object');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    return invalidRequest('body', `the request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}
+
+export function sendError(res: ServerResponse, error: ErrorInfo, headers: Record<string, string> = {}): number {
+  const status = httpStatusOf(error.code);
+  const extra = error.code === 'no_active_backend' ? { 'retry-after': '1', ...headers } : headers;
+  if (res.headersSent) {
+    res.end();
+    return status;
+  }
+  sendJson(res, status, openAiErrorBody(error), extra);
+  return status;
+}
+
+/** The SSE event that ends a broken stream: never a silent clean end. */
+export function sseErrorEvent(error: ErrorInfo): string {
+  return `event: error\ndata: ${JSON.stringify(openAiErrorBody(error))}\n\n`;
+}

@@ -1,0 +1,35 @@
+/**
+ * Frames sent to a gateway's per-request inbox: by the router (an error when it cannot place the
+ * request) and by the worker (accepted, chunks, then end or error). `seq` numbers chunk frames
+ * from 0 so the gateway can tell a gap from a reordering.
+ */
+import type { Delta, Usage } from '../../engine-adapters/adapter.js';
+import { type ErrorInfo, isErrorCode } from '../../errors.js';
+import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
+
+export type ReplyFrame =
+  | { type: 'accepted'; requestId: string; workerId: string }
+  | { type: 'chunk'; seq: number; deltas: Delta[] }
+  | { type: 'end'; seq: number; usage?: Usage }
+  | { type: 'error'; seq: number; error: ErrorInfo; workerId?: string }
+  | { type: 'cancelled'; requestId: string };
+
+export function parseReplyFrame(body: unknown): ReplyFrame | undefined {
+  if (!isObject(body)) return undefined;
+  switch (body.type) {
+    case 'chunk':
+      return isFiniteNumber(body.seq) && Array.isArray(body.deltas) ? (body as unknown as ReplyFrame) : undefined;
+    case 'end':
+      return isFiniteNumber(body.seq) && (body.usage === undefined || isObject(body.usage)) ? (body as unknown as ReplyFrame) : undefined;
+    case 'accepted':
+      return isString(body.requestId) && isString(body.workerId) ? (body as unknown as ReplyFrame) : undefined;
+    case 'error':
+      return isFiniteNumber(body.seq) && isObject(body.error) && isErrorCode(body.error.code) && isString(body.error.message)
+        ? (body as unknown as ReplyFrame)
+        : undefined;
+    case 'cancelled':
+      return isString(body.requestId) ? (body as unknown as ReplyFrame) : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * One client request, from dispatch to the last byte: receives the frames a router and a worker send
+ * to its inbox, writes SSE or the final JSON, retries on another worker while nothing has reached
+ * the client, turns a break after output started into an SSE error event, and cancels the worker's
+ * engine request when the client goes away.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Usage } from '../../engine-adapters/adapter.js';
+import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import { subjects } from '../../transport/subjects.js';
+import type { Inbound, Transport } from '../../transport/transport.js';
+import type { InferRequest, WorkerInbound } from '../worker/worker.protocol.js';
+import { sendError, sendJson, sseErrorEvent } from './http-io.js';
+import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
+import { parseReplyFrame } from './reply.protocol.js';
+import type { ValidatedRequest } from './request-schema.js';
+
+export interface SessionLimits {
+  /** Dispatch attempts before giving up (a retry goes to another worker). */
+  maxAttempts: number;
+  /** How long to wait for a worker's `accepted` after a dispatch. */
+  acceptTimeoutMs: number;
+  /** Longest silence from the worker once it accepted. */
+  idleTimeoutMs: number;
+}
+
+export interface SessionInit {
+  transport: Transport;
+  metrics: GatewayMetrics;
+  log: Logger;
+  limits: SessionLimits;
+  reply: string;
+  requestId: string;
+  traceparent: string;
+  deadline: number;
+  functionId: string;
+  model: string;
+  clientModel: string;
+  request: ValidatedRequest;
+  res: ServerResponse;
+  /** process.hrtime.bigint() at arrival. */
+  arrivedAt: bigint;
+  /** Called once when the session is over and can leave the gateway's table. */
+  onClose: () => void;
+}
+
+type Phase = 'routing' | 'accepted' | 'cancelling' | 'closed';
+
+const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
+
+export class RequestSession {
+  #phase: Phase = 'routing';
+  #attempt = 0;
+  readonly #exclude: string[] = [];
+  #workerId: string | undefined;
+  #expectedSeq = 0;
+  #chunksThisAttempt = 0;
+  #headersSent = false;
+  #acc = new CompletionAccumulator();
+  #lastActivity = Date.now();
+  readonly #render: RenderContext;
+
+  constructor(readonly init: SessionInit) {
+    this.#render = {
+      id: `${init.request.operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${init.requestId}`,
+      created: Math.floor(Date.now() / 1000),
+      clientModel: init.clientModel,
+      operation: init.request.operation,
+    };
+  }
+
+  dispatch(): void {
+    const { init } = this;
+    this.#attempt++;
+    this.#phase = 'routing';
+    this.#workerId = undefined;
+    this.#expectedSeq = 0;
+    this.#chunksThisAttempt = 0;
+    this.#acc = new CompletionAccumulator();
+    this.#lastActivity = Date.now();
+    const request: InferRequest = {
+      type: 'infer',
+      requestId: init.requestId,
+      functionId: init.functionId,
+      model: init.model,
+      operation: init.request.operation,
+      body: init.request.body,
+      exclude: this.#exclude,
+    };
+    init.transport.publish(subjects.route(init.functionId), request, {
+      reply: init.reply,
+      headers: { requestId: init.requestId, deadline: init.deadline, traceparent: init.traceparent },
+    });
+  }
+
+  onMessage(message: Inbound): void {
+    if (this.#phase === 'closed') return;
+    this.#lastActivity = Date.now();
+    if (message.noResponders) {
+      // Nobody listened: no router, or the chosen worker died since its last heartbeat.
+      this.#retryOrFail({ code: ErrorCode.noActiveBackend, retryable: true,
+        message: 'no router or worker answered; is the model served?' });
+      return;
+    }
+    const frame = parseReplyFrame(message.body);
+    if (!frame) {
+      this.init.log.warn({ requestId: this.init.requestId }, 'dropped a malformed reply frame');
+      return;
+    }
+    switch (frame.type) {
+      case 'accepted':
+        this.#workerId = frame.workerId;
+        if (this.#phase === 'cancelling') this.#sendCancel();
+        else this.#phase = 'accepted';
+        return;
+      case 'chunk':
+        if (!this.#inSequence(frame.seq)) return;
+        this.#chunksThisAttempt++;
+        if (this.#phase === 'cancelling') return;
+        if (this.init.request.stream) this.#writeEvents(renderChunkEvents(this.#render, frame.deltas));
+        else this.#acc.add(frame.deltas);
+        return;
+      case 'end':
+        if (!this.#inSequence(frame.seq)) return;
+        this.#finish(frame.usage);
+        return;
+      case 'error':
+        if (frame.seq >= 0 && !this.#inSequence(frame.seq)) return;
+        if (frame.workerId && frame.error.retryable) this.#exclude.push(frame.workerId);
+        if (frame.workerId) this.#retryOrFail(frame.error);
+        else this.#fail(frame.error);
+        return;
+      case 'cancelled':
+        if (this.#phase === 'cancelling') this.#close();
+        return;
+      default:
+        assertNever(frame);
+    }
+  }
+
+  /** The client closed the connection before the answer was complete. */
+  clientGone(): void {
+    if (this.#phase === 'closed' || this.#phase === 'cancelling') return;
+    this.init.metrics.cancellations.inc();
+    this.init.log.info({ requestId: this.init.requestId, worker: this.#workerId }, 'client went away; cancelling');
+    this.#phase = 'cancelling';
+    this.#lastActivity = Date.now();
+    if (this.#workerId) this.#sendCancel();
+    // Without a worker yet, the cancel goes out when `accepted` arrives (or the accept timeout ends it).
+  }
+
+  /** Called periodically by the gateway; ends sessions whose worker went silent. */
+  checkTimeout(now: number): void {
+    const silence = now - this.#lastActivity;
+    switch (this.#phase) {
+      case 'routing':
+        if (silence > this.init.limits.acceptTimeoutMs) {
+          this.#retryOrFail({ code: ErrorCode.noActiveBackend, retryable: true, message: 'no worker accepted the request in time' });
+        }
+        return;
+      case 'accepted':
+        if (silence > this.init.limits.idleTimeoutMs || now > this.init.deadline) {
+          this.#fail({ code: ErrorCode.timeout, retryable: true, message: `the worker sent nothing for ${Math.round(silence / 1000)} s` });
+        }
+        return;
+      case 'cancelling':
+        if (silence > this.init.limits.acceptTimeoutMs) this.#close();
+        return;
+      case 'closed':
+        return;
+      default:
+        assertNever(this.#phase);
+    }
+  }
+
+  #inSequence(seq: number): boolean {
+    if (seq === this.#expectedSeq) {
+      this.#expectedSeq++;
+      return true;
+    }
+    this.#fail({ code: ErrorCode.upstreamError, retryable: true,
+      message: `frames lost between worker and gateway (expected #${this.#expectedSeq}, got #${seq})` });
+    return false;
+  }
+
+  #sendCancel(): void {
+    if (!this.#workerId) return;
+    const cancel: WorkerInbound = { type: 'cancel', requestId: this.init.requestId };
+    this.init.transport.publish(subjects.workerCancel(this.#workerId), cancel, { headers: { requestId: this.init.requestId } });
+  }
+
+  #writeEvents(text: string): void {
+    const { res } = this.init;
+    if (!this.#headersSent) {
+      this.#headersSent = true;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      this.init.metrics.timeToFirstToken.observe(
+        { gen_ai_operation_name: this.#render.operation, gen_ai_request_model: this.init.clientModel }, seconds(this.init.arrivedAt));
+    }
+    if (text) res.write(text);
+  }
+
+  #retryOrFail(error: ErrorInfo): void {
+    const nothingSent = !this.#headersSent && this.#chunksThisAttempt === 0;
+    if (this.#phase !== 'cancelling' && nothingSent && error.retryable && this.#attempt < this.init.limits.maxAttempts) {
+      this.init.log.info({ requestId: this.init.requestId, attempt: this.#attempt, code: error.code, err: error.message }, 'retrying on another worker');
+      this.dispatch();
+      return;
+    }
+    this.#fail(error);
+  }
+
+  #fail(error: ErrorInfo): void {
+    if (this.#phase === 'closed') return;
+    if (this.#phase === 'cancelling') {
+      this.#close();
+      return;
+    }
+    // The worker may still be generating (a lost frame, a timeout): stop it.
+    if (this.#workerId) this.#sendCancel();
+    const { res } = this.init;
+    let status: number;
+    if (this.#headersSent) {
+      res.end(sseErrorEvent(error));
+      status = 200;
+    } else {
+      status = sendError(res, error);
+    }
+    this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, status }, 'request failed');
+    this.#record(status);
+    this.#close();
+  }
+
+  #finish(reported: Usage | undefined): void {
+    if (this.#phase === 'cancelling') {
+      this.#close();
+      return;
+    }
+    const usage = reported ?? {
+      // The engine reported nothing: count output deltas; prompt tokens need the tokenizer pool.
+      promptTokens: 0,
+      completionTokens: this.#acc.outputDeltas,
+      totalTokens: this.#acc.outputDeltas,
+    };
+    const { res } = this.init;
+    if (this.init.request.stream) {
+      this.#writeEvents('');
+      if (this.init.request.includeUsage) res.write(renderUsageEvent(this.#render, usage));
+      res.end('data: [DONE]\n\n');
+    } else {
+      sendJson(res, 200, this.#acc.render(this.#render, usage));
+    }
+    const model = this.init.clientModel;
+    this.init.metrics.tokens.inc({ gen_ai_token_type: 'input', gen_ai_request_model: model }, usage.promptTokens);
+    this.init.metrics.tokens.inc({ gen_ai_token_type: 'output', gen_ai_request_model: model }, usage.completionTokens);
+    this.#record(200);
+    this.#close();
+  }
+
+  #record(status: number): void {
+    const route = this.#render.operation === 'chat' ? '/v1/chat/completions' : '/v1/completions';
+    this.init.metrics.requests.inc({ route, status: String(status) });
+    this.init.metrics.duration.observe(
+      { gen_ai_operation_name: this.#render.operation, gen_ai_request_model: this.init.clientModel, status: String(status) },
+      seconds(this.init.arrivedAt),
+    );
+  }
+
+  #close(): void {
+    if (this.#phase === 'closed') return;
+    this.#phase = 'closed';
+    this.init.onClose();
+  }
+}

@@ -1,0 +1,16 @@
+/** W3C trace context: keep a valid incoming `traceparent`, else start a new trace. */
+import { randomBytes } from 'node:crypto';
+
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+export function traceparentFor(incoming: string | undefined): string {
+  if (incoming && TRACEPARENT.test(incoming) && !incoming.includes('-00000000000000000000000000000000-')) return incoming;
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's `x-request-id` when it is sane, else a fresh one. */
+export function requestIdFor(incoming: string | undefined): string {
+  return incoming && REQUEST_ID.test(incoming) ? incoming : randomBytes(12).toString('hex');
+}

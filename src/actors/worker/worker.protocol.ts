@@ -1,0 +1,41 @@
+/**
+ * What a worker receives over the transport: inference requests (forwarded by a router, with the
+ * gateway's reply subject) and cancels (from the gateway holding the client).
+ */
+import type { Operation } from '../../engine-adapters/adapter.js';
+import { isObject, isString, isStringArray } from '../../protocol/guards.js';
+
+export interface InferRequest {
+  type: 'infer';
+  requestId: string;
+  functionId: string;
+  /** The bare model name the engine serves. */
+  model: string;
+  operation: Operation;
+  /** The validated OpenAI body (the client's `model` string already replaced). */
+  body: Record<string, unknown>;
+  /** Workers that already failed this request; the router avoids them. */
+  exclude: string[];
+}
+
+export interface CancelRequest {
+  type: 'cancel';
+  requestId: string;
+}
+
+export type WorkerInbound = InferRequest | CancelRequest;
+
+export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
+  if (!isObject(body)) return undefined;
+  switch (body.type) {
+    case 'infer':
+      return isString(body.requestId) && isString(body.functionId) && isString(body.model) &&
+        (body.operation === 'chat' || body.operation === 'completion') && isObject(body.body) && isStringArray(body.exclude)
+        ? (body as unknown as InferRequest)
+        : undefined;
+    case 'cancel':
+      return isString(body.requestId) ? (body as unknown as CancelRequest) : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The worker actor: one per engine instance. Registers and heartbeats its load, takes requests the
+ * router forwards (replying `accepted` at once to the gateway's inbox), drives the engine through
+ * its adapter, and streams `chunk` frames then `end` or `error` to that inbox. A cancel aborts the
+ * engine request and is confirmed with a `cancelled` frame.
+ */
+import { ErrorCode, type ErrorInfo, LlmuxError, assertNever } from '../../errors.js';
+import type { EngineAdapter, Delta, Usage } from '../../engine-adapters/adapter.js';
+import type { Logger } from '../../observability/logger.js';
+import { subjects } from '../../transport/subjects.js';
+import type { MessageHeaders, Subscription, Transport } from '../../transport/transport.js';
+import { type ActorRef, spawn } from '../runtime/actor.js';
+import { Overflow } from '../runtime/mailbox.js';
+import type { ReplyFrame } from '../gateway/reply.protocol.js';
+import type { RegistryEvent, WorkerDescriptor } from '../router/registry.protocol.js';
+import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
+
+export type WorkerMessage =
+  | { type: 'infer'; request: InferRequest; reply: string; headers: MessageHeaders }
+  | { type: 'cancel'; requestId: string }
+  | { type: 'finished'; requestId: string }
+  | { type: 'heartbeat' }
+  | { type: 'announce' };
+
+export interface WorkerOptions {
+  transport: Transport;
+  engine: EngineAdapter;
+  descriptor: WorkerDescriptor;
+  log: Logger;
+  /** How long stop() lets in-flight requests finish before aborting them. */
+  drainTimeoutMs?: number;
+}
+
+export interface Worker {
+  readonly descriptor: WorkerDescriptor;
+  inFlight(): number;
+  /** Deregisters, lets in-flight requests finish (up to drainTimeoutMs), then stops. */
+  stop(): Promise<void>;
+}
+
+interface InFlight {
+  controller: AbortController;
+  reply: string;
+}
+
+function toErrorInfo(error: unknown): ErrorInfo {
+  if (error instanceof LlmuxError) return error.toInfo();
+  return { code: ErrorCode.internalError, message: error instanceof Error ? error.message : String(error), retryable: true };
+}
+
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const { transport, engine, descriptor, log } = options;
+  const inFlight = new Map<string, InFlight>();
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let drained: (() => void) | undefined;
+
+  const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.workerId), event);
+  const load = () => ({ inFlight: inFlight.size });
+
+  const run = async (self: ActorRef<WorkerMessage>, request: InferRequest, reply: string, headers: MessageHeaders, controller: AbortController): Promise<void> => {
+    let seq = 0;
+    let usage: Usage | undefined;
+    try {
+      const stream = engine.stream(
+        { operation: request.operation, model: request.model, body: request.body, requestId: request.requestId,
+          ...(headers.deadline ? { deadline: headers.deadline } : {}) },
+        controller.signal,
+      );
+      for await (const events of stream) {
+        const deltas: Delta[] = [];
+        for (const e of events) {
+          if (e.type === 'delta') deltas.push(e.delta);
+          else usage = e.usage;
+        }
+        if (deltas.length > 0) transport.publish(reply, { type: 'chunk', seq: seq++, deltas } satisfies ReplyFrame);
+      }
+      transport.publish(reply, { type: 'end', seq: seq++, ...(usage ? { usage } : {}) } satisfies ReplyFrame);
+    } catch (error) {
+      if (controller.signal.aborted) {
+        transport.publish(reply, { type: 'cancelled', requestId: request.requestId } satisfies ReplyFrame);
+        log.info({ requestId: request.requestId }, 'engine request aborted on cancel');
+      } else {
+        const info = toErrorInfo(error);
+        transport.publish(reply, { type: 'error', seq: seq++, error: info, workerId: descriptor.workerId } satisfies ReplyFrame);
+        log.warn({ requestId: request.requestId, code: info.code, err: info.message }, 'engine request failed');
+      }
+    } finally {
+      self.tell({ type: 'finished', requestId: request.requestId });
+    }
+  };
+
+  const actor = spawn<WorkerMessage>(`worker:${descriptor.workerId}`, ({ self }) => ({
+    receive(msg) {
+      switch (msg.type) {
+        case 'infer': {
+          const { request, reply, headers } = msg;
+          const controller = new AbortController();
+          inFlight.set(request.requestId, { controller, reply });
+          transport.publish(reply, { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId } satisfies ReplyFrame);
+          void run(self, request, reply, headers, controller);
+          return;
+        }
+        case 'cancel': {
+          const entry = inFlight.get(msg.requestId);
+          entry?.controller.abort();
+          return;
+        }
+        case 'finished':
+          inFlight.delete(msg.requestId);
+          if (inFlight.size === 0) drained?.();
+          return;
+        case 'heartbeat':
+          publishRegistry({ type: 'heartbeat', worker: descriptor, load: load() });
+          return;
+        case 'announce':
+          publishRegistry({ type: 'register', worker: descriptor, load: load() });
+          return;
+        default:
+          assertNever(msg);
+      }
+    },
+  }), {
+    mailbox: { capacity: 50_000, overflow: Overflow.reject },
+    onFailure: (error) => log.error({ err: error }, 'worker actor failed; restarting'),
+  });
+
+  const subs: Subscription[] = [
+    transport.subscribe(subjects.workerInfer(descriptor.workerId), (m) => {
+      const request = parseWorkerInbound(m.body);
+      if (request?.type !== 'infer' || !m.reply) return;
+      if (!actor.tell({ type: 'infer', request, reply: m.reply, headers: m.headers })) {
+        transport.publish(m.reply, { type: 'error', seq: 0, workerId: descriptor.workerId,
+          error: { code: ErrorCode.noActiveBackend, message: 'worker overloaded', retryable: true } } satisfies ReplyFrame);
+      }
+    }),
+    transport.subscribe(subjects.workerCancel(descriptor.workerId), (m) => {
+      const cancel = parseWorkerInbound(m.body);
+      if (cancel?.type === 'cancel') actor.tell({ type: 'cancel', requestId: cancel.requestId });
+    }),
+    transport.subscribe(subjects.discover, () => actor.tell({ type: 'announce' })),
+  ];
+  await transport.flush();
+  actor.tell({ type: 'announce' });
+  heartbeatTimer = setInterval(() => actor.tell({ type: 'heartbeat' }), descriptor.heartbeatMs);
+  heartbeatTimer.unref();
+
+  return {
+    descriptor,
+    inFlight: () => inFlight.size,
+    async stop() {
+      clearInterval(heartbeatTimer);
+      publishRegistry({ type: 'deregister', workerId: descriptor.workerId, reason: 'shutdown' });
+      subs[0]?.unsubscribe(); // no new requests; cancels still reach in-flight ones
+      if (inFlight.size > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref();
+        });
+        for (const f of inFlight.values()) f.controller.abort();
+      }
+      for (const s of subs) s.unsubscribe();
+      await transport.flush().catch(() => undefined);
+      await actor.stop();
+      await engine.close();
+    },
+  };
+}

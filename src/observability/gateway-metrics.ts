@@ -1,0 +1,49 @@
+/**
+ * The gateway's Prometheus metrics, named after the OpenTelemetry GenAI conventions where they
+ * exist (dots become underscores in Prometheus), plus llmux's own.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'llmux_gateway_requests_total',
+    help: 'HTTP requests answered by the gateway, by route and status code.',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly duration = new Histogram({
+    name: 'gen_ai_server_request_duration_seconds',
+    help: 'Time from request arrival to the last byte of the answer.',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  readonly timeToFirstToken = new Histogram({
+    name: 'gen_ai_server_time_to_first_token_seconds',
+    help: 'Time from request arrival to the first output token sent to the client.',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly tokens = new Counter({
+    name: 'gen_ai_client_token_usage_total',
+    help: 'Tokens used, by type (input = prompt, output = completion).',
+    labelNames: ['gen_ai_token_type', 'gen_ai_request_model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cancellations = new Counter({
+    name: 'llmux_gateway_client_disconnects_total',
+    help: 'Requests whose client went away before the answer was complete (a cancel was sent to the worker).',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'llmux_gateway_' });
+  }
+}

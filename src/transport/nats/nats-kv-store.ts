@@ -1,0 +1,54 @@
+/** KvStore over a JetStream KV bucket; values are msgpack frames. */
+import type { KV, KvEntry as NatsKvEntry } from '@nats-io/kv';
+import { decode, encode } from '../codec.js';
+import type { KvEntry, KvStore, Subscription } from '../transport.js';
+
+function toEntry(e: NatsKvEntry): KvEntry {
+  return { key: e.key, value: e.operation === 'PUT' ? decode(e.value) : undefined, revision: e.revision };
+}
+
+export class NatsKvStore implements KvStore {
+  constructor(readonly kv: KV) {}
+
+  async get(key: string): Promise<KvEntry | undefined> {
+    const e = await this.kv.get(key);
+    return e && e.operation === 'PUT' ? toEntry(e) : undefined;
+  }
+
+  put(key: string, value: unknown): Promise<number> {
+    return this.kv.put(key, encode(value));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.kv.delete(key);
+  }
+
+  async keys(prefix?: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.kv.keys(prefix ? `${prefix}>` : undefined)) out.push(k);
+    return out;
+  }
+
+  async watch(prefix: string, onEntry: (entry: KvEntry) => void): Promise<Subscription> {
+    // Deliver the current values first (so the caller is ready when this resolves), then follow
+    // changes from the next revision on; the watch has no "caught up" marker when a bucket is empty.
+    let lastRevision = 0;
+    for (const key of await this.keys(prefix)) {
+      const entry = await this.kv.get(key);
+      if (!entry) continue;
+      lastRevision = Math.max(lastRevision, entry.revision);
+      onEntry(toEntry(entry));
+    }
+    const watcher = await this.kv.watch({
+      key: prefix ? `${prefix}>` : '>',
+      resumeFromRevision: lastRevision + 1,
+    });
+    void (async () => {
+      for await (const e of watcher) {
+        if (e.revision <= lastRevision) continue;
+        onEntry(toEntry(e));
+      }
+    })().catch(() => undefined);
+    return { unsubscribe: () => watcher.stop() };
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The NATS Transport (@nats-io/transport-node v3). Core NATS for the hot path; JetStream KV for the
+ * control plane (nats-kv-store.ts).
+ */
+import { connect } from '@nats-io/transport-node';
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import { Kvm } from '@nats-io/kv';
+import { decode, encode } from '../codec.js';
+import { headerNames } from '../headers.js';
+import type {
+  Inbound,
+  InboundHandler,
+  KvBucketOptions,
+  KvStore,
+  MessageHeaders,
+  PublishOptions,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+} from '../transport.js';
+import { NatsKvStore } from './nats-kv-store.js';
+
+export interface NatsTransportOptions {
+  /** nats://host:port, or several separated by commas. */
+  servers: string;
+  /** Connection name shown by the server (role and id). */
+  name: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+export async function connectNats(options: NatsTransportOptions): Promise<NatsTransport> {
+  const nc = await connect({
+    servers: options.servers.split(',').map((s) => s.trim()),
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
+    ...(options.token !== undefined ? { token: options.token } : {}),
+  });
+  return new NatsTransport(nc, options.name);
+}
+
+function toNatsHeaders(h: MessageHeaders | undefined): MsgHdrs | undefined {
+  if (!h) return undefined;
+  let out: MsgHdrs | undefined;
+  const set = (k: string, v: string): void => {
+    out ??= natsHeaders();
+    out.set(k, v);
+  };
+  if (h.requestId !== undefined) set(headerNames.requestId, h.requestId);
+  if (h.deadline !== undefined) set(headerNames.deadline, String(h.deadline));
+  if (h.traceparent !== undefined) set(headerNames.traceparent, h.traceparent);
+  return out;
+}
+
+function fromNatsHeaders(h: MsgHdrs | undefined): MessageHeaders {
+  const out: MessageHeaders = {};
+  if (!h) return out;
+  const requestId = h.get(headerNames.requestId);
+  if (requestId) out.requestId = requestId;
+  const deadline = Number(h.get(headerNames.deadline));
+  if (deadline > 0) out.deadline = deadline;
+  const traceparent = h.get(headerNames.traceparent);
+  if (traceparent) out.traceparent = traceparent;
+  return out;
+}
+
+function toInbound(msg: Msg): Inbound {
+  const noResponders = msg.headers?.code === 503 && msg.data.length === 0;
+  return {
+    subject: msg.subject,
+    reply: msg.reply || undefined,
+    headers: fromNatsHeaders(msg.headers),
+    body: noResponders ? undefined : decode(msg.data),
+    noResponders,
+    raw: msg.data,
+  };
+}
+
+export class NatsTransport implements Transport {
+  readonly #nc: NatsConnection;
+  readonly #kvm: Kvm;
+  #closing: Promise<void> | undefined;
+
+  constructor(nc: NatsConnection, readonly name: string) {
+    this.#nc = nc;
+    this.#kvm = new Kvm(nc);
+  }
+
+  publish(subject: string, body: unknown, options?: PublishOptions): void {
+    const h = toNatsHeaders(options?.headers);
+    this.#nc.publish(subject, encode(body), {
+      ...(options?.reply ? { reply: options.reply } : {}),
+      ...(h ? { headers: h } : {}),
+    });
+  }
+
+  forward(subject: string, message: Inbound): void {
+    const h = toNatsHeaders(message.headers);
+    this.#nc.publish(subject, message.raw, {
+      ...(message.reply ? { reply: message.reply } : {}),
+      ...(h ? { headers: h } : {}),
+    });
+  }
+
+  subscribe(subject: string, handler: InboundHandler, options?: SubscribeOptions): Subscription {
+    const sub = this.#nc.subscribe(subject, {
+      ...(options?.queue ? { queue: options.queue } : {}),
+      callback: (err, msg) => {
+        if (err) return;
+        let inbound: Inbound;
+        try {
+          inbound = toInbound(msg);
+        } catch {
+          return; // an undecodable frame is dropped at the boundary; protocols validate the rest
+        }
+        handler(inbound);
+      },
+    });
+    return { unsubscribe: () => sub.unsubscribe() };
+  }
+
+  newInboxPrefix(): string {
+    return createInbox();
+  }
+
+  flush(): Promise<void> {
+    return this.#nc.flush();
+  }
+
+  async keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore> {
+    const kv = await this.#kvm.create(bucket, {
+      history: options?.history ?? 1,
+      ...(options?.maxAgeMs ? { ttl: options.maxAgeMs } : {}),
+    });
+    return new NatsKvStore(kv);
+  }
+
+  /** Resolves when the connection closes for good (after close(), or when the server is gone for good). */
+  closed(): Promise<void> {
+    return this.#nc.closed().then(() => undefined);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#nc.isClosed() ? Promise.resolve() : this.#nc.drain().catch(() => this.#nc.close());
+    return this.#closing;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * NATS subject naming. Every segment that may come from user input (function ids, model names,
+ * worker ids) goes through `encodeSegment`, so `.`, `*`, `>` and whitespace can never act as
+ * separators or wildcards.
+ */
+
+// Bytes outside this set are written as `~` + two hex digits; `~` itself is escaped too, so the
+// encoding is injective and reversible.
+const SAFE = /^[A-Za-z0-9_-]$/;
+
+export function encodeSegment(value: string): string {
+  if (value.length === 0) return '~';
+  let out = '';
+  for (const byte of new TextEncoder().encode(value)) {
+    const ch = String.fromCharCode(byte);
+    out += byte < 0x80 && SAFE.test(ch) ? ch : `~${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function decodeSegment(segment: string): string {
+  if (segment === '~') return '';
+  const bytes: number[] = [];
+  for (let i = 0; i < segment.length; i++) {
+    const ch = segment[i] as string;
+    if (ch === '~') {
+      const hex = segment.slice(i + 1, i + 3);
+      if (!/^[0-9a-f]{2}$/.test(hex)) throw new Error(`bad subject segment encoding: ${segment}`);
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(ch.charCodeAt(0));
+    }
+  }
+  return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+}
+
+const ROOT = 'llmux';
+
+export const subjects = {
+  /** Gateways publish inference requests here; routers subscribe to `route.>` in one queue group. */
+  route: (functionId: string): string => `${ROOT}.route.${encodeSegment(functionId)}`,
+  routeAll: `${ROOT}.route.>`,
+  /** A worker's request subject; the router forwards to it keeping the gateway's reply subject. */
+  workerInfer: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.infer`,
+  /** Cancels for a worker's in-flight requests, from the gateway that holds the client. */
+  workerCancel: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.cancel`,
+  /** Worker registry events (register, heartbeat, deregister). */
+  registry: (workerId: string): string => `${ROOT}.registry.${encodeSegment(workerId)}`,
+  registryAll: `${ROOT}.registry.*`,
+  /** Routers ask every worker to announce itself (after a router starts). */
+  discover: `${ROOT}.discover`,
+} as const;
+
+export const queues = {
+  routers: 'llmux-routers',
+} as const;

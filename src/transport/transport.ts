@@ -1,0 +1,83 @@
+/**
+ * The Transport: how actors reach each other. Core publish/subscribe with reply subjects and
+ * headers, plus a key-value store for the control plane. Two implementations: NATS
+ * (src/transport/nats/, the only code that imports @nats-io) and in-memory (unit tests of one actor).
+ * Bodies are plain data, encoded with msgpackr by the transport (src/transport/codec.ts).
+ */
+export interface MessageHeaders {
+  requestId?: string;
+  /** Epoch milliseconds after which nobody waits for an answer. */
+  deadline?: number;
+  /** W3C trace context. */
+  traceparent?: string;
+}
+
+export interface Inbound {
+  subject: string;
+  reply: string | undefined;
+  headers: MessageHeaders;
+  /** The decoded body; validate it against the receiving protocol before use. */
+  body: unknown;
+  /** Set when the message is the server's "no responders" status for a request sent to `reply`. */
+  noResponders: boolean;
+  /** The encoded body as received, for forwarding without re-encoding. */
+  raw: Uint8Array;
+}
+
+export interface PublishOptions {
+  reply?: string;
+  headers?: MessageHeaders;
+}
+
+export type InboundHandler = (message: Inbound) => void;
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface SubscribeOptions {
+  /** Queue group: each message goes to one member of the group. */
+  queue?: string;
+}
+
+export interface KvEntry {
+  key: string;
+  /** Undefined when the key was deleted. */
+  value: unknown;
+  revision: number;
+}
+
+export interface KvStore {
+  get(key: string): Promise<KvEntry | undefined>;
+  put(key: string, value: unknown): Promise<number>;
+  delete(key: string): Promise<void>;
+  keys(prefix?: string): Promise<string[]>;
+  /**
+   * Calls `onEntry` for the current value of every key under `prefix` and then for every change,
+   * until the returned handle is stopped. Resolves once the current values have been delivered.
+   */
+  watch(prefix: string, onEntry: (entry: KvEntry) => void): Promise<Subscription>;
+}
+
+export interface KvBucketOptions {
+  /** Values kept per key. */
+  history?: number;
+  /** Whole-bucket max age in ms (per-key TTL is not honoured by nats-server 2.9). */
+  maxAgeMs?: number;
+}
+
+export interface Transport {
+  /** A name for logs: which process/role this connection belongs to. */
+  readonly name: string;
+  publish(subject: string, body: unknown, options?: PublishOptions): void;
+  /** Re-publishes a received message, bytes and headers untouched, to another subject, keeping its reply subject. */
+  forward(subject: string, message: Inbound): void;
+  subscribe(subject: string, handler: InboundHandler, options?: SubscribeOptions): Subscription;
+  /** A fresh, unique inbox prefix; subscribe to `${prefix}.*` and use `${prefix}.<token>` as reply subjects. */
+  newInboxPrefix(): string;
+  /** Resolves when everything published so far has reached the server. */
+  flush(): Promise<void>;
+  keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore>;
+  /** Drains subscriptions and closes. Safe to call twice. */
+  close(): Promise<void>;
+}
