@@ -1,0 +1,17 @@
+/** The demo function `llmux up` registers, so a fresh stack answers at once. */
+import type { FunctionCatalog } from './function-catalog.js';
+
+export const demoFunctionId = 'demo';
+export const demoVersionId = 'v1';
+export const demoModel = 'llmux-sim-8b';
+
+export async function registerDemoFunction(catalog: FunctionCatalog, model = demoModel): Promise<void> {
+  const now = new Date().toISOString();
+  await catalog.putFunction({ id: demoFunctionId, name: 'llmux demo', functionType: 'LLM', createdAt: now });
+  await catalog.putVersion({
+    functionId: demoFunctionId,
+    versionId: demoVersionId,
+    createdAt: now,
+    models: [{ name: model, llmConfig: { uris: ['/v1/chat/completions', '/v1/completions'], routingMethod: 'least-busy' } }],
+  });
+}

@@ -1,0 +1,33 @@
+/** `llmux gateway|router|worker`: one role each, for real deployments. */
+import { runGateway, runRouter, runWorker } from '../../launch/roles.js';
+import { createLogger } from '../../observability/logger.js';
+import { stopOnSignals } from './lifecycle.js';
+
+export async function gateway(opts: { nats: string; port: number; host: string; apiKey?: string[] }): Promise<void> {
+  const log = createLogger('gateway');
+  const g = await runGateway({ natsUrl: opts.nats, port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log });
+  stopOnSignals(() => g.stop());
+  log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0 }, 'gateway listening');
+}
+
+export async function router(opts: { nats: string }): Promise<void> {
+  const log = createLogger('router');
+  const r = await runRouter({ natsUrl: opts.nats, log });
+  stopOnSignals(() => r.stop());
+  log.info('router running');
+}
+
+export async function worker(opts: {
+  nats: string; engineUrl: string; engine: string; engineApiKey?: string; function: string; functionVersion: string;
+  model: string; id?: string; capacity: number; heartbeatMs: number;
+}): Promise<void> {
+  const log = createLogger('worker');
+  const w = await runWorker({
+    natsUrl: opts.nats, log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
+    versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
+    ...(opts.engineApiKey ? { engineApiKey: opts.engineApiKey } : {}),
+    ...(opts.id ? { workerId: opts.id } : {}),
+  });
+  stopOnSignals(() => w.stop());
+  log.info({ worker: w.descriptor.workerId, model: opts.model, engine: opts.engine }, 'worker registered');
+}

@@ -1,0 +1,64 @@
+/** `llmux up`: a whole stack on this machine, with a ready-to-paste request. */
+import { startLocalStack } from '../../launch/local-stack.js';
+import { createLogger } from '../../observability/logger.js';
+import { stopOnSignals } from './lifecycle.js';
+
+export interface UpOptions {
+  port: number;
+  host: string;
+  workers: number;
+  apiKey?: string[];
+  nats?: string;
+  engineUrl?: string;
+  engine: string;
+  model: string;
+  ttftMs: number;
+  itlMs: number;
+}
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+export async function up(opts: UpOptions): Promise<void> {
+  const apiKeys = opts.apiKey ?? [];
+  if (!isLoopback(opts.host) && apiKeys.length === 0) {
+    throw new Error(`refusing to listen on ${opts.host} without an API key: pass --api-key KEY (or bind to 127.0.0.1)`);
+  }
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  const stack = await startLocalStack({
+    log: createLogger('up', process.env.LLMUX_LOG_LEVEL ?? 'warn'),
+    host: opts.host,
+    port: opts.port,
+    workers: opts.workers,
+    apiKeys,
+    ...(opts.nats ? { natsUrl: opts.nats } : {}),
+    ...(opts.engineUrl ? { engineUrl: opts.engineUrl } : {}),
+    engineKind: opts.engine,
+    model: opts.model,
+    sim: { ttftMs: opts.ttftMs, itlMs: opts.itlMs },
+    installNats: true,
+    onProgress: (line) => say(`llmux: ${line}`),
+  });
+  stopOnSignals(() => stack.stop(), say);
+
+  const model = stack.models[0] ?? '';
+  const auth = apiKeys.length > 0 ? ` \\\n  -H 'Authorization: Bearer ${apiKeys[0]}'` : '';
+  const lines = [
+    '',
+    'llmux is up.',
+    `  base URL   ${stack.gatewayUrl}/v1`,
+    `  models     ${stack.models.join(', ')}`,
+    `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed)' : ''}`,
+    `  workers    ${stack.workers.length}${stack.sims.length > 0 ? ` (engine simulators at ${stack.sims.map((s) => s.url).join(', ')})` : ''}`,
+    `  auth       ${apiKeys.length > 0 ? 'API key required' : 'off (pass --api-key KEY to require one)'}`,
+    `  metrics    ${stack.gatewayUrl}/metrics`,
+    '',
+    'Try it:',
+    `  curl -sN ${stack.gatewayUrl}/v1/chat/completions${auth} \\`,
+    `  -H 'Content-Type: application/json' \\`,
+    `  -d '{"model":"${model}","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'`,
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+}

@@ -1,0 +1,101 @@
+/**
+ * The `llmux` command. Subcommand modules are imported only when their command runs, so
+ * `llmux --help` starts in tens of milliseconds.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+const program = new Command();
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+}
+
+const natsOption = () => new Option('--nats <url>', 'NATS server URL').env('LLMUX_NATS_URL');
+const apiKeyOption = () => new Option('--api-key <key>', 'client API key required as `Authorization: Bearer <key>` (repeatable)')
+  .env('LLMUX_API_KEY').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+
+program
+  .name('llmux')
+  .description('An actor-based, OpenAI-compatible LLM gateway for fleets of inference engines, over NATS.')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('run a whole stack on this machine: nats-server, router, gateway, workers (with engine simulators)')
+  .addOption(new Option('--port <port>', 'gateway HTTP port').default(8080).argParser(port))
+  .addOption(new Option('--host <host>', 'gateway bind address').default('127.0.0.1'))
+  .addOption(new Option('--workers <n>', 'number of workers').default(2).argParser(positiveInt))
+  .addOption(apiKeyOption())
+  .addOption(natsOption().default(undefined, 'start a managed nats-server'))
+  .addOption(new Option('--engine-url <url>', 'point the workers at this engine instead of starting simulators'))
+  .addOption(new Option('--engine <kind>', 'engine adapter for --engine-url').default('vllm'))
+  .addOption(new Option('--model <name>', 'model name the engine serves').default('llmux-sim-8b'))
+  .addOption(new Option('--ttft-ms <ms>', 'simulator time to first token').default(50).argParser(nonNegative))
+  .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
+  .addHelpText('after', '\nExample:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n')
+  .action(async (opts) => (await import('./commands/up.js')).up(opts));
+
+program
+  .command('gateway')
+  .description('run the gateway role (OpenAI-compatible HTTP)')
+  .addOption(natsOption().makeOptionMandatory())
+  .addOption(new Option('--port <port>', 'HTTP port').default(8080).argParser(port))
+  .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
+  .addOption(apiKeyOption())
+  .addHelpText('after', '\nExample:\n  llmux gateway --nats nats://127.0.0.1:4222 --port 8080 --api-key "$KEY"\n')
+  .action(async (opts) => (await import('./commands/roles.js')).gateway(opts));
+
+program
+  .command('router')
+  .description('run the router role (worker table, routing, dispatch)')
+  .addOption(natsOption().makeOptionMandatory())
+  .addHelpText('after', '\nExample:\n  llmux router --nats nats://127.0.0.1:4222\n')
+  .action(async (opts) => (await import('./commands/roles.js')).router(opts));
+
+program
+  .command('worker')
+  .description('run one worker: the sidecar of one engine instance')
+  .addOption(natsOption().makeOptionMandatory())
+  .requiredOption('--engine-url <url>', 'base URL of the engine, e.g. http://127.0.0.1:8000')
+  .addOption(new Option('--engine <kind>', 'engine adapter').default('vllm'))
+  .addOption(new Option('--engine-api-key <key>', 'key the engine expects').env('LLMUX_ENGINE_API_KEY'))
+  .requiredOption('--function <id>', 'function id this worker serves')
+  .addOption(new Option('--function-version <id>', 'function version').default('v1'))
+  .requiredOption('--model <name>', 'model name the engine serves')
+  .addOption(new Option('--id <id>', 'worker id (default: generated)'))
+  .addOption(new Option('--capacity <n>', 'requests at once before the worker counts as full').default(64).argParser(positiveInt))
+  .addOption(new Option('--heartbeat-ms <ms>', 'heartbeat interval').default(1000).argParser(positiveInt))
+  .addHelpText('after', '\nExample:\n  llmux worker --nats nats://127.0.0.1:4222 --engine-url http://127.0.0.1:8000 --function demo --model llmux-sim-8b\n')
+  .action(async (opts) => (await import('./commands/roles.js')).worker(opts));
+
+program
+  .command('sim')
+  .description('run the engine simulator (vLLM-compatible HTTP server)')
+  .addOption(new Option('--port <port>', 'HTTP port').default(8000).argParser(port))
+  .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
+  .addOption(new Option('--ttft-ms <ms>', 'time to first token').default(0).argParser(nonNegative))
+  .addOption(new Option('--itl-ms <ms>', 'inter-token latency').default(0).argParser(nonNegative))
+  .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue').default(64).argParser(positiveInt))
+  .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+  .addHelpText('after', '\nExample:\n  llmux sim --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
+  .action(async (opts) => (await import('./commands/sim.js')).sim(opts));
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`llmux: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

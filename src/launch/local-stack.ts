@@ -1,0 +1,112 @@
+/**
+ * A whole llmux on one machine: a managed nats-server (unless a URL is given), a router, workers
+ * (each with its own engine simulator unless an engine URL is given) and a gateway, each role with
+ * its own NATS connection exactly as in a distributed deployment. Used by `llmux up`, the
+ * integration tests and the benchmarks.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
+import type { Router } from '../actors/router/router.js';
+import type { Worker } from '../actors/worker/worker.js';
+import type { Logger } from '../observability/logger.js';
+import { type SimServer, startSim } from '../sim/sim-server.js';
+import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
+import { type RunningGateway, runGateway, runRouter, runWorker, type Stoppable } from './roles.js';
+
+export interface LocalStackOptions {
+  log: Logger;
+  /** Use this NATS server instead of starting one. */
+  natsUrl?: string;
+  host?: string;
+  port?: number;
+  workers?: number;
+  apiKeys?: string[];
+  /** Point every worker at this engine instead of starting simulators. */
+  engineUrl?: string;
+  engineKind?: string;
+  engineApiKey?: string;
+  /** The model name the engine serves. */
+  model?: string;
+  sim?: { ttftMs?: number; itlMs?: number; maxConcurrency?: number };
+  heartbeatMs?: number;
+  /** Install nats-server with apt-get when it is missing (as root). */
+  installNats?: boolean;
+  onProgress?: (line: string) => void;
+}
+
+export interface LocalStack {
+  gatewayUrl: string;
+  natsUrl: string;
+  /** Model ids clients use (`<function-id>/<model-name>`). */
+  models: string[];
+  nats: NatsServerHandle | undefined;
+  gateway: RunningGateway;
+  router: Router;
+  workers: Worker[];
+  sims: SimServer[];
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const progress = options.onProgress ?? (() => undefined);
+  const started: Stoppable[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of started.splice(0).reverse()) await s.stop().catch((error: unknown) => options.log.warn({ err: error }, 'stop failed'));
+  };
+  try {
+    let nats: NatsServerHandle | undefined;
+    if (!options.natsUrl) {
+      progress('starting nats-server (JetStream) ...');
+      nats = await startNatsServer({ install: options.installNats ?? false, log: progress });
+      started.push(nats);
+    }
+    const natsUrl = options.natsUrl ?? (nats as NatsServerHandle).url;
+    const model = options.model ?? demoModel;
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+
+    progress('starting router ...');
+    const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }) });
+    started.push(router);
+
+    const count = options.workers ?? 2;
+    const sims: SimServer[] = [];
+    const workers: Worker[] = [];
+    progress(`starting ${count} worker(s)${options.engineUrl ? ` for ${options.engineUrl}` : ' with engine simulators'} ...`);
+    for (let i = 0; i < count; i++) {
+      let engineUrl = options.engineUrl;
+      if (!engineUrl) {
+        const sim = await startSim({ models: [model], ...options.sim });
+        started.push(sim);
+        sims.push(sim);
+        engineUrl = sim.url;
+      }
+      const worker = await runWorker({
+        natsUrl, log: options.log.child({ role: 'worker' }), engineKind: options.engineKind ?? 'vllm', engineUrl,
+        functionId: demoFunctionId, versionId: demoVersionId, model, heartbeatMs,
+        ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
+      });
+      started.push(worker);
+      workers.push(worker);
+    }
+
+    progress('starting gateway ...');
+    const gateway = await runGateway({
+      natsUrl, log: options.log.child({ role: 'gateway' }), host: options.host ?? '127.0.0.1', port: options.port ?? 0,
+      apiKeys: options.apiKeys ?? [],
+    });
+    started.push(gateway);
+    await registerDemoFunction(gateway.catalog, model);
+
+    // Ready when the router knows every worker and the gateway sees the demo function.
+    for (let i = 0; i < 200 && (router.table.size < count || !gateway.catalog.resolve(demoFunctionId, model)); i++) await sleep(25);
+    if (router.table.size < count) throw new Error(`only ${router.table.size} of ${count} workers registered with the router`);
+
+    return {
+      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, gateway, router, workers, sims,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

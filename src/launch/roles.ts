@@ -1,0 +1,104 @@
+/**
+ * Starting one role: connect its own NATS connection, open what it needs, start its actor. Used by
+ * the single-role commands (`llmux gateway|router|worker`) and by `llmux up`.
+ */
+import { randomBytes } from 'node:crypto';
+import { FunctionCatalog, controlBucket } from '../actors/control/function-catalog.js';
+import { type Gateway, type GatewayOptions, startGateway } from '../actors/gateway/gateway.js';
+import { type Router, startRouter } from '../actors/router/router.js';
+import { type Worker, startWorker } from '../actors/worker/worker.js';
+import type { WorkerDescriptor } from '../actors/router/registry.protocol.js';
+import { createEngineAdapter } from '../engine-adapters/registry.js';
+import type { Logger } from '../observability/logger.js';
+import { connectNats } from '../transport/nats/nats-transport.js';
+import type { Transport } from '../transport/transport.js';
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+async function openCatalog(transport: Transport): Promise<FunctionCatalog> {
+  const catalog = new FunctionCatalog(await transport.keyValue(controlBucket, { history: 5 }));
+  await catalog.start();
+  return catalog;
+}
+
+export const newId = (role: string): string => `${role}-${randomBytes(4).toString('hex')}`;
+
+export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog'> {
+  natsUrl: string;
+}
+
+export type RunningGateway = Gateway & { catalog: FunctionCatalog };
+
+export async function runGateway(options: RunGatewayOptions): Promise<RunningGateway> {
+  const transport = await connectNats({ servers: options.natsUrl, name: newId('gateway') });
+  const catalog = await openCatalog(transport);
+  const gateway = await startGateway({ ...options, transport, catalog });
+  return {
+    ...gateway,
+    url: gateway.url,
+    port: gateway.port,
+    metrics: gateway.metrics,
+    catalog,
+    async stop() {
+      await gateway.stop();
+      catalog.stop();
+      await transport.close();
+    },
+  };
+}
+
+export async function runRouter(options: { natsUrl: string; log: Logger }): Promise<Router> {
+  const transport = await connectNats({ servers: options.natsUrl, name: newId('router') });
+  const catalog = await openCatalog(transport);
+  const router = await startRouter({ transport, catalog, log: options.log });
+  return {
+    table: router.table,
+    async stop() {
+      await router.stop();
+      catalog.stop();
+      await transport.close();
+    },
+  };
+}
+
+export interface RunWorkerOptions {
+  natsUrl: string;
+  log: Logger;
+  engineKind: string;
+  engineUrl: string;
+  engineApiKey?: string;
+  workerId?: string;
+  functionId: string;
+  versionId: string;
+  model: string;
+  capacity?: number;
+  heartbeatMs?: number;
+}
+
+export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
+  const descriptor: WorkerDescriptor = {
+    workerId: options.workerId ?? newId('worker'),
+    functionId: options.functionId,
+    versionId: options.versionId,
+    model: options.model,
+    engineKind: options.engineKind,
+    capacity: options.capacity ?? 64,
+    heartbeatMs: options.heartbeatMs ?? 1000,
+  };
+  const engine = createEngineAdapter(options.engineKind, {
+    baseUrl: options.engineUrl,
+    ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}),
+  });
+  const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId });
+  const worker = await startWorker({ transport, engine, descriptor, log: options.log.child({ worker: descriptor.workerId }) });
+  return {
+    descriptor,
+    inFlight: worker.inFlight,
+    async stop() {
+      await worker.stop();
+      await transport.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// 503 semantics and worker liveness on a real nats-server: a known model nobody serves, a stack
+// with no router, and a worker process killed without a goodbye.
+import { spawn } from 'node:child_process';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoFunctionId, demoVersionId } from '../src/actors/control/demo-function.js';
+import type { LocalStack } from '../src/launch/local-stack.js';
+import { clientFor, startTestStack, waitFor } from './support/stack.js';
+
+let stack: LocalStack;
+let client: OpenAI;
+
+beforeAll(async () => {
+  stack = await startTestStack({ workers: 1, heartbeatMs: 200 });
+  client = clientFor(stack);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('availability - no active backend and dead workers', () => {
+  it('answers 503 no_active_backend with retry-after for a known model no worker serves', async () => {
+    await stack.gateway.catalog.putVersion({
+      functionId: demoFunctionId, versionId: 'v2', createdAt: new Date().toISOString(),
+      models: [{ name: 'unserved-model', llmConfig: {} }],
+    });
+    await waitFor(() => stack.router.table !== undefined && stack.gateway.catalog.resolve(demoFunctionId, 'unserved-model') !== undefined, 2000);
+    const res = await client.chat.completions
+      .create({ model: `${demoFunctionId}/unserved-model`, messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse()
+      .catch((e: unknown) => e);
+    expect(res).toBeInstanceOf(OpenAI.APIError);
+    const error = res as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(503);
+    expect(error.code).toBe('no_active_backend');
+    expect(error.headers?.get('retry-after')).toBe('1');
+  });
+
+  it('removes a killed worker from the table within three heartbeat intervals', async () => {
+    const heartbeatMs = 200;
+    const child = spawn(process.execPath, [
+      'bin/llmux.js', 'worker', '--nats', stack.natsUrl, '--engine-url', stack.sims[0]!.url, '--function', demoFunctionId,
+      '--function-version', demoVersionId, '--model', 'llmux-sim-8b', '--id', 'doomed-worker', '--heartbeat-ms', String(heartbeatMs),
+    ], { stdio: 'ignore', env: { ...process.env, LLMUX_LOG_LEVEL: 'silent' } });
+    try {
+      await waitFor(() => stack.router.table.get('doomed-worker') !== undefined, 10_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const killedAt = Date.now();
+    await waitFor(() => stack.router.table.get('doomed-worker') === undefined, 3 * heartbeatMs + 500);
+    const goneAfter = Date.now() - killedAt;
+    // Three intervals from death; the poll adds at most its own 20 ms period.
+    expect(goneAfter).toBeLessThanOrEqual(3 * heartbeatMs + 40);
+    expect(stack.router.table.size).toBe(1);
+  });
+
+  it('answers 503 when no router is running', async () => {
+    await stack.router.stop();
+    const error = await client.chat.completions
+      .create({ model: stack.models[0] as string, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('no_active_backend');
+  });
+});
