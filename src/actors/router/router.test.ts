@@ -1,0 +1,140 @@
+// Router and worker actors over the in-memory transport (unit level; the e2e tests use real NATS).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EngineAdapter, EngineEvent, EngineRequest } from '../../engine-adapters/adapter.js';
+import { silentLogger } from '../../observability/logger.js';
+import { MemoryBus } from '../../transport/memory/memory-transport.js';
+import { subjects } from '../../transport/subjects.js';
+import type { Inbound } from '../../transport/transport.js';
+import { FunctionCatalog, controlBucket } from '../control/function-catalog.js';
+import { parseReplyFrame, type ReplyFrame } from '../gateway/reply.protocol.js';
+import { startWorker, type Worker } from '../worker/worker.js';
+import type { InferRequest } from '../worker/worker.protocol.js';
+import { type Router, startRouter } from './router.js';
+
+/** An engine that streams `tokens` words, one event per read, until aborted. */
+class ScriptedEngine implements EngineAdapter {
+  readonly kind = 'scripted';
+  seen: EngineRequest[] = [];
+  aborted = 0;
+  constructor(readonly tokens: number, readonly delayMs = 0) {}
+  async *stream(request: EngineRequest, signal: AbortSignal): AsyncIterable<EngineEvent[]> {
+    this.seen.push(request);
+    for (let i = 0; i < this.tokens; i++) {
+      await new Promise((r) => setTimeout(r, this.delayMs));
+      if (signal.aborted) {
+        this.aborted++;
+        throw new Error('aborted');
+      }
+      yield [{ type: 'delta', delta: { index: 0, text: `t${i}`, ...(i === this.tokens - 1 ? { finishReason: 'stop' } : {}) } }];
+    }
+    yield [{ type: 'usage', usage: { promptTokens: 3, completionTokens: this.tokens, totalTokens: 3 + this.tokens } }];
+  }
+  async health() {
+    return true;
+  }
+  async close() {}
+}
+
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+async function setup(workerCount: number, engine: () => ScriptedEngine) {
+  const bus = new MemoryBus();
+  const control = bus.connect('control');
+  const catalog = new FunctionCatalog(await control.keyValue(controlBucket));
+  await catalog.start();
+  await catalog.putFunction({ id: 'fn', name: 'fn', functionType: 'LLM', createdAt: '2026-01-01' });
+  await catalog.putVersion({ functionId: 'fn', versionId: 'v1', createdAt: '2026-01-01', models: [{ name: 'm', llmConfig: { routingMethod: 'round-robin' } }] });
+  await new Promise((r) => setTimeout(r, 0));
+  const router: Router = await startRouter({ transport: bus.connect('router'), catalog, log: silentLogger() });
+  stops.push(() => router.stop());
+  const workers: Worker[] = [];
+  const engines: ScriptedEngine[] = [];
+  for (let i = 0; i < workerCount; i++) {
+    const e = engine();
+    engines.push(e);
+    const w = await startWorker({
+      transport: bus.connect(`w${i}`), engine: e, log: silentLogger(),
+      descriptor: { workerId: `w${i}`, functionId: 'fn', versionId: 'v1', model: 'm', engineKind: 'scripted', capacity: 4, heartbeatMs: 1000 },
+    });
+    workers.push(w);
+    stops.push(() => w.stop());
+  }
+  await new Promise((r) => setTimeout(r, 10));
+  const gateway = bus.connect('gateway');
+  const inbox = gateway.newInboxPrefix();
+  const frames = new Map<string, ReplyFrame[]>();
+  const noResponders: string[] = [];
+  gateway.subscribe(`${inbox}.*`, (m: Inbound) => {
+    if (m.noResponders) return void noResponders.push(m.subject);
+    const f = parseReplyFrame(m.body);
+    if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
+  });
+  const send = (id: string, model = 'm', exclude: string[] = []) => {
+    const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', body: { messages: [] }, exclude };
+    gateway.publish(subjects.route('fn'), request, { reply: `${inbox}.${id}` });
+    return `${inbox}.${id}`;
+  };
+  return { router, workers, engines, gateway, frames, send, noResponders };
+}
+
+const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+describe('router and worker over the in-memory transport', () => {
+  it('learns workers from their registrations', async () => {
+    const { router } = await setup(3, () => new ScriptedEngine(2));
+    expect(router.table.size).toBe(3);
+  });
+
+  it('streams accepted, numbered chunks and an end with usage to the gateway inbox', async () => {
+    const { frames, send } = await setup(1, () => new ScriptedEngine(3));
+    const inbox = send('r1');
+    await settle();
+    const got = frames.get(inbox) ?? [];
+    expect(got.map((f) => f.type)).toEqual(['accepted', 'chunk', 'chunk', 'chunk', 'end']);
+    expect(got.filter((f) => f.type === 'chunk').map((f) => (f as { seq: number }).seq)).toEqual([0, 1, 2]);
+    expect(got.at(-1)).toMatchObject({ type: 'end', seq: 3, usage: { completionTokens: 3 } });
+  });
+
+  it('spreads requests round-robin over the workers', async () => {
+    const { engines, send } = await setup(3, () => new ScriptedEngine(1));
+    for (let i = 0; i < 9; i++) send(`r${i}`);
+    await settle();
+    expect(engines.map((e) => e.seen.length)).toEqual([3, 3, 3]);
+  });
+
+  it('skips workers the gateway excluded, and says no_active_backend when none is left', async () => {
+    const { engines, frames, send } = await setup(2, () => new ScriptedEngine(1));
+    send('a', 'm', ['w0']);
+    const inbox = send('b', 'm', ['w0', 'w1']);
+    await settle();
+    expect(engines.map((e) => e.seen.length)).toEqual([0, 1]);
+    expect(frames.get(inbox)?.[0]).toMatchObject({ type: 'error', error: { code: 'no_active_backend', retryable: true } });
+  });
+
+  it('answers no_eligible_candidates for a model the catalog does not know', async () => {
+    const { frames, send } = await setup(1, () => new ScriptedEngine(1));
+    const inbox = send('x', 'unknown');
+    await settle();
+    expect(frames.get(inbox)?.[0]).toMatchObject({ type: 'error', error: { code: 'no_eligible_candidates' } });
+  });
+
+  it('aborts the engine request on cancel and confirms it', async () => {
+    const { engines, frames, send, gateway } = await setup(1, () => new ScriptedEngine(1000, 2));
+    const inbox = send('long');
+    await settle(20);
+    gateway.publish(subjects.workerCancel('w0'), { type: 'cancel', requestId: 'long' });
+    await settle(30);
+    expect(engines[0]?.aborted).toBe(1);
+    expect(frames.get(inbox)?.at(-1)).toEqual({ type: 'cancelled', requestId: 'long' });
+  });
+
+  it('drops a worker that deregisters', async () => {
+    const { router, workers } = await setup(2, () => new ScriptedEngine(1));
+    await workers[0]?.stop();
+    await settle();
+    expect(router.table.size).toBe(1);
+  });
+});
