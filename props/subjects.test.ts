@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeSegment, encodeSegment, subjects } from './subjects.js';
+import { decodeSegment, encodeSegment, subjects } from '../src/transport/subjects.js';
 
 describe('subjects - user input can never act as a NATS token or wildcard', () => {
   it('encodes any string to one safe token and back', () => {

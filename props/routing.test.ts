@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { WorkerDescriptor } from './registry.protocol.js';
-import { leastBusy, newRoutingState, roundRobin } from './routing-methods.js';
-import { effectiveInFlight, expiryFactor, WorkerTable } from './worker-table.js';
+import type { WorkerDescriptor } from '../src/actors/router/registry.protocol.js';
+import { leastBusy, newRoutingState, roundRobin } from '../src/actors/router/routing-methods.js';
+import { effectiveInFlight, expiryFactor, WorkerTable } from '../src/actors/router/worker-table.js';
 
 const worker = (id: string, heartbeatMs = 1000, capacity = 8): WorkerDescriptor => ({
   workerId: id, functionId: 'fn', versionId: 'v1', model: 'm', engineKind: 'vllm', capacity, heartbeatMs,
