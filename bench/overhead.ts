@@ -1,0 +1,124 @@
+/**
+ * Gateway overhead: the same requests at the same concurrency, straight to one engine simulator
+ * (zero TTFT and inter-token delay) and through llmux (gateway → NATS → router → worker → that
+ * simulator), alternating rounds in one run so drift hits both alike. Prints a table and writes
+ * JSON to bench/results/.
+ *
+ *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { type LoadResult, runLoad, table } from './support/load.js';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '2' },
+    'max-tokens': { type: 'string', default: '16' },
+  },
+});
+const requests = Number(values.requests);
+const concurrency = Number(values.concurrency);
+const rounds = Number(values.rounds);
+const maxTokens = Number(values['max-tokens']);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Stack {
+  baseUrl: string;
+  simUrl: string;
+  stop(): Promise<void>;
+}
+
+async function startStack(): Promise<Stack> {
+  const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', '--workers', '1', '--ttft-ms', '0', '--itl-ms', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LLMUX_LOG_LEVEL: 'error' },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const started = Date.now();
+  while (!out.includes('Press Ctrl-C')) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux up did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(out)?.[1];
+  const simUrl = /engine simulators at (http:\/\/[^\s,)]+)/.exec(out)?.[1];
+  if (!baseUrl || !simUrl) throw new Error(`could not read the URLs from llmux up:\n${out}`);
+  return {
+    baseUrl,
+    simUrl,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+type Case = { name: string; stream: boolean };
+const cases: Case[] = [
+  { name: 'chat, non-streaming', stream: false },
+  { name: 'chat, streaming', stream: true },
+];
+
+function body(model: string, stream: boolean): string {
+  return JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
+}
+
+async function main(): Promise<void> {
+  say(`bench:overhead — ${requests} requests × ${rounds} rounds per path, concurrency ${concurrency}, ${maxTokens} tokens each`);
+  const stack = await startStack();
+  say(`llmux at ${stack.baseUrl}, simulator at ${stack.simUrl}`);
+  const results: Array<{ case: string; path: 'direct' | 'llmux'; rounds: LoadResult[] }> = [];
+  try {
+    for (const c of cases) {
+      const direct = { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
+      const viaLlmux = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream) };
+      say(`[${c.name}] warm-up`);
+      await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });
+      await runLoad({ ...viaLlmux, concurrency, requests: Math.min(500, requests) });
+      const d: LoadResult[] = [];
+      const l: LoadResult[] = [];
+      for (let r = 1; r <= rounds; r++) {
+        d.push(await runLoad({ ...direct, concurrency, requests }));
+        say(`[${c.name}] round ${r}/${rounds} direct: ${d.at(-1)!.throughput.toFixed(0)} req/s`);
+        l.push(await runLoad({ ...viaLlmux, concurrency, requests }));
+        say(`[${c.name}] round ${r}/${rounds} llmux:  ${l.at(-1)!.throughput.toFixed(0)} req/s`);
+      }
+      results.push({ case: c.name, path: 'direct', rounds: d }, { case: c.name, path: 'llmux', rounds: l });
+    }
+  } finally {
+    await stack.stop();
+  }
+
+  const summary = (rs: LoadResult[]) => ({
+    throughput: rs.reduce((a, r) => a + r.throughput, 0) / rs.length,
+    p50Ms: rs.reduce((a, r) => a + r.p50Ms, 0) / rs.length,
+    p99Ms: rs.reduce((a, r) => a + r.p99Ms, 0) / rs.length,
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+  });
+  const rows: string[][] = [];
+  const json: Record<string, unknown>[] = [];
+  for (const c of cases) {
+    const d = summary(results.find((r) => r.case === c.name && r.path === 'direct')!.rounds);
+    const l = summary(results.find((r) => r.case === c.name && r.path === 'llmux')!.rounds);
+    rows.push([c.name, 'direct', d.throughput.toFixed(0), d.p50Ms.toFixed(2), d.p99Ms.toFixed(2), String(d.errors)]);
+    rows.push([c.name, 'llmux', l.throughput.toFixed(0), l.p50Ms.toFixed(2), l.p99Ms.toFixed(2), String(l.errors)]);
+    rows.push([c.name, 'llmux/direct', (l.throughput / d.throughput).toFixed(2), (l.p50Ms / d.p50Ms).toFixed(2), (l.p99Ms / d.p99Ms).toFixed(2), '']);
+    json.push({ case: c.name, direct: d, llmux: l, ratio: { throughput: l.throughput / d.throughput, p50: l.p50Ms / d.p50Ms, p99: l.p99Ms / d.p99Ms } });
+  }
+  process.stdout.write(`\n${table(['case', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows)}\n\n`);
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/overhead-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify({
+    date: new Date().toISOString(), node: process.version, cpus: cpus().length, requests, rounds, concurrency, maxTokens, results: json,
+  }, null, 2));
+  say(`wrote ${file}`);
+}
+
+main().catch((error: unknown) => {
+  say(`bench:overhead failed: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});
