@@ -55,6 +55,8 @@ export class RequestSession {
   #attempt = 0;
   readonly #exclude: string[] = [];
   #workerId: string | undefined;
+  /** The last failure a worker reported: what the client hears if the router then runs out of workers. */
+  #lastWorkerError: ErrorInfo | undefined;
   #expectedSeq = 0;
   #chunksThisAttempt = 0;
   #headersSent = false;
@@ -128,9 +130,14 @@ export class RequestSession {
         return;
       case 'error':
         if (frame.seq >= 0 && !this.#inSequence(frame.seq)) return;
-        if (frame.workerId && frame.error.retryable) this.#exclude.push(frame.workerId);
-        if (frame.workerId) this.#retryOrFail(frame.error);
-        else this.#fail(frame.error);
+        if (frame.workerId) {
+          this.#lastWorkerError = frame.error;
+          if (frame.error.retryable) this.#exclude.push(frame.workerId);
+          this.#retryOrFail(frame.error);
+        } else {
+          // From the router: when it ran out of workers because they failed, the workers' error is the truth.
+          this.#fail(frame.error.code === ErrorCode.noActiveBackend && this.#lastWorkerError ? this.#lastWorkerError : frame.error);
+        }
         return;
       case 'cancelled':
         if (this.#phase === 'cancelling') this.#close();
