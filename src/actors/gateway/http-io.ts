@@ -4,21 +4,37 @@ import { type ErrorInfo, httpStatusOf, invalidRequest, type LlmuxError, openAiEr
 
 export const maxBodyBytes = 8 * 1024 * 1024;
 
-export async function readJsonBody(req: IncomingMessage): Promise<unknown | LlmuxError> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) return invalidRequest('body', `request body larger than ${maxBodyBytes} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return invalidRequest('body', 'the request body is empty; send a JSON object');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    return invalidRequest('body', `the request body is not valid JSON: ${(error as Error).message}`);
-  }
+/**
+ * Reads and parses a JSON body, at most `maxBodyBytes`. Event listeners rather than `for await`:
+ * the async iterator costs ~10% of throughput on small requests (bench/http-layer.ts).
+ */
+export function readJsonBody(req: IncomingMessage): Promise<unknown | LlmuxError> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        tooLarge = true;
+        resolve(invalidRequest('body', `request body larger than ${maxBodyBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => resolve(invalidRequest('body', 'the request body could not be read')));
+    req.on('end', () => {
+      if (tooLarge) return;
+      const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve(invalidRequest('body', 'the request body is empty; send a JSON object'));
+      try {
+        resolve(JSON.parse(text) as unknown);
+      } catch (error) {
+        resolve(invalidRequest('body', `the request body is not valid JSON: ${(error as Error).message}`));
+      }
+    });
+  });
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
