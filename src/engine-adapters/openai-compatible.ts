@@ -84,6 +84,8 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
               throw engineStreamError(kind, `unparseable event: ${ev.data.slice(0, 200)}`);
             }
             if (json.error !== undefined || json.object === 'error') {
+              // Output that arrived in the same read before the error still reaches the client.
+              if (events.length > 0) yield events;
               throw engineStreamError(kind, (json.error as { message?: string } | undefined)?.message ?? String(json.message ?? 'unknown error'));
             }
             eventsFromChunk(json, events);
