@@ -24,7 +24,8 @@ export function openAiUsage(u: Usage): Record<string, unknown> {
 function chatDelta(d: Delta): Record<string, unknown> {
   const delta: Record<string, unknown> = {};
   if (d.role !== undefined) delta.role = d.role;
-  if (d.text !== undefined) delta.content = d.text;
+  // OpenAI's first chunk carries `content: ""` with the role; clients that concatenate expect a string.
+  if (d.text !== undefined || d.role !== undefined) delta.content = d.text ?? '';
   if (d.reasoning !== undefined) delta.reasoning_content = d.reasoning;
   if (d.toolCalls !== undefined) delta.tool_calls = d.toolCalls;
   return delta;
