@@ -1,8 +1,8 @@
 /**
  * Gateway overhead: the same requests at the same concurrency, straight to one engine simulator
- * (zero TTFT and inter-token delay) and through llmux (gateway → NATS → router → worker → that
- * simulator), alternating rounds in one run so drift hits both alike. Prints a table and writes
- * JSON to bench/results/.
+ * (zero TTFT and inter-token delay, its own process) and through llmux (`llmux up` with one worker:
+ * gateway → NATS → router → worker → that simulator), alternating rounds in one run so drift hits
+ * both alike. Prints a table and writes JSON to bench/results/.
  *
  *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16]
  */
@@ -32,28 +32,46 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-async function startStack(): Promise<Stack> {
-  const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', '--workers', '1', '--ttft-ms', '0', '--itl-ms', '0'], {
+/** Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout; returns the output so far. */
+async function launch(args: string[], ready: string): Promise<{ out: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['bin/llmux.js', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LLMUX_LOG_LEVEL: 'error' },
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const started = Date.now();
-  while (!out.includes('Press Ctrl-C')) {
-    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux up did not start:\n${out}`);
+  while (!out.includes(ready)) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux ${args[0]} did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(out)?.[1];
-  const simUrl = /engine simulators at (http:\/\/[^\s,)]+)/.exec(out)?.[1];
-  if (!baseUrl || !simUrl) throw new Error(`could not read the URLs from llmux up:\n${out}`);
   return {
-    baseUrl,
-    simUrl,
+    out,
     stop: () => new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     }),
+  };
+}
+
+/**
+ * The simulator runs in its own process, as an engine would on its own machine, so the llmux
+ * process (gateway, router, worker, each with its own NATS connection) does only llmux's work.
+ */
+async function startStack(): Promise<Stack> {
+  const sim = await launch(['sim', '--port', '0', '--ttft-ms', '0', '--itl-ms', '0', '--max-concurrency', '256', '--model', 'llmux-sim-8b'], 'listening on');
+  const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
+  if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
+  const up = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C');
+  const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(up.out)?.[1];
+  if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${up.out}`);
+  return {
+    baseUrl,
+    simUrl,
+    stop: async () => {
+      await up.stop();
+      await sim.stop();
+    },
   };
 }
 
