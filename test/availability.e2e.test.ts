@@ -4,7 +4,10 @@ import { spawn } from 'node:child_process';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFunctionId, demoVersionId } from '../src/actors/control/demo-function.js';
+import { EngineNotReadyError } from '../src/actors/worker/engine-readiness.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
+import { runWorker } from '../src/launch/roles.js';
+import { silentLogger } from '../src/observability/logger.js';
 import { clientFor, startTestStack, waitFor } from './support/stack.js';
 
 let stack: LocalStack;
@@ -56,6 +59,22 @@ describe('availability - no active backend and dead workers', () => {
     expect(stack.router.table.size).toBe(1);
   });
 
+  it('refuses to register a worker whose engine never becomes healthy, saying which', async () => {
+    const error = await runWorker({
+      natsUrl: stack.natsUrl, log: silentLogger(), engineKind: 'vllm', engineUrl: 'http://127.0.0.1:1', functionId: demoFunctionId,
+      versionId: demoVersionId, model: 'llmux-sim-8b', workerId: 'engine-less', engineWaitMs: 300,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineNotReadyError);
+    expect((error as Error).message).toContain('http://127.0.0.1:1');
+    expect(stack.router.table.get('engine-less')).toBeUndefined();
+  });
+
+  it('reports ready only while its NATS connection is up', async () => {
+    const res = await fetch(`${stack.gatewayUrl}/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ready' });
+  });
+
   it('answers 503 when no router is running', async () => {
     await stack.router.stop();
     const error = await client.chat.completions
@@ -63,5 +82,22 @@ describe('availability - no active backend and dead workers', () => {
       .catch((e: unknown) => e);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('no_active_backend');
+  });
+});
+
+describe('availability - NATS going away', () => {
+  it('reports not ready while NATS is down, and stops cleanly', async () => {
+    const own = await startTestStack({ workers: 1 });
+    try {
+      expect((await fetch(`${own.gatewayUrl}/ready`)).status).toBe(200);
+      await own.nats!.stop();
+      await waitFor(async () => (await fetch(`${own.gatewayUrl}/ready`)).status === 503, 5000);
+      expect(await (await fetch(`${own.gatewayUrl}/ready`)).json()).toEqual({ status: 'nats-disconnected' });
+      expect((await fetch(`${own.gatewayUrl}/health`)).status).toBe(200);
+    } finally {
+      const started = Date.now();
+      await own.stop();
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
   });
 });

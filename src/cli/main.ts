@@ -80,6 +80,7 @@ program
   .addOption(new Option('--id <id>', 'worker id (default: generated)'))
   .addOption(new Option('--capacity <n>', 'requests at once before the worker counts as full').default(64).argParser(positiveInt))
   .addOption(new Option('--heartbeat-ms <ms>', 'heartbeat interval').default(1000).argParser(positiveInt))
+  .addOption(new Option('--engine-wait-s <s>', 'how long to wait for the engine to become healthy before registering').default(600).argParser(positiveInt))
   .addHelpText('after', '\nExample:\n  llmux worker --nats nats://127.0.0.1:4222 --engine-url http://127.0.0.1:8000 --function demo --model llmux-sim-8b\n')
   .action(async (opts) => (await import('./commands/roles.js')).worker(opts));
 

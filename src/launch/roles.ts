@@ -8,6 +8,7 @@ import { type Gateway, type GatewayOptions, startGateway } from '../actors/gatew
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, startWorker } from '../actors/worker/worker.js';
 import type { WorkerDescriptor } from '../actors/router/registry.protocol.js';
+import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { connectNats } from '../transport/nats/nats-transport.js';
@@ -75,6 +76,8 @@ export interface RunWorkerOptions {
   model: string;
   capacity?: number;
   heartbeatMs?: number;
+  /** How long to wait for the engine's health endpoint before giving up (default 60 s). */
+  engineWaitMs?: number;
 }
 
 export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
@@ -91,6 +94,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     baseUrl: options.engineUrl,
     ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}),
   });
+  try {
+    await waitForEngine(engine, options.engineUrl, options.engineWaitMs ?? 60_000, options.log);
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
   const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId });
   const worker = await startWorker({ transport, engine, descriptor, log: options.log.child({ worker: descriptor.workerId }) });
   return {

@@ -77,6 +77,8 @@ export interface Transport {
   newInboxPrefix(): string;
   /** Resolves when everything published so far has reached the server. */
   flush(): Promise<void>;
+  /** Whether the connection to the server is up right now (false while reconnecting or closed). */
+  connected(): boolean;
   keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore>;
   /** Drains subscriptions and closes. Safe to call twice. */
   close(): Promise<void>;

@@ -168,7 +168,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/ready') {
-      return ready ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+      if (!ready) return sendJson(res, 503, { status: 'starting' });
+      if (!transport.connected()) return sendJson(res, 503, { status: 'nats-disconnected' });
+      return sendJson(res, 200, { status: 'ready' });
     }
     if (req.method === 'GET' && path === '/metrics') {
       const text = await metrics.registry.metrics();

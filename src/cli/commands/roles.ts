@@ -19,12 +19,13 @@ export async function router(opts: { nats: string }): Promise<void> {
 
 export async function worker(opts: {
   nats: string; engineUrl: string; engine: string; engineApiKey?: string; function: string; functionVersion: string;
-  model: string; id?: string; capacity: number; heartbeatMs: number;
+  model: string; id?: string; capacity: number; heartbeatMs: number; engineWaitS: number;
 }): Promise<void> {
   const log = createLogger('worker');
   const w = await runWorker({
     natsUrl: opts.nats, log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
+    engineWaitMs: opts.engineWaitS * 1000,
     ...(opts.engineApiKey ? { engineApiKey: opts.engineApiKey } : {}),
     ...(opts.id ? { workerId: opts.id } : {}),
   });

@@ -99,6 +99,10 @@ export class MemoryTransport implements Transport {
     return `_INBOX.${randomUUID().replaceAll('-', '')}`;
   }
 
+  connected(): boolean {
+    return true;
+  }
+
   async flush(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -83,10 +83,21 @@ export class NatsTransport implements Transport {
   readonly #nc: NatsConnection;
   readonly #kvm: Kvm;
   #closing: Promise<void> | undefined;
+  #up = true;
 
   constructor(nc: NatsConnection, readonly name: string) {
     this.#nc = nc;
     this.#kvm = new Kvm(nc);
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.#up = false;
+        else if (s.type === 'reconnect') this.#up = true;
+      }
+    })().catch(() => undefined);
+  }
+
+  connected(): boolean {
+    return this.#up && !this.#nc.isClosed();
   }
 
   publish(subject: string, body: unknown, options?: PublishOptions): void {
