@@ -173,4 +173,24 @@ describe('gateway - OpenAI API through the whole stack', () => {
     const other = await fetch(`${stack.gatewayUrl}/health`);
     expect(other.headers.get('x-request-id')).toMatch(/^[0-9a-f]{24}$/);
   });
+
+  it('exposes request, latency and token counters on /metrics', async () => {
+    const text = await (await fetch(`${stack.gatewayUrl}/metrics`)).text();
+    expect(text).toMatch(/llmux_gateway_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]/);
+    expect(text).toMatch(/llmux_gateway_requests_total\{route="\/v1\/chat\/completions",status="401"\} [1-9]/);
+    expect(text).toMatch(/gen_ai_client_token_usage_total\{gen_ai_token_type="output",gen_ai_request_model="demo\/llmux-sim-8b"\} [1-9]/);
+    expect(text).toContain('gen_ai_server_request_duration_seconds_bucket');
+    expect(text).toContain('gen_ai_server_time_to_first_token_seconds_bucket');
+    expect(text).toMatch(/llmux_gateway_client_disconnects_total [1-9]/);
+  });
+
+  it('applies a control-plane change live: a new function is listed and served without a restart', async () => {
+    const catalog = stack.gateway.catalog;
+    await catalog.putFunction({ id: 'fresh', name: 'fresh', functionType: 'LLM', createdAt: new Date().toISOString() });
+    await catalog.putVersion({ functionId: 'fresh', versionId: 'v1', createdAt: new Date().toISOString(), models: [{ name: 'llmux-sim-8b', llmConfig: {} }] });
+    await waitFor(async () => (await client.models.list()).data.some((m) => m.id === 'fresh/llmux-sim-8b'), 3000);
+    // No worker serves `fresh` yet: known but unserved is a 503, not a 404.
+    const error = await client.chat.completions.create({ model: 'fresh/llmux-sim-8b', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+  });
 });

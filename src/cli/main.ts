@@ -85,6 +85,14 @@ program
   .action(async (opts) => (await import('./commands/roles.js')).worker(opts));
 
 program
+  .command('register-demo')
+  .description('register the demo function (id "demo", version "v1") for a model, in the control plane at --nats')
+  .addOption(natsOption().makeOptionMandatory())
+  .addOption(new Option('--model <name>', 'model name the engines serve').default('llmux-sim-8b'))
+  .addHelpText('after', '\nExample (then run workers with --function demo --model <name>):\n  llmux register-demo --nats nats://127.0.0.1:4222 --model meta-llama/Llama-3.1-8B-Instruct\n')
+  .action(async (opts) => (await import('./commands/register-demo.js')).registerDemo(opts));
+
+program
   .command('sim')
   .description('run the engine simulator (vLLM-compatible HTTP server)')
   .addOption(new Option('--port <port>', 'HTTP port').default(8000).argParser(port))

@@ -1,0 +1,15 @@
+/** `llmux register-demo`: the demo function, for stacks whose roles run separately (the full API comes later). */
+import { demoFunctionId, registerDemoFunction } from '../../actors/control/demo-function.js';
+import { FunctionCatalog, controlBucket } from '../../actors/control/function-catalog.js';
+import { connectNats } from '../../transport/nats/nats-transport.js';
+
+export async function registerDemo(opts: { nats: string; model: string }): Promise<void> {
+  const transport = await connectNats({ servers: opts.nats, name: 'llmux-register-demo' });
+  try {
+    const catalog = new FunctionCatalog(await transport.keyValue(controlBucket, { history: 5 }));
+    await registerDemoFunction(catalog, opts.model);
+    process.stdout.write(`registered function '${demoFunctionId}' serving model '${opts.model}': clients call it as '${demoFunctionId}/${opts.model}'\n`);
+  } finally {
+    await transport.close();
+  }
+}

@@ -1,0 +1,49 @@
+// A deployment with one process per role, as in production: `llmux sim`, `llmux router`,
+// `llmux worker` and `llmux gateway` against a nats-server of the test's own, and a streamed request.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/nats-server-process.js';
+
+const children: ChildProcess[] = [];
+let nats: NatsServerHandle | undefined;
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+  await nats?.stop();
+});
+
+function role(args: string[], ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, ['bin/llmux.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLMUX_LOG_LEVEL: 'info' } });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve(m[1] ?? m[0]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`llmux ${args[0]} exited with ${code}:\n${out}`)));
+    setTimeout(() => reject(new Error(`llmux ${args[0]} not ready:\n${out}`)), 15_000).unref();
+  });
+}
+
+describe('one process per role', () => {
+  it('serves a streamed chat request through separately started gateway, router and worker', async () => {
+    nats = await startNatsServer();
+    const registered = execFileSync(process.execPath, ['bin/llmux.js', 'register-demo', '--nats', nats.url, '--model', 'tiny'], { encoding: 'utf8' });
+    expect(registered).toContain("'demo/tiny'");
+    const simUrl = await role(['sim', '--port', '0', '--model', 'tiny'], /listening on (http:\/\/\S+)/);
+    await role(['router', '--nats', nats.url], /router running/);
+    await role(['worker', '--nats', nats.url, '--engine-url', simUrl, '--function', 'demo', '--model', 'tiny', '--id', 'w-one'], /worker registered/);
+    const gatewayUrl = await role(['gateway', '--nats', nats.url, '--port', '0', '--api-key', 'k1'], /"url":"(http:\/\/[^"]+)"/);
+    const client = new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: 'k1', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'demo/tiny', stream: true, max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text.split(' ')).toHaveLength(4);
+  });
+});
