@@ -3,6 +3,7 @@
  * change applies in every gateway and router without a restart. Keys: `functions.<id>` and
  * `versions.<functionId>.<versionId>`.
  */
+import type { z } from 'zod';
 import type { KvEntry, KvStore, Subscription } from '../../transport/transport.js';
 import {
   type FunctionRecord,
@@ -44,18 +45,7 @@ export class FunctionCatalog {
   }
 
   #onFunction(entry: KvEntry): void {
-    const id = entry.key.slice('functions.'.length);
-    if (entry.value === undefined) {
-      this.#functions.delete(id);
-      return;
-    }
-    const parsed = functionRecordSchema.safeParse(entry.value);
-    if (!parsed.success) {
-      this.rejected.set(entry.key, parsed.error.message);
-      return;
-    }
-    this.rejected.delete(entry.key);
-    this.#functions.set(id, parsed.data);
+    this.#apply(entry, functionRecordSchema, this.#functions, entry.key.slice('functions.'.length));
   }
 
   #onVersion(entry: KvEntry): void {
@@ -63,17 +53,22 @@ export class FunctionCatalog {
     if (!functionId || !versionId) return;
     const versions = this.#versions.get(functionId) ?? new Map<string, VersionRecord>();
     this.#versions.set(functionId, versions);
+    this.#apply(entry, versionRecordSchema, versions, versionId);
+  }
+
+  /** A deleted key leaves the map; a valid record replaces its entry; an invalid one is set aside. */
+  #apply<T>(entry: KvEntry, schema: z.ZodType<T>, into: Map<string, T>, id: string): void {
     if (entry.value === undefined) {
-      versions.delete(versionId);
+      into.delete(id);
       return;
     }
-    const parsed = versionRecordSchema.safeParse(entry.value);
+    const parsed = schema.safeParse(entry.value);
     if (!parsed.success) {
       this.rejected.set(entry.key, parsed.error.message);
       return;
     }
     this.rejected.delete(entry.key);
-    versions.set(versionId, parsed.data);
+    into.set(id, parsed.data);
   }
 
   getFunction(id: string): FunctionRecord | undefined {

@@ -124,6 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return void reply(res, operation, { code: ErrorCode.unsupportedUri, retryable: false,
         message: `model '${validated.model}' does not serve ${path} (it serves ${uris.join(', ')})` });
     }
+    if (res.destroyed) return; // the client left while its body was being read: nothing to start
     const token = String(nextToken++);
     const session = new RequestSession({
       transport, metrics, log, limits,
