@@ -10,6 +10,11 @@ export type Operation = 'chat' | 'completion';
 
 export interface EngineRequest {
   operation: Operation;
+  /**
+   * Whether the client reads tokens as they come. When false an adapter may ask the engine for the
+   * whole answer at once and yield it as one batch: one engine response instead of one per token.
+   */
+  stream: boolean;
   /** The bare model name the engine serves (the function id already stripped by the gateway). */
   model: string;
   /** The client's OpenAI request body, validated; `model`, `stream` and `stream_options` are set by the adapter. */

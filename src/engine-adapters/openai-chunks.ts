@@ -52,3 +52,13 @@ export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
   }
   if (chunk.usage && typeof chunk.usage === 'object') out.push({ type: 'usage', usage: usageOf(chunk.usage as Json) });
 }
+
+/** A whole (non-streamed) `chat.completion` or `text_completion` → the same events, in one batch. */
+export function eventsFromCompletion(body: Json, out: EngineEvent[]): void {
+  const choices = Array.isArray(body.choices) ? (body.choices as Json[]) : [];
+  const asChunk = choices.map((c) => {
+    const message = c.message as Json | undefined;
+    return message ? { index: c.index, delta: message, finish_reason: c.finish_reason } : { index: c.index, text: c.text, finish_reason: c.finish_reason };
+  });
+  eventsFromChunk({ choices: asChunk, usage: body.usage }, out);
+}

@@ -1,14 +1,14 @@
 /**
  * The shared base for engines with an OpenAI-compatible server (vLLM, SGLang, trtllm-serve,
- * llama.cpp): always streams from the engine with usage requested (the gateway aggregates
- * non-streaming answers), over a keep-alive undici pool; aborting the signal closes the engine
- * connection, so the engine sees the client go away.
+ * llama.cpp): streams from the engine with usage requested when the client streams, asks for the
+ * whole answer otherwise (one response instead of one event per token), over a keep-alive undici
+ * pool; aborting the signal closes the engine connection, so the engine sees the client go away.
  */
 import { Pool } from 'undici';
 import { LlmuxError } from '../errors.js';
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } from './adapter.js';
 import { engineConnectError, engineHttpError, engineStreamCut, engineStreamError, engineTimeout } from './engine-errors.js';
-import { eventsFromChunk } from './openai-chunks.js';
+import { eventsFromChunk, eventsFromCompletion } from './openai-chunks.js';
 import { SseParser } from './sse.js';
 
 export interface OpenAiCompatibleOptions extends EngineAdapterOptions {
@@ -45,12 +45,9 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
       return otherwise();
     };
     try {
-      const body = {
-        ...request.body,
-        model: request.model,
-        stream: true,
-        stream_options: { include_usage: true },
-      };
+      const body = request.stream
+        ? { ...request.body, model: request.model, stream: true, stream_options: { include_usage: true } }
+        : { ...request.body, model: request.model, stream: false };
       let res: Awaited<ReturnType<typeof pool.request>>;
       try {
         res = await pool.request({
@@ -66,6 +63,18 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
       if (res.statusCode >= 300) {
         const text = await res.body.text().catch(() => '');
         throw engineHttpError(kind, res.statusCode, text);
+      }
+      if (!request.stream) {
+        let whole: Record<string, unknown>;
+        try {
+          whole = (await res.body.json()) as Record<string, unknown>;
+        } catch (error) {
+          throw failure(error, () => engineStreamCut(kind, error));
+        }
+        const events: EngineEvent[] = [];
+        eventsFromCompletion(whole, events);
+        yield events;
+        return;
       }
       const parser = new SseParser();
       let done = false;

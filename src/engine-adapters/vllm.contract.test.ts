@@ -55,8 +55,9 @@ afterAll(() => new Promise<void>((r) => {
   server.close(() => r());
 }));
 
-const request = (operation: 'chat' | 'completion' = 'chat'): EngineRequest => ({
+const request = (operation: 'chat' | 'completion' = 'chat', stream = true): EngineRequest => ({
   operation,
+  stream,
   model: 'meta-llama/Llama-3.1-8B-Instruct',
   requestId: 'r1',
   body: operation === 'chat' ? { messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 } : { prompt: 'The capital of France is' },
@@ -177,5 +178,17 @@ describe('vllm adapter - contract against recorded transcripts', () => {
 
   it('refuses an unknown engine kind, naming the known ones', () => {
     expect(() => createEngineAdapter('nope', { baseUrl })).toThrow(/known engines are vllm/);
+  });
+
+  it('asks for the whole answer when the client does not stream, and yields it as one batch', async () => {
+    reply = { status: 200, body: fixture('chat-whole.json'), piece: 5 };
+    const batches: EngineEvent[][] = [];
+    for await (const batch of adapter().stream(request('chat', false), new AbortController().signal)) batches.push(batch);
+    expect(lastBody?.stream).toBe(false);
+    expect(lastBody?.stream_options).toBeUndefined();
+    expect(batches).toEqual([[
+      { type: 'delta', delta: { index: 0, role: 'assistant', text: 'Paris is the capital.', finishReason: 'stop' } },
+      { type: 'usage', usage: { promptTokens: 9, completionTokens: 5, totalTokens: 14 } },
+    ]]);
   });
 });

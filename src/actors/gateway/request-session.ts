@@ -88,6 +88,7 @@ export class RequestSession {
       functionId: init.functionId,
       model: init.model,
       operation: init.request.operation,
+      stream: init.request.stream,
       body: init.request.body,
       exclude: this.#exclude,
     };

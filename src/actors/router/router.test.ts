@@ -73,7 +73,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
   });
   const send = (id: string, model = 'm', exclude: string[] = []) => {
-    const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', body: { messages: [] }, exclude };
+    const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', stream: true, body: { messages: [] }, exclude };
     gateway.publish(subjects.route('fn'), request, { reply: `${inbox}.${id}` });
     return `${inbox}.${id}`;
   };

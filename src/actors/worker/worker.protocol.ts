@@ -12,6 +12,8 @@ export interface InferRequest {
   /** The bare model name the engine serves. */
   model: string;
   operation: Operation;
+  /** Whether the client streams (the engine may answer in one piece otherwise). */
+  stream: boolean;
   /** The validated OpenAI body (the client's `model` string already replaced). */
   body: Record<string, unknown>;
   /** Workers that already failed this request; the router avoids them. */
@@ -30,7 +32,7 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
   switch (body.type) {
     case 'infer':
       return isString(body.requestId) && isString(body.functionId) && isString(body.model) &&
-        (body.operation === 'chat' || body.operation === 'completion') && isObject(body.body) && isStringArray(body.exclude)
+        (body.operation === 'chat' || body.operation === 'completion') && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude)
         ? (body as unknown as InferRequest)
         : undefined;
     case 'cancel':

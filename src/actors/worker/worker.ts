@@ -62,7 +62,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     let usage: Usage | undefined;
     try {
       const stream = engine.stream(
-        { operation: request.operation, model: request.model, body: request.body, requestId: request.requestId,
+        { operation: request.operation, stream: request.stream, model: request.model, body: request.body, requestId: request.requestId,
           ...(headers.deadline ? { deadline: headers.deadline } : {}) },
         controller.signal,
       );
