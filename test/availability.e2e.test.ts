@@ -41,7 +41,7 @@ describe('availability - no active backend and dead workers', () => {
   });
 
   it('removes a killed worker from the table within three heartbeat intervals', async () => {
-    const heartbeatMs = 200;
+    const heartbeatMs = 400;
     const child = spawn(process.execPath, [
       'bin/llmux.js', 'worker', '--nats', stack.natsUrl, '--engine-url', stack.sims[0]!.url, '--function', demoFunctionId,
       '--function-version', demoVersionId, '--model', 'llmux-sim-8b', '--id', 'doomed-worker', '--heartbeat-ms', String(heartbeatMs),
