@@ -4,8 +4,6 @@
  * engine's failures to llmux error codes (src/errors.ts). Nothing outside src/engine-adapters/ knows
  * which engine it is talking to.
  */
-import type { LlmuxError } from '../errors.js';
-
 export type Operation = 'chat' | 'completion';
 
 export interface EngineRequest {
@@ -68,5 +66,3 @@ export interface EngineAdapterOptions {
 }
 
 export type EngineAdapterFactory = (options: EngineAdapterOptions) => EngineAdapter;
-
-export type { LlmuxError };
