@@ -22,8 +22,8 @@ function isExecutable(path: string): boolean {
   }
 }
 
-export function findNatsServerBinary(): string | undefined {
-  return candidates().find(isExecutable);
+export function findNatsServerBinary(paths: readonly string[] = candidates()): string | undefined {
+  return paths.find(isExecutable);
 }
 
 export class NatsServerMissingError extends Error {
@@ -34,10 +34,12 @@ export interface EnsureOptions {
   /** Install with apt-get when missing (only done when running as root). */
   install: boolean;
   log?: (line: string) => void;
+  /** Where to look (default: $LLMUX_NATS_SERVER, PATH, /usr/sbin, /usr/local/bin). */
+  paths?: readonly string[];
 }
 
 export async function ensureNatsServerBinary(options: EnsureOptions): Promise<string> {
-  const found = findNatsServerBinary();
+  const found = findNatsServerBinary(options.paths);
   if (found) return found;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = isExecutable('/usr/bin/apt-get');
@@ -48,7 +50,7 @@ export async function ensureNatsServerBinary(options: EnsureOptions): Promise<st
       const result = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
       if (result.status !== 0) throw new NatsServerMissingError(`apt-get ${args.join(' ')} failed (exit ${result.status})`);
     }
-    const installed = findNatsServerBinary();
+    const installed = findNatsServerBinary(options.paths);
     if (installed) return installed;
   }
   throw new NatsServerMissingError(
