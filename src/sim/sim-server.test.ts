@@ -68,9 +68,11 @@ describe('engine simulator', () => {
   });
 
   it('queues requests beyond max concurrency and reports them waiting', async () => {
-    const s = await sim({ maxConcurrency: 1, ttftMs: 300 });
+    const s = await sim({ maxConcurrency: 1, ttftMs: 1500 });
     const pending = [1, 2, 3].map(() => post(s, '/v1/chat/completions', chat('q', { max_tokens: 1 })));
-    await new Promise((r) => setTimeout(r, 100));
+    // Poll rather than sleep: on a busy machine the three requests may take a while to arrive.
+    const started = Date.now();
+    while (s.stats().waiting < 2 && Date.now() - started < 1400) await new Promise((r) => setTimeout(r, 10));
     expect(await metric(s, 'vllm:num_requests_running')).toBe(1);
     expect(await metric(s, 'vllm:num_requests_waiting')).toBe(2);
     expect((await Promise.all(pending)).map((r) => r.status)).toEqual([200, 200, 200]);
