@@ -1,5 +1,5 @@
 // Router and worker actors over the in-memory transport (unit level; the e2e tests use real NATS).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EngineAdapter, EngineEvent, EngineRequest } from '../../engine-adapters/adapter.js';
 import { silentLogger } from '../../observability/logger.js';
 import { MemoryBus } from '../../transport/memory/memory-transport.js';
@@ -47,7 +47,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
   await catalog.start();
   await catalog.putFunction({ id: 'fn', name: 'fn', functionType: 'LLM', createdAt: '2026-01-01' });
   await catalog.putVersion({ functionId: 'fn', versionId: 'v1', createdAt: '2026-01-01', models: [{ name: 'm', llmConfig: { routingMethod: 'round-robin' } }] });
-  await new Promise((r) => setTimeout(r, 0));
+  await vi.waitFor(() => expect(catalog.resolve('fn', 'm')).toBeDefined());
   const router: Router = await startRouter({ transport: bus.connect('router'), catalog, log: silentLogger() });
   stops.push(() => router.stop());
   const workers: Worker[] = [];
@@ -62,7 +62,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     workers.push(w);
     stops.push(() => w.stop());
   }
-  await new Promise((r) => setTimeout(r, 10));
+  await vi.waitFor(() => expect(router.table.size).toBe(workerCount));
   const gateway = bus.connect('gateway');
   const inbox = gateway.newInboxPrefix();
   const frames = new Map<string, ReplyFrame[]>();
@@ -80,7 +80,6 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
   return { router, workers, engines, gateway, frames, send, noResponders };
 }
 
-const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
 describe('router and worker over the in-memory transport', () => {
   it('learns workers from their registrations', async () => {
@@ -91,7 +90,7 @@ describe('router and worker over the in-memory transport', () => {
   it('streams accepted, numbered chunks and an end with usage to the gateway inbox', async () => {
     const { frames, send } = await setup(1, () => new ScriptedEngine(3));
     const inbox = send('r1');
-    await settle();
+    await vi.waitFor(() => expect(frames.get(inbox)?.at(-1)?.type).toBe('end'));
     const got = frames.get(inbox) ?? [];
     expect(got.map((f) => f.type)).toEqual(['accepted', 'chunk', 'chunk', 'chunk', 'end']);
     expect(got.filter((f) => f.type === 'chunk').map((f) => (f as { seq: number }).seq)).toEqual([0, 1, 2]);
@@ -101,40 +100,38 @@ describe('router and worker over the in-memory transport', () => {
   it('spreads requests round-robin over the workers', async () => {
     const { engines, send } = await setup(3, () => new ScriptedEngine(1));
     for (let i = 0; i < 9; i++) send(`r${i}`);
-    await settle();
-    expect(engines.map((e) => e.seen.length)).toEqual([3, 3, 3]);
+    await vi.waitFor(() => expect(engines.map((e) => e.seen.length)).toEqual([3, 3, 3]));
   });
 
   it('skips workers the gateway excluded, and says no_active_backend when none is left', async () => {
     const { engines, frames, send } = await setup(2, () => new ScriptedEngine(1));
     send('a', 'm', ['w0']);
     const inbox = send('b', 'm', ['w0', 'w1']);
-    await settle();
-    expect(engines.map((e) => e.seen.length)).toEqual([0, 1]);
+    await vi.waitFor(() => expect(engines.map((e) => e.seen.length)).toEqual([0, 1]));
+    await vi.waitFor(() => expect(frames.get(inbox)).toBeDefined());
     expect(frames.get(inbox)?.[0]).toMatchObject({ type: 'error', error: { code: 'no_active_backend', retryable: true } });
   });
 
   it('answers no_eligible_candidates for a model the catalog does not know', async () => {
     const { frames, send } = await setup(1, () => new ScriptedEngine(1));
     const inbox = send('x', 'unknown');
-    await settle();
+    await vi.waitFor(() => expect(frames.get(inbox)).toBeDefined());
     expect(frames.get(inbox)?.[0]).toMatchObject({ type: 'error', error: { code: 'no_eligible_candidates' } });
   });
 
   it('aborts the engine request on cancel and confirms it', async () => {
     const { engines, frames, send, gateway } = await setup(1, () => new ScriptedEngine(1000, 2));
     const inbox = send('long');
-    await settle(20);
+    await vi.waitFor(() => expect(frames.get(inbox)?.some((f) => f.type === 'chunk')).toBe(true));
     gateway.publish(subjects.workerCancel('w0'), { type: 'cancel', requestId: 'long' });
-    await settle(30);
+    await vi.waitFor(() => expect(frames.get(inbox)?.at(-1)).toEqual({ type: 'cancelled', requestId: 'long' }));
     expect(engines[0]?.aborted).toBe(1);
-    expect(frames.get(inbox)?.at(-1)).toEqual({ type: 'cancelled', requestId: 'long' });
+    expect(frames.get(inbox)?.some((f) => f.type === 'end')).toBe(false);
   });
 
   it('drops a worker that deregisters', async () => {
     const { router, workers } = await setup(2, () => new ScriptedEngine(1));
     await workers[0]?.stop();
-    await settle();
-    expect(router.table.size).toBe(1);
+    await vi.waitFor(() => expect(router.table.size).toBe(1));
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawn } from './actor.js';
 import { Mailbox, Overflow } from './mailbox.js';
 import { backoffDelay, restartWithBackoff, stopOnFailure } from './supervision.js';
@@ -20,7 +20,7 @@ describe('actor runtime', () => {
       },
     }));
     for (let i = 0; i < 20; i++) ref.tell(i);
-    await tick(50);
+    await vi.waitFor(() => expect(seen).toHaveLength(20));
     expect(seen).toEqual([...Array(20).keys()]);
     expect(maxConcurrent).toBe(1);
   });
@@ -50,13 +50,14 @@ describe('actor runtime', () => {
           handled.push(`${restarts}:${m}`);
         },
       };
-    }, { supervision: restartWithBackoff(20, 100, 0), onFailure: (_e, n) => failures.push(n) });
+    }, { supervision: restartWithBackoff(300, 1000, 0), onFailure: (_e, n) => failures.push(n) });
     ref.tell('a');
     ref.tell('boom');
     ref.tell('b');
     await tick(5);
+    // 'b' waits in the mailbox through the backoff
     expect(handled).toEqual(['0:a']);
-    await tick(60);
+    await vi.waitFor(() => expect(handled).toHaveLength(2), { timeout: 3000 });
     expect(created).toEqual([0, 1]);
     expect(handled).toEqual(['0:a', '1:b']);
     expect(failures).toEqual([0]);

@@ -1,5 +1,5 @@
 // The NATS transport against a real nats-server on a random loopback port.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Inbound } from '../transport.js';
 import { connectNats, type NatsTransport } from './nats-transport.js';
 import { type NatsServerHandle, startNatsServer } from './nats-server-process.js';
@@ -74,7 +74,7 @@ describe('nats transport', () => {
     await kv.put('functions.f2', { id: 'f2' });
     await kv.delete('functions.f1');
     await kv.put('versions.f2.v1', { ignored: true });
-    await new Promise((r) => setTimeout(r, 200));
+    await vi.waitFor(() => expect(seen).toHaveLength(3));
     expect(seen).toEqual([['functions.f1', { id: 'f1' }], ['functions.f2', { id: 'f2' }], ['functions.f1', undefined]]);
     expect((await kv.get('functions.f2'))?.value).toEqual({ id: 'f2' });
     expect(await kv.get('functions.f1')).toBeUndefined();
