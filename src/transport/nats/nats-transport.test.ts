@@ -74,8 +74,9 @@ describe('nats transport', () => {
     await kv.put('functions.f2', { id: 'f2' });
     await kv.delete('functions.f1');
     await kv.put('versions.f2.v1', { ignored: true });
-    await vi.waitFor(() => expect(seen).toHaveLength(3));
-    expect(seen).toEqual([['functions.f1', { id: 'f1' }], ['functions.f2', { id: 'f2' }], ['functions.f1', undefined]]);
+    await kv.put('functions.f3', { id: 'f3' }); // a sentinel after the key outside the prefix
+    await vi.waitFor(() => expect(seen).toHaveLength(4));
+    expect(seen).toEqual([['functions.f1', { id: 'f1' }], ['functions.f2', { id: 'f2' }], ['functions.f1', undefined], ['functions.f3', { id: 'f3' }]]);
     expect((await kv.get('functions.f2'))?.value).toEqual({ id: 'f2' });
     expect(await kv.get('functions.f1')).toBeUndefined();
     watch.unsubscribe();
