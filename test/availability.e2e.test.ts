@@ -12,6 +12,8 @@ import { clientFor, startTestStack, waitFor } from './support/stack.js';
 
 let stack: LocalStack;
 let client: OpenAI;
+const model = 'demo/llmux-sim-8b';
+const simAborted = (): number => stack.sims.reduce((n, s) => n + s.stats().aborted, 0);
 
 beforeAll(async () => {
   stack = await startTestStack({ workers: 1, heartbeatMs: 200 });
@@ -73,6 +75,29 @@ describe('availability - no active backend and dead workers', () => {
     const res = await fetch(`${stack.gatewayUrl}/ready`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ready' });
+  });
+
+  it('cancels only the aborted request when two requests on one worker share a client-chosen x-request-id', async () => {
+    const abortedBefore = simAborted();
+    const headers = { 'x-request-id': 'same-id' };
+    const controller = new AbortController();
+    expect(stack.workers).toHaveLength(1);
+    const doomed = await client.chat.completions.create(
+      { model, stream: true, max_tokens: 2000, messages: [{ role: 'user', content: 'first' }] },
+      { signal: controller.signal, headers },
+    );
+    const survivor = await client.chat.completions.create(
+      { model, stream: true, max_tokens: 300, messages: [{ role: 'user', content: 'second' }] }, { headers },
+    );
+    let doomedChunks = 0;
+    await (async () => {
+      for await (const _ of doomed) if (++doomedChunks === 2) controller.abort();
+    })().catch(() => undefined);
+    let text = '';
+    for await (const chunk of survivor) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text.split(' ')).toHaveLength(300);
+    await waitFor(() => simAborted() > abortedBefore, 1000);
+    expect(simAborted()).toBe(abortedBefore + 1);
   });
 
   it('answers 503 when no router is running', async () => {

@@ -195,7 +195,7 @@ export class RequestSession {
 
   #sendCancel(): void {
     if (!this.#workerId) return;
-    const cancel: WorkerInbound = { type: 'cancel', requestId: this.init.requestId };
+    const cancel: WorkerInbound = { type: 'cancel', requestId: this.init.requestId, reply: this.init.reply };
     this.init.transport.publish(subjects.workerCancel(this.#workerId), cancel, { headers: { requestId: this.init.requestId } });
   }
 

@@ -123,7 +123,7 @@ describe('router and worker over the in-memory transport', () => {
     const { engines, frames, send, gateway } = await setup(1, () => new ScriptedEngine(1000, 2));
     const inbox = send('long');
     await vi.waitFor(() => expect(frames.get(inbox)?.some((f) => f.type === 'chunk')).toBe(true));
-    gateway.publish(subjects.workerCancel('w0'), { type: 'cancel', requestId: 'long' });
+    gateway.publish(subjects.workerCancel('w0'), { type: 'cancel', requestId: 'long', reply: inbox });
     await vi.waitFor(() => expect(frames.get(inbox)?.at(-1)).toEqual({ type: 'cancelled', requestId: 'long' }));
     expect(engines[0]?.aborted).toBe(1);
     expect(frames.get(inbox)?.some((f) => f.type === 'end')).toBe(false);

@@ -23,6 +23,11 @@ export interface InferRequest {
 export interface CancelRequest {
   type: 'cancel';
   requestId: string;
+  /**
+   * The reply subject of the request to cancel: unique per request, unlike a request id a client
+   * may choose (and reuse) through `x-request-id`.
+   */
+  reply: string;
 }
 
 export type WorkerInbound = InferRequest | CancelRequest;
@@ -36,7 +41,7 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
         ? (body as unknown as InferRequest)
         : undefined;
     case 'cancel':
-      return isString(body.requestId) ? (body as unknown as CancelRequest) : undefined;
+      return isString(body.requestId) && isString(body.reply) ? (body as unknown as CancelRequest) : undefined;
     default:
       return undefined;
   }

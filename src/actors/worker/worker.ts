@@ -17,8 +17,8 @@ import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
 
 export type WorkerMessage =
   | { type: 'infer'; request: InferRequest; reply: string; headers: MessageHeaders }
-  | { type: 'cancel'; requestId: string }
-  | { type: 'finished'; requestId: string }
+  | { type: 'cancel'; reply: string }
+  | { type: 'finished'; reply: string }
   | { type: 'heartbeat' }
   | { type: 'announce' };
 
@@ -38,11 +38,6 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-interface InFlight {
-  controller: AbortController;
-  reply: string;
-}
-
 function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof LlmuxError) return error.toInfo();
   return { code: ErrorCode.internalError, message: error instanceof Error ? error.message : String(error), retryable: true };
@@ -50,7 +45,8 @@ function toErrorInfo(error: unknown): ErrorInfo {
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { transport, engine, descriptor, log } = options;
-  const inFlight = new Map<string, InFlight>();
+  /** Engine requests in flight, by reply subject. */
+  const inFlight = new Map<string, AbortController>();
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let drained: (() => void) | undefined;
 
@@ -85,7 +81,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         log.warn({ requestId: request.requestId, code: info.code, err: info.message }, 'engine request failed');
       }
     } finally {
-      self.tell({ type: 'finished', requestId: request.requestId });
+      self.tell({ type: 'finished', reply });
     }
   };
 
@@ -95,18 +91,18 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         case 'infer': {
           const { request, reply, headers } = msg;
           const controller = new AbortController();
-          inFlight.set(request.requestId, { controller, reply });
+          // Keyed by reply subject: unique per request, whatever request id the client chose.
+          inFlight.set(reply, controller);
           transport.publish(reply, { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId } satisfies ReplyFrame);
           void run(self, request, reply, headers, controller);
           return;
         }
         case 'cancel': {
-          const entry = inFlight.get(msg.requestId);
-          entry?.controller.abort();
+          inFlight.get(msg.reply)?.abort();
           return;
         }
         case 'finished':
-          inFlight.delete(msg.requestId);
+          inFlight.delete(msg.reply);
           if (inFlight.size === 0) drained?.();
           return;
         case 'heartbeat':
@@ -135,7 +131,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }),
     transport.subscribe(subjects.workerCancel(descriptor.workerId), (m) => {
       const cancel = parseWorkerInbound(m.body);
-      if (cancel?.type === 'cancel') actor.tell({ type: 'cancel', requestId: cancel.requestId });
+      if (cancel?.type === 'cancel') actor.tell({ type: 'cancel', reply: cancel.reply });
     }),
     transport.subscribe(subjects.discover, () => actor.tell({ type: 'announce' })),
   ];
@@ -156,7 +152,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           drained = resolve;
           setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref();
         });
-        for (const f of inFlight.values()) f.controller.abort();
+        for (const controller of inFlight.values()) controller.abort();
       }
       for (const s of subs) s.unsubscribe();
       await transport.flush().catch(() => undefined);
