@@ -1,9 +1,11 @@
 /**
- * Deterministic output for the simulator: the same request always gives the same words, one word
- * per token, so tests can assert on text and exact token counts.
+ * The simulator's output: one word per token, drawn from a fixed vocabulary by a hash of the prompt,
+ * so the same prompt always gives the same text and a test can count tokens by counting words.
  */
 import { createHash } from 'node:crypto';
 
+// Plain lowercase words only: no quotes, brackets or escapes, so a token never needs JSON escaping
+// and never spells a fault directive.
 const vocabulary = (
   'the a sea wind light stone river over under quiet bright early late north south green blue ' +
   'model token stream engine route worker gateway answer question signal cache prefix batch ' +
@@ -11,41 +13,28 @@ const vocabulary = (
   'one two three four five six seven eight nine ten many few some all each every other'
 ).split(' ');
 
-/** The prompt text a request carries (chat messages joined, or the completion prompt). */
-export function promptText(body: Record<string, unknown>): string {
-  if (Array.isArray(body.messages)) {
-    return body.messages
-      .map((m) => {
-        const content = (m as { content?: unknown }).content;
-        if (typeof content === 'string') return content;
-        if (Array.isArray(content)) return content.map((p) => (p as { text?: unknown }).text ?? '').join(' ');
-        return '';
-      })
-      .join('\n');
-  }
-  const prompt = body.prompt;
-  if (typeof prompt === 'string') return prompt;
-  if (Array.isArray(prompt)) return prompt.map((p) => (Array.isArray(p) ? p.join(' ') : String(p))).join('\n');
-  return '';
+/** A 32-bit seed for a prompt's output. */
+export function seedOf(promptText: string): number {
+  return createHash('sha256').update(promptText).digest().readUInt32BE(0);
 }
 
 /**
- * A stand-in prompt token count: whitespace-separated words, plus 4 per chat message for the
- * template's role markers (what a Llama-3-style template adds, roughly). Token ids count one each.
+ * The `i`-th token of the output for `seed`: a word, with a leading space except the first, so the
+ * tokens concatenate into readable text. Each index is hashed on its own (a murmur3-style mix), so
+ * a token costs O(1) and the words do not repeat in a short cycle.
  */
-export function countPromptTokens(body: Record<string, unknown>): number {
-  if (Array.isArray(body.prompt) && body.prompt.every((p) => typeof p === 'number')) return body.prompt.length;
-  const words = promptText(body).split(/\s+/).filter(Boolean).length;
-  const messages = Array.isArray(body.messages) ? body.messages.length : 0;
-  return words + 4 * messages + 1;
-}
-
-/** The `i`-th output token for a prompt: a word, with a leading space except the first. */
 export function tokenAt(seed: number, i: number): string {
-  const word = vocabulary[(seed + i * 7919) % vocabulary.length] as string;
+  let h = Math.imul(seed ^ Math.imul(i + 1, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  const word = vocabulary[(h >>> 0) % vocabulary.length] as string;
   return i === 0 ? word : ` ${word}`;
 }
 
-export function seedOf(text: string): number {
-  return createHash('sha256').update(text).digest().readUInt32BE(0);
+/** The first `count` tokens for `seed`, joined. */
+export function textOf(seed: number, count: number): string {
+  let text = '';
+  for (let i = 0; i < count; i++) text += tokenAt(seed, i);
+  return text;
 }

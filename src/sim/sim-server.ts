@@ -1,219 +1,157 @@
 /**
- * The engine simulator: a vLLM-compatible OpenAI server for tests and benchmarks without a GPU.
- * Deterministic output, exactly `max_tokens` tokens when given, a scheduler with a waiting queue
- * beyond `maxConcurrency`, generation aborted when the client goes away, vLLM's `/metrics` names,
- * and fault directives (faults.ts) to exercise failure paths.
+ * The engine simulator: a vLLM-compatible OpenAI server that tests and benchmarks use in place of a
+ * GPU engine. It speaks vLLM's wire format (wire.ts), answers deterministically with exactly
+ * `max_tokens` tokens (generation.ts), queues beyond `maxConcurrency` (scheduler.ts), stops when the
+ * client goes away (serve-generation.ts), exposes vLLM's metric names (sim-metrics.ts) and fails on
+ * request (faults.ts). Plain node:http: the simulator must not be the slow part of a benchmark.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { faultIn } from './faults.js';
-import { countPromptTokens, promptText, seedOf, tokenAt } from './generation.js';
 import { Scheduler } from './scheduler.js';
+import { type GenerationContext, sendJson, serveGeneration } from './serve-generation.js';
 import { newCounters, renderMetrics } from './sim-metrics.js';
-import { chunk, done, errorBody, fullResponse, newGeneration, type SimOperation, usageChunk } from './wire.js';
+import { parseJsonBody, parseSimRequest, SimBadRequest, type SimOperation } from './sim-request.js';
+import { errorBody, methodNotAllowedBody, modelList, notFoundBody } from './wire.js';
 
 export interface SimOptions {
+  /** Default 0: a free port. */
   port?: number;
+  /** Default 127.0.0.1. */
   host?: string;
+  /** Time to first token, ms. Default 0. */
   ttftMs?: number;
+  /** Time between tokens, ms. Default 0 (still one event-loop turn per token). */
   itlMs?: number;
+  /** Requests generating at once; the rest wait in FIFO order. Default 64. */
   maxConcurrency?: number;
-  /** Names listed by /v1/models; requests for any model are served and counted by name. */
+  /** Names listed by /v1/models (default one made-up name); requests for any model are served. */
   models?: string[];
-  /** Tokens generated when a request gives no max_tokens. */
+  /** Tokens generated when a request gives no limit, ending with finish_reason "stop". Default 16. */
   defaultMaxTokens?: number;
 }
 
 export interface SimStats {
+  /** Generation requests that passed validation, fault directives included. */
   requestsTotal: number;
+  /** Requests whose client went away before the answer was complete, queued or generating. */
   aborted: number;
   running: number;
   waiting: number;
+  /** requestsTotal by the model name the client sent (the first served name when it sent none). */
   byModel: Record<string, number>;
+  /** The last generation request body that parsed as JSON, valid or not. */
   lastRequestBody: unknown;
 }
 
 export interface SimServer {
+  /** http://host:port, without a trailing slash. */
   url: string;
   port: number;
   stats(): SimStats;
+  /** Stops listening and closes every connection, in-flight answers included. */
   close(): Promise<void>;
+  /** The same as close(), for callers that stop every part of a stack alike. */
   stop(): Promise<void>;
 }
 
-class BadRequest extends Error {
-  constructor(message: string, readonly param: string | null = null) {
-    super(message);
-  }
-}
+const DEFAULT_MODEL = 'llmux-sim-8b';
+const MAX_MODEL_LEN = 8192;
+/**
+ * Longer than any client's idle timeout (undici's default is 4 s), so the client, never the
+ * simulator, closes an idle connection: a client cannot pick a socket the server is closing.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+const routes: Record<string, { method: 'GET' | 'POST'; operation?: SimOperation }> = {
+  '/v1/chat/completions': { method: 'POST', operation: 'chat' },
+  '/v1/completions': { method: 'POST', operation: 'completion' },
+  '/v1/models': { method: 'GET' },
+  '/health': { method: 'GET' },
+  '/metrics': { method: 'GET' },
+};
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new BadRequest('invalid JSON body');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadRequest('the body must be a JSON object');
-  return parsed as Record<string, unknown>;
-}
-
-function maxTokensOf(body: Record<string, unknown>): number | undefined {
-  const value = body.max_tokens ?? body.max_completion_tokens;
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new BadRequest('max_tokens must be a positive integer', 'max_tokens');
-  }
-  return value;
-}
-
-function validate(operation: SimOperation, body: Record<string, unknown>): void {
-  if (operation === 'chat' && (!Array.isArray(body.messages) || body.messages.length === 0)) {
-    throw new BadRequest('messages must be a non-empty list', 'messages');
-  }
-  if (operation === 'completion' && body.prompt === undefined) throw new BadRequest('prompt is required', 'prompt');
-  if (body.n !== undefined && body.n !== null && body.n !== 1) throw new BadRequest('the simulator supports n=1 only', 'n');
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export async function startSim(options: SimOptions = {}): Promise<SimServer> {
-  const ttftMs = options.ttftMs ?? 0;
-  const itlMs = options.itlMs ?? 0;
+  const models = options.models?.length ? [...options.models] : [DEFAULT_MODEL];
+  const servedModel = models[0] ?? DEFAULT_MODEL;
   const scheduler = new Scheduler(options.maxConcurrency ?? 64);
-  const models = options.models?.length ? options.models : ['llmux-sim-8b'];
   const counters = newCounters();
+  const ctx: GenerationContext = {
+    scheduler,
+    counters,
+    ttftMs: options.ttftMs ?? 0,
+    itlMs: options.itlMs ?? 0,
+    defaultMaxTokens: options.defaultMaxTokens ?? 16,
+  };
   let requestsTotal = 0;
   let lastRequestBody: unknown;
 
-  const generate = async (req: IncomingMessage, res: ServerResponse, operation: SimOperation): Promise<void> => {
-    const body = await readBody(req);
-    validate(operation, body);
-    const maxTokens = maxTokensOf(body);
-    const model = typeof body.model === 'string' ? body.model : (models[0] as string);
-    requestsTotal++;
+  const generate = async (operation: SimOperation, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = parseJsonBody(await readText(req));
     lastRequestBody = body;
+    const request = parseSimRequest(operation, body);
+    const model = request.model ?? servedModel;
+    requestsTotal++;
     counters.requestsByModel.set(model, (counters.requestsByModel.get(model) ?? 0) + 1);
-    const prompt = promptText(body);
-    const fault = faultIn(prompt);
-    if (fault.type === 'fail') {
-      send(res, 500, errorBody('simulated engine failure ([[sim:fail]])', 'InternalServerError', 500));
-      return;
-    }
-
-    const abort = new AbortController();
-    let cut = false; // a simulated engine fault, not a client going away
-    res.on('close', () => {
-      if (!res.writableFinished && !cut) abort.abort();
-    });
-    if (!(await scheduler.acquire(abort.signal))) {
-      counters.aborted++;
-      counters.success.abort++;
-      return;
-    }
-    const tokens = maxTokens ?? options.defaultMaxTokens ?? 16;
-    const finish = maxTokens !== undefined ? 'length' : 'stop';
-    const promptTokens = countPromptTokens(body);
-    const seed = seedOf(prompt);
-    const g = newGeneration(operation, model);
-    const stream = body.stream === true;
-    const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-    let produced = 0;
-    try {
-      if (ttftMs > 0) await sleep(ttftMs, undefined, { signal: abort.signal });
-      if (stream) {
-        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-        if (operation === 'chat') res.write(chunk(g, { role: true }, includeUsage));
-        for (let i = 0; i < tokens; i++) {
-          if (abort.signal.aborted) break;
-          if (fault.type === 'cut-after' && i === fault.tokens) {
-            cut = true;
-            res.destroy();
-            return;
-          }
-          res.write(chunk(g, { text: tokenAt(seed, i), finish: i === tokens - 1 ? finish : null }, includeUsage));
-          produced++;
-          if (itlMs > 0) await sleep(itlMs, undefined, { signal: abort.signal });
-          else await new Promise((r) => setImmediate(r)); // let a client disconnect be noticed
-        }
-        if (abort.signal.aborted) return;
-        if (includeUsage) res.write(usageChunk(g, { prompt_tokens: promptTokens, completion_tokens: produced, total_tokens: promptTokens + produced }));
-        res.end(done);
-      } else {
-        if (fault.type === 'cut-after') {
-          cut = true;
-          res.destroy();
-          return;
-        }
-        let text = '';
-        for (let i = 0; i < tokens; i++) text += tokenAt(seed, i);
-        produced = tokens;
-        if (itlMs > 0) await sleep(itlMs * tokens, undefined, { signal: abort.signal });
-        send(res, 200, fullResponse(g, text, finish, { prompt_tokens: promptTokens, completion_tokens: tokens, total_tokens: promptTokens + tokens }));
-      }
-    } catch (error) {
-      if (!abort.signal.aborted) throw error;
-    } finally {
-      scheduler.release();
-      counters.promptTokens += promptTokens;
-      counters.generationTokens += produced;
-      if (abort.signal.aborted) {
-        counters.aborted++;
-        counters.success.abort++;
-      } else if (res.writableFinished) {
-        counters.success[finish]++;
-      }
-    }
+    await serveGeneration(ctx, request, model, res);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'POST' && path === '/v1/chat/completions') return generate(req, res, 'chat');
-    if (req.method === 'POST' && path === '/v1/completions') return generate(req, res, 'completion');
-    if (req.method === 'GET' && path === '/v1/models') {
-      const created = Math.floor(Date.now() / 1000);
-      return send(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created, owned_by: 'vllm', root: id, parent: null, max_model_len: 8192 })) });
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = routes[path];
+    if (!route) return sendJson(res, 404, notFoundBody);
+    // HEAD is answered like GET (node drops the body), as Starlette does for GET routes.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (method !== route.method) return sendJson(res, 405, methodNotAllowedBody);
+    if (route.operation) return generate(route.operation, req, res);
+    switch (path) {
+      case '/v1/models':
+        return sendJson(res, 200, modelList(models, MAX_MODEL_LEN));
+      case '/health':
+        res.writeHead(200, { 'content-length': 0 }).end();
+        return;
+      case '/metrics': {
+        const gauges = { running: scheduler.running, waiting: scheduler.waiting, kvCacheUsage: scheduler.running / scheduler.capacity };
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(servedModel, counters, gauges));
+        return;
+      }
     }
-    if (req.method === 'GET' && path === '/health') {
-      res.writeHead(200, { 'content-length': 0 });
-      return void res.end();
-    }
-    if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      const kvUsage = scheduler.running / scheduler.maxConcurrency;
-      return void res.end(renderMetrics(counters, { running: scheduler.running, waiting: scheduler.waiting, kvUsage }, models[0] as string));
-    }
-    send(res, 404, errorBody(`no route for ${req.method} ${path}`, 'NotFoundError', 404));
   };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) return void res.destroy();
-      if (error instanceof BadRequest) return send(res, 400, errorBody(error.message, 'BadRequestError', 400, error.param));
-      send(res, 500, errorBody(error instanceof Error ? error.message : String(error), 'InternalServerError', 500));
+      if (res.headersSent || res.destroyed) return void res.destroy();
+      if (error instanceof SimBadRequest) return sendJson(res, 400, errorBody(error.message, 'BadRequestError', 400, error.param));
+      sendJson(res, 500, errorBody(error instanceof Error ? error.message : String(error), 'InternalServerError', 500));
     });
   });
-  server.keepAliveTimeout = 60_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
-  const close = (): Promise<void> => new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    return closing;
+  };
+
   return {
-    url,
+    url: `http://${host}:${address.port}`,
     port: address.port,
     stats: () => ({
       requestsTotal,

@@ -1,19 +1,12 @@
-/** vLLM's OpenAI-compatible wire shapes, as the simulator writes them. */
+/**
+ * vLLM's OpenAI-compatible wire shapes, field for field, as the simulator writes them. vLLM builds
+ * stream chunks with pydantic's `exclude_unset`, which is why fields come and go between chunks:
+ * only the finishing chat chunk has `stop_reason`, the usage chunk has no `logprobs`, and so on.
+ */
 import { randomBytes } from 'node:crypto';
+import type { SimOperation } from './sim-request.js';
 
-export type SimOperation = 'chat' | 'completion';
-
-export interface Generation {
-  operation: SimOperation;
-  id: string;
-  created: number;
-  model: string;
-}
-
-export function newGeneration(operation: SimOperation, model: string): Generation {
-  const id = `${operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(16).toString('hex')}`;
-  return { operation, id, created: Math.floor(Date.now() / 1000), model };
-}
+export type FinishReason = 'stop' | 'length';
 
 export interface SimUsage {
   prompt_tokens: number;
@@ -21,56 +14,101 @@ export interface SimUsage {
   total_tokens: number;
 }
 
-/** One streamed chunk; `usage: null` is what vLLM puts on every chunk when include_usage is on. */
-export function chunk(g: Generation, piece: { role?: boolean; text?: string; finish?: string | null }, withUsageNull: boolean): string {
-  const choice = g.operation === 'chat'
-    ? {
-        index: 0,
-        delta: piece.role ? { role: 'assistant', content: '' } : { content: piece.text ?? '' },
-        logprobs: null,
-        finish_reason: piece.finish ?? null,
-      }
-    : { index: 0, text: piece.text ?? '', logprobs: null, finish_reason: piece.finish ?? null, stop_reason: null };
-  const body = {
+/** What every chunk and body of one answer shares. */
+export interface Generation {
+  operation: SimOperation;
+  id: string;
+  created: number;
+  /** The model name as requested: vLLM echoes it back. */
+  model: string;
+  /** With `stream_options.include_usage`, vLLM sets `usage: null` on every chunk but the last. */
+  includeUsage: boolean;
+}
+
+export function newGeneration(operation: SimOperation, model: string, includeUsage: boolean): Generation {
+  const id = `${operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(16).toString('hex')}`;
+  return { operation, id, created: Math.floor(Date.now() / 1000), model, includeUsage };
+}
+
+export const usageOf = (promptTokens: number, completionTokens: number): SimUsage => ({
+  prompt_tokens: promptTokens,
+  completion_tokens: completionTokens,
+  total_tokens: promptTokens + completionTokens,
+});
+
+const event = (body: unknown): string => `data: ${JSON.stringify(body)}\n\n`;
+
+function chunkEvent(g: Generation, choice: object): string {
+  const object = g.operation === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+  return event({
     id: g.id,
-    object: g.operation === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+    object,
     created: g.created,
     model: g.model,
     choices: [choice],
-    ...(withUsageNull ? { usage: null } : {}),
-  };
-  return `data: ${JSON.stringify(body)}\n\n`;
+    ...(g.includeUsage ? { usage: null } : {}),
+  });
 }
 
+/** The chat stream's first chunk: the role, with empty content, before any token. */
+export function roleChunk(g: Generation): string {
+  return chunkEvent(g, { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null });
+}
+
+/** One token; the last one carries the finish reason. */
+export function tokenChunk(g: Generation, text: string, finish: FinishReason | null): string {
+  if (g.operation === 'completion') {
+    return chunkEvent(g, { index: 0, text, logprobs: null, finish_reason: finish, stop_reason: null });
+  }
+  const choice = { index: 0, delta: { content: text }, logprobs: null, finish_reason: finish };
+  return chunkEvent(g, finish === null ? choice : { ...choice, stop_reason: null });
+}
+
+/** The chunk after the last token when include_usage is on: no choices, just usage. */
 export function usageChunk(g: Generation, usage: SimUsage): string {
-  const body = {
-    id: g.id,
-    object: g.operation === 'chat' ? 'chat.completion.chunk' : 'text_completion',
-    created: g.created,
-    model: g.model,
-    choices: [],
-    usage,
-  };
-  return `data: ${JSON.stringify(body)}\n\n`;
+  const object = g.operation === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+  return event({ id: g.id, object, created: g.created, model: g.model, choices: [], usage });
 }
 
-export const done = 'data: [DONE]\n\n';
+export const DONE_EVENT = 'data: [DONE]\n\n';
 
-export function fullResponse(g: Generation, text: string, finish: string, usage: SimUsage): Record<string, unknown> {
+/** A whole non-streaming answer; vLLM dumps every field here, nulls included. */
+export function fullResponse(g: Generation, text: string, finish: FinishReason, usage: SimUsage): Record<string, unknown> {
   const choice = g.operation === 'chat'
-    ? { index: 0, message: { role: 'assistant', content: text, tool_calls: [] }, logprobs: null, finish_reason: finish, stop_reason: null }
-    : { index: 0, text, logprobs: null, finish_reason: finish, stop_reason: null };
+    ? {
+        index: 0,
+        message: { role: 'assistant', reasoning_content: null, content: text, tool_calls: [] },
+        logprobs: null,
+        finish_reason: finish,
+        stop_reason: null,
+      }
+    : { index: 0, text, logprobs: null, finish_reason: finish, stop_reason: null, prompt_logprobs: null };
   return {
     id: g.id,
     object: g.operation === 'chat' ? 'chat.completion' : 'text_completion',
     created: g.created,
     model: g.model,
     choices: [choice],
-    usage,
+    usage: { ...usage, prompt_tokens_details: null },
+    ...(g.operation === 'chat' ? { prompt_logprobs: null } : {}),
+    kv_transfer_params: null,
   };
 }
 
-/** vLLM's (≥ 0.10.1) error body. */
+/** vLLM's current error body (the `object: "error"` wrapper-less form, vLLM ≥ 0.10.1). */
 export function errorBody(message: string, type: string, code: number, param: string | null = null): Record<string, unknown> {
   return { error: { message, type, param, code } };
+}
+
+/** What vLLM's FastAPI app answers for an unknown path or a wrong method: not vLLM's error shape. */
+export const notFoundBody = { detail: 'Not Found' } as const;
+export const methodNotAllowedBody = { detail: 'Method Not Allowed' } as const;
+
+/** GET /v1/models. */
+export function modelList(models: readonly string[], maxModelLen: number): Record<string, unknown> {
+  const created = Math.floor(Date.now() / 1000);
+  return {
+    object: 'list',
+    data: models.map((id) => ({ id, object: 'model', created, owned_by: 'vllm', root: id, parent: null, max_model_len: maxModelLen })),
+  };
 }
