@@ -17,11 +17,12 @@ function usageOf(u: Json): Usage {
 export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
   const choices = chunk.choices;
   if (Array.isArray(choices)) {
-    for (const raw of choices as Json[]) {
+    for (const raw of choices as (Json | null)[]) {
+      if (typeof raw !== 'object' || raw === null) continue;
       const d: Delta = { index: typeof raw.index === 'number' ? raw.index : 0 };
       let meaningful = false;
-      const delta = raw.delta as Json | undefined;
-      if (delta) {
+      const delta = raw.delta as Json | null | undefined;
+      if (typeof delta === 'object' && delta !== null) {
         if (typeof delta.role === 'string') {
           d.role = delta.role;
           meaningful = true;
@@ -30,6 +31,7 @@ export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
           d.text = delta.content;
           meaningful = true;
         }
+        // `reasoning_content` (SGLang, older vLLM) or `reasoning` (newer vLLM).
         const reasoning = delta.reasoning_content ?? delta.reasoning;
         if (typeof reasoning === 'string' && reasoning !== '') {
           d.reasoning = reasoning;

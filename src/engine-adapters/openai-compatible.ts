@@ -1,110 +1,98 @@
 /**
  * The shared base for engines with an OpenAI-compatible server (vLLM, SGLang, trtllm-serve,
- * llama.cpp): streams from the engine with usage requested when the client streams, asks for the
- * whole answer otherwise (one response instead of one event per token), over a keep-alive undici
- * pool; aborting the signal closes the engine connection, so the engine sees the client go away.
+ * llama.cpp): a new one is a few lines on top of this. Streams from the engine with usage requested
+ * when the client streams, asks for the whole answer otherwise (one response instead of one event
+ * per token, as EngineRequest.stream allows), over a keep-alive undici pool kept per adapter.
+ * Aborting the signal destroys the engine connection, so the engine sees the client go away and
+ * stops generating; the deadline does the same and turns into a `timeout` error.
  */
 import { Pool } from 'undici';
 import { LlmuxError } from '../errors.js';
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } from './adapter.js';
-import { engineConnectError, engineHttpError, engineStreamCut, engineStreamError, engineTimeout } from './engine-errors.js';
-import { eventsFromChunk, eventsFromCompletion } from './openai-chunks.js';
-import { SseParser } from './sse.js';
+import { engineHttpError, engineRequestError, engineStreamCut, engineTimeout } from './engine-errors.js';
+import { readEventStream, readWholeAnswer } from './openai-body.js';
 
-export interface OpenAiCompatibleOptions extends EngineAdapterOptions {
-  kind: string;
-  paths?: { chat: string; completion: string; health: string };
+export interface OpenAiPaths {
+  chat: string;
+  completion: string;
+  health: string;
 }
 
-const defaultPaths = { chat: '/v1/chat/completions', completion: '/v1/completions', health: '/health' };
+export interface OpenAiCompatibleOptions extends EngineAdapterOptions {
+  /** The adapter's `kind`, also named in error messages. */
+  kind: string;
+  /** Where the engine serves each endpoint, when not at the OpenAI paths. */
+  paths?: Partial<OpenAiPaths>;
+}
+
+/** setTimeout fires at once beyond this (2^31 - 1 ms, about 24.8 days). */
+const maxTimerDelay = 2 ** 31 - 1;
+
+const openAiPaths: OpenAiPaths = { chat: '/v1/chat/completions', completion: '/v1/completions', health: '/health' };
 
 export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions): EngineAdapter {
+  const { kind } = options;
   const base = new URL(options.baseUrl);
   const prefix = base.pathname.replace(/\/+$/, '');
-  const paths = options.paths ?? defaultPaths;
-  const pool = new Pool(base.origin, { connections: options.connections ?? 128, keepAliveTimeout: 30_000 });
-  const kind = options.kind;
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const paths: OpenAiPaths = { ...openAiPaths, ...options.paths };
+  // undici's default keep-alive (4 s) stays below uvicorn's (5 s), so a request is never sent on a
+  // socket the engine is about to close.
+  const pool = new Pool(base.origin, { connections: options.connections ?? 128 });
+  const auth: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+  const streamHeaders = { ...auth, 'content-type': 'application/json', accept: 'text/event-stream' };
+  const wholeHeaders = { ...auth, 'content-type': 'application/json', accept: 'application/json' };
 
-  async function* stream(request: EngineRequest, signal: AbortSignal): AsyncIterable<EngineEvent[]> {
+  async function* stream(request: EngineRequest, signal: AbortSignal): AsyncGenerator<EngineEvent[], void, undefined> {
+    const { deadline } = request;
+    if (deadline !== undefined && deadline <= Date.now()) throw engineTimeout(kind);
     const controller = new AbortController();
-    const onAbort = (): void => controller.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = (): void => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
-    const timer = request.deadline
-      ? setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, Math.max(0, request.deadline - Date.now()))
-      : undefined;
-    const failure = (error: unknown, otherwise: () => LlmuxError): unknown => {
+    const timer =
+      deadline === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            controller.abort();
+          }, Math.min(deadline - Date.now(), maxTimerDelay));
+    /** What a failure means: the caller's own abort comes back as its reason; the deadline as a timeout. */
+    const explain = (error: unknown, otherwise: (error: unknown) => LlmuxError): unknown => {
       if (error instanceof LlmuxError) return error;
-      if (signal.aborted) return error; // the caller cancelled: it knows
+      if (signal.aborted) return signal.reason ?? error;
       if (timedOut) return engineTimeout(kind);
-      return otherwise();
+      return otherwise(error);
     };
     try {
       const body = request.stream
         ? { ...request.body, model: request.model, stream: true, stream_options: { include_usage: true } }
         : { ...request.body, model: request.model, stream: false };
-      let res: Awaited<ReturnType<typeof pool.request>>;
+      let res;
       try {
         res = await pool.request({
           method: 'POST',
           path: prefix + (request.operation === 'chat' ? paths.chat : paths.completion),
-          headers,
+          headers: request.stream ? streamHeaders : wholeHeaders,
           body: JSON.stringify(body),
           signal: controller.signal,
+          // With a deadline, it alone bounds the wait: a long queue before the first token, or a long
+          // answer asked for whole, is no reason to fail sooner.
+          ...(deadline === undefined ? {} : { headersTimeout: 0, bodyTimeout: 0 }),
         });
       } catch (error) {
-        throw failure(error, () => engineConnectError(kind, error));
+        throw explain(error, (e) => engineRequestError(kind, e));
       }
-      if (res.statusCode >= 300) {
+      if (res.statusCode < 200 || res.statusCode >= 300) {
         const text = await res.body.text().catch(() => '');
         throw engineHttpError(kind, res.statusCode, text);
       }
-      if (!request.stream) {
-        let whole: Record<string, unknown>;
-        try {
-          whole = (await res.body.json()) as Record<string, unknown>;
-        } catch (error) {
-          throw failure(error, () => engineStreamCut(kind, error));
-        }
-        const events: EngineEvent[] = [];
-        eventsFromCompletion(whole, events);
-        yield events;
-        return;
-      }
-      const parser = new SseParser();
-      let done = false;
       try {
-        for await (const bytes of res.body as AsyncIterable<Uint8Array>) {
-          const events: EngineEvent[] = [];
-          for (const ev of parser.push(bytes)) {
-            if (ev.data === '[DONE]') {
-              done = true;
-              continue;
-            }
-            let json: Record<string, unknown>;
-            try {
-              json = JSON.parse(ev.data) as Record<string, unknown>;
-            } catch {
-              throw engineStreamError(kind, `unparseable event: ${ev.data.slice(0, 200)}`);
-            }
-            if (json.error !== undefined || json.object === 'error') {
-              // Output that arrived in the same read before the error still reaches the client.
-              if (events.length > 0) yield events;
-              throw engineStreamError(kind, (json.error as { message?: string } | undefined)?.message ?? String(json.message ?? 'unknown error'));
-            }
-            eventsFromChunk(json, events);
-          }
-          if (events.length > 0) yield events;
-        }
+        if (request.stream) yield* readEventStream(kind, res.body);
+        else yield await readWholeAnswer(kind, res.body);
       } catch (error) {
-        throw failure(error, () => engineStreamCut(kind, error));
+        throw explain(error, (e) => engineStreamCut(kind, e));
       }
-      if (!done) throw engineStreamCut(kind);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -116,7 +104,7 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
     stream,
     async health(signal?: AbortSignal): Promise<boolean> {
       try {
-        const res = await pool.request({ method: 'GET', path: prefix + paths.health, ...(signal ? { signal } : {}) });
+        const res = await pool.request({ method: 'GET', path: prefix + paths.health, headers: auth, ...(signal ? { signal } : {}) });
         await res.body.dump();
         return res.statusCode >= 200 && res.statusCode < 300;
       } catch {

@@ -1,36 +1,53 @@
 /**
- * The one Server-Sent-Events parser (WHATWG event-stream rules), incremental and allocation-light:
- * LF, CRLF or CR line ends (a CR ending one read may pair with an LF starting the next), comment
- * lines (keep-alives) skipped, multi-line data joined with '\n', UTF-8 decoded in streaming mode so
- * a character split across reads stays whole, a leading BOM dropped. At the end of the stream, an
- * event without its closing blank line is still delivered (engines that end abruptly lose nothing).
+ * The one Server-Sent-Events parser of llmux (WHATWG event-stream rules), incremental and
+ * allocation-light, since every token crosses it: LF, CRLF or CR line ends (a CR ending one read may
+ * pair with an LF starting the next), comment lines (keep-alives) skipped, multi-line data joined with
+ * '\n', one space after the colon dropped, UTF-8 decoded in streaming mode so a character split across
+ * reads stays whole, a leading BOM dropped (by the decoder, even when split across reads).
+ *
+ * Deliberate choices where the spec leaves room or speaks of browsers:
+ * - `retry` is ignored: nothing here reconnects.
+ * - `id` persists across events, as the spec's "last event ID" does: an event carries the latest id
+ *   seen so far.
+ * - At the end of the stream an event that lacks its closing blank line is still delivered (the spec
+ *   discards it): an engine that ends without the blank line loses nothing. Callers that must tell a
+ *   clean end from a cut judge by the transport, not by this parser.
  */
 export interface SseEvent {
+  /** The `event:` field; absent means the default type, "message". */
   event?: string;
   data: string;
+  /** The last `id:` seen so far in the stream. */
   id?: string;
 }
 
 const LF = 10;
 const CR = 13;
+const COLON = 58;
+const SPACE = 32;
 
 export class SseParser {
   readonly #decoder = new TextDecoder('utf-8');
+  /** An unterminated line carried over from the previous read. */
   #partial = '';
+  /** The previous read ended in CR: an LF starting the next read belongs to that line end. */
   #pendingCR = false;
   #data: string | undefined;
   #event: string | undefined;
   #id: string | undefined;
 
+  /** Feeds one read of the stream; returns the events it completed (often none, often one). */
   push(bytes: Uint8Array): SseEvent[] {
     const out: SseEvent[] = [];
     this.#feed(this.#decoder.decode(bytes, { stream: true }), out);
     return out;
   }
 
+  /** Ends the stream: flushes the decoder and delivers a last event that lacks its blank line. */
   end(): SseEvent[] {
     const out: SseEvent[] = [];
     this.#feed(this.#decoder.decode(), out);
+    this.#pendingCR = false;
     if (this.#partial !== '') {
       this.#line(this.#partial, out);
       this.#partial = '';
@@ -40,46 +57,53 @@ export class SseParser {
   }
 
   #feed(text: string, out: SseEvent[]): void {
-    if (text.length === 0) return;
+    const length = text.length;
+    if (length === 0) return;
     let start = 0;
     if (this.#pendingCR) {
       this.#pendingCR = false;
       if (text.charCodeAt(0) === LF) start = 1;
     }
-    for (let i = start; i < text.length; i++) {
+    for (let i = start; i < length; i++) {
       const c = text.charCodeAt(i);
       if (c !== LF && c !== CR) continue;
       const line = this.#partial === '' ? text.slice(start, i) : this.#partial + text.slice(start, i);
       this.#partial = '';
       this.#line(line, out);
       if (c === CR) {
-        if (i + 1 === text.length) this.#pendingCR = true;
+        if (i + 1 === length) this.#pendingCR = true;
         else if (text.charCodeAt(i + 1) === LF) i++;
       }
       start = i + 1;
     }
-    if (start < text.length) this.#partial += text.slice(start);
+    if (start < length) this.#partial += start === 0 ? text : text.slice(start);
   }
 
   #line(line: string, out: SseEvent[]): void {
-    if (line === '') return this.#dispatch(out);
-    if (line.charCodeAt(0) === 58 /* ':' */) return;
+    if (line.length === 0) return this.#dispatch(out);
+    if (line.charCodeAt(0) === COLON) return; // a comment: keep-alive
+    // `data:` first and without slicing out the field name: nearly every line of an engine stream is one.
+    if (line.startsWith('data:')) {
+      const value = line.charCodeAt(5) === SPACE ? line.slice(6) : line.slice(5);
+      this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
+      return;
+    }
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 32 /* ' ' */) value = value.slice(1);
+    let value = '';
+    if (colon !== -1) value = line.charCodeAt(colon + 1) === SPACE ? line.slice(colon + 2) : line.slice(colon + 1);
     switch (field) {
-      case 'data':
+      case 'data': // "data" with no colon: an empty data line
         this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
         return;
       case 'event':
-        this.#event = value;
+        this.#event = value === '' ? undefined : value;
         return;
       case 'id':
         if (!value.includes('\0')) this.#id = value;
         return;
       default:
-        return; // `retry` and unknown fields are ignored
+        return; // `retry` and unknown fields
     }
   }
 
@@ -87,12 +111,11 @@ export class SseParser {
     if (this.#data !== undefined) {
       const ev: SseEvent = { data: this.#data };
       if (this.#event !== undefined) ev.event = this.#event;
-      if (this.#id !== undefined) ev.id = this.#id;
+      if (this.#id !== undefined && this.#id !== '') ev.id = this.#id;
       out.push(ev);
     }
     this.#data = undefined;
     this.#event = undefined;
-    this.#id = undefined;
   }
 }
 

@@ -1,59 +1,25 @@
 // The vLLM adapter replayed against recorded-style transcripts of vLLM's wire format, served over
 // real HTTP on loopback, written in small pieces so events and UTF-8 characters split across reads.
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmuxError } from '../errors.js';
 import type { EngineAdapter, EngineEvent, EngineRequest } from './adapter.js';
-import { createEngineAdapter } from './registry.js';
+import { fixture, ReplayServer } from './fixtures/replay-server.js';
+import { createEngineAdapter, engineKinds, isEngineKind } from './registry.js';
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/vllm/${name}`, import.meta.url));
-
-interface Reply {
-  status: number;
-  body: Buffer;
-  /** Bytes per write; small values split events and characters across reads. */
-  piece: number;
-  /** Destroy the socket after the body instead of ending the response. */
-  cut?: boolean;
-  /** Keep the response open after the body (for abort tests). */
-  hold?: boolean;
-}
-
-let server: Server;
-let baseUrl: string;
-let reply: Reply;
-let lastBody: Record<string, unknown> | undefined;
-let lastPath = '';
-let clientClosed = 0;
+let server: ReplayServer;
+let adapter: EngineAdapter;
 
 beforeAll(async () => {
-  server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    lastBody = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
-    lastPath = req.url ?? '';
-    res.on('close', () => {
-      if (!res.writableFinished) clientClosed++;
-    });
-    res.writeHead(reply.status, { 'content-type': reply.status === 200 ? 'text/event-stream' : 'application/json' });
-    for (let i = 0; i < reply.body.length; i += reply.piece) {
-      res.write(reply.body.subarray(i, i + reply.piece));
-      await new Promise((r) => setImmediate(r));
-    }
-    if (reply.hold) return;
-    if (reply.cut) res.destroy();
-    else res.end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await ReplayServer.start();
+  adapter = createEngineAdapter('vllm', { baseUrl: server.baseUrl });
 });
 
-afterAll(() => new Promise<void>((r) => {
-  server.closeAllConnections();
-  server.close(() => r());
-}));
+afterAll(async () => {
+  await adapter.close();
+  await server.close();
+});
+
+const vllm = (name: string) => fixture('vllm', name);
 
 const request = (operation: 'chat' | 'completion' = 'chat', stream = true): EngineRequest => ({
   operation,
@@ -63,21 +29,25 @@ const request = (operation: 'chat' | 'completion' = 'chat', stream = true): Engi
   body: operation === 'chat' ? { messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 } : { prompt: 'The capital of France is' },
 });
 
-async function collect(adapter: EngineAdapter, req: EngineRequest, signal = new AbortController().signal): Promise<EngineEvent[]> {
-  const out: EngineEvent[] = [];
-  for await (const batch of adapter.stream(req, signal)) out.push(...batch);
-  return out;
+/** Every event the adapter yields, and the error it ends with (undefined when it ends cleanly). */
+async function run(req: EngineRequest = request()): Promise<{ events: EngineEvent[]; error: unknown }> {
+  const events: EngineEvent[] = [];
+  try {
+    for await (const batch of adapter.stream(req, new AbortController().signal)) events.push(...batch);
+    return { events, error: undefined };
+  } catch (error) {
+    return { events, error };
+  }
 }
 
-const text = (events: EngineEvent[]) => events.map((e) => (e.type === 'delta' ? e.delta.text ?? '' : '')).join('');
+const text = (events: EngineEvent[]) => events.map((e) => (e.type === 'delta' ? (e.delta.text ?? '') : '')).join('');
 
 describe('vllm adapter - contract against recorded transcripts', () => {
-  const adapter = () => createEngineAdapter('vllm', { baseUrl });
-
   for (const piece of [1, 7, 4096]) {
     it(`normalizes a chat stream with include_usage, written ${piece} byte(s) at a time`, async () => {
-      reply = { status: 200, body: fixture('chat-stream-usage.sse'), piece };
-      const events = await collect(adapter(), request());
+      server.reply = { status: 200, body: vllm('chat-stream-usage.sse'), piece };
+      const { events, error } = await run();
+      expect(error).toBeUndefined();
       expect(text(events)).toBe('Hello wörld €!');
       expect(events[0]).toEqual({ type: 'delta', delta: { index: 0, role: 'assistant' } });
       expect(events.filter((e) => e.type === 'delta').at(-1)).toEqual({ type: 'delta', delta: { index: 0, text: '!', finishReason: 'stop' } });
@@ -85,110 +55,158 @@ describe('vllm adapter - contract against recorded transcripts', () => {
     });
   }
 
-  it('sends the bare model, stream: true and include_usage to the engine', async () => {
-    reply = { status: 200, body: fixture('chat-stream-usage.sse'), piece: 4096 };
-    await collect(adapter(), request());
-    expect(lastPath).toBe('/v1/chat/completions');
-    expect(lastBody).toMatchObject({ model: 'meta-llama/Llama-3.1-8B-Instruct', stream: true, stream_options: { include_usage: true }, max_tokens: 4 });
+  it('sends the bare model, stream: true and include_usage to the engine, keeping the client fields', async () => {
+    server.reply = { status: 200, body: vllm('chat-stream-usage.sse') };
+    await run();
+    expect(server.last?.path).toBe('/v1/chat/completions');
+    expect(server.last?.body).toEqual({
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 4,
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      stream: true,
+      stream_options: { include_usage: true },
+    });
   });
 
   it('normalizes a completions stream', async () => {
-    reply = { status: 200, body: fixture('completion-stream.sse'), piece: 5 };
-    const events = await collect(adapter(), request('completion'));
-    expect(lastPath).toBe('/v1/completions');
+    server.reply = { status: 200, body: vllm('completion-stream.sse'), piece: 5 };
+    const { events, error } = await run(request('completion'));
+    expect(error).toBeUndefined();
+    expect(server.last?.path).toBe('/v1/completions');
+    expect(server.last?.body).toMatchObject({ prompt: 'The capital of France is', stream: true, stream_options: { include_usage: true } });
     expect(text(events)).toBe(' Paris.');
+    expect(events.filter((e) => e.type === 'delta').at(-1)).toEqual({ type: 'delta', delta: { index: 0, text: '.', finishReason: 'length' } });
     expect(events.at(-1)).toEqual({ type: 'usage', usage: { promptTokens: 5, completionTokens: 2, totalTokens: 7 } });
   });
 
   it('ignores keep-alive comments and CRLF line ends', async () => {
-    reply = { status: 200, body: fixture('chat-keepalive-crlf.sse'), piece: 3 };
-    const events = await collect(adapter(), request());
+    server.reply = { status: 200, body: vllm('chat-keepalive-crlf.sse'), piece: 3 };
+    const { events, error } = await run();
+    expect(error).toBeUndefined();
     expect(text(events)).toBe('ok');
   });
 
+  it('passes reasoning and tool calls through, and a finish reason on an empty delta', async () => {
+    server.reply = { status: 200, body: vllm('chat-tool-calls.sse'), piece: 64 };
+    const { events, error } = await run();
+    expect(error).toBeUndefined();
+    expect(events).toEqual([
+      { type: 'delta', delta: { index: 0, role: 'assistant' } },
+      { type: 'delta', delta: { index: 0, reasoning: 'The user wants the weather.' } },
+      { type: 'delta', delta: { index: 0, toolCalls: [{ id: 'chatcmpl-tool-5b1e', type: 'function', index: 0, function: { name: 'get_weather' } }] } },
+      { type: 'delta', delta: { index: 0, toolCalls: [{ index: 0, function: { arguments: '{"city": "Paris"}' } }] } },
+      { type: 'delta', delta: { index: 0, finishReason: 'tool_calls' } },
+      { type: 'usage', usage: { promptTokens: 180, completionTokens: 34, totalTokens: 214 } },
+    ]);
+  });
+
   it('streams without usage when the engine sends none', async () => {
-    reply = { status: 200, body: fixture('chat-no-usage.sse'), piece: 4096 };
-    const events = await collect(adapter(), request());
+    server.reply = { status: 200, body: vllm('chat-no-usage.sse') };
+    const { events } = await run();
     expect(events).toEqual([{ type: 'delta', delta: { index: 0, role: 'assistant', text: 'Hi', finishReason: 'stop' } }]);
   });
 
+  it('accepts a [DONE] that lacks its closing blank line when the body ends cleanly', async () => {
+    server.reply = { status: 200, body: vllm('chat-no-usage.sse').toString().replace(/\n\n$/, '') };
+    const { events, error } = await run();
+    expect(error).toBeUndefined();
+    expect(text(events)).toBe('Hi');
+  });
+
   it('maps a 400 in the current error shape to invalid_request naming the field', async () => {
-    reply = { status: 400, body: fixture('error-400-current.json'), piece: 4096 };
-    const error = await collect(adapter(), request()).catch((e: unknown) => e);
+    server.reply = { status: 400, body: vllm('error-400-current.json') };
+    const { error } = await run();
     expect(error).toBeInstanceOf(LlmuxError);
     expect(error).toMatchObject({ code: 'invalid_request', retryable: false, param: 'max_tokens', upstreamStatus: 400 });
-    expect((error as Error).message).toContain('maximum context length');
+    expect((error as Error).message).toBe("This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.");
   });
 
   it('maps a 400 in the legacy flat error shape', async () => {
-    reply = { status: 400, body: fixture('error-400-legacy.json'), piece: 4096 };
-    const error = await collect(adapter(), request()).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'invalid_request', retryable: false });
+    server.reply = { status: 400, body: vllm('error-400-legacy.json') };
+    const { error } = await run();
+    expect(error).toMatchObject({ code: 'invalid_request', retryable: false, upstreamStatus: 400, param: undefined });
     expect((error as Error).message).toContain('Field required');
   });
 
   it('maps a 500 to a retryable upstream_error', async () => {
-    reply = { status: 500, body: fixture('error-500.json'), piece: 4096 };
-    const error = await collect(adapter(), request()).catch((e: unknown) => e);
+    server.reply = { status: 500, body: vllm('error-500.json') };
+    const { error } = await run();
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true, upstreamStatus: 500 });
-    expect((error as Error).message).toContain('EngineCore');
+    expect((error as Error).message).toContain('EngineCore encountered an issue.');
   });
 
-  it('throws upstream_error for an error event after a 200, after yielding what came before', async () => {
-    reply = { status: 200, body: fixture('chat-error-after-200.sse'), piece: 4096 };
-    const seen: EngineEvent[] = [];
-    const error = await (async () => {
-      for await (const batch of adapter().stream(request(), new AbortController().signal)) seen.push(...batch);
-    })().catch((e: unknown) => e);
-    expect(text(seen)).toBe('Par');
+  it('maps a 429 to a retryable upstream_error, not the client fault', async () => {
+    server.reply = { status: 429, body: '{"error":{"message":"too many requests","type":"RateLimitError","param":null,"code":429}}' };
+    const { error } = await run();
+    expect(error).toMatchObject({ code: 'upstream_error', retryable: true, upstreamStatus: 429 });
+  });
+
+  it('maps a non-JSON error body to its text', async () => {
+    server.reply = { status: 502, body: 'Bad Gateway' };
+    const { error } = await run();
+    expect(error).toMatchObject({ code: 'upstream_error', retryable: true, upstreamStatus: 502 });
+    expect((error as Error).message).toContain('Bad Gateway');
+  });
+
+  for (const name of ['chat-error-after-200.sse', 'chat-error-after-200-legacy.sse']) {
+    it(`throws upstream_error for an error event after a 200, after yielding what came before (${name})`, async () => {
+      server.reply = { status: 200, body: vllm(name) };
+      const { events, error } = await run();
+      expect(text(events)).toBe('Par');
+      expect(error).toBeInstanceOf(LlmuxError);
+      expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
+      expect((error as Error).message).toContain('CUDA out of memory');
+    });
+  }
+
+  it('throws a retryable upstream_error saying the stream was cut when the connection drops before [DONE]', async () => {
+    server.reply = { status: 200, body: vllm('chat-cut.sse'), piece: 50, cut: true };
+    const { events, error } = await run();
+    expect(text(events)).toBe('half');
+    expect(error).toBeInstanceOf(LlmuxError);
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
-    expect((error as Error).message).toContain('CUDA out of memory');
+    expect((error as Error).message).toMatch(/stream was cut/);
   });
 
-  it('throws upstream_error when the connection is cut before [DONE]', async () => {
-    reply = { status: 200, body: fixture('chat-cut.sse'), piece: 50, cut: true };
-    const seen: EngineEvent[] = [];
-    const error = await (async () => {
-      for await (const batch of adapter().stream(request(), new AbortController().signal)) seen.push(...batch);
-    })().catch((e: unknown) => e);
-    expect(text(seen)).toBe('half');
+  it('throws the same when the body ends cleanly but without [DONE]', async () => {
+    server.reply = { status: 200, body: vllm('chat-cut.sse') };
+    const { events, error } = await run();
+    expect(text(events)).toBe('half');
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
-    expect((error as Error).message).toMatch(/cut/);
+    expect((error as Error).message).toMatch(/stream was cut/);
   });
 
-  it('throws a retryable upstream_error when the engine is unreachable', async () => {
-    const dead = createEngineAdapter('vllm', { baseUrl: 'http://127.0.0.1:1' });
-    const error = await collect(dead, request()).catch((e: unknown) => e);
+  it('throws upstream_error for an event that is not JSON', async () => {
+    server.reply = { status: 200, body: 'data: {"choices":[\n\ndata: [DONE]\n\n' };
+    const { error } = await run();
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
-    expect(await dead.health()).toBe(false);
-  });
-
-  it('closes the engine connection when the caller aborts mid-stream', async () => {
-    reply = { status: 200, body: fixture('chat-cut.sse'), piece: 4096, hold: true };
-    const before = clientClosed;
-    const controller = new AbortController();
-    const error = await (async () => {
-      for await (const _ of adapter().stream(request(), controller.signal)) controller.abort();
-    })().catch((e: unknown) => e);
-    expect(error).toBeDefined();
-    const started = Date.now();
-    while (clientClosed === before && Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 10));
-    expect(clientClosed).toBe(before + 1);
-  });
-
-  it('refuses an unknown engine kind, naming the known ones', () => {
-    expect(() => createEngineAdapter('nope', { baseUrl })).toThrow(/known engines are vllm/);
+    expect((error as Error).message).toContain('unparseable');
   });
 
   it('asks for the whole answer when the client does not stream, and yields it as one batch', async () => {
-    reply = { status: 200, body: fixture('chat-whole.json'), piece: 5 };
+    server.reply = { status: 200, body: vllm('chat-whole.json'), piece: 5 };
     const batches: EngineEvent[][] = [];
-    for await (const batch of adapter().stream(request('chat', false), new AbortController().signal)) batches.push(batch);
-    expect(lastBody?.stream).toBe(false);
-    expect(lastBody?.stream_options).toBeUndefined();
-    expect(batches).toEqual([[
-      { type: 'delta', delta: { index: 0, role: 'assistant', text: 'Paris is the capital.', finishReason: 'stop' } },
-      { type: 'usage', usage: { promptTokens: 9, completionTokens: 5, totalTokens: 14 } },
-    ]]);
+    for await (const batch of adapter.stream(request('chat', false), new AbortController().signal)) batches.push(batch);
+    expect(server.last?.body?.stream).toBe(false);
+    expect(server.last?.body?.stream_options).toBeUndefined();
+    expect(batches).toEqual([
+      [
+        { type: 'delta', delta: { index: 0, role: 'assistant', text: 'Paris is the capital.', finishReason: 'stop' } },
+        { type: 'usage', usage: { promptTokens: 9, completionTokens: 5, totalTokens: 14 } },
+      ],
+    ]);
+  });
+});
+
+describe('engine registry', () => {
+  it('knows vllm', () => {
+    expect(engineKinds()).toContain('vllm');
+    expect(isEngineKind('vllm')).toBe(true);
+    expect(isEngineKind('toString')).toBe(false);
+    expect(adapter.kind).toBe('vllm');
+  });
+
+  it('refuses an unknown engine kind, naming the known ones', () => {
+    expect(() => createEngineAdapter('nope', { baseUrl: server.baseUrl })).toThrow(/unknown engine 'nope': known engines are vllm/);
   });
 });
