@@ -7,10 +7,9 @@
  *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16]
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type LoadResult, runLoad, table } from './support/load.js';
+import { type LoadResult, runLoad } from './lib/load.js';
+import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +23,6 @@ const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
 const maxTokens = Number(values['max-tokens']);
-const say = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Stack {
   baseUrl: string;
@@ -127,12 +125,8 @@ async function main(): Promise<void> {
     rows.push([c.name, 'llmux/direct', (l.throughput / d.throughput).toFixed(2), (l.p50Ms / d.p50Ms).toFixed(2), (l.p99Ms / d.p99Ms).toFixed(2), '']);
     json.push({ case: c.name, direct: d, llmux: l, ratio: { throughput: l.throughput / d.throughput, p50: l.p50Ms / d.p50Ms, p99: l.p99Ms / d.p99Ms } });
   }
-  process.stdout.write(`\n${table(['case', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows)}\n\n`);
-  mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/overhead-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({
-    date: new Date().toISOString(), node: process.version, cpus: cpus().length, requests, rounds, concurrency, maxTokens, results: json,
-  }, null, 2));
+  process.stdout.write(`\n${formatTable(['case', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows)}\n\n`);
+  const file = writeResults('overhead', { ...machineInfo(), requests, rounds, concurrency, maxTokens, results: json });
   say(`wrote ${file}`);
 }
 
