@@ -33,12 +33,40 @@ export interface Delta {
   finishReason?: string;
 }
 
+/**
+ * Token counts as the engine reported them. A count the engine did not report is absent (never 0):
+ * the worker fills it in from its own tokenizer count and records the difference where both exist.
+ */
 export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** Prompt tokens served from the engine's prefix cache. */
   cachedTokens?: number;
 }
+
+/** Load the engine itself reports (its /metrics), for the router. Absent fields are unknown. */
+export interface EngineLoad {
+  /** Requests the engine is generating for now. */
+  running?: number;
+  /** Requests queued in the engine, not yet scheduled. */
+  waiting?: number;
+  /** KV cache in use, 0..1. */
+  kvCacheUsage?: number;
+}
+
+/** One chat message as the client sent it (content a string or OpenAI content parts). */
+export interface ChatMessage {
+  role: string;
+  content?: unknown;
+  name?: string;
+}
+
+/**
+ * Renders chat messages into one prompt string, chat template included, ending with the
+ * assistant's turn: for engines whose native endpoint takes text, not messages (TGI, Triton,
+ * SGLang /generate).
+ */
+export type ChatPromptRenderer = (messages: readonly ChatMessage[]) => string;
 
 export type EngineEvent = { type: 'delta'; delta: Delta } | { type: 'usage'; usage: Usage };
 
@@ -53,6 +81,11 @@ export interface EngineAdapter {
   stream(request: EngineRequest, signal: AbortSignal): AsyncIterable<EngineEvent[]>;
   /** Whether the engine answers its health endpoint. */
   health(signal?: AbortSignal): Promise<boolean>;
+  /**
+   * The engine's own load signals, scraped from its metrics endpoint; undefined when the engine has
+   * none or the scrape failed (never throws).
+   */
+  load(signal?: AbortSignal): Promise<EngineLoad | undefined>;
   close(): Promise<void>;
 }
 
@@ -63,6 +96,13 @@ export interface EngineAdapterOptions {
   apiKey?: string;
   /** Connections kept open to the engine. */
   connections?: number;
+  /**
+   * Engine-specific settings given as `--engine-option key=value` (e.g. Azure's `api-version` and
+   * `deployment`). An adapter rejects keys it does not know, naming the ones it does.
+   */
+  settings?: Readonly<Record<string, string>>;
+  /** How chat messages become a prompt for text-only endpoints. Default: ChatML. */
+  chatPrompt?: ChatPromptRenderer;
 }
 
 export type EngineAdapterFactory = (options: EngineAdapterOptions) => EngineAdapter;

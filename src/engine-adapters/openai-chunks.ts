@@ -5,11 +5,9 @@ type Json = Record<string, unknown>;
 
 function usageOf(u: Json): Usage {
   const details = u.prompt_tokens_details as { cached_tokens?: unknown } | null | undefined;
-  const usage: Usage = {
-    promptTokens: Number(u.prompt_tokens ?? 0),
-    completionTokens: Number(u.completion_tokens ?? 0),
-    totalTokens: Number(u.total_tokens ?? Number(u.prompt_tokens ?? 0) + Number(u.completion_tokens ?? 0)),
-  };
+  const usage: Usage = {};
+  if (typeof u.prompt_tokens === 'number') usage.promptTokens = u.prompt_tokens;
+  if (typeof u.completion_tokens === 'number') usage.completionTokens = u.completion_tokens;
   if (typeof details?.cached_tokens === 'number') usage.cachedTokens = details.cached_tokens;
   return usage;
 }

@@ -111,6 +111,7 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
         return false;
       }
     },
+    load: async () => undefined,
     close: () => pool.close(),
   };
 }

@@ -14,9 +14,9 @@ export interface RenderContext {
 
 export function openAiUsage(u: Usage): Record<string, unknown> {
   return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.totalTokens,
+    prompt_tokens: u.promptTokens ?? 0,
+    completion_tokens: u.completionTokens ?? 0,
+    total_tokens: (u.promptTokens ?? 0) + (u.completionTokens ?? 0),
     ...(u.cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: u.cachedTokens } } : {}),
   };
 }

@@ -255,7 +255,6 @@ export class RequestSession {
       // The engine reported nothing: count output deltas; prompt tokens need the tokenizer pool.
       promptTokens: 0,
       completionTokens: this.#acc.outputDeltas,
-      totalTokens: this.#acc.outputDeltas,
     };
     const { res } = this.init;
     if (this.init.request.stream) {
@@ -266,8 +265,8 @@ export class RequestSession {
       sendJson(res, 200, this.#acc.render(this.#render, usage));
     }
     const model = this.init.clientModel;
-    this.init.metrics.tokens.inc({ gen_ai_token_type: 'input', gen_ai_request_model: model }, usage.promptTokens);
-    this.init.metrics.tokens.inc({ gen_ai_token_type: 'output', gen_ai_request_model: model }, usage.completionTokens);
+    this.init.metrics.tokens.inc({ gen_ai_token_type: 'input', gen_ai_request_model: model }, usage.promptTokens ?? 0);
+    this.init.metrics.tokens.inc({ gen_ai_token_type: 'output', gen_ai_request_model: model }, usage.completionTokens ?? 0);
     this.#record(200);
     this.#close();
   }

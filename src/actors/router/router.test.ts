@@ -27,10 +27,13 @@ class ScriptedEngine implements EngineAdapter {
       }
       yield [{ type: 'delta', delta: { index: 0, text: `t${i}`, ...(i === this.tokens - 1 ? { finishReason: 'stop' } : {}) } }];
     }
-    yield [{ type: 'usage', usage: { promptTokens: 3, completionTokens: this.tokens, totalTokens: 3 + this.tokens } }];
+    yield [{ type: 'usage', usage: { promptTokens: 3, completionTokens: this.tokens} }];
   }
   async health() {
     return true;
+  }
+  async load() {
+    return undefined;
   }
   async close() {}
 }
