@@ -24,6 +24,16 @@ function nonNegative(value: string): number {
   return n;
 }
 
+/** `key=value`, repeatable, into a record. */
+function keyValue(value: string, prev: Record<string, string> | undefined): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError('expected key=value');
+  return { ...prev, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+const engineOption = () => new Option('--engine <kind>', 'engine adapter: vllm, sglang, sglang-generate, trtllm, llamacpp, tgi, triton, ollama, openai, azure-openai, anthropic').default('vllm');
+const engineSettingOption = () => new Option('--engine-option <key=value>', 'engine-specific setting, e.g. api-version=2024-10-21 for azure-openai (repeatable)').argParser(keyValue);
+
 const natsOption = () => new Option('--nats <url>', 'NATS server URL').env('LLMUX_NATS_URL');
 const apiKeyOption = () => new Option('--api-key <key>', 'client API key required as `Authorization: Bearer <key>` (repeatable)')
   .env('LLMUX_API_KEY').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
@@ -43,7 +53,8 @@ program
   .addOption(apiKeyOption())
   .addOption(natsOption().default(undefined, 'start a managed nats-server'))
   .addOption(new Option('--engine-url <url>', 'point the workers at this engine instead of starting simulators'))
-  .addOption(new Option('--engine <kind>', 'engine adapter for --engine-url').default('vllm'))
+  .addOption(engineOption())
+  .addOption(engineSettingOption())
   .addOption(new Option('--model <name>', 'model name the engine serves').default('llmux-sim-8b'))
   .addOption(new Option('--ttft-ms <ms>', 'simulator time to first token').default(50).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
@@ -72,7 +83,8 @@ program
   .description('run one worker: the sidecar of one engine instance')
   .addOption(natsOption().makeOptionMandatory())
   .requiredOption('--engine-url <url>', 'base URL of the engine, e.g. http://127.0.0.1:8000')
-  .addOption(new Option('--engine <kind>', 'engine adapter').default('vllm'))
+  .addOption(engineOption())
+  .addOption(engineSettingOption())
   .addOption(new Option('--engine-api-key <key>', 'key the engine expects').env('LLMUX_ENGINE_API_KEY'))
   .requiredOption('--function <id>', 'function id this worker serves')
   .addOption(new Option('--function-version <id>', 'function version').default('v1'))
@@ -94,14 +106,15 @@ program
 
 program
   .command('sim')
-  .description('run the engine simulator (vLLM-compatible HTTP server)')
+  .description('run the engine simulator: an HTTP server speaking one engine\'s wire format')
+  .addOption(new Option('--format <kind>', 'wire format: the engine kinds of --engine').default('vllm'))
   .addOption(new Option('--port <port>', 'HTTP port').default(8000).argParser(port))
   .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
   .addOption(new Option('--ttft-ms <ms>', 'time to first token').default(0).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'inter-token latency').default(0).argParser(nonNegative))
   .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue').default(64).argParser(positiveInt))
   .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
-  .addHelpText('after', '\nExample:\n  llmux sim --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
+  .addHelpText('after', '\nExample:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
   .action(async (opts) => (await import('./commands/sim.js')).sim(opts));
 
 program.parseAsync().catch((error: unknown) => {
