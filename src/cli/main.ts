@@ -54,11 +54,12 @@ program
   .addOption(natsOption().default(undefined, 'start a managed nats-server'))
   .addOption(new Option('--engine-url <url>', 'point the workers at this engine instead of starting simulators'))
   .addOption(engineOption())
+  .addOption(new Option('--engine-api-key <key>', 'key the engine expects').env('LLMUX_ENGINE_API_KEY'))
   .addOption(engineSettingOption())
   .addOption(new Option('--model <name>', 'model name the engine serves').default('llmux-sim-8b'))
   .addOption(new Option('--ttft-ms <ms>', 'simulator time to first token').default(50).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
-  .addHelpText('after', '\nExample:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n')
+  .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 
 program
@@ -86,6 +87,7 @@ program
   .addOption(engineOption())
   .addOption(engineSettingOption())
   .addOption(new Option('--engine-api-key <key>', 'key the engine expects').env('LLMUX_ENGINE_API_KEY'))
+  .addOption(new Option('--tokenizer <name>', 'tokenizer whose chat template renders prompts for text-only engines (tgi, triton, sglang-generate): cl100k, o200k, llama3, qwen3, gemma3, deepseek_v3 or a tokenizer.json path (default: guessed from --model)'))
   .requiredOption('--function <id>', 'function id this worker serves')
   .addOption(new Option('--function-version <id>', 'function version').default('v1'))
   .requiredOption('--model <name>', 'model name the engine serves')

@@ -10,6 +10,7 @@ import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';
 import type { Logger } from '../observability/logger.js';
 import { type SimServer, startSim } from '../sim/sim-server.js';
+import { createTokenCounter } from '../tokenize/index.js';
 import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
 import { type RunningGateway, runGateway, runRouter, runWorker, type Stoppable } from './roles.js';
 
@@ -23,8 +24,11 @@ export interface LocalStackOptions {
   apiKeys?: string[];
   /** Point every worker at this engine instead of starting simulators. */
   engineUrl?: string;
+  /** The engine adapter; without engineUrl, the simulators speak this engine's wire format. Default vllm. */
   engineKind?: string;
+  /** The key the engine expects (simulators are started requiring it). */
   engineApiKey?: string;
+  engineSettings?: Record<string, string>;
   /** The model name the engine serves. */
   model?: string;
   sim?: { ttftMs?: number; itlMs?: number; maxConcurrency?: number };
@@ -63,6 +67,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const natsUrl = options.natsUrl ?? (nats as NatsServerHandle).url;
     const model = options.model ?? demoModel;
     const heartbeatMs = options.heartbeatMs ?? 1000;
+    const engineKind = options.engineKind ?? 'vllm';
+    // One tokenizer pool for every role in this process.
+    const tokens = createTokenCounter();
+    started.push({ stop: () => tokens.close() });
 
     progress('starting router ...');
     const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }) });
@@ -71,19 +79,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const count = options.workers ?? 2;
     const sims: SimServer[] = [];
     const workers: Worker[] = [];
-    progress(`starting ${count} worker(s)${options.engineUrl ? ` for ${options.engineUrl}` : ' with engine simulators'} ...`);
+    progress(`starting ${count} ${engineKind} worker(s)${options.engineUrl ? ` for ${options.engineUrl}` : ` with ${engineKind} engine simulators`} ...`);
     for (let i = 0; i < count; i++) {
       let engineUrl = options.engineUrl;
       if (!engineUrl) {
-        const sim = await startSim({ models: [model], ...options.sim });
+        const sim = await startSim({ models: [model], format: engineKind, ...options.sim,
+          ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}) });
         started.push(sim);
         sims.push(sim);
         engineUrl = sim.url;
       }
       const worker = await runWorker({
-        natsUrl, log: options.log.child({ role: 'worker' }), engineKind: options.engineKind ?? 'vllm', engineUrl,
-        functionId: demoFunctionId, versionId: demoVersionId, model, heartbeatMs,
+        natsUrl, log: options.log.child({ role: 'worker' }), engineKind, engineUrl,
+        functionId: demoFunctionId, versionId: demoVersionId, model, heartbeatMs, tokens,
         ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
+        ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
       });
       started.push(worker);
       workers.push(worker);
@@ -92,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     progress('starting gateway ...');
     const gateway = await runGateway({
       natsUrl, log: options.log.child({ role: 'gateway' }), host: options.host ?? '127.0.0.1', port: options.port ?? 0,
-      apiKeys: options.apiKeys ?? [],
+      apiKeys: options.apiKeys ?? [], tokens,
     });
     started.push(gateway);
     await registerDemoFunction(gateway.catalog, model);

@@ -11,6 +11,7 @@ import type { WorkerDescriptor } from '../actors/router/registry.protocol.js';
 import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
 import type { Logger } from '../observability/logger.js';
+import { createChatPromptRenderer, createTokenCounter, guessTokenizer, type TokenCounter } from '../tokenize/index.js';
 import { connectNats } from '../transport/nats/nats-transport.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -26,8 +27,17 @@ async function openCatalog(transport: Transport): Promise<FunctionCatalog> {
 
 export const newId = (role: string): string => `${role}-${randomBytes(4).toString('hex')}`;
 
-export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog'> {
+export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens'> {
   natsUrl: string;
+  /** A token counter to share (its pool's threads); by default the gateway starts and closes its own. */
+  tokens?: TokenCounter;
+}
+
+/** The given counter (the caller closes it), or a new one that `release` closes. */
+function tokenCounter(given: TokenCounter | undefined): { tokens: TokenCounter; release(): Promise<void> } {
+  if (given) return { tokens: given, release: async () => undefined };
+  const tokens = createTokenCounter();
+  return { tokens, release: () => tokens.close() };
 }
 
 export type RunningGateway = Gateway & { catalog: FunctionCatalog };
@@ -35,7 +45,8 @@ export type RunningGateway = Gateway & { catalog: FunctionCatalog };
 export async function runGateway(options: RunGatewayOptions): Promise<RunningGateway> {
   const transport = await connectNats({ servers: options.natsUrl, name: newId('gateway') });
   const catalog = await openCatalog(transport);
-  const gateway = await startGateway({ ...options, transport, catalog });
+  const { tokens, release } = tokenCounter(options.tokens);
+  const gateway = await startGateway({ ...options, transport, catalog, tokens });
   return {
     ...gateway,
     url: gateway.url,
@@ -46,6 +57,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
       await gateway.stop();
       catalog.stop();
       await transport.close();
+      await release();
     },
   };
 }
@@ -70,6 +82,12 @@ export interface RunWorkerOptions {
   engineKind: string;
   engineUrl: string;
   engineApiKey?: string;
+  /** Engine-specific settings (`--engine-option key=value`). */
+  engineSettings?: Record<string, string>;
+  /** The tokenizer whose chat template renders prompts for text-only engine endpoints (default: guessed from the model). */
+  tokenizer?: string;
+  /** A token counter to share; by default the worker starts and closes its own. */
+  tokens?: TokenCounter;
   workerId?: string;
   functionId: string;
   versionId: string;
@@ -92,7 +110,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   };
   const engine = createEngineAdapter(options.engineKind, {
     baseUrl: options.engineUrl,
+    chatPrompt: createChatPromptRenderer(options.tokenizer ?? guessTokenizer(options.model)),
     ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}),
+    ...(options.engineSettings ? { settings: options.engineSettings } : {}),
   });
   try {
     await waitForEngine(engine, options.engineUrl, options.engineWaitMs ?? 60_000, options.log);
@@ -101,13 +121,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     throw error;
   }
   const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId });
-  const worker = await startWorker({ transport, engine, descriptor, log: options.log.child({ worker: descriptor.workerId }) });
+  const { tokens, release } = tokenCounter(options.tokens);
+  const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }) });
   return {
     descriptor,
     inFlight: worker.inFlight,
     async stop() {
       await worker.stop();
       await transport.close();
+      await release();
     },
   };
 }

@@ -37,6 +37,21 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly tokenCountDifference = new Histogram({
+    name: 'llmux_token_count_difference',
+    help: "The engine's reported token count minus llmux's own count, per request, by type (input = prompt, output = completion); only where the engine reported one.",
+    labelNames: ['gen_ai_token_type', 'gen_ai_request_model'] as const,
+    buckets: [-100, -20, -5, -2, -1, 0, 1, 2, 5, 20, 100],
+    registers: [this.registry],
+  });
+
+  readonly promptCounting = new Histogram({
+    name: 'llmux_gateway_prompt_count_seconds',
+    help: 'Time to count a request\'s prompt tokens before admission.',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+
   readonly cancellations = new Counter({
     name: 'llmux_gateway_client_disconnects_total',
     help: 'Requests whose client went away before the answer was complete (a cancel was sent to the worker).',

@@ -11,6 +11,7 @@ import { ErrorCode, LlmuxError, assertNever, type ErrorInfo } from '../../errors
 import type { Operation } from '../../engine-adapters/adapter.js';
 import type { Logger } from '../../observability/logger.js';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
 import type { Inbound, Subscription, Transport } from '../../transport/transport.js';
 import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
@@ -18,6 +19,7 @@ import type { FunctionCatalog } from '../control/function-catalog.js';
 import { ApiKeyAuth } from './auth.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { parseModelAddress } from './model-address.js';
+import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
 import { validateRequest } from './request-schema.js';
 import { RequestSession, type SessionLimits } from './request-session.js';
 import { requestIdFor, traceparentFor } from './trace-context.js';
@@ -31,6 +33,8 @@ export type GatewayMessage =
 export interface GatewayOptions {
   transport: Transport;
   catalog: FunctionCatalog;
+  /** Counts prompt tokens before admission. */
+  tokens: TokenCounter;
   log: Logger;
   host?: string;
   port?: number;
@@ -58,7 +62,7 @@ const operationByPath: Record<string, Operation> = {
 };
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { transport, catalog, log } = options;
+  const { transport, catalog, tokens, log } = options;
   const metrics = options.metrics ?? new GatewayMetrics();
   const auth = new ApiKeyAuth(options.apiKeys ?? []);
   const limits = { ...defaultLimits, ...options.limits };
@@ -124,6 +128,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return void reply(res, operation, { code: ErrorCode.unsupportedUri, retryable: false,
         message: `model '${validated.model}' does not serve ${path} (it serves ${uris.join(', ')})` });
     }
+    const { llmConfig } = resolved.model;
+    const tokenizer = llmConfig.tokenizer ?? guessTokenizer(address.model);
+    const countStarted = process.hrtime.bigint();
+    let prompt;
+    try {
+      prompt = await countPrompt(tokens, tokenizer, validated);
+    } catch (error) {
+      log.error({ err: error, tokenizer, model: validated.model }, 'prompt token counting failed');
+      return void reply(res, operation, { code: ErrorCode.internalError, retryable: false,
+        message: `cannot count prompt tokens with tokenizer '${tokenizer}' (model '${validated.model}'): ${error instanceof Error ? error.message : String(error)}` });
+    }
+    metrics.promptCounting.observe(Number(process.hrtime.bigint() - countStarted) / 1e9);
+    const tooLong = contextLengthError(prompt, requestedMaxTokens(validated), llmConfig.contextLength, validated);
+    if (tooLong) return void reply(res, operation, tooLong.toInfo());
     if (res.destroyed) return; // the client left while its body was being read: nothing to start
     const token = String(nextToken++);
     const session = new RequestSession({
@@ -136,6 +154,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       model: address.model,
       clientModel: validated.model,
       request: validated,
+      tokenizer,
+      promptTokens: prompt.total,
       res,
       arrivedAt,
       onClose: () => sessions.delete(token),

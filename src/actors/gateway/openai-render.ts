@@ -2,8 +2,8 @@
  * Renders worker deltas as the OpenAI wire format the client asked for: SSE chunk events when
  * streaming, one completion object otherwise. The client sees its own model string back.
  */
-import type { Delta, Usage } from '../../engine-adapters/adapter.js';
-import type { Operation } from '../../engine-adapters/adapter.js';
+import type { Delta, Operation } from '../../engine-adapters/adapter.js';
+import type { TokenUsage } from './usage-reconcile.js';
 
 export interface RenderContext {
   id: string;
@@ -12,11 +12,11 @@ export interface RenderContext {
   operation: Operation;
 }
 
-export function openAiUsage(u: Usage): Record<string, unknown> {
+export function openAiUsage(u: TokenUsage): Record<string, unknown> {
   return {
-    prompt_tokens: u.promptTokens ?? 0,
-    completion_tokens: u.completionTokens ?? 0,
-    total_tokens: (u.promptTokens ?? 0) + (u.completionTokens ?? 0),
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
     ...(u.cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: u.cachedTokens } } : {}),
   };
 }
@@ -50,7 +50,7 @@ export function renderChunkEvents(ctx: RenderContext, deltas: readonly Delta[]):
   return out;
 }
 
-export function renderUsageEvent(ctx: RenderContext, usage: Usage): string {
+export function renderUsageEvent(ctx: RenderContext, usage: TokenUsage): string {
   const chunk = {
     id: ctx.id,
     object: ctx.operation === 'chat' ? 'chat.completion.chunk' : 'text_completion',
@@ -73,7 +73,6 @@ interface ChoiceAcc {
 /** Accumulates deltas into the non-streaming answer. */
 export class CompletionAccumulator {
   readonly #choices = new Map<number, ChoiceAcc>();
-  outputDeltas = 0;
 
   add(deltas: readonly Delta[]): void {
     for (const d of deltas) {
@@ -83,17 +82,14 @@ export class CompletionAccumulator {
         this.#choices.set(d.index, c);
       }
       if (d.role) c.role = d.role;
-      if (d.text) {
-        c.text += d.text;
-        this.outputDeltas++;
-      }
+      if (d.text) c.text += d.text;
       if (d.reasoning) c.reasoning += d.reasoning;
       if (d.finishReason) c.finishReason = d.finishReason;
       for (const raw of d.toolCalls ?? []) mergeToolCall(c.toolCalls, raw);
     }
   }
 
-  render(ctx: RenderContext, usage: Usage): Record<string, unknown> {
+  render(ctx: RenderContext, usage: TokenUsage): Record<string, unknown> {
     const choices = [...this.#choices.entries()].sort(([a], [b]) => a - b).map(([index, c]) => {
       if (ctx.operation === 'completion') return { index, text: c.text, logprobs: null, finish_reason: c.finishReason };
       const message: Record<string, unknown> = { role: c.role, content: c.text };

@@ -10,7 +10,11 @@ import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 export type ReplyFrame =
   | { type: 'accepted'; requestId: string; workerId: string }
   | { type: 'chunk'; seq: number; deltas: Delta[] }
-  | { type: 'end'; seq: number; usage?: Usage }
+  /**
+   * `usage`: what the engine reported (a count it did not report is absent). `completionTokens`:
+   * the worker's own count of the output; the engine's count wins where it has one.
+   */
+  | { type: 'end'; seq: number; usage?: Usage; completionTokens: number }
   | { type: 'error'; seq: number; error: ErrorInfo; workerId?: string }
   | { type: 'cancelled'; requestId: string };
 
@@ -20,7 +24,9 @@ export function parseReplyFrame(body: unknown): ReplyFrame | undefined {
     case 'chunk':
       return isFiniteNumber(body.seq) && Array.isArray(body.deltas) ? (body as unknown as ReplyFrame) : undefined;
     case 'end':
-      return isFiniteNumber(body.seq) && (body.usage === undefined || isObject(body.usage)) ? (body as unknown as ReplyFrame) : undefined;
+      return isFiniteNumber(body.seq) && (body.usage === undefined || isObject(body.usage)) && isFiniteNumber(body.completionTokens)
+        ? (body as unknown as ReplyFrame)
+        : undefined;
     case 'accepted':
       return isString(body.requestId) && isString(body.workerId) ? (body as unknown as ReplyFrame) : undefined;
     case 'error':

@@ -5,7 +5,6 @@
  * engine request when the client goes away.
  */
 import type { ServerResponse } from 'node:http';
-import type { Usage } from '../../engine-adapters/adapter.js';
 import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
@@ -16,6 +15,7 @@ import { sendError, sendJson, sseErrorEvent } from './http-io.js';
 import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
 import { parseReplyFrame } from './reply.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
+import { type ReconciledUsage, reconcileUsage } from './usage-reconcile.js';
 
 export interface SessionLimits {
   /** Dispatch attempts before giving up (a retry goes to another worker). */
@@ -39,6 +39,10 @@ export interface SessionInit {
   model: string;
   clientModel: string;
   request: ValidatedRequest;
+  /** The tokenizer the prompt was counted with (the worker counts the completion with it). */
+  tokenizer: string;
+  /** Prompt tokens counted before admission: usage reports them when the engine does not. */
+  promptTokens: number;
   res: ServerResponse;
   /** process.hrtime.bigint() at arrival. */
   arrivedAt: bigint;
@@ -91,6 +95,7 @@ export class RequestSession {
       stream: init.request.stream,
       body: init.request.body,
       exclude: this.#exclude,
+      tokenizer: init.tokenizer,
     };
     init.transport.publish(subjects.route(init.functionId), request, {
       reply: init.reply,
@@ -127,7 +132,7 @@ export class RequestSession {
         return;
       case 'end':
         if (!this.#inSequence(frame.seq)) return;
-        this.#finish(frame.usage);
+        this.#finish(reconcileUsage(frame.usage, { promptTokens: this.init.promptTokens, completionTokens: frame.completionTokens }));
         return;
       case 'error':
         if (frame.seq >= 0 && !this.#inSequence(frame.seq)) return;
@@ -246,16 +251,11 @@ export class RequestSession {
     this.#close();
   }
 
-  #finish(reported: Usage | undefined): void {
+  #finish({ usage, differences }: ReconciledUsage): void {
     if (this.#phase === 'cancelling') {
       this.#close();
       return;
     }
-    const usage = reported ?? {
-      // The engine reported nothing: count output deltas; prompt tokens need the tokenizer pool.
-      promptTokens: 0,
-      completionTokens: this.#acc.outputDeltas,
-    };
     const { res } = this.init;
     if (this.init.request.stream) {
       this.#writeEvents('');
@@ -265,8 +265,11 @@ export class RequestSession {
       sendJson(res, 200, this.#acc.render(this.#render, usage));
     }
     const model = this.init.clientModel;
-    this.init.metrics.tokens.inc({ gen_ai_token_type: 'input', gen_ai_request_model: model }, usage.promptTokens ?? 0);
-    this.init.metrics.tokens.inc({ gen_ai_token_type: 'output', gen_ai_request_model: model }, usage.completionTokens ?? 0);
+    const { metrics } = this.init;
+    metrics.tokens.inc({ gen_ai_token_type: 'input', gen_ai_request_model: model }, usage.promptTokens);
+    metrics.tokens.inc({ gen_ai_token_type: 'output', gen_ai_request_model: model }, usage.completionTokens);
+    if (differences.prompt !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'input', gen_ai_request_model: model }, differences.prompt);
+    if (differences.completion !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'output', gen_ai_request_model: model }, differences.completion);
     this.#record(200);
     this.#close();
   }

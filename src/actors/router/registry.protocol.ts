@@ -1,4 +1,5 @@
 /** Worker registry events: what workers publish so routers know who exists and how loaded they are. */
+import type { EngineLoad } from '../../engine-adapters/adapter.js';
 import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 
 export interface WorkerDescriptor {
@@ -15,7 +16,10 @@ export interface WorkerDescriptor {
 }
 
 export interface WorkerLoad {
+  /** Requests the worker has accepted and not finished. */
   inFlight: number;
+  /** What the engine itself reports (queue, KV cache), when it has a metrics endpoint. */
+  engine?: EngineLoad;
 }
 
 export type RegistryEvent =
@@ -28,12 +32,19 @@ function isDescriptor(v: unknown): v is WorkerDescriptor {
     isString(v.engineKind) && isFiniteNumber(v.capacity) && v.capacity > 0 && isFiniteNumber(v.heartbeatMs) && v.heartbeatMs > 0;
 }
 
+const optionalNumber = (v: unknown): boolean => v === undefined || isFiniteNumber(v);
+
+function isEngineLoad(v: unknown): v is EngineLoad {
+  return isObject(v) && optionalNumber(v.running) && optionalNumber(v.waiting) && optionalNumber(v.kvCacheUsage);
+}
+
 export function parseRegistryEvent(body: unknown): RegistryEvent | undefined {
   if (!isObject(body)) return undefined;
   switch (body.type) {
     case 'register':
     case 'heartbeat':
-      return isDescriptor(body.worker) && isObject(body.load) && isFiniteNumber(body.load.inFlight)
+      return isDescriptor(body.worker) && isObject(body.load) && isFiniteNumber(body.load.inFlight) &&
+        (body.load.engine === undefined || isEngineLoad(body.load.engine))
         ? (body as unknown as RegistryEvent)
         : undefined;
     case 'deregister':

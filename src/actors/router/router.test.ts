@@ -1,7 +1,8 @@
 // Router and worker actors over the in-memory transport (unit level; the e2e tests use real NATS).
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { EngineAdapter, EngineEvent, EngineRequest } from '../../engine-adapters/adapter.js';
 import { silentLogger } from '../../observability/logger.js';
+import { createTokenCounter } from '../../tokenize/index.js';
 import { MemoryBus } from '../../transport/memory/memory-transport.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Inbound } from '../../transport/transport.js';
@@ -43,6 +44,9 @@ afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
 });
 
+const tokens = createTokenCounter();
+afterAll(() => tokens.close());
+
 async function setup(workerCount: number, engine: () => ScriptedEngine) {
   const bus = new MemoryBus();
   const control = bus.connect('control');
@@ -59,7 +63,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     const e = engine();
     engines.push(e);
     const w = await startWorker({
-      transport: bus.connect(`w${i}`), engine: e, log: silentLogger(),
+      transport: bus.connect(`w${i}`), engine: e, tokens, log: silentLogger(),
       descriptor: { workerId: `w${i}`, functionId: 'fn', versionId: 'v1', model: 'm', engineKind: 'scripted', capacity: 4, heartbeatMs: 1000 },
     });
     workers.push(w);
@@ -76,7 +80,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
   });
   const send = (id: string, model = 'm', exclude: string[] = []) => {
-    const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', stream: true, body: { messages: [] }, exclude };
+    const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', stream: true, body: { messages: [] }, exclude, tokenizer: 'cl100k' };
     gateway.publish(subjects.route('fn'), request, { reply: `${inbox}.${id}` });
     return `${inbox}.${id}`;
   };
@@ -98,6 +102,8 @@ describe('router and worker over the in-memory transport', () => {
     expect(got.map((f) => f.type)).toEqual(['accepted', 'chunk', 'chunk', 'chunk', 'end']);
     expect(got.filter((f) => f.type === 'chunk').map((f) => (f as { seq: number }).seq)).toEqual([0, 1, 2]);
     expect(got.at(-1)).toMatchObject({ type: 'end', seq: 3, usage: { completionTokens: 3 } });
+    // The worker counts the output itself too (t0t1t2 in cl100k), for engines that report nothing.
+    expect((got.at(-1) as { completionTokens: number }).completionTokens).toBe(await tokens.countTexts('cl100k', ['t0t1t2']).then((c) => c[0]));
   });
 
   it('spreads requests round-robin over the workers', async () => {

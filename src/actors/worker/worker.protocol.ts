@@ -18,6 +18,8 @@ export interface InferRequest {
   body: Record<string, unknown>;
   /** Workers that already failed this request; the router avoids them. */
   exclude: string[];
+  /** The tokenizer the gateway counted the prompt with; the worker counts the completion with it. */
+  tokenizer: string;
 }
 
 export interface CancelRequest {
@@ -37,7 +39,8 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
   switch (body.type) {
     case 'infer':
       return isString(body.requestId) && isString(body.functionId) && isString(body.model) &&
-        (body.operation === 'chat' || body.operation === 'completion') && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude)
+        (body.operation === 'chat' || body.operation === 'completion') && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude) &&
+        isString(body.tokenizer)
         ? (body as unknown as InferRequest)
         : undefined;
     case 'cancel':

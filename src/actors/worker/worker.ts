@@ -5,14 +5,16 @@
  * engine request and is confirmed with a `cancelled` frame.
  */
 import { ErrorCode, type ErrorInfo, LlmuxError, assertNever } from '../../errors.js';
-import type { EngineAdapter, Delta, Usage } from '../../engine-adapters/adapter.js';
+import type { EngineAdapter, EngineLoad, Delta, Usage } from '../../engine-adapters/adapter.js';
 import type { Logger } from '../../observability/logger.js';
+import type { TokenCounter } from '../../tokenize/index.js';
 import { subjects } from '../../transport/subjects.js';
 import type { MessageHeaders, Subscription, Transport } from '../../transport/transport.js';
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import type { RegistryEvent, WorkerDescriptor } from '../router/registry.protocol.js';
+import { OutputText } from './output-text.js';
 import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
 
 export type WorkerMessage =
@@ -25,6 +27,8 @@ export type WorkerMessage =
 export interface WorkerOptions {
   transport: Transport;
   engine: EngineAdapter;
+  /** Counts completion tokens (every request: the engine's own count, when it has one, is checked against it). */
+  tokens: TokenCounter;
   descriptor: WorkerDescriptor;
   log: Logger;
   /** How long stop() lets in-flight requests finish before aborting them. */
@@ -44,18 +48,40 @@ function toErrorInfo(error: unknown): ErrorInfo {
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const { transport, engine, descriptor, log } = options;
+  const { transport, engine, tokens, descriptor, log } = options;
   /** Engine requests in flight, by reply subject. */
   const inFlight = new Map<string, AbortController>();
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let drained: (() => void) | undefined;
+  /** The engine's own load, as last scraped (one scrape per heartbeat, never two at once). */
+  let engineLoad: EngineLoad | undefined;
+  let scraping = false;
 
   const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.workerId), event);
-  const load = () => ({ inFlight: inFlight.size });
+  const load = () => ({ inFlight: inFlight.size, ...(engineLoad ? { engine: engineLoad } : {}) });
+  const scrapeEngineLoad = (): void => {
+    if (scraping) return;
+    scraping = true;
+    engine.load(AbortSignal.timeout(descriptor.heartbeatMs))
+      .then((l) => void (engineLoad = l), () => void (engineLoad = undefined))
+      .finally(() => void (scraping = false));
+  };
+
+  /** Tokens of the output, by the request's tokenizer; when that fails, the engine's count (or the delta count) stands. */
+  const countOutput = async (request: InferRequest, output: OutputText): Promise<number> => {
+    try {
+      const counts = await tokens.countTexts(request.tokenizer, output.texts());
+      return counts.reduce((a, b) => a + b, 0);
+    } catch (error) {
+      log.warn({ requestId: request.requestId, tokenizer: request.tokenizer, err: error }, 'completion token counting failed; using the delta count');
+      return output.deltas;
+    }
+  };
 
   const run = async (self: ActorRef<WorkerMessage>, request: InferRequest, reply: string, headers: MessageHeaders, controller: AbortController): Promise<void> => {
     let seq = 0;
     let usage: Usage | undefined;
+    const output = new OutputText();
     try {
       const stream = engine.stream(
         { operation: request.operation, stream: request.stream, model: request.model, body: request.body, requestId: request.requestId,
@@ -65,12 +91,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       for await (const events of stream) {
         const deltas: Delta[] = [];
         for (const e of events) {
-          if (e.type === 'delta') deltas.push(e.delta);
-          else usage = e.usage;
+          if (e.type === 'delta') {
+            deltas.push(e.delta);
+            output.add(e.delta);
+          } else {
+            usage = usage ? { ...usage, ...e.usage } : e.usage;
+          }
         }
         if (deltas.length > 0) transport.publish(reply, { type: 'chunk', seq: seq++, deltas } satisfies ReplyFrame);
       }
-      transport.publish(reply, { type: 'end', seq: seq++, ...(usage ? { usage } : {}) } satisfies ReplyFrame);
+      const completionTokens = await countOutput(request, output);
+      transport.publish(reply, { type: 'end', seq: seq++, completionTokens, ...(usage ? { usage } : {}) } satisfies ReplyFrame);
     } catch (error) {
       if (controller.signal.aborted) {
         transport.publish(reply, { type: 'cancelled', requestId: request.requestId } satisfies ReplyFrame);
@@ -107,6 +138,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           return;
         case 'heartbeat':
           publishRegistry({ type: 'heartbeat', worker: descriptor, load: load() });
+          scrapeEngineLoad();
           return;
         case 'announce':
           publishRegistry({ type: 'register', worker: descriptor, load: load() });

@@ -18,7 +18,8 @@ export async function router(opts: { nats: string }): Promise<void> {
 }
 
 export async function worker(opts: {
-  nats: string; engineUrl: string; engine: string; engineApiKey?: string; function: string; functionVersion: string;
+  nats: string; engineUrl: string; engine: string; engineOption?: Record<string, string>; engineApiKey?: string; tokenizer?: string;
+  function: string; functionVersion: string;
   model: string; id?: string; capacity: number; heartbeatMs: number; engineWaitS: number;
 }): Promise<void> {
   const log = createLogger('worker');
@@ -27,6 +28,8 @@ export async function worker(opts: {
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
     engineWaitMs: opts.engineWaitS * 1000,
     ...(opts.engineApiKey ? { engineApiKey: opts.engineApiKey } : {}),
+    ...(opts.engineOption ? { engineSettings: opts.engineOption } : {}),
+    ...(opts.tokenizer ? { tokenizer: opts.tokenizer } : {}),
     ...(opts.id ? { workerId: opts.id } : {}),
   });
   stopOnSignals(() => w.stop());

@@ -11,6 +11,8 @@ export interface UpOptions {
   nats?: string;
   engineUrl?: string;
   engine: string;
+  engineOption?: Record<string, string>;
+  engineApiKey?: string;
   model: string;
   ttftMs: number;
   itlMs: number;
@@ -33,6 +35,8 @@ export async function up(opts: UpOptions): Promise<void> {
     ...(opts.nats ? { natsUrl: opts.nats } : {}),
     ...(opts.engineUrl ? { engineUrl: opts.engineUrl } : {}),
     engineKind: opts.engine,
+    ...(opts.engineOption ? { engineSettings: opts.engineOption } : {}),
+    ...(opts.engineApiKey ? { engineApiKey: opts.engineApiKey } : {}),
     model: opts.model,
     sim: { ttftMs: opts.ttftMs, itlMs: opts.itlMs },
     installNats: true,
