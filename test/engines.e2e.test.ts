@@ -9,6 +9,8 @@ import { cutAfterDirective, FAIL_DIRECTIVE } from '../src/sim/faults.js';
 import { clientFor, startTestStack } from './support/stack.js';
 
 const engineKey = 'sk-engine-side-key';
+/** Engines with a Prometheus /metrics endpoint whose load signals the adapters read (docs/engines.md). */
+const withLoadSignals = new Set(['vllm', 'sglang', 'sglang-generate', 'llamacpp']);
 const words = (text: string): number => text.split(' ').filter(Boolean).length;
 
 describe.each(engineKinds())('engine %s - through gateway, router, worker and adapter', (kind) => {
@@ -60,6 +62,16 @@ describe.each(engineKinds())('engine %s - through gateway, router, worker and ad
     const res = await client.completions.create({ model, max_tokens: 4, prompt: 'Once upon a time' });
     expect(words(res.choices[0]?.text ?? '')).toBe(4);
     expect(res.usage?.completion_tokens).toBe(4);
+  });
+
+  it.runIf(withLoadSignals.has(kind))("carries the engine's own load signals to the router", async () => {
+    const entry = () => stack.router.table.get(stack.workers[0]!.descriptor.workerId);
+    for (let i = 0; i < 100 && entry()?.load.engine === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    const engine = entry()?.load.engine;
+    expect(engine?.running).toBeTypeOf('number');
+    expect(engine?.waiting).toBeTypeOf('number');
+    expect(engine?.kvCacheUsage).toBeGreaterThanOrEqual(0);
+    expect(engine?.kvCacheUsage).toBeLessThanOrEqual(1);
   });
 
   it('reports an engine failure before output as 502 upstream_error', async () => {

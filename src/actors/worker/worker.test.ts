@@ -1,0 +1,86 @@
+// The worker actor alone over the in-memory transport: token counting and engine load reporting.
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { EngineAdapter, EngineEvent, EngineLoad } from '../../engine-adapters/adapter.js';
+import { silentLogger } from '../../observability/logger.js';
+import { createTokenCounter } from '../../tokenize/index.js';
+import { MemoryBus } from '../../transport/memory/memory-transport.js';
+import { subjects } from '../../transport/subjects.js';
+import { parseReplyFrame, type ReplyFrame } from '../gateway/reply.protocol.js';
+import { parseRegistryEvent, type RegistryEvent } from '../router/registry.protocol.js';
+import { startWorker } from './worker.js';
+import type { InferRequest } from './worker.protocol.js';
+
+const tokens = createTokenCounter();
+afterAll(() => tokens.close());
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+/** An engine that answers every request with `batches`, and reports `engineLoad`. */
+function engineWith(batches: EngineEvent[][], engineLoad?: EngineLoad): EngineAdapter {
+  return {
+    kind: 'scripted',
+    async *stream() {
+      yield* batches;
+    },
+    health: async () => true,
+    load: async () => engineLoad,
+    close: async () => undefined,
+  };
+}
+
+async function run(engine: EngineAdapter) {
+  const bus = new MemoryBus();
+  const registry: RegistryEvent[] = [];
+  const gateway = bus.connect('gateway');
+  gateway.subscribe(subjects.registryAll, (m) => {
+    const e = parseRegistryEvent(m.body);
+    if (e) registry.push(e);
+  });
+  const worker = await startWorker({
+    transport: bus.connect('w'), engine, tokens, log: silentLogger(),
+    descriptor: { workerId: 'w', functionId: 'fn', versionId: 'v1', model: 'm', engineKind: 'scripted', capacity: 4, heartbeatMs: 20 },
+  });
+  stops.push(() => worker.stop());
+  const frames: ReplyFrame[] = [];
+  gateway.subscribe('inbox.1', (m) => {
+    const f = parseReplyFrame(m.body);
+    if (f) frames.push(f);
+  });
+  const request: InferRequest = {
+    type: 'infer', requestId: 'r', functionId: 'fn', model: 'm', operation: 'chat', stream: true,
+    body: { messages: [] }, exclude: [], tokenizer: 'o200k',
+  };
+  gateway.publish(subjects.workerInfer('w'), request, { reply: 'inbox.1' });
+  await vi.waitFor(() => expect(frames.at(-1)?.type).toBe('end'));
+  return { end: frames.at(-1) as Extract<ReplyFrame, { type: 'end' }>, registry };
+}
+
+describe('worker - token counts and engine load', () => {
+  it('counts the completion itself when the engine reports no usage', async () => {
+    const { end } = await run(engineWith([
+      [{ type: 'delta', delta: { index: 0, role: 'assistant', text: 'Hello there,' } }],
+      [{ type: 'delta', delta: { index: 0, text: ' general Kenobi.', finishReason: 'stop' } }],
+    ]));
+    expect(end.usage).toBeUndefined();
+    expect(end.completionTokens).toBe((await tokens.countTexts('o200k', ['Hello there, general Kenobi.']))[0]);
+  });
+
+  it('counts generated tool-call text too, and merges usage the engine reports in parts', async () => {
+    const { end } = await run(engineWith([
+      [{ type: 'usage', usage: { promptTokens: 12 } }],
+      [{ type: 'delta', delta: { index: 0, toolCalls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }],
+      [{ type: 'usage', usage: { completionTokens: 9 } }],
+    ]));
+    expect(end.usage).toEqual({ promptTokens: 12, completionTokens: 9 });
+    expect(end.completionTokens).toBe((await tokens.countTexts('o200k', ['get_weather{"city":"Oslo"}']))[0]);
+  });
+
+  it("carries the engine's own load in its heartbeats", async () => {
+    const { registry } = await run(engineWith([[{ type: 'delta', delta: { index: 0, text: 'x' } }]], { running: 3, waiting: 2, kvCacheUsage: 0.42 }));
+    await vi.waitFor(() => expect(registry.some((e) => e.type === 'heartbeat' && e.load.engine !== undefined)).toBe(true));
+    const beat = registry.findLast((e) => e.type === 'heartbeat');
+    expect(beat).toMatchObject({ load: { engine: { running: 3, waiting: 2, kvCacheUsage: 0.42 } } });
+  });
+});
