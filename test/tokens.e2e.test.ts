@@ -15,7 +15,7 @@ beforeAll(() => {
 });
 afterAll(() => tokens.close());
 
-const messages = [
+const messages: OpenAI.ChatCompletionMessageParam[] = [
   { role: 'system', content: 'You are a terse assistant. Answer in one line.' },
   { role: 'user', content: 'Which is larger, the Pacific or the Atlantic? 大洋 🌊' },
 ];

@@ -4,6 +4,7 @@
  * a config file, the admin API.
  */
 import { z } from 'zod';
+import { isValidTokenizer, tokenizerNames } from '../../tokenize/tokenizer-names.js';
 
 /** Function and version ids: safe as KV key tokens and as the first segment of a model string. */
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
@@ -14,7 +15,8 @@ export type RoutingMethod = (typeof routingMethods)[number];
 export const llmConfigSchema = z.object({
   /** OpenAI paths this model may be called on; absent means every supported path. */
   uris: z.array(z.string().startsWith('/')).optional(),
-  tokenizer: z.string().optional(),
+  /** cl100k, o200k, llama3, qwen3, gemma3, deepseek_v3 or a path to a tokenizer.json; default: guessed from the model name. */
+  tokenizer: z.string().refine(isValidTokenizer, `must be one of ${tokenizerNames.join(', ')} or a path to a tokenizer.json`).optional(),
   tokenRateLimit: z.string().optional(),
   routingMethod: z.enum(routingMethods).optional(),
   contextLength: z.number().int().positive().optional(),

@@ -135,6 +135,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     try {
       prompt = await countPrompt(tokens, tokenizer, validated);
     } catch (error) {
+      if (error instanceof Error && error.name === 'ChatTemplateError') {
+        return void reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, param: 'messages', message: error.message });
+      }
       log.error({ err: error, tokenizer, model: validated.model }, 'prompt token counting failed');
       return void reply(res, operation, { code: ErrorCode.internalError, retryable: false,
         message: `cannot count prompt tokens with tokenizer '${tokenizer}' (model '${validated.model}'): ${error instanceof Error ? error.message : String(error)}` });
