@@ -12,6 +12,6 @@ export async function registerDemoFunction(catalog: FunctionCatalog, model = dem
     functionId: demoFunctionId,
     versionId: demoVersionId,
     createdAt: now,
-    models: [{ name: model, llmConfig: { uris: ['/v1/chat/completions', '/v1/completions'], routingMethod: 'least-busy' } }],
+    models: [{ name: model, llmConfig: { uris: ['/v1/chat/completions', '/v1/completions'], routingMethod: 'least-busy', tokenizer: 'o200k', contextLength: 8192 } }],
   });
 }
