@@ -10,6 +10,10 @@
  *                         at least the number of tokens to generate, the answer completes normally.
  *                         Non-streaming: destroy the connection before answering anything.
  *
+ *   [[sim:error-after:N]] streaming: send N content tokens, then the engine's own error event in the
+ *                         stream that already answered 200, and end it (an engine failing mid-answer
+ *                         and saying so).
+ *
  * A cut is not counted as an abort: the client did not go away, the "engine" did.
  */
 export const FAIL_DIRECTIVE = '[[sim:fail]]';
@@ -18,12 +22,19 @@ export const CUT_AFTER_DIRECTIVE = /\[\[sim:cut-after:(\d+)\]\]/;
 /** The directive text that cuts a stream after `tokens` content tokens. */
 export const cutAfterDirective = (tokens: number): string => `[[sim:cut-after:${tokens}]]`;
 
-export type Fault = { type: 'none' } | { type: 'fail' } | { type: 'cut-after'; tokens: number };
+export const ERROR_AFTER_DIRECTIVE = /\[\[sim:error-after:(\d+)\]\]/;
+
+/** The directive text that makes the engine report an error in the stream after `tokens` tokens. */
+export const errorAfterDirective = (tokens: number): string => `[[sim:error-after:${tokens}]]`;
+
+export type Fault = { type: 'none' } | { type: 'fail' } | { type: 'cut-after'; tokens: number } | { type: 'error-after'; tokens: number };
 
 /** The fault a prompt asks for; `fail` wins when both directives are present. */
 export function faultIn(prompt: string): Fault {
   if (prompt.includes(FAIL_DIRECTIVE)) return { type: 'fail' };
   const cut = CUT_AFTER_DIRECTIVE.exec(prompt);
   if (cut?.[1] !== undefined) return { type: 'cut-after', tokens: Number(cut[1]) };
+  const error = ERROR_AFTER_DIRECTIVE.exec(prompt);
+  if (error?.[1] !== undefined) return { type: 'error-after', tokens: Number(error[1]) };
   return { type: 'none' };
 }

@@ -11,7 +11,8 @@ import { seedOf, textOf, tokenAt } from './generation.js';
 import type { Scheduler } from './scheduler.js';
 import type { SimCounters } from './sim-metrics.js';
 import type { SimRequest } from './sim-request.js';
-import { DONE_EVENT, errorBody, type FinishReason, fullResponse, newGeneration, roleChunk, tokenChunk, usageChunk, usageOf } from './wire.js';
+import type { Dialect } from './dialect.js';
+import { type FinishReason, newGeneration, usageOf } from './wire.js';
 
 export interface GenerationContext {
   scheduler: Scheduler;
@@ -54,10 +55,11 @@ async function write(res: ServerResponse, data: string, signal: AbortSignal): Pr
   if (!res.write(data)) await once(res, 'drain', { signal });
 }
 
-export async function serveGeneration(ctx: GenerationContext, request: SimRequest, model: string, res: ServerResponse): Promise<void> {
+export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, request: SimRequest, model: string, res: ServerResponse): Promise<void> {
   const { fault } = request;
   if (fault.type === 'fail') {
-    sendJson(res, 500, errorBody('simulated engine failure ([[sim:fail]])', 'InternalServerError', 500));
+    const { status, body } = dialect.failure('simulated engine failure ([[sim:fail]])');
+    sendJson(res, status, body);
     return;
   }
   const client = watchClient(res);
@@ -72,8 +74,9 @@ export async function serveGeneration(ctx: GenerationContext, request: SimReques
   // A client limit is what ends the answer when given; otherwise the simulated end of sequence does.
   const finish: FinishReason = request.maxTokens !== undefined ? 'length' : 'stop';
   const cutAt = fault.type === 'cut-after' && fault.tokens < count ? fault.tokens : undefined;
+  const errorAt = fault.type === 'error-after' && fault.tokens < count ? fault.tokens : undefined;
   const seed = seedOf(request.prompt.text);
-  const g = newGeneration(request.operation, model, request.includeUsage);
+  const g = newGeneration(request.operation, model, request.includeUsage, request.details);
   const signal = client.signal;
   let generated = 0;
   const cut = (): void => {
@@ -85,22 +88,26 @@ export async function serveGeneration(ctx: GenerationContext, request: SimReques
     await pause(ctx.ttftMs, signal);
     ctx.counters.promptTokens += request.prompt.tokens;
     if (request.stream) {
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      if (g.operation === 'chat') await write(res, roleChunk(g), signal);
+      res.writeHead(200, { 'content-type': dialect.streamType, 'cache-control': 'no-cache' });
+      const head = dialect.head(g, request.prompt.tokens);
+      if (head) await write(res, head, signal);
+      let soFar = '';
       for (let i = 0; i < count; i++) {
         if (i > 0) await pause(ctx.itlMs, signal);
         if (i === cutAt) return cut();
-        await write(res, tokenChunk(g, tokenAt(seed, i), i === count - 1 ? finish : null), signal);
+        if (i === errorAt) return void res.end(dialect.streamError(`simulated engine failure after ${i} tokens ([[sim:error-after]])`));
+        const text = tokenAt(seed, i);
+        soFar += text;
         generated++;
+        await write(res, dialect.token(g, text, i, i === count - 1 ? finish : null, soFar, usageOf(request.prompt.tokens, generated)), signal);
         ctx.counters.generationTokens++;
       }
-      if (g.includeUsage) await write(res, usageChunk(g, usageOf(request.prompt.tokens, generated)), signal);
-      res.end(DONE_EVENT);
+      res.end(dialect.tail(g, finish, usageOf(request.prompt.tokens, generated), soFar));
     } else {
       if (cutAt !== undefined) return cut();
       for (let i = 1; i < count; i++) await pause(ctx.itlMs, signal);
       ctx.counters.generationTokens += count;
-      sendJson(res, 200, fullResponse(g, textOf(seed, count), finish, usageOf(request.prompt.tokens, count)));
+      sendJson(res, 200, dialect.whole(g, textOf(seed, count), finish, usageOf(request.prompt.tokens, count)));
     }
     ctx.counters.finished[finish]++;
   } catch (error) {

@@ -18,6 +18,8 @@ export interface SimRequest {
   maxTokens: number | undefined;
   stream: boolean;
   includeUsage: boolean;
+  /** TGI's `parameters.details`. */
+  details: boolean;
   fault: Fault;
 }
 
@@ -32,7 +34,7 @@ export class SimBadRequest extends Error {
 
 type Body = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Body => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Body => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isTokenIds = (value: unknown): value is number[] => Array.isArray(value) && value.every((v) => Number.isInteger(v));
 const absent = (value: unknown): boolean => value === undefined || value === null;
 
@@ -48,7 +50,7 @@ export function parseJsonBody(text: string): Body {
   return parsed;
 }
 
-function positiveInteger(body: Body, param: string): number | undefined {
+export function positiveInteger(body: Body, param: string): number | undefined {
   const value = body[param];
   if (absent(value)) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -57,7 +59,7 @@ function positiveInteger(body: Body, param: string): number | undefined {
   return value;
 }
 
-function chatPromptOf(body: Body): SimPrompt {
+export function chatPromptOf(body: Body): SimPrompt {
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) throw new SimBadRequest('messages must be a non-empty list');
   if (!messages.every((m) => isObject(m) && typeof m.role === 'string')) {
@@ -106,6 +108,7 @@ export function parseSimRequest(operation: SimOperation, body: Body): SimRequest
     maxTokens: maxCompletionTokens ?? maxTokens,
     stream,
     includeUsage: stream && isObject(streamOptions) && streamOptions.include_usage === true,
+    details: false,
     fault: faultIn(prompt.text),
   };
 }

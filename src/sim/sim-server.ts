@@ -7,11 +7,13 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { simFormat } from './formats/index.js';
+import { matchRoute, type Reply } from './formats/sim-format.js';
 import { Scheduler } from './scheduler.js';
 import { type GenerationContext, sendJson, serveGeneration } from './serve-generation.js';
-import { newCounters, renderMetrics } from './sim-metrics.js';
-import { parseJsonBody, parseSimRequest, SimBadRequest, type SimOperation } from './sim-request.js';
-import { errorBody, methodNotAllowedBody, modelList, notFoundBody } from './wire.js';
+import { newCounters } from './sim-metrics.js';
+import { parseJsonBody, SimBadRequest } from './sim-request.js';
+import { methodNotAllowedBody } from './wire.js';
 
 export interface SimOptions {
   /** Default 0: a free port. */
@@ -28,6 +30,10 @@ export interface SimOptions {
   models?: string[];
   /** Tokens generated when a request gives no limit, ending with finish_reason "stop". Default 16. */
   defaultMaxTokens?: number;
+  /** The engine whose wire format to speak (src/sim/formats/): vllm, sglang, tgi, triton, ollama, … Default vllm. */
+  format?: string;
+  /** Formats of remote providers (openai, azure-openai, anthropic) then require this key, as the provider would. */
+  apiKey?: string;
 }
 
 export interface SimStats {
@@ -55,20 +61,11 @@ export interface SimServer {
 }
 
 const DEFAULT_MODEL = 'llmux-sim-8b';
-const MAX_MODEL_LEN = 8192;
 /**
  * Longer than any client's idle timeout (undici's default is 4 s), so the client, never the
  * simulator, closes an idle connection: a client cannot pick a socket the server is closing.
  */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
-
-const routes: Record<string, { method: 'GET' | 'POST'; operation?: SimOperation }> = {
-  '/v1/chat/completions': { method: 'POST', operation: 'chat' },
-  '/v1/completions': { method: 'POST', operation: 'completion' },
-  '/v1/models': { method: 'GET' },
-  '/health': { method: 'GET' },
-  '/metrics': { method: 'GET' },
-};
 
 async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -77,6 +74,7 @@ async function readText(req: IncomingMessage): Promise<string> {
 }
 
 export async function startSim(options: SimOptions = {}): Promise<SimServer> {
+  const format = simFormat(options.format ?? 'vllm');
   const models = options.models?.length ? [...options.models] : [DEFAULT_MODEL];
   const servedModel = models[0] ?? DEFAULT_MODEL;
   const scheduler = new Scheduler(options.maxConcurrency ?? 64);
@@ -91,43 +89,49 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   let requestsTotal = 0;
   let lastRequestBody: unknown;
 
-  const generate = async (operation: SimOperation, req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = parseJsonBody(await readText(req));
-    lastRequestBody = body;
-    const request = parseSimRequest(operation, body);
-    const model = request.model ?? servedModel;
-    requestsTotal++;
-    counters.requestsByModel.set(model, (counters.requestsByModel.get(model) ?? 0) + 1);
-    await serveGeneration(ctx, request, model, res);
+  const send = (res: ServerResponse, reply: Reply): void => {
+    if (typeof reply.body === 'string') {
+      res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain', 'content-length': Buffer.byteLength(reply.body) }).end(reply.body);
+    } else {
+      sendJson(res, reply.status, reply.body);
+    }
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = routes[path];
-    if (!route) return sendJson(res, 404, notFoundBody);
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const refused = format.check?.(req.headers, url.searchParams, options.apiKey);
+    if (refused) return send(res, refused);
     // HEAD is answered like GET (node drops the body), as Starlette does for GET routes.
-    const method = req.method === 'HEAD' ? 'GET' : req.method;
-    if (method !== route.method) return sendJson(res, 405, methodNotAllowedBody);
-    if (route.operation) return generate(route.operation, req, res);
-    switch (path) {
-      case '/v1/models':
-        return sendJson(res, 200, modelList(models, MAX_MODEL_LEN));
-      case '/health':
-        res.writeHead(200, { 'content-length': 0 }).end();
-        return;
-      case '/metrics': {
-        const gauges = { running: scheduler.running, waiting: scheduler.waiting, kvCacheUsage: scheduler.running / scheduler.capacity };
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(servedModel, counters, gauges));
-        return;
-      }
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const match = matchRoute(format, method, url.pathname);
+    if (match === undefined) return send(res, format.notFound);
+    if (match === 'wrong-method') return sendJson(res, 405, methodNotAllowedBody);
+    const { route, pathModel } = match;
+    if (route.respond) {
+      const gauges = { running: scheduler.running, waiting: scheduler.waiting, kvCacheUsage: scheduler.running / scheduler.capacity };
+      return send(res, route.respond({ models, servedModel, counters, gauges }));
     }
+    if (!route.generate) return send(res, format.notFound);
+    const body = parseJsonBody(await readText(req));
+    lastRequestBody = body;
+    let request;
+    try {
+      request = route.generate.parse(body, pathModel);
+    } catch (error) {
+      if (error instanceof SimBadRequest) return send(res, route.generate.dialect.badRequest(error.message, error.param));
+      throw error;
+    }
+    const model = pathModel ?? request.model ?? servedModel;
+    requestsTotal++;
+    counters.requestsByModel.set(model, (counters.requestsByModel.get(model) ?? 0) + 1);
+    await serveGeneration(ctx, route.generate.dialect, request, model, res);
   };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) return void res.destroy();
-      if (error instanceof SimBadRequest) return sendJson(res, 400, errorBody(error.message, 'BadRequestError', 400, error.param));
-      sendJson(res, 500, errorBody(error instanceof Error ? error.message : String(error), 'InternalServerError', 500));
+      if (error instanceof SimBadRequest) return send(res, format.errors.badRequest(error.message, error.param));
+      send(res, format.errors.failure(error instanceof Error ? error.message : String(error)));
     });
   });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;

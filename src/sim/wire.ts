@@ -23,11 +23,13 @@ export interface Generation {
   model: string;
   /** With `stream_options.include_usage`, vLLM sets `usage: null` on every chunk but the last. */
   includeUsage: boolean;
+  /** TGI's `parameters.details`: the last event carries finish reason and generated token count. */
+  details: boolean;
 }
 
-export function newGeneration(operation: SimOperation, model: string, includeUsage: boolean): Generation {
+export function newGeneration(operation: SimOperation, model: string, includeUsage: boolean, details = false): Generation {
   const id = `${operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(16).toString('hex')}`;
-  return { operation, id, created: Math.floor(Date.now() / 1000), model, includeUsage };
+  return { operation, id, created: Math.floor(Date.now() / 1000), model, includeUsage, details };
 }
 
 export const usageOf = (promptTokens: number, completionTokens: number): SimUsage => ({

@@ -2,11 +2,11 @@
 import { startSim } from '../../sim/sim-server.js';
 import { stopOnSignals } from './lifecycle.js';
 
-export async function sim(opts: { port: number; host: string; ttftMs: number; itlMs: number; maxConcurrency: number; model?: string[] }): Promise<void> {
+export async function sim(opts: { format: string; port: number; host: string; ttftMs: number; itlMs: number; maxConcurrency: number; model?: string[] }): Promise<void> {
   const server = await startSim({
-    port: opts.port, host: opts.host, ttftMs: opts.ttftMs, itlMs: opts.itlMs, maxConcurrency: opts.maxConcurrency,
+    format: opts.format, port: opts.port, host: opts.host, ttftMs: opts.ttftMs, itlMs: opts.itlMs, maxConcurrency: opts.maxConcurrency,
     ...(opts.model ? { models: opts.model } : {}),
   });
   stopOnSignals(() => server.close());
-  process.stdout.write(`llmux sim (vLLM-compatible) listening on ${server.url}\n`);
+  process.stdout.write(`llmux sim (${opts.format} wire format) listening on ${server.url}\n`);
 }

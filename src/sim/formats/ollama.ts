@@ -1,0 +1,54 @@
+/**
+ * Ollama: `/api/chat` and `/api/generate` answer NDJSON (streaming is the default), the last line
+ * `done: true` with the counts; errors are `{"error": "..."}`, as a body or as a line mid-stream.
+ */
+import type { Dialect } from '../dialect.js';
+import type { FinishReason, Generation, SimUsage } from '../wire.js';
+import { messagesPrompt, nativeRequest, nestedInteger, optionalBoolean, textPrompt } from './native-request.js';
+import type { Body, SimFormat } from './sim-format.js';
+
+const line = (body: unknown): string => `${JSON.stringify(body)}\n`;
+const now = (): string => new Date().toISOString();
+const piece = (g: Generation, text: string): Record<string, unknown> =>
+  g.operation === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text };
+
+function final(g: Generation, finish: FinishReason, usage: SimUsage, text: string): Record<string, unknown> {
+  return {
+    model: g.model, created_at: now(), ...piece(g, text), done: true, done_reason: finish,
+    total_duration: 1_000_000, load_duration: 1000, prompt_eval_count: usage.prompt_tokens, prompt_eval_duration: 1000,
+    eval_count: usage.completion_tokens, eval_duration: 1000,
+  };
+}
+
+const ollamaDialect: Dialect = {
+  streamType: 'application/x-ndjson',
+  head: () => '',
+  token: (g, text) => line({ model: g.model, created_at: now(), ...piece(g, text), done: false }),
+  tail: (g, finish, usage) => line(final(g, finish, usage, '')),
+  whole: (g, text, finish, usage) => final(g, finish, usage, text),
+  failure: (message) => ({ status: 500, body: { error: message } }),
+  badRequest: (message) => ({ status: 400, body: { error: message } }),
+  streamError: (message) => line({ error: message }),
+};
+
+const parseChat = (body: Body) => nativeRequest({
+  operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt: messagesPrompt(body),
+  maxTokens: nestedInteger(body, 'options', 'num_predict'), stream: optionalBoolean(body, 'stream', true),
+});
+const parseGenerate = (body: Body) => nativeRequest({
+  operation: 'completion', model: typeof body.model === 'string' ? body.model : undefined, prompt: textPrompt(body, 'prompt'),
+  maxTokens: nestedInteger(body, 'options', 'num_predict'), stream: optionalBoolean(body, 'stream', true),
+});
+
+export const ollama: SimFormat = {
+  name: 'ollama',
+  routes: [
+    { method: 'POST', path: '/api/chat', generate: { dialect: ollamaDialect, parse: parseChat } },
+    { method: 'POST', path: '/api/generate', generate: { dialect: ollamaDialect, parse: parseGenerate } },
+    { method: 'GET', path: '/', respond: () => ({ status: 200, body: 'Ollama is running', contentType: 'text/plain; charset=utf-8' }) },
+    { method: 'GET', path: '/api/version', respond: () => ({ status: 200, body: { version: '0.12.6' } }) },
+    { method: 'GET', path: '/api/tags', respond: (env) => ({ status: 200, body: { models: env.models.map((name) => ({ name, model: name, size: 0 })) } }) },
+  ],
+  notFound: { status: 404, body: '404 page not found', contentType: 'text/plain' },
+  errors: ollamaDialect,
+};
