@@ -1,20 +1,18 @@
 /**
  * The shared base for engines with an OpenAI-compatible server (vLLM, SGLang, trtllm-serve,
- * llama.cpp): a new one is a few lines on top of this. Streams from the engine with usage requested
- * when the client streams, asks for the whole answer otherwise (one response instead of one event
- * per token, as EngineRequest.stream allows), over a keep-alive undici pool kept per adapter.
- * Aborting the signal destroys the engine connection, so the engine sees the client go away and
- * stops generating; the deadline does the same and turns into a `timeout` error.
+ * llama.cpp, remote providers): a new one is a few lines on top of this. Streams from the engine
+ * with usage requested when the client streams, asks for the whole answer otherwise (one response
+ * instead of one event per token, as EngineRequest.stream allows).
  */
-import { Pool } from 'undici';
-import { LlmuxError } from '../errors.js';
-import type { EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } from './adapter.js';
-import { engineHttpError, engineRequestError, engineStreamCut, engineTimeout } from './engine-errors.js';
+import type { EngineAdapter, EngineAdapterOptions, EngineRequest } from './adapter.js';
+import { createHttpAdapter } from './http-adapter.js';
 import { readEventStream, readWholeAnswer } from './openai-body.js';
+import { type LoadMetricNames, readLoad } from './prometheus-text.js';
 
 export interface OpenAiPaths {
-  chat: string;
-  completion: string;
+  /** Path (and query) of chat completions for a model. */
+  chat: (model: string) => string;
+  completion: (model: string) => string;
   health: string;
 }
 
@@ -23,95 +21,35 @@ export interface OpenAiCompatibleOptions extends EngineAdapterOptions {
   kind: string;
   /** Where the engine serves each endpoint, when not at the OpenAI paths. */
   paths?: Partial<OpenAiPaths>;
+  /** The header carrying the key (default `authorization: Bearer <key>`). */
+  keyHeader?: (key: string) => Record<string, string>;
+  /** The engine's load metric names on GET /metrics, when it has them. */
+  loadMetrics?: LoadMetricNames;
 }
 
-/** setTimeout fires at once beyond this (2^31 - 1 ms, about 24.8 days). */
-const maxTimerDelay = 2 ** 31 - 1;
-
-const openAiPaths: OpenAiPaths = { chat: '/v1/chat/completions', completion: '/v1/completions', health: '/health' };
+const openAiPaths: OpenAiPaths = { chat: () => '/v1/chat/completions', completion: () => '/v1/completions', health: '/health' };
+const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
 export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions): EngineAdapter {
-  const { kind } = options;
-  const base = new URL(options.baseUrl);
-  const prefix = base.pathname.replace(/\/+$/, '');
   const paths: OpenAiPaths = { ...openAiPaths, ...options.paths };
-  // undici's default keep-alive (4 s) stays below uvicorn's (5 s), so a request is never sent on a
-  // socket the engine is about to close.
-  const pool = new Pool(base.origin, { connections: options.connections ?? 128 });
-  const auth: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
-  const streamHeaders = { ...auth, 'content-type': 'application/json', accept: 'text/event-stream' };
-  const wholeHeaders = { ...auth, 'content-type': 'application/json', accept: 'application/json' };
-
-  async function* stream(request: EngineRequest, signal: AbortSignal): AsyncGenerator<EngineEvent[], void, undefined> {
-    const { deadline } = request;
-    if (deadline !== undefined && deadline <= Date.now()) throw engineTimeout(kind);
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer =
-      deadline === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            controller.abort();
-          }, Math.min(deadline - Date.now(), maxTimerDelay));
-    /** What a failure means: the caller's own abort comes back as its reason; the deadline as a timeout. */
-    const explain = (error: unknown, otherwise: (error: unknown) => LlmuxError): unknown => {
-      if (error instanceof LlmuxError) return error;
-      if (signal.aborted) return signal.reason ?? error;
-      if (timedOut) return engineTimeout(kind);
-      return otherwise(error);
-    };
-    try {
-      const body = request.stream
+  const { loadMetrics } = options;
+  return createHttpAdapter({
+    kind: options.kind,
+    options,
+    headers: options.apiKey ? (options.keyHeader ?? bearer)(options.apiKey) : {},
+    healthPath: paths.health,
+    call: (request: EngineRequest) => ({
+      path: request.operation === 'chat' ? paths.chat(request.model) : paths.completion(request.model),
+      body: request.stream
         ? { ...request.body, model: request.model, stream: true, stream_options: { include_usage: true } }
-        : { ...request.body, model: request.model, stream: false };
-      let res;
-      try {
-        res = await pool.request({
-          method: 'POST',
-          path: prefix + (request.operation === 'chat' ? paths.chat : paths.completion),
-          headers: request.stream ? streamHeaders : wholeHeaders,
-          body: JSON.stringify(body),
-          signal: controller.signal,
-          // With a deadline, it alone bounds the wait: a long queue before the first token, or a long
-          // answer asked for whole, is no reason to fail sooner.
-          ...(deadline === undefined ? {} : { headersTimeout: 0, bodyTimeout: 0 }),
-        });
-      } catch (error) {
-        throw explain(error, (e) => engineRequestError(kind, e));
-      }
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        const text = await res.body.text().catch(() => '');
-        throw engineHttpError(kind, res.statusCode, text);
-      }
-      try {
-        if (request.stream) yield* readEventStream(kind, res.body);
-        else yield await readWholeAnswer(kind, res.body);
-      } catch (error) {
-        throw explain(error, (e) => engineStreamCut(kind, e));
-      }
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
+        : { ...request.body, model: request.model, stream: false },
+      accept: request.stream ? 'text/event-stream' : 'application/json',
+    }),
+    read: (request, body) => (request.stream ? readEventStream(options.kind, body) : wholeAnswer(options.kind, body)),
+    ...(loadMetrics ? { metrics: { path: '/metrics', read: (text: string) => readLoad(text, loadMetrics) } } : {}),
+  });
+}
 
-  return {
-    kind,
-    stream,
-    async health(signal?: AbortSignal): Promise<boolean> {
-      try {
-        const res = await pool.request({ method: 'GET', path: prefix + paths.health, headers: auth, ...(signal ? { signal } : {}) });
-        await res.body.dump();
-        return res.statusCode >= 200 && res.statusCode < 300;
-      } catch {
-        return false;
-      }
-    },
-    load: async () => undefined,
-    close: () => pool.close(),
-  };
+async function* wholeAnswer(kind: string, body: { text(): Promise<string> }) {
+  yield await readWholeAnswer(kind, body);
 }

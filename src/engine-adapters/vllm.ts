@@ -1,7 +1,17 @@
 /** vLLM's OpenAI-compatible server (`vllm serve`). */
 import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
+import { checkSettings } from './http-adapter.js';
 import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
 
 export function createVllmAdapter(options: EngineAdapterOptions): EngineAdapter {
-  return createOpenAiCompatibleAdapter({ ...options, kind: 'vllm' });
+  checkSettings('vllm', options.settings, []);
+  return createOpenAiCompatibleAdapter({
+    ...options,
+    kind: 'vllm',
+    loadMetrics: {
+      running: ['vllm:num_requests_running'],
+      waiting: ['vllm:num_requests_waiting'],
+      kvCacheUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
+    },
+  });
 }

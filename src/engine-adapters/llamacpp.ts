@@ -1,0 +1,17 @@
+/** llama.cpp's server (`llama-server`, OpenAI-compatible; `/metrics` when started with --metrics). */
+import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
+import { checkSettings } from './http-adapter.js';
+import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
+
+export function createLlamacppAdapter(options: EngineAdapterOptions): EngineAdapter {
+  checkSettings('llamacpp', options.settings, []);
+  return createOpenAiCompatibleAdapter({
+    ...options,
+    kind: 'llamacpp',
+    loadMetrics: {
+      running: ['llamacpp:requests_processing'],
+      waiting: ['llamacpp:requests_deferred'],
+      kvCacheUsage: ['llamacpp:kv_cache_usage_ratio'],
+    },
+  });
+}

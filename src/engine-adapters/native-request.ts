@@ -1,0 +1,33 @@
+/** For engines whose native endpoint takes text, not OpenAI messages: the prompt and the sampling fields. */
+import { invalidRequest } from '../errors.js';
+import { renderChatMl } from '../tokenize/chat-template.js';
+import type { ChatMessage, EngineAdapterOptions, EngineRequest } from './adapter.js';
+
+/** The prompt text: the chat rendered by the model's template (ChatML by default), or the completion prompt. */
+export function promptText(request: EngineRequest, options: EngineAdapterOptions): string {
+  const { body } = request;
+  if (request.operation === 'chat') return (options.chatPrompt ?? renderChatMl)(body.messages as ChatMessage[]);
+  const prompt = body.prompt;
+  if (typeof prompt === 'string') return prompt;
+  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') return prompt[0];
+  throw invalidRequest('prompt', 'this engine takes one text prompt per request (not token ids or a list of prompts)');
+}
+
+/** The completion budget: max_completion_tokens, else max_tokens. */
+export function maxTokensOf(request: EngineRequest): number | undefined {
+  const v = request.body.max_completion_tokens ?? request.body.max_tokens;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** OpenAI's `stop` as a list. */
+export function stopList(request: EngineRequest): string[] | undefined {
+  const stop = request.body.stop;
+  if (typeof stop === 'string') return [stop];
+  if (Array.isArray(stop) && stop.every((s) => typeof s === 'string')) return stop as string[];
+  return undefined;
+}
+
+/** Copies the fields that are set, skipping undefined ones. */
+export function defined(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null));
+}

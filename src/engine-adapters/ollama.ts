@@ -1,0 +1,59 @@
+/**
+ * Ollama: `POST /api/chat` (messages) and `/api/generate` (prompt), answering NDJSON lines; the
+ * last line has `done: true`, `done_reason` and the counts (`prompt_eval_count`, `eval_count`).
+ * Errors are `{"error": "..."}`, as a body or as a line mid-stream.
+ */
+import type { EngineAdapter, EngineAdapterOptions, EngineEvent, Usage } from './adapter.js';
+import { engineReportedError } from './engine-errors.js';
+import { checkSettings, createHttpAdapter } from './http-adapter.js';
+import { defined, maxTokensOf, stopList } from './native-request.js';
+import { parseJsonRecord, readRecords } from './record-stream.js';
+
+type Json = Record<string, unknown>;
+
+export function createOllamaAdapter(options: EngineAdapterOptions): EngineAdapter {
+  checkSettings('ollama', options.settings, []);
+  const kind = 'ollama';
+  return createHttpAdapter({
+    kind,
+    options,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    healthPath: '/api/version',
+    call: (request) => {
+      const chat = request.operation === 'chat';
+      const opts = defined({
+        num_predict: maxTokensOf(request), temperature: request.body.temperature, top_p: request.body.top_p,
+        seed: request.body.seed, stop: stopList(request),
+      });
+      return {
+        path: chat ? '/api/chat' : '/api/generate',
+        accept: 'application/x-ndjson',
+        body: { model: request.model, ...(chat ? { messages: request.body.messages } : { prompt: request.body.prompt }), stream: true, options: opts },
+      };
+    },
+    read(request, body) {
+      let first = request.operation === 'chat';
+      return readRecords(kind, 'ndjson', body, {
+        decode(record, out: EngineEvent[]) {
+          const json = parseJsonRecord(kind, record.data);
+          if (typeof json.error === 'string') throw engineReportedError(kind, json.error);
+          const message = json.message as Json | undefined;
+          const text = typeof message?.content === 'string' ? message.content : typeof json.response === 'string' ? json.response : '';
+          const done = json.done === true;
+          const finish = done ? (json.done_reason === 'length' ? 'length' : 'stop') : undefined;
+          if (text !== '' || finish !== undefined || first) {
+            out.push({ type: 'delta', delta: { index: 0, ...(first ? { role: 'assistant' } : {}), ...(text ? { text } : {}), ...(finish ? { finishReason: finish } : {}) } });
+            first = false;
+          }
+          if (done) {
+            const usage: Usage = {};
+            if (typeof json.prompt_eval_count === 'number') usage.promptTokens = json.prompt_eval_count;
+            if (typeof json.eval_count === 'number') usage.completionTokens = json.eval_count;
+            out.push({ type: 'usage', usage });
+          }
+          return done;
+        },
+      });
+    },
+  });
+}

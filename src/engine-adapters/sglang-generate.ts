@@ -1,0 +1,75 @@
+/**
+ * SGLang's native `POST /generate`: the prompt as text (chats rendered by the model's template),
+ * `sampling_params`, and streamed events whose `text` is CUMULATIVE (diffed here) with counts in
+ * `meta_info`; `data: [DONE]` ends the stream.
+ */
+import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
+import { engineReportedError, errorFields } from './engine-errors.js';
+import { checkSettings, createHttpAdapter } from './http-adapter.js';
+import { defined, maxTokensOf, promptText, stopList } from './native-request.js';
+import { readLoad } from './prometheus-text.js';
+import { parseJsonRecord, readRecords } from './record-stream.js';
+import { sglangLoadMetrics } from './sglang.js';
+
+type Json = Record<string, unknown>;
+
+function finishOf(meta: Json | undefined): string | undefined {
+  const type = (meta?.finish_reason as { type?: unknown } | null | undefined)?.type;
+  if (type === 'length') return 'length';
+  if (type === 'stop') return 'stop';
+  return typeof type === 'string' ? type : undefined;
+}
+
+export function createSglangGenerateAdapter(options: EngineAdapterOptions): EngineAdapter {
+  checkSettings('sglang-generate', options.settings, []);
+  const kind = 'sglang-generate';
+  return createHttpAdapter({
+    kind,
+    options,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    healthPath: '/health',
+    call: (request) => ({
+      path: '/generate',
+      accept: 'text/event-stream',
+      body: {
+        text: promptText(request, options),
+        sampling_params: defined({
+          max_new_tokens: maxTokensOf(request), temperature: request.body.temperature, top_p: request.body.top_p, stop: stopList(request),
+        }),
+        stream: true,
+      },
+    }),
+    read(request, body) {
+      let sent = '';
+      let first = request.operation === 'chat';
+      return readRecords(kind, 'sse', body, {
+        decode(record, out: EngineEvent[]) {
+          if (record.data === '[DONE]') return true;
+          const json = parseJsonRecord(kind, record.data);
+          const error = errorFields(json);
+          if (error) throw engineReportedError(kind, error.message);
+          const text = typeof json.text === 'string' ? json.text : '';
+          // Cumulative text: the new part is what follows what was already sent (by UTF-16 units; a
+          // whole-character prefix, since the engine decodes before sending).
+          const piece = text.startsWith(sent) ? text.slice(sent.length) : text;
+          sent = text;
+          const meta = json.meta_info as Json | undefined;
+          const finishReason = finishOf(meta);
+          if (piece !== '' || finishReason !== undefined || first) {
+            out.push({ type: 'delta', delta: { index: 0, ...(first ? { role: 'assistant' } : {}), ...(piece ? { text: piece } : {}), ...(finishReason ? { finishReason } : {}) } });
+            first = false;
+          }
+          if (finishReason !== undefined && meta) {
+            const usage: Record<string, number> = {};
+            if (typeof meta.prompt_tokens === 'number') usage.promptTokens = meta.prompt_tokens;
+            if (typeof meta.completion_tokens === 'number') usage.completionTokens = meta.completion_tokens;
+            if (typeof meta.cached_tokens === 'number') usage.cachedTokens = meta.cached_tokens;
+            out.push({ type: 'usage', usage });
+          }
+          return false;
+        },
+      });
+    },
+    metrics: { path: '/metrics', read: (text) => readLoad(text, sglangLoadMetrics) },
+  });
+}

@@ -1,0 +1,16 @@
+/** SGLang's OpenAI-compatible server (`python -m sglang.launch_server`). */
+import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
+import { checkSettings } from './http-adapter.js';
+import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
+import type { LoadMetricNames } from './prometheus-text.js';
+
+export const sglangLoadMetrics: LoadMetricNames = {
+  running: ['sglang:num_running_reqs'],
+  waiting: ['sglang:num_queue_reqs'],
+  kvCacheUsage: ['sglang:token_usage'],
+};
+
+export function createSglangAdapter(options: EngineAdapterOptions): EngineAdapter {
+  checkSettings('sglang', options.settings, []);
+  return createOpenAiCompatibleAdapter({ ...options, kind: 'sglang', loadMetrics: sglangLoadMetrics });
+}

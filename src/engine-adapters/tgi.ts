@@ -1,0 +1,71 @@
+/**
+ * Hugging Face TGI's native `POST /generate_stream`: one event per token, the last carrying
+ * `generated_text` and (asked for with `details: true`) the finish reason and generated token count;
+ * no [DONE]. Errors are `{"error","error_type"}`: a 422 is the request's fault. TGI reports no prompt
+ * count while streaming: the gateway's own count stands.
+ */
+import { ErrorCode, LlmuxError } from '../errors.js';
+import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
+import { engineHttpError, engineReportedError } from './engine-errors.js';
+import { checkSettings, createHttpAdapter } from './http-adapter.js';
+import { defined, maxTokensOf, promptText, stopList } from './native-request.js';
+import { parseJsonRecord, readRecords } from './record-stream.js';
+
+type Json = Record<string, unknown>;
+const finishReasons: Record<string, string> = { length: 'length', eos_token: 'stop', stop_sequence: 'stop' };
+
+export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
+  checkSettings('tgi', options.settings, []);
+  const kind = 'tgi';
+  return createHttpAdapter({
+    kind,
+    options,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    healthPath: '/health',
+    call: (request) => ({
+      path: '/generate_stream',
+      accept: 'text/event-stream',
+      body: {
+        inputs: promptText(request, options),
+        parameters: defined({
+          max_new_tokens: maxTokensOf(request), temperature: request.body.temperature, top_p: request.body.top_p,
+          stop: stopList(request), seed: request.body.seed, details: true,
+        }),
+        stream: true,
+      },
+    }),
+    httpError(status, text) {
+      // 422: TGI's validation error (prompt too long, bad parameter), the client's fault.
+      if (status === 422) {
+        let message = text;
+        try {
+          message = String((JSON.parse(text) as Json).error ?? text);
+        } catch {
+          // keep the raw text
+        }
+        return new LlmuxError({ code: ErrorCode.invalidRequest, message, retryable: false, upstreamStatus: status });
+      }
+      return engineHttpError(kind, status, text);
+    },
+    read(request, body) {
+      let first = request.operation === 'chat';
+      return readRecords(kind, 'sse', body, {
+        decode(record, out: EngineEvent[]) {
+          const json = parseJsonRecord(kind, record.data);
+          if (typeof json.error === 'string') throw engineReportedError(kind, json.error);
+          const token = json.token as Json | undefined;
+          const text = token && token.special !== true && typeof token.text === 'string' ? token.text : '';
+          const details = json.details as Json | null | undefined;
+          const last = typeof json.generated_text === 'string';
+          const finish = last ? (finishReasons[String(details?.finish_reason)] ?? 'stop') : undefined;
+          if (text !== '' || finish !== undefined || first) {
+            out.push({ type: 'delta', delta: { index: 0, ...(first ? { role: 'assistant' } : {}), ...(text ? { text } : {}), ...(finish ? { finishReason: finish } : {}) } });
+            first = false;
+          }
+          if (last && typeof details?.generated_tokens === 'number') out.push({ type: 'usage', usage: { completionTokens: details.generated_tokens } });
+          return last;
+        },
+      });
+    },
+  });
+}
