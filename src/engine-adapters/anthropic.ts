@@ -77,8 +77,10 @@ export function createAnthropicAdapter(options: EngineAdapterOptions): EngineAda
               if (first) out.push({ type: 'delta', delta: { index: 0, role: 'assistant' } });
               first = false;
               if (typeof usage?.input_tokens === 'number') {
-                const cached = usage.cache_read_input_tokens;
-                out.push({ type: 'usage', usage: { promptTokens: usage.input_tokens + (typeof cached === 'number' ? cached : 0), ...(typeof cached === 'number' ? { cachedTokens: cached } : {}) } });
+                // Anthropic's input_tokens leave out cache reads and writes; OpenAI's prompt_tokens include them.
+                const read = typeof usage.cache_read_input_tokens === 'number' ? usage.cache_read_input_tokens : 0;
+                const written = typeof usage.cache_creation_input_tokens === 'number' ? usage.cache_creation_input_tokens : 0;
+                out.push({ type: 'usage', usage: { promptTokens: usage.input_tokens + read + written, ...(read > 0 ? { cachedTokens: read } : {}) } });
               }
               return false;
             }
