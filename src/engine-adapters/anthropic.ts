@@ -20,7 +20,7 @@ const stopReasons: Record<string, string> = { end_turn: 'stop', stop_sequence: '
 const retryableTypes = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error']);
 
 function messagesBody(request: EngineRequest): Json {
-  if (request.operation === 'completion') return { messages: [{ role: 'user', content: promptText(request, {} as EngineAdapterOptions) }] };
+  if (request.operation === 'completion') return { messages: [{ role: 'user', content: promptText(request) }] };
   const all = request.body.messages as ChatMessage[];
   const system = all.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content)).join('\n\n');
   const messages = all.filter((m) => m.role !== 'system' && m.role !== 'developer').map((m) => ({ role: m.role, content: contentText(m.content) }));

@@ -1,12 +1,12 @@
 /** For engines whose native endpoint takes text, not OpenAI messages: the prompt and the sampling fields. */
 import { invalidRequest } from '../errors.js';
 import { renderChatMl } from '../tokenize/chat-template.js';
-import type { ChatMessage, EngineAdapterOptions, EngineRequest } from './adapter.js';
+import type { ChatMessage, ChatPromptRenderer, EngineRequest } from './adapter.js';
 
 /** The prompt text: the chat rendered by the model's template (ChatML by default), or the completion prompt. */
-export function promptText(request: EngineRequest, options: EngineAdapterOptions): string {
+export function promptText(request: EngineRequest, render: ChatPromptRenderer = renderChatMl): string {
   const { body } = request;
-  if (request.operation === 'chat') return (options.chatPrompt ?? renderChatMl)(body.messages as ChatMessage[]);
+  if (request.operation === 'chat') return render(body.messages as ChatMessage[]);
   const prompt = body.prompt;
   if (typeof prompt === 'string') return prompt;
   if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') return prompt[0];

@@ -32,7 +32,7 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
       path: '/generate',
       accept: 'text/event-stream',
       body: {
-        text: promptText(request, options),
+        text: promptText(request, options.chatPrompt),
         sampling_params: defined({
           max_new_tokens: maxTokensOf(request), temperature: request.body.temperature, top_p: request.body.top_p, stop: stopList(request),
         }),

@@ -26,7 +26,7 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
       path: '/generate_stream',
       accept: 'text/event-stream',
       body: {
-        inputs: promptText(request, options),
+        inputs: promptText(request, options.chatPrompt),
         parameters: defined({
           max_new_tokens: maxTokensOf(request), temperature: request.body.temperature, top_p: request.body.top_p,
           stop: stopList(request), seed: request.body.seed, details: true,

@@ -24,7 +24,7 @@ export function createTritonAdapter(options: EngineAdapterOptions): EngineAdapte
       path: `/v2/models/${encodeURIComponent(request.model)}/generate_stream`,
       accept: 'text/event-stream',
       body: defined({
-        text_input: promptText(request, options), max_tokens: maxTokensOf(request), temperature: request.body.temperature,
+        text_input: promptText(request, options.chatPrompt), max_tokens: maxTokensOf(request), temperature: request.body.temperature,
         top_p: request.body.top_p, stop_words: stopList(request), stream: true,
       }),
     }),
