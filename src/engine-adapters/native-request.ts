@@ -1,7 +1,7 @@
 /** For engines whose native endpoint takes text, not OpenAI messages: the prompt and the sampling fields. */
 import { invalidRequest } from '../errors.js';
 import { renderChatMl } from '../tokenize/chat-template.js';
-import type { ChatMessage, ChatPromptRenderer, EngineRequest } from './adapter.js';
+import type { ChatMessage, ChatPromptRenderer, EngineEvent, EngineRequest } from './adapter.js';
 
 /** The prompt text: the chat rendered by the model's template (ChatML by default), or the completion prompt. */
 export function promptText(request: EngineRequest, render: ChatPromptRenderer = renderChatMl): string {
@@ -30,4 +30,22 @@ export function stopList(request: EngineRequest): string[] | undefined {
 /** Copies the fields that are set, skipping undefined ones. */
 export function defined(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null));
+}
+
+/** `authorization: Bearer <key>` when the engine has a key. */
+export const bearerAuth = (apiKey: string | undefined): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {});
+
+/** The deltas of one choice: the assistant role on the first chat delta, then text and the finish reason. */
+export class ChoiceDeltas {
+  #first: boolean;
+
+  constructor(chat: boolean) {
+    this.#first = chat;
+  }
+
+  push(out: EngineEvent[], text: string, finishReason?: string): void {
+    if (text === '' && finishReason === undefined && !this.#first) return;
+    out.push({ type: 'delta', delta: { index: 0, ...(this.#first ? { role: 'assistant' } : {}), ...(text ? { text } : {}), ...(finishReason ? { finishReason } : {}) } });
+    this.#first = false;
+  }
 }

@@ -6,7 +6,7 @@
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent, Usage } from './adapter.js';
 import { engineReportedError } from './engine-errors.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
-import { defined, maxTokensOf, stopList } from './native-request.js';
+import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
 
 type Json = Record<string, unknown>;
@@ -17,7 +17,7 @@ export function createOllamaAdapter(options: EngineAdapterOptions): EngineAdapte
   return createHttpAdapter({
     kind,
     options,
-    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    headers: bearerAuth(options.apiKey),
     healthPath: '/api/version',
     call: (request) => {
       const chat = request.operation === 'chat';
@@ -32,7 +32,7 @@ export function createOllamaAdapter(options: EngineAdapterOptions): EngineAdapte
       };
     },
     read(request, body) {
-      let first = request.operation === 'chat';
+      const deltas = new ChoiceDeltas(request.operation === 'chat');
       return readRecords(kind, 'ndjson', body, {
         decode(record, out: EngineEvent[]) {
           const json = parseJsonRecord(kind, record.data);
@@ -41,10 +41,7 @@ export function createOllamaAdapter(options: EngineAdapterOptions): EngineAdapte
           const text = typeof message?.content === 'string' ? message.content : typeof json.response === 'string' ? json.response : '';
           const done = json.done === true;
           const finish = done ? (json.done_reason === 'length' ? 'length' : 'stop') : undefined;
-          if (text !== '' || finish !== undefined || first) {
-            out.push({ type: 'delta', delta: { index: 0, ...(first ? { role: 'assistant' } : {}), ...(text ? { text } : {}), ...(finish ? { finishReason: finish } : {}) } });
-            first = false;
-          }
+          deltas.push(out, text, finish);
           if (done) {
             const usage: Usage = {};
             if (typeof json.prompt_eval_count === 'number') usage.promptTokens = json.prompt_eval_count;

@@ -7,6 +7,7 @@
 import type { EngineAdapter, EngineAdapterOptions, EngineRequest } from './adapter.js';
 import { createHttpAdapter } from './http-adapter.js';
 import { readEventStream, readWholeAnswer } from './openai-body.js';
+import { bearerAuth } from './native-request.js';
 import { type LoadMetricNames, readLoad } from './prometheus-text.js';
 
 export interface OpenAiPaths {
@@ -28,7 +29,6 @@ export interface OpenAiCompatibleOptions extends EngineAdapterOptions {
 }
 
 const openAiPaths: OpenAiPaths = { chat: () => '/v1/chat/completions', completion: () => '/v1/completions', health: '/health' };
-const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
 export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions): EngineAdapter {
   const paths: OpenAiPaths = { ...openAiPaths, ...options.paths };
@@ -36,7 +36,7 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
   return createHttpAdapter({
     kind: options.kind,
     options,
-    headers: options.apiKey ? (options.keyHeader ?? bearer)(options.apiKey) : {},
+    headers: options.keyHeader && options.apiKey ? options.keyHeader(options.apiKey) : bearerAuth(options.apiKey),
     healthPath: paths.health,
     call: (request: EngineRequest) => ({
       path: request.operation === 'chat' ? paths.chat(request.model) : paths.completion(request.model),

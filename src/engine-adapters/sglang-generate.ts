@@ -6,7 +6,7 @@
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineReportedError, errorFields } from './engine-errors.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
-import { defined, maxTokensOf, promptText, stopList } from './native-request.js';
+import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { readLoad } from './prometheus-text.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
 import { sglangLoadMetrics } from './sglang.js';
@@ -26,7 +26,7 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
   return createHttpAdapter({
     kind,
     options,
-    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    headers: bearerAuth(options.apiKey),
     healthPath: '/health',
     call: (request) => ({
       path: '/generate',
@@ -41,7 +41,7 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
     }),
     read(request, body) {
       let sent = '';
-      let first = request.operation === 'chat';
+      const deltas = new ChoiceDeltas(request.operation === 'chat');
       return readRecords(kind, 'sse', body, {
         decode(record, out: EngineEvent[]) {
           if (record.data === '[DONE]') return true;
@@ -55,10 +55,7 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
           sent = text;
           const meta = json.meta_info as Json | undefined;
           const finishReason = finishOf(meta);
-          if (piece !== '' || finishReason !== undefined || first) {
-            out.push({ type: 'delta', delta: { index: 0, ...(first ? { role: 'assistant' } : {}), ...(piece ? { text: piece } : {}), ...(finishReason ? { finishReason } : {}) } });
-            first = false;
-          }
+          deltas.push(out, piece, finishReason);
           if (finishReason !== undefined && meta) {
             const usage: Record<string, number> = {};
             if (typeof meta.prompt_tokens === 'number') usage.promptTokens = meta.prompt_tokens;

@@ -8,7 +8,7 @@ import { ErrorCode, LlmuxError } from '../errors.js';
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineHttpError, engineReportedError } from './engine-errors.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
-import { defined, maxTokensOf, promptText, stopList } from './native-request.js';
+import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
 
 type Json = Record<string, unknown>;
@@ -20,7 +20,7 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
   return createHttpAdapter({
     kind,
     options,
-    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    headers: bearerAuth(options.apiKey),
     healthPath: '/health',
     call: (request) => ({
       path: '/generate_stream',
@@ -48,7 +48,7 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
       return engineHttpError(kind, status, text);
     },
     read(request, body) {
-      let first = request.operation === 'chat';
+      const deltas = new ChoiceDeltas(request.operation === 'chat');
       return readRecords(kind, 'sse', body, {
         decode(record, out: EngineEvent[]) {
           const json = parseJsonRecord(kind, record.data);
@@ -58,10 +58,7 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
           const details = json.details as Json | null | undefined;
           const last = typeof json.generated_text === 'string';
           const finish = last ? (finishReasons[String(details?.finish_reason)] ?? 'stop') : undefined;
-          if (text !== '' || finish !== undefined || first) {
-            out.push({ type: 'delta', delta: { index: 0, ...(first ? { role: 'assistant' } : {}), ...(text ? { text } : {}), ...(finish ? { finishReason: finish } : {}) } });
-            first = false;
-          }
+          deltas.push(out, text, finish);
           if (last && typeof details?.generated_tokens === 'number') out.push({ type: 'usage', usage: { completionTokens: details.generated_tokens } });
           return last;
         },

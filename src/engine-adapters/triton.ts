@@ -9,7 +9,7 @@
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineReportedError } from './engine-errors.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
-import { defined, maxTokensOf, promptText, stopList } from './native-request.js';
+import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
 
 export function createTritonAdapter(options: EngineAdapterOptions): EngineAdapter {
@@ -18,7 +18,7 @@ export function createTritonAdapter(options: EngineAdapterOptions): EngineAdapte
   return createHttpAdapter({
     kind,
     options,
-    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    headers: bearerAuth(options.apiKey),
     healthPath: '/v2/health/ready',
     call: (request) => ({
       path: `/v2/models/${encodeURIComponent(request.model)}/generate_stream`,
@@ -29,7 +29,7 @@ export function createTritonAdapter(options: EngineAdapterOptions): EngineAdapte
       }),
     }),
     read(request, body) {
-      let first = request.operation === 'chat';
+      const deltas = new ChoiceDeltas(request.operation === 'chat');
       let produced = 0;
       const max = maxTokensOf(request);
       return readRecords(kind, 'sse', body, {
@@ -38,11 +38,8 @@ export function createTritonAdapter(options: EngineAdapterOptions): EngineAdapte
           const json = parseJsonRecord(kind, record.data);
           if (typeof json.error === 'string') throw engineReportedError(kind, json.error);
           const text = typeof json.text_output === 'string' ? json.text_output : '';
-          if (text !== '' || first) {
-            out.push({ type: 'delta', delta: { index: 0, ...(first ? { role: 'assistant' } : {}), ...(text ? { text } : {}) } });
-            first = false;
-            if (text !== '') produced++;
-          }
+          deltas.push(out, text);
+          if (text !== '') produced++;
           return false;
         },
         // One event per generated token: reaching max_tokens events means the limit ended the answer.
