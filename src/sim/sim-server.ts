@@ -1,9 +1,10 @@
 /**
- * The engine simulator: a vLLM-compatible OpenAI server that tests and benchmarks use in place of a
- * GPU engine. It speaks vLLM's wire format (wire.ts), answers deterministically with exactly
- * `max_tokens` tokens (generation.ts), queues beyond `maxConcurrency` (scheduler.ts), stops when the
- * client goes away (serve-generation.ts), exposes vLLM's metric names (sim-metrics.ts) and fails on
- * request (faults.ts). Plain node:http: the simulator must not be the slow part of a benchmark.
+ * The engine simulator: an HTTP server that tests and benchmarks use in place of a GPU engine. It
+ * speaks one engine's wire format (formats/: vLLM by default, or SGLang, TGI, Triton, Ollama, OpenAI,
+ * Azure, Anthropic…), answers deterministically with exactly `max_tokens` tokens (generation.ts),
+ * queues beyond `maxConcurrency` (scheduler.ts), stops when the client goes away
+ * (serve-generation.ts), exposes the engine's metric names and fails on request (faults.ts). Plain
+ * node:http: the simulator must not be the slow part of a benchmark.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -4,13 +4,13 @@
  */
 import { parseSimRequest } from '../sim-request.js';
 import { renderMetrics } from '../sim-metrics.js';
-import { modelList } from '../wire.js';
+import { modelList, notFoundBody } from '../wire.js';
 import { openAiDialect } from './openai-dialect.js';
 import { type Body, metricsReply, type Reply, type RouteEnv, type SimFormat, type SimRoute } from './sim-format.js';
 
 const MAX_MODEL_LEN = 8192;
-const fastApiNotFound: Reply = { status: 404, body: { detail: 'Not Found' } };
-const ok: Reply = { status: 200, body: '' , contentType: 'text/plain' };
+const fastApiNotFound: Reply = { status: 404, body: notFoundBody };
+const ok: Reply = { status: 200, body: '', contentType: 'text/plain' };
 
 function generation(dialect = openAiDialect(), base = '/v1'): SimRoute[] {
   return [
