@@ -13,6 +13,8 @@ export const ErrorCode = {
   upstreamError: 'upstream_error',
   timeout: 'timeout',
   internalError: 'internal_error',
+  /** An admin resource (decision record, worker) that does not exist or is no longer held. */
+  notFound: 'not_found',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -27,6 +29,7 @@ const statusOf: Record<ErrorCode, number> = {
   upstream_error: 502,
   timeout: 504,
   internal_error: 500,
+  not_found: 404,
 };
 
 /** OpenAI's `error.type` for each code, so official clients map them to their own error classes. */
@@ -41,6 +44,7 @@ const typeOf: Record<ErrorCode, string> = {
   upstream_error: 'upstream_error',
   timeout: 'timeout_error',
   internal_error: 'server_error',
+  not_found: 'not_found_error',
 };
 
 export function httpStatusOf(code: ErrorCode): number {

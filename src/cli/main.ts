@@ -72,11 +72,15 @@ program
   .addHelpText('after', '\nExample:\n  llmux gateway --nats nats://127.0.0.1:4222 --port 8080 --api-key "$KEY"\n')
   .action(async (opts) => (await import('./commands/roles.js')).gateway(opts));
 
+const clusterOption = () => new Option('--cluster <name>', 'the cluster this process runs in (routers prefer workers of their own cluster)').env('LLMUX_CLUSTER').default('local');
+
 program
   .command('router')
-  .description('run the router role (worker table, routing, dispatch)')
+  .description('run the router role (worker table, routing, dispatch); run two or more for active-active')
   .addOption(natsOption().makeOptionMandatory())
-  .addHelpText('after', '\nExample:\n  llmux router --nats nats://127.0.0.1:4222\n')
+  .addOption(clusterOption())
+  .addOption(new Option('--id <id>', 'router id, in decision records (default: generated)'))
+  .addHelpText('after', '\nExample:\n  llmux router --nats nats://127.0.0.1:4222 --cluster eu-1\n')
   .action(async (opts) => (await import('./commands/roles.js')).router(opts));
 
 program
@@ -93,9 +97,14 @@ program
   .requiredOption('--model <name>', 'model name the engine serves')
   .addOption(new Option('--id <id>', 'worker id (default: generated)'))
   .addOption(new Option('--capacity <n>', 'requests at once before the worker counts as full').default(64).argParser(positiveInt))
+  .addOption(clusterOption())
+  .addOption(new Option('--label <key=value>', 'a label shown in decisions and worker lists, e.g. gpu=h100 (repeatable)').argParser(keyValue))
+  .addOption(new Option('--weight <n>', 'weight for simple-shuffle routing (default: --capacity)').argParser(positiveInt))
+  .addOption(new Option('--tpm-limit <n>', 'tokens per minute this worker may serve (routers keep under it)').argParser(positiveInt))
+  .addOption(new Option('--rpm-limit <n>', 'requests per minute this worker may serve').argParser(positiveInt))
   .addOption(new Option('--heartbeat-ms <ms>', 'heartbeat interval').default(1000).argParser(positiveInt))
   .addOption(new Option('--engine-wait-s <s>', 'how long to wait for the engine to become healthy before registering').default(600).argParser(positiveInt))
-  .addHelpText('after', '\nExample:\n  llmux worker --nats nats://127.0.0.1:4222 --engine-url http://127.0.0.1:8000 --function demo --model llmux-sim-8b\n')
+  .addHelpText('after', '\nExample:\n  llmux worker --nats nats://127.0.0.1:4222 --engine-url http://127.0.0.1:8000 --function demo --model llmux-sim-8b --label gpu=l4\n\nSIGTERM drains the worker: routers stop sending at once, in-flight requests finish, then it leaves.\n')
   .action(async (opts) => (await import('./commands/roles.js')).worker(opts));
 
 program

@@ -7,13 +7,16 @@ import { FunctionCatalog, controlBucket } from '../actors/control/function-catal
 import { type Gateway, type GatewayOptions, startGateway } from '../actors/gateway/gateway.js';
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, startWorker } from '../actors/worker/worker.js';
-import type { WorkerDescriptor } from '../actors/router/registry.protocol.js';
+import type { WorkerDescriptor, WorkerLimits } from '../actors/router/registry.protocol.js';
 import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { createChatPromptRenderer, createTokenCounter, guessTokenizer, type TokenCounter } from '../tokenize/index.js';
 import { connectNats } from '../transport/nats/nats-transport.js';
 import type { Transport } from '../transport/transport.js';
+
+/** The cluster of workers and routers started without one. */
+export const defaultCluster = 'local';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -62,12 +65,15 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   };
 }
 
-export async function runRouter(options: { natsUrl: string; log: Logger }): Promise<Router> {
-  const transport = await connectNats({ servers: options.natsUrl, name: newId('router') });
+export async function runRouter(options: { natsUrl: string; log: Logger; routerId?: string; cluster?: string }): Promise<Router> {
+  const routerId = options.routerId ?? newId('router');
+  const transport = await connectNats({ servers: options.natsUrl, name: routerId });
   const catalog = await openCatalog(transport);
-  const router = await startRouter({ transport, catalog, log: options.log });
+  const router = await startRouter({ transport, catalog, log: options.log, routerId, ...(options.cluster !== undefined ? { cluster: options.cluster } : {}) });
   return {
+    routerId,
     table: router.table,
+    decisions: router.decisions,
     async stop() {
       await router.stop();
       catalog.stop();
@@ -93,6 +99,11 @@ export interface RunWorkerOptions {
   versionId: string;
   model: string;
   capacity?: number;
+  /** Default `local`. */
+  cluster?: string;
+  labels?: Record<string, string>;
+  weight?: number;
+  limits?: WorkerLimits;
   heartbeatMs?: number;
   /** How long to wait for the engine's health endpoint before giving up (default 60 s). */
   engineWaitMs?: number;
@@ -105,8 +116,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     versionId: options.versionId,
     model: options.model,
     engineKind: options.engineKind,
+    cluster: options.cluster ?? defaultCluster,
+    labels: options.labels ?? {},
     capacity: options.capacity ?? 64,
     heartbeatMs: options.heartbeatMs ?? 1000,
+    ...(options.weight !== undefined ? { weight: options.weight } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   };
   const engine = createEngineAdapter(options.engineKind, {
     baseUrl: options.engineUrl,
@@ -126,6 +141,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   return {
     descriptor,
     inFlight: worker.inFlight,
+    drain: worker.drain,
     async stop() {
       await worker.stop();
       await transport.close();

@@ -1,6 +1,7 @@
-/** Header names carried on NATS messages (request id, deadline, W3C trace context). */
+/** Header names carried on NATS messages (request id, deadline, W3C trace context, the router's method). */
 export const headerNames = {
   requestId: 'llmux-request-id',
   deadline: 'llmux-deadline',
   traceparent: 'traceparent',
+  routingMethod: 'llmux-routing-method',
 } as const;

@@ -45,9 +45,15 @@ export const subjects = {
   workerInfer: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.infer`,
   /** Cancels for a worker's in-flight requests, from the gateway that holds the client. */
   workerCancel: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.cancel`,
+  /** Asks a worker to drain: take nothing new, finish what it has. */
+  workerDrain: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.drain`,
   /** Worker registry events (register, heartbeat, deregister). */
   registry: (workerId: string): string => `${ROOT}.registry.${encodeSegment(workerId)}`,
   registryAll: `${ROOT}.registry.*`,
+  /** Each router tells the others where it sent a request, so their load and prefix views stay current. */
+  routed: `${ROOT}.routed`,
+  /** Questions for every router (decision records, the worker table); each answers to the reply subject. */
+  routerAdmin: `${ROOT}.router.admin`,
   /** Routers ask every worker to announce itself (after a router starts). */
   discover: `${ROOT}.discover`,
 } as const;

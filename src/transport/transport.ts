@@ -10,6 +10,8 @@ export interface MessageHeaders {
   deadline?: number;
   /** W3C trace context. */
   traceparent?: string;
+  /** Set by the router on a forwarded request: the routing method that chose the worker. */
+  routingMethod?: string;
 }
 
 export interface Inbound {

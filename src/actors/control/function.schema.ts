@@ -9,8 +9,25 @@ import { isValidTokenizer, tokenizerNames } from '../../tokenize/tokenizer-names
 /** Function and version ids: safe as KV key tokens and as the first segment of a model string. */
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
 
-export const routingMethods = ['least-busy', 'round-robin'] as const;
+export const routingMethods = [
+  'round-robin', 'simple-shuffle', 'least-busy', 'usage-based', 'latency-based', 'session-affinity', 'prefix-aware', 'kv-aware',
+] as const;
 export type RoutingMethod = (typeof routingMethods)[number];
+/** The method of a model whose llmConfig names none. */
+export const defaultRoutingMethod: RoutingMethod = 'least-busy';
+
+/** Tuning of the routing methods (docs/routing.md); every field has a default. */
+export const routingOptionsSchema = z.object({
+  /** Methods a request may pick for itself with the `x-llmux-routing-method` header; none by default. */
+  allowOverride: z.array(z.enum(routingMethods)).optional(),
+  /** session-affinity: how keys map to workers. */
+  hashing: z.enum(['rendezvous', 'consistent']).optional(),
+  /** session-affinity: no worker takes more than this factor of the mean in-flight load (>= 1). */
+  loadBound: z.number().min(1).max(10).optional(),
+  /** prefix-aware and kv-aware: weight of load against the uncached share of the prompt (> 0). */
+  loadWeight: z.number().positive().max(100).optional(),
+}).strict();
+export type RoutingOptions = z.infer<typeof routingOptionsSchema>;
 
 export const llmConfigSchema = z.object({
   /** OpenAI paths this model may be called on; absent means every supported path. */
@@ -19,6 +36,7 @@ export const llmConfigSchema = z.object({
   tokenizer: z.string().refine(isValidTokenizer, `must be one of ${tokenizerNames.join(', ')} or a path to a tokenizer.json`).optional(),
   tokenRateLimit: z.string().optional(),
   routingMethod: z.enum(routingMethods).optional(),
+  routing: routingOptionsSchema.optional(),
   contextLength: z.number().int().positive().optional(),
 });
 export type LlmConfig = z.infer<typeof llmConfigSchema>;

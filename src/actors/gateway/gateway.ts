@@ -16,12 +16,15 @@ import type { Inbound, Subscription, Transport } from '../../transport/transport
 import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
+import { defaultRoutingMethod } from '../control/function.schema.js';
+import { drainWorker, getDecisions, listWorkers } from './admin-routing.js';
 import { ApiKeyAuth } from './auth.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { parseModelAddress } from './model-address.js';
 import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
 import { validateRequest } from './request-schema.js';
 import { RequestSession, type SessionLimits } from './request-session.js';
+import { requestedMethod, routingHints } from './routing-hints.js';
 import { requestIdFor, traceparentFor } from './trace-context.js';
 
 export type GatewayMessage =
@@ -129,6 +132,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         message: `model '${validated.model}' does not serve ${path} (it serves ${uris.join(', ')})` });
     }
     const { llmConfig } = resolved.model;
+    const override = requestedMethod(req.headers, llmConfig, validated.model);
+    if (override instanceof LlmuxError) return void reply(res, operation, override.toInfo());
     const tokenizer = llmConfig.tokenizer ?? guessTokenizer(address.model);
     const countStarted = process.hrtime.bigint();
     let prompt;
@@ -143,7 +148,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         message: `cannot count prompt tokens with tokenizer '${tokenizer}' (model '${validated.model}'): ${error instanceof Error ? error.message : String(error)}` });
     }
     metrics.promptCounting.observe(Number(process.hrtime.bigint() - countStarted) / 1e9);
-    const tooLong = contextLengthError(prompt, requestedMaxTokens(validated), llmConfig.contextLength, validated);
+    const maxTokens = requestedMaxTokens(validated);
+    const tooLong = contextLengthError(prompt, maxTokens, llmConfig.contextLength, validated);
     if (tooLong) return void reply(res, operation, tooLong.toInfo());
     if (res.destroyed) return; // the client left while its body was being read: nothing to start
     const token = String(nextToken++);
@@ -159,6 +165,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       request: validated,
       tokenizer,
       promptTokens: prompt.total,
+      routing: routingHints(validated, req.headers, override ?? llmConfig.routingMethod ?? defaultRoutingMethod, override, prompt.total, maxTokens),
+      debug: req.headers['x-llmux-debug'] === '1',
       res,
       arrivedAt,
       onClose: () => sessions.delete(token),
@@ -201,6 +209,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       return void res.end(text);
     }
+    if (path.startsWith('/admin/')) return handleAdmin(req, res, path);
     const operation = operationByPath[path];
     const isModels = path === '/v1/models';
     if (!operation && !isModels) {
@@ -216,6 +225,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, message: `use POST ${path}` });
     }
     await handleInference(req, res, operation as Operation, requestId);
+  };
+
+  /** Admin routes; until the admin credential exists (policy issue), they take the client API keys. */
+  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const denied = auth.check(req.headers.authorization);
+    if (denied) return void sendError(res, denied.toInfo());
+    const decision = /^\/admin\/api\/decisions\/([^/]+)$/.exec(path);
+    if (decision && req.method === 'GET') return getDecisions(transport, res, decodeURIComponent(decision[1] as string));
+    if (path === '/admin/api/workers' && req.method === 'GET') return listWorkers(transport, res);
+    const drain = /^\/admin\/api\/workers\/([^/]+)\/drain$/.exec(path);
+    if (drain && req.method === 'POST') return drainWorker(transport, res, decodeURIComponent(drain[1] as string));
+    sendError(res, { code: ErrorCode.unsupportedUri, retryable: false,
+      message: `no admin route for ${req.method} ${path}; there are GET /admin/api/decisions/<request-id>, GET /admin/api/workers, POST /admin/api/workers/<worker-id>/drain` });
   };
 
   const server: Server = createServer((req, res) => {

@@ -8,7 +8,8 @@ import { type ErrorInfo, isErrorCode } from '../../errors.js';
 import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 
 export type ReplyFrame =
-  | { type: 'accepted'; requestId: string; workerId: string }
+  /** `routingMethod`: the method that chose the worker (the router sets it on the forwarded request). */
+  | { type: 'accepted'; requestId: string; workerId: string; routingMethod?: string }
   | { type: 'chunk'; seq: number; deltas: Delta[] }
   /**
    * `usage`: what the engine reported (a count it did not report is absent). `completionTokens`:

@@ -10,7 +10,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Inbound, Transport } from '../../transport/transport.js';
-import type { InferRequest, WorkerInbound } from '../worker/worker.protocol.js';
+import type { InferRequest, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
 import { sendError, sendJson, sseErrorEvent } from './http-io.js';
 import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
 import { parseReplyFrame } from './reply.protocol.js';
@@ -43,6 +43,9 @@ export interface SessionInit {
   tokenizer: string;
   /** Prompt tokens counted before admission: usage reports them when the engine does not. */
   promptTokens: number;
+  routing: Omit<RoutingHints, 'attempt'>;
+  /** `x-llmux-debug: 1`: answer with headers naming the worker and the routing method. */
+  debug: boolean;
   res: ServerResponse;
   /** process.hrtime.bigint() at arrival. */
   arrivedAt: bigint;
@@ -59,6 +62,7 @@ export class RequestSession {
   #attempt = 0;
   readonly #exclude: string[] = [];
   #workerId: string | undefined;
+  #routingMethod: string | undefined;
   /** The last failure a worker reported: what the client hears if the router then runs out of workers. */
   #lastWorkerError: ErrorInfo | undefined;
   #expectedSeq = 0;
@@ -82,6 +86,7 @@ export class RequestSession {
     this.#attempt++;
     this.#phase = 'routing';
     this.#workerId = undefined;
+    this.#routingMethod = undefined;
     this.#expectedSeq = 0;
     this.#chunksThisAttempt = 0;
     this.#acc = new CompletionAccumulator();
@@ -96,6 +101,8 @@ export class RequestSession {
       body: init.request.body,
       exclude: this.#exclude,
       tokenizer: init.tokenizer,
+      promptTokens: init.promptTokens,
+      routing: { ...init.routing, attempt: this.#attempt },
     };
     init.transport.publish(subjects.route(init.functionId), request, {
       reply: init.reply,
@@ -120,6 +127,7 @@ export class RequestSession {
     switch (frame.type) {
       case 'accepted':
         this.#workerId = frame.workerId;
+        this.#routingMethod = frame.routingMethod;
         if (this.#phase === 'cancelling') this.#sendCancel();
         else this.#phase = 'accepted';
         return;
@@ -213,11 +221,20 @@ export class RequestSession {
         'cache-control': 'no-cache',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
+        ...this.#debugHeaders(),
       });
       this.init.metrics.timeToFirstToken.observe(
         { gen_ai_operation_name: this.#render.operation, gen_ai_request_model: this.init.clientModel }, seconds(this.init.arrivedAt));
     }
     if (text) res.write(text);
+  }
+
+  #debugHeaders(): Record<string, string> {
+    if (!this.init.debug) return {};
+    return {
+      ...(this.#workerId ? { 'x-llmux-worker': this.#workerId } : {}),
+      ...(this.#routingMethod ? { 'x-llmux-routing-method': this.#routingMethod } : {}),
+    };
   }
 
   #retryOrFail(error: ErrorInfo): void {
@@ -262,7 +279,7 @@ export class RequestSession {
       if (this.init.request.includeUsage) res.write(renderUsageEvent(this.#render, usage));
       res.end('data: [DONE]\n\n');
     } else {
-      sendJson(res, 200, this.#acc.render(this.#render, usage));
+      sendJson(res, 200, this.#acc.render(this.#render, usage), this.#debugHeaders());
     }
     const model = this.init.clientModel;
     const { metrics } = this.init;

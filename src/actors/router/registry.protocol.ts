@@ -2,6 +2,12 @@
 import type { EngineLoad } from '../../engine-adapters/adapter.js';
 import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 
+export interface WorkerLimits {
+  /** Tokens (prompt + completion) the worker may serve per minute; usage-based routing keeps under it. */
+  tokensPerMinute?: number;
+  requestsPerMinute?: number;
+}
+
 export interface WorkerDescriptor {
   workerId: string;
   functionId: string;
@@ -9,15 +15,38 @@ export interface WorkerDescriptor {
   /** The bare model name the worker's engine serves. */
   model: string;
   engineKind: string;
+  /** The cluster the worker runs in; routers prefer workers of their own cluster. */
+  cluster: string;
+  /** Free-form labels (zone, GPU type, …), shown in decisions and worker lists. */
+  labels: Record<string, string>;
   /** Requests the worker takes at once before it counts as full. */
   capacity: number;
+  /** Weight for weighted random routing (simple-shuffle); default: capacity. */
+  weight?: number;
+  limits?: WorkerLimits;
   /** How often the worker heartbeats; the router expires it after missing them. */
   heartbeatMs: number;
 }
 
+export type WorkerState = 'active' | 'draining';
+
 export interface WorkerLoad {
   /** Requests the worker has accepted and not finished. */
   inFlight: number;
+  /** `draining`: finishing what it has, taking nothing new. */
+  state: WorkerState;
+  /** Whether the engine answered its health check at the last heartbeat. */
+  healthy: boolean;
+  /**
+   * Requests finished since the worker started: `failed` counts the engine's 5xx answers, timeouts
+   * and broken streams, never its 4xx (the client's fault). Routers diff successive reports to feed
+   * their circuit breakers, so every router sees the same failures whoever routed the requests.
+   */
+  outcomes: { ok: number; failed: number };
+  /** Peak-EWMA of the time to first token the worker observed, ms (absent before the first request). */
+  ttftMs?: number;
+  /** Tokens and requests served over the last minute. */
+  usage: { tokensPerMinute: number; requestsPerMinute: number };
   /** What the engine itself reports (queue, KV cache), when it has a metrics endpoint. */
   engine?: EngineLoad;
 }
@@ -27,15 +56,29 @@ export type RegistryEvent =
   | { type: 'heartbeat'; worker: WorkerDescriptor; load: WorkerLoad }
   | { type: 'deregister'; workerId: string; reason: string };
 
-function isDescriptor(v: unknown): v is WorkerDescriptor {
-  return isObject(v) && isString(v.workerId) && isString(v.functionId) && isString(v.versionId) && isString(v.model) &&
-    isString(v.engineKind) && isFiniteNumber(v.capacity) && v.capacity > 0 && isFiniteNumber(v.heartbeatMs) && v.heartbeatMs > 0;
+const optionalNumber = (v: unknown): boolean => v === undefined || isFiniteNumber(v);
+const positive = (v: unknown): boolean => isFiniteNumber(v) && v > 0;
+
+function isLabels(v: unknown): v is Record<string, string> {
+  return isObject(v) && Object.values(v).every(isString);
 }
 
-const optionalNumber = (v: unknown): boolean => v === undefined || isFiniteNumber(v);
+function isDescriptor(v: unknown): v is WorkerDescriptor {
+  return isObject(v) && isString(v.workerId) && isString(v.functionId) && isString(v.versionId) && isString(v.model) &&
+    isString(v.engineKind) && isString(v.cluster) && isLabels(v.labels) && positive(v.capacity) && positive(v.heartbeatMs) &&
+    (v.weight === undefined || positive(v.weight)) &&
+    (v.limits === undefined || (isObject(v.limits) && optionalNumber(v.limits.tokensPerMinute) && optionalNumber(v.limits.requestsPerMinute)));
+}
 
 function isEngineLoad(v: unknown): v is EngineLoad {
   return isObject(v) && optionalNumber(v.running) && optionalNumber(v.waiting) && optionalNumber(v.kvCacheUsage);
+}
+
+function isLoad(v: unknown): v is WorkerLoad {
+  return isObject(v) && isFiniteNumber(v.inFlight) && (v.state === 'active' || v.state === 'draining') && typeof v.healthy === 'boolean' &&
+    isObject(v.outcomes) && isFiniteNumber(v.outcomes.ok) && isFiniteNumber(v.outcomes.failed) && optionalNumber(v.ttftMs) &&
+    isObject(v.usage) && isFiniteNumber(v.usage.tokensPerMinute) && isFiniteNumber(v.usage.requestsPerMinute) &&
+    (v.engine === undefined || isEngineLoad(v.engine));
 }
 
 export function parseRegistryEvent(body: unknown): RegistryEvent | undefined {
@@ -43,10 +86,7 @@ export function parseRegistryEvent(body: unknown): RegistryEvent | undefined {
   switch (body.type) {
     case 'register':
     case 'heartbeat':
-      return isDescriptor(body.worker) && isObject(body.load) && isFiniteNumber(body.load.inFlight) &&
-        (body.load.engine === undefined || isEngineLoad(body.load.engine))
-        ? (body as unknown as RegistryEvent)
-        : undefined;
+      return isDescriptor(body.worker) && isLoad(body.load) ? (body as unknown as RegistryEvent) : undefined;
     case 'deregister':
       return isString(body.workerId) && isString(body.reason) ? (body as unknown as RegistryEvent) : undefined;
     default:

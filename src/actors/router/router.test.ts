@@ -11,6 +11,7 @@ import { parseReplyFrame, type ReplyFrame } from '../gateway/reply.protocol.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import type { InferRequest } from '../worker/worker.protocol.js';
 import { type Router, startRouter } from './router.js';
+import { workerDescriptor } from './router-test-support.js';
 
 /** An engine that streams `tokens` words, one event per read, until aborted. */
 class ScriptedEngine implements EngineAdapter {
@@ -64,7 +65,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     engines.push(e);
     const w = await startWorker({
       transport: bus.connect(`w${i}`), engine: e, tokens, log: silentLogger(),
-      descriptor: { workerId: `w${i}`, functionId: 'fn', versionId: 'v1', model: 'm', engineKind: 'scripted', capacity: 4, heartbeatMs: 1000 },
+      descriptor: workerDescriptor(`w${i}`, { engineKind: 'scripted', capacity: 4 }),
     });
     workers.push(w);
     stops.push(() => w.stop());
@@ -80,7 +81,8 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
   });
   const send = (id: string, model = 'm', exclude: string[] = []) => {
-    const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', stream: true, body: { messages: [] }, exclude, tokenizer: 'cl100k' };
+    const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', stream: true, body: { messages: [] }, exclude, tokenizer: 'cl100k',
+      promptTokens: 3, routing: { key: id, tokens: 10, attempt: exclude.length + 1 } };
     gateway.publish(subjects.route('fn'), request, { reply: `${inbox}.${id}` });
     return `${inbox}.${id}`;
   };

@@ -2,8 +2,11 @@
  * The router actor: keeps the live worker table from registry events, and dispatches each request
  * to one worker chosen by the model's routing method, forwarding it with the gateway's reply
  * subject untouched so tokens never pass through the router. Several routers share the request
- * subject in one queue group (active-active).
+ * subject in one queue group (active-active) and tell each other where they sent each request.
+ * Every decision is recorded (decision-log.ts) and answers `GET /admin/api/decisions/<id>`.
  */
+import { performance } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
 import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { queues, subjects } from '../../transport/subjects.js';
@@ -11,30 +14,43 @@ import type { Inbound, Subscription, Transport } from '../../transport/transport
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
-import type { RoutingMethod } from '../control/function.schema.js';
+import { defaultRoutingMethod, type RoutingMethod } from '../control/function.schema.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
+import type { BreakerPolicy } from './circuit-breaker.js';
+import { type CandidateRecord, type DecisionOutcome, type DecisionRecord, decide } from './decision.js';
+import { DecisionLog } from './decision-log.js';
 import { type RegistryEvent, parseRegistryEvent } from './registry.protocol.js';
-import { newRoutingState, pickWorker } from './routing-methods.js';
-import { WorkerTable } from './worker-table.js';
+import { type RoutedEvent, type RouterAnswer, type RouterQuery, parseRoutedEvent, parseRouterQuery } from './router.protocol.js';
+import { newRoutingState, type RoutingRequest } from './routing-request.js';
+import { effectiveInFlight, WorkerTable } from './worker-table.js';
 
 export type RouterMessage =
   | { type: 'registry'; event: RegistryEvent }
   | { type: 'dispatch'; message: Inbound; request: InferRequest }
+  | { type: 'routed'; event: RoutedEvent }
+  | { type: 'query'; query: RouterQuery; reply: string }
   | { type: 'sweep' };
 
 export interface RouterOptions {
   transport: Transport;
   catalog: FunctionCatalog;
   log: Logger;
+  routerId?: string;
+  /** The cluster this router runs in: its workers are preferred while one of them is eligible. */
+  cluster?: string;
   defaultRoutingMethod?: RoutingMethod;
+  breakerPolicy?: BreakerPolicy;
   /** Sweep cadence when the table is empty. */
   idleSweepMs?: number;
   now?: () => number;
+  random?: () => number;
 }
 
 export interface Router {
+  readonly routerId: string;
   readonly table: WorkerTable;
+  readonly decisions: DecisionLog;
   stop(): Promise<void>;
 }
 
@@ -42,11 +58,21 @@ function errorFrame(error: ErrorInfo): ReplyFrame {
   return { type: 'error', seq: -1, error };
 }
 
+/** "3 workers: 2 draining, 1 circuit-open" */
+function summarize(candidates: readonly CandidateRecord[]): string {
+  if (candidates.length === 0) return 'no worker serves it';
+  const counts = new Map<string, number>();
+  for (const c of candidates) counts.set(c.excluded ?? 'eligible', (counts.get(c.excluded ?? 'eligible') ?? 0) + 1);
+  return `${candidates.length} worker(s): ${[...counts].map(([reason, n]) => `${n} ${reason}`).join(', ')}`;
+}
+
 export async function startRouter(options: RouterOptions): Promise<Router> {
   const { transport, catalog, log } = options;
   const now = options.now ?? Date.now;
-  const table = new WorkerTable();
-  const state = newRoutingState();
+  const routerId = options.routerId ?? `router-${randomUUID().slice(0, 8)}`;
+  const table = new WorkerTable(options.breakerPolicy);
+  const state = newRoutingState(options.random);
+  const decisions = new DecisionLog();
   let sweepTimer: NodeJS.Timeout | undefined;
 
   const scheduleSweep = (self: ActorRef<RouterMessage>): void => {
@@ -60,26 +86,84 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (message.reply) transport.publish(message.reply, frame, { headers: message.headers });
   };
 
+  const record = (request: InferRequest, method: RoutingMethod, outcome: DecisionOutcome, candidates: CandidateRecord[], started: number, winner?: string): void => {
+    const entry: DecisionRecord = {
+      requestId: request.requestId, attempt: request.routing.attempt, routerId, at: new Date(now()).toISOString(),
+      functionId: request.functionId, model: request.model, method, overridden: request.routing.method !== undefined,
+      candidates, outcome, decisionMicros: Math.round((performance.now() - started) * 1000),
+      ...(winner ? { winner } : {}),
+    };
+    decisions.add(entry);
+  };
+
+  const noteRouted = (workerId: string, tokens: number, blocks: readonly number[] | undefined): void => {
+    const entry = table.get(workerId);
+    if (!entry) return;
+    entry.dispatchedSinceReport++;
+    entry.tokensSinceReport += tokens;
+    if (blocks?.length) state.prefixes.insert(workerId, blocks);
+  };
+
   const dispatch = (message: Inbound, request: InferRequest): void => {
+    const started = performance.now();
     const resolved = catalog.resolve(request.functionId, request.model);
+    const configured = resolved?.model.llmConfig;
+    const method = request.routing.method ?? configured?.routingMethod ?? options.defaultRoutingMethod ?? defaultRoutingMethod;
     if (!resolved) {
+      record(request, method, 'no_eligible_candidates', [], started);
       reply(message, errorFrame({ code: ErrorCode.noEligibleCandidates, retryable: false,
         message: `model '${request.functionId}/${request.model}' is not registered` }));
       return;
     }
-    const serving = table.serving(request.functionId, request.model);
-    const eligible = serving.filter((w) => !request.exclude.includes(w.descriptor.workerId));
-    const method = resolved.model.llmConfig.routingMethod ?? options.defaultRoutingMethod ?? 'least-busy';
-    const chosen = pickWorker(method, eligible, state, `${request.functionId}/${request.model}`);
-    if (!chosen) {
-      const why = serving.length === 0 ? 'no worker serves it' : 'every worker serving it already failed this request';
+    const routingRequest: RoutingRequest = {
+      requestId: request.requestId, functionId: request.functionId, model: request.model, exclude: request.exclude,
+      key: request.routing.key, tokens: request.routing.tokens, ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}),
+    };
+    const { winner, candidates } = decide({
+      request: routingRequest, method, options: configured?.routing ?? {}, workers: table.ofFunction(request.functionId),
+      state, now: now(), ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
+    });
+    if (!winner) {
+      record(request, method, 'no_active_backend', candidates, started);
       reply(message, errorFrame({ code: ErrorCode.noActiveBackend, retryable: true,
-        message: `no active backend for '${request.functionId}/${request.model}': ${why}` }));
+        message: `no active backend for '${request.functionId}/${request.model}': ${summarize(candidates)}` }));
       return;
     }
-    chosen.dispatchedSinceReport++;
-    transport.forward(subjects.workerInfer(chosen.descriptor.workerId), message);
-    log.debug({ requestId: request.requestId, worker: chosen.descriptor.workerId, method }, 'dispatched');
+    const workerId = winner.descriptor.workerId;
+    noteRouted(workerId, request.routing.tokens, request.routing.blocks);
+    record(request, method, 'dispatched', candidates, started, workerId);
+    transport.forward(subjects.workerInfer(workerId), { ...message, headers: { ...message.headers, routingMethod: method } });
+    transport.publish(subjects.routed, { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
+      ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}) } satisfies RoutedEvent);
+    log.debug({ requestId: request.requestId, worker: workerId, method }, 'dispatched');
+  };
+
+  const answer = (query: RouterQuery): RouterAnswer => {
+    switch (query.type) {
+      case 'decisions':
+        return { type: 'decisions', routerId, records: decisions.get(query.requestId) ?? [] };
+      case 'workers': {
+        const t = now();
+        return { type: 'workers', routerId, workers: table.all().map((w) => ({
+          descriptor: w.descriptor, load: w.load, inFlight: effectiveInFlight(w), breaker: w.breaker.state(t), lastSeenMsAgo: t - w.lastSeen,
+        })) };
+      }
+      default:
+        return assertNever(query);
+    }
+  };
+
+  const onRegistry = (e: RegistryEvent): void => {
+    if (e.type === 'deregister') {
+      if (table.remove(e.workerId)) log.info({ worker: e.workerId, reason: e.reason }, 'worker left');
+      state.prefixes.remove(e.workerId);
+      return;
+    }
+    const known = table.get(e.worker.workerId) !== undefined;
+    const change = table.upsert(e.worker, e.load, now());
+    if (!known) log.info({ worker: e.worker.workerId, model: e.worker.model, fn: e.worker.functionId, cluster: e.worker.cluster }, 'worker joined');
+    if (change?.change === 'opened') log.warn({ worker: change.workerId, outcomes: e.load.outcomes }, 'circuit opened: the worker keeps failing');
+    if (change?.change === 'closed') log.info({ worker: change.workerId }, 'circuit closed: the probe succeeded');
   };
 
   const actor = spawn<RouterMessage>('router', ({ self }) => {
@@ -87,22 +171,23 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     return {
       receive(msg) {
         switch (msg.type) {
-          case 'registry': {
-            const e = msg.event;
-            if (e.type === 'deregister') {
-              if (table.remove(e.workerId)) log.info({ worker: e.workerId, reason: e.reason }, 'worker left');
-            } else {
-              const known = table.get(e.worker.workerId) !== undefined;
-              table.upsert(e.worker, e.load, now());
-              if (!known) log.info({ worker: e.worker.workerId, model: e.worker.model, fn: e.worker.functionId }, 'worker joined');
-            }
+          case 'registry':
+            onRegistry(msg.event);
             return;
-          }
           case 'dispatch':
             dispatch(msg.message, msg.request);
             return;
+          case 'routed':
+            if (msg.event.routerId !== routerId) noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks);
+            return;
+          case 'query':
+            transport.publish(msg.reply, answer(msg.query));
+            return;
           case 'sweep':
-            for (const id of table.sweep(now())) log.warn({ worker: id }, 'worker expired: heartbeats stopped');
+            for (const id of table.sweep(now())) {
+              state.prefixes.remove(id);
+              log.warn({ worker: id }, 'worker expired: heartbeats stopped');
+            }
             scheduleSweep(self);
             return;
           default:
@@ -123,6 +208,14 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       const event = parseRegistryEvent(m.body);
       if (event) actor.tell({ type: 'registry', event });
     }),
+    transport.subscribe(subjects.routed, (m) => {
+      const event = parseRoutedEvent(m.body);
+      if (event) actor.tell({ type: 'routed', event });
+    }),
+    transport.subscribe(subjects.routerAdmin, (m) => {
+      const query = parseRouterQuery(m.body);
+      if (query && m.reply) actor.tell({ type: 'query', query, reply: m.reply });
+    }),
     transport.subscribe(subjects.routeAll, (m) => {
       const request = parseWorkerInbound(m.body);
       if (request?.type !== 'infer') return;
@@ -136,7 +229,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   transport.publish(subjects.discover, { type: 'discover' });
 
   return {
+    routerId,
     table,
+    decisions,
     async stop() {
       for (const s of subs) s.unsubscribe();
       await actor.stop();

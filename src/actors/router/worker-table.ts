@@ -3,31 +3,58 @@
  * heartbeats stop is expired after `expiryFactor` of its own heartbeat intervals; with sweeps every
  * quarter interval it leaves the table within three intervals of its death.
  */
+import { type BreakerPolicy, CircuitBreaker } from './circuit-breaker.js';
 import type { WorkerDescriptor, WorkerLoad } from './registry.protocol.js';
 
 export interface WorkerEntry {
   descriptor: WorkerDescriptor;
   load: WorkerLoad;
-  /** Requests this router sent since the worker's last load report (its count lags). */
+  /** Requests sent to the worker (by any router) since its last load report: its own count lags. */
   dispatchedSinceReport: number;
+  /** Tokens (prompt + max completion) of those requests, for usage-based routing. */
+  tokensSinceReport: number;
   lastSeen: number;
+  breaker: CircuitBreaker;
 }
 
 export const expiryFactor = 2.5;
 
+export type BreakerChange = { workerId: string; change: 'opened' | 'closed' };
+
 export class WorkerTable {
   readonly #workers = new Map<string, WorkerEntry>();
+  /** Workers by function id, sorted by worker id; rebuilt lazily after membership changes. */
+  #byFunction: Map<string, WorkerEntry[]> | undefined;
+
+  constructor(readonly breakerPolicy?: BreakerPolicy) {}
 
   get size(): number {
     return this.#workers.size;
   }
 
-  upsert(descriptor: WorkerDescriptor, load: WorkerLoad, now: number): void {
-    this.#workers.set(descriptor.workerId, { descriptor, load, dispatchedSinceReport: 0, lastSeen: now });
+  /** Applies a registration or heartbeat; returns a circuit breaker change it caused. */
+  upsert(descriptor: WorkerDescriptor, load: WorkerLoad, now: number): BreakerChange | undefined {
+    const existing = this.#workers.get(descriptor.workerId);
+    if (existing && existing.descriptor.functionId === descriptor.functionId) {
+      existing.descriptor = descriptor;
+      existing.load = load;
+      existing.dispatchedSinceReport = 0;
+      existing.tokensSinceReport = 0;
+      existing.lastSeen = now;
+      const change = existing.breaker.report(load.outcomes, now);
+      return change ? { workerId: descriptor.workerId, change } : undefined;
+    }
+    const breaker = new CircuitBreaker(this.breakerPolicy);
+    breaker.report(load.outcomes, now);
+    this.#workers.set(descriptor.workerId, { descriptor, load, dispatchedSinceReport: 0, tokensSinceReport: 0, lastSeen: now, breaker });
+    this.#byFunction = undefined;
+    return undefined;
   }
 
   remove(workerId: string): boolean {
-    return this.#workers.delete(workerId);
+    const removed = this.#workers.delete(workerId);
+    if (removed) this.#byFunction = undefined;
+    return removed;
   }
 
   get(workerId: string): WorkerEntry | undefined {
@@ -40,17 +67,28 @@ export class WorkerTable {
     for (const [id, w] of this.#workers) {
       if (now - w.lastSeen > expiryFactor * w.descriptor.heartbeatMs) expired.push(id);
     }
-    for (const id of expired) this.#workers.delete(id);
+    for (const id of expired) this.remove(id);
     return expired;
+  }
+
+  /** Every worker registered for a function, whatever model it serves, in a stable order (by id). */
+  ofFunction(functionId: string): readonly WorkerEntry[] {
+    if (!this.#byFunction) {
+      const index = new Map<string, WorkerEntry[]>();
+      for (const w of this.#workers.values()) {
+        const list = index.get(w.descriptor.functionId) ?? [];
+        list.push(w);
+        index.set(w.descriptor.functionId, list);
+      }
+      for (const list of index.values()) list.sort((a, b) => (a.descriptor.workerId < b.descriptor.workerId ? -1 : 1));
+      this.#byFunction = index;
+    }
+    return this.#byFunction.get(functionId) ?? [];
   }
 
   /** Workers serving this function's model, in a stable order (by id). */
   serving(functionId: string, model: string): WorkerEntry[] {
-    const out: WorkerEntry[] = [];
-    for (const w of this.#workers.values()) {
-      if (w.descriptor.functionId === functionId && w.descriptor.model === model) out.push(w);
-    }
-    return out.sort((a, b) => (a.descriptor.workerId < b.descriptor.workerId ? -1 : 1));
+    return this.ofFunction(functionId).filter((w) => w.descriptor.model === model);
   }
 
   /** The shortest heartbeat interval in the table, for the sweep cadence. */
@@ -68,4 +106,9 @@ export class WorkerTable {
 /** A worker's load as this router sees it: its last report plus what was sent to it since. */
 export function effectiveInFlight(w: WorkerEntry): number {
   return w.load.inFlight + w.dispatchedSinceReport;
+}
+
+/** In-flight relative to capacity: 0 idle, 1 full. */
+export function utilization(w: WorkerEntry): number {
+  return effectiveInFlight(w) / w.descriptor.capacity;
 }

@@ -3,7 +3,22 @@
  * gateway's reply subject) and cancels (from the gateway holding the client).
  */
 import type { Operation } from '../../engine-adapters/adapter.js';
-import { isObject, isString, isStringArray } from '../../protocol/guards.js';
+import { isFiniteNumber, isObject, isString, isStringArray } from '../../protocol/guards.js';
+import { type RoutingMethod, routingMethods } from '../control/function.schema.js';
+
+/** What the gateway works out for the router from the request (the router does not read the body). */
+export interface RoutingHints {
+  /** Session-affinity key: `prompt_cache_key`, else `x-session-id`, else a hash of the leading messages. */
+  key: string;
+  /** Chained prefix-block hashes of the prompt, for prefix-aware and kv-aware routing. */
+  blocks?: number[];
+  /** The method the request asked for (`x-llmux-routing-method`), already checked against what its model allows. */
+  method?: RoutingMethod;
+  /** Prompt tokens plus the most the completion may take. */
+  tokens: number;
+  /** 1 for the first dispatch; each retry on another worker adds one. */
+  attempt: number;
+}
 
 export interface InferRequest {
   type: 'infer';
@@ -20,6 +35,9 @@ export interface InferRequest {
   exclude: string[];
   /** The tokenizer the gateway counted the prompt with; the worker counts the completion with it. */
   tokenizer: string;
+  /** The prompt's tokens as the gateway counted them. */
+  promptTokens: number;
+  routing: RoutingHints;
 }
 
 export interface CancelRequest {
@@ -32,7 +50,12 @@ export interface CancelRequest {
   reply: string;
 }
 
-export type WorkerInbound = InferRequest | CancelRequest;
+/** From the admin API: take nothing new, finish what is in flight. */
+export interface DrainRequest {
+  type: 'drain';
+}
+
+export type WorkerInbound = InferRequest | CancelRequest | DrainRequest;
 
 export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
   if (!isObject(body)) return undefined;
@@ -40,12 +63,20 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
     case 'infer':
       return isString(body.requestId) && isString(body.functionId) && isString(body.model) &&
         (body.operation === 'chat' || body.operation === 'completion') && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude) &&
-        isString(body.tokenizer)
+        isString(body.tokenizer) && isFiniteNumber(body.promptTokens) && isRoutingHints(body.routing)
         ? (body as unknown as InferRequest)
         : undefined;
     case 'cancel':
       return isString(body.requestId) && isString(body.reply) ? (body as unknown as CancelRequest) : undefined;
+    case 'drain':
+      return { type: 'drain' };
     default:
       return undefined;
   }
+}
+
+function isRoutingHints(v: unknown): v is RoutingHints {
+  return isObject(v) && isString(v.key) && isFiniteNumber(v.tokens) && isFiniteNumber(v.attempt) &&
+    (v.blocks === undefined || (Array.isArray(v.blocks) && v.blocks.every(isFiniteNumber))) &&
+    (v.method === undefined || (routingMethods as readonly unknown[]).includes(v.method));
 }

@@ -7,6 +7,7 @@ import { MemoryBus } from '../../transport/memory/memory-transport.js';
 import { subjects } from '../../transport/subjects.js';
 import { parseReplyFrame, type ReplyFrame } from '../gateway/reply.protocol.js';
 import { parseRegistryEvent, type RegistryEvent } from '../router/registry.protocol.js';
+import { workerDescriptor } from '../router/router-test-support.js';
 import { startWorker } from './worker.js';
 import type { InferRequest } from './worker.protocol.js';
 
@@ -40,7 +41,7 @@ async function run(engine: EngineAdapter) {
   });
   const worker = await startWorker({
     transport: bus.connect('w'), engine, tokens, log: silentLogger(),
-    descriptor: { workerId: 'w', functionId: 'fn', versionId: 'v1', model: 'm', engineKind: 'scripted', capacity: 4, heartbeatMs: 20 },
+    descriptor: workerDescriptor('w', { engineKind: 'scripted', capacity: 4, heartbeatMs: 20 }),
   });
   stops.push(() => worker.stop());
   const frames: ReplyFrame[] = [];
@@ -50,7 +51,7 @@ async function run(engine: EngineAdapter) {
   });
   const request: InferRequest = {
     type: 'infer', requestId: 'r', functionId: 'fn', model: 'm', operation: 'chat', stream: true,
-    body: { messages: [] }, exclude: [], tokenizer: 'o200k',
+    body: { messages: [] }, exclude: [], tokenizer: 'o200k', promptTokens: 3, routing: { key: 'k', tokens: 10, attempt: 1 },
   };
   gateway.publish(subjects.workerInfer('w'), request, { reply: 'inbox.1' });
   await vi.waitFor(() => expect(frames.at(-1)?.type).toBe('end'));

@@ -4,7 +4,7 @@
  * its adapter, and streams `chunk` frames then `end` or `error` to that inbox. A cancel aborts the
  * engine request and is confirmed with a `cancelled` frame.
  */
-import { ErrorCode, type ErrorInfo, LlmuxError, assertNever } from '../../errors.js';
+import { ErrorCode, type ErrorInfo, LlmuxError, assertNever, httpStatusOf } from '../../errors.js';
 import type { EngineAdapter, EngineLoad, Delta, Usage } from '../../engine-adapters/adapter.js';
 import type { Logger } from '../../observability/logger.js';
 import type { TokenCounter } from '../../tokenize/index.js';
@@ -13,16 +13,23 @@ import type { MessageHeaders, Subscription, Transport } from '../../transport/tr
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
-import type { RegistryEvent, WorkerDescriptor } from '../router/registry.protocol.js';
+import type { RegistryEvent, WorkerDescriptor, WorkerLoad, WorkerState } from '../router/registry.protocol.js';
 import { OutputText } from './output-text.js';
+import { PeakEwma } from './peak-ewma.js';
+import { UsageWindow } from './usage-window.js';
 import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
 
 export type WorkerMessage =
   | { type: 'infer'; request: InferRequest; reply: string; headers: MessageHeaders }
   | { type: 'cancel'; reply: string }
-  | { type: 'finished'; reply: string }
+  | { type: 'finished'; reply: string; outcome: Outcome; tokens: number }
+  | { type: 'first-token'; ms: number }
+  | { type: 'drain' }
   | { type: 'heartbeat' }
   | { type: 'announce' };
+
+/** How a request ended, for the routers' circuit breakers: `failed` is the engine's fault, never the client's. */
+type Outcome = 'ok' | 'failed' | 'cancelled';
 
 export interface WorkerOptions {
   transport: Transport;
@@ -38,7 +45,9 @@ export interface WorkerOptions {
 export interface Worker {
   readonly descriptor: WorkerDescriptor;
   inFlight(): number;
-  /** Deregisters, lets in-flight requests finish (up to drainTimeoutMs), then stops. */
+  /** Takes no new requests (routers see `draining` at once); in-flight ones finish. */
+  drain(): void;
+  /** Drains, lets in-flight requests finish (up to drainTimeoutMs), deregisters, then stops. */
   stop(): Promise<void>;
 }
 
@@ -55,16 +64,29 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let drained: (() => void) | undefined;
   /** The engine's own load, as last scraped (one scrape per heartbeat, never two at once). */
   let engineLoad: EngineLoad | undefined;
+  /** The engine answered its health check at the last heartbeat (it did before the worker started). */
+  let healthy = true;
   let scraping = false;
+  let state: WorkerState = 'active';
+  const outcomes = { ok: 0, failed: 0 };
+  const ttft = new PeakEwma();
+  const usage = new UsageWindow();
 
   const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.workerId), event);
-  const load = () => ({ inFlight: inFlight.size, ...(engineLoad ? { engine: engineLoad } : {}) });
-  const scrapeEngineLoad = (): void => {
+  const load = (): WorkerLoad => ({
+    inFlight: inFlight.size, state, healthy, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
+    ...(ttft.value !== undefined ? { ttftMs: Math.round(ttft.value * 10) / 10 } : {}),
+    ...(engineLoad ? { engine: engineLoad } : {}),
+  });
+  /** Health check and metrics scrape, once per heartbeat and never two at once. */
+  const probeEngine = (): void => {
     if (scraping) return;
     scraping = true;
-    engine.load(AbortSignal.timeout(descriptor.heartbeatMs))
-      .then((l) => void (engineLoad = l), () => void (engineLoad = undefined))
-      .finally(() => void (scraping = false));
+    const signal = AbortSignal.timeout(descriptor.heartbeatMs);
+    Promise.all([
+      engine.health(signal).then((ok) => void (healthy = ok), () => void (healthy = false)),
+      engine.load(signal).then((l) => void (engineLoad = l), () => void (engineLoad = undefined)),
+    ]).finally(() => void (scraping = false));
   };
 
   /** Tokens of the output, by the request's tokenizer; when that fails, the engine's count (or the delta count) stands. */
@@ -81,6 +103,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const run = async (self: ActorRef<WorkerMessage>, request: InferRequest, reply: string, headers: MessageHeaders, controller: AbortController): Promise<void> => {
     let seq = 0;
     let usage: Usage | undefined;
+    let outcome: Outcome = 'failed';
+    let tokensServed = 0;
+    const started = performance.now();
     const output = new OutputText();
     try {
       const stream = engine.stream(
@@ -98,22 +123,37 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
             usage = usage ? { ...usage, ...e.usage } : e.usage;
           }
         }
-        if (deltas.length > 0) transport.publish(reply, { type: 'chunk', seq: seq++, deltas } satisfies ReplyFrame);
+        if (deltas.length === 0) continue;
+        if (seq === 0 && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
+        transport.publish(reply, { type: 'chunk', seq: seq++, deltas } satisfies ReplyFrame);
       }
       const completionTokens = await countOutput(request, output);
       transport.publish(reply, { type: 'end', seq: seq++, completionTokens, ...(usage ? { usage } : {}) } satisfies ReplyFrame);
+      outcome = 'ok';
+      tokensServed = (usage?.promptTokens ?? request.promptTokens) + (usage?.completionTokens ?? completionTokens);
     } catch (error) {
       if (controller.signal.aborted) {
+        outcome = 'cancelled';
         transport.publish(reply, { type: 'cancelled', requestId: request.requestId } satisfies ReplyFrame);
         log.info({ requestId: request.requestId }, 'engine request aborted on cancel');
       } else {
         const info = toErrorInfo(error);
+        // A 4xx is the client's fault: the engine is fine, and the circuit breaker must not count it.
+        outcome = httpStatusOf(info.code) >= 500 ? 'failed' : 'ok';
         transport.publish(reply, { type: 'error', seq: seq++, error: info, workerId: descriptor.workerId } satisfies ReplyFrame);
         log.warn({ requestId: request.requestId, code: info.code, err: info.message }, 'engine request failed');
       }
     } finally {
-      self.tell({ type: 'finished', reply });
+      self.tell({ type: 'finished', reply, outcome, tokens: tokensServed });
     }
+  };
+
+  const announceLoad = (type: 'register' | 'heartbeat'): void => publishRegistry({ type, worker: descriptor, load: load() });
+  const drain = (): void => {
+    if (state === 'draining') return;
+    state = 'draining';
+    log.info({ worker: descriptor.workerId, inFlight: inFlight.size }, 'draining: taking no new requests');
+    announceLoad('heartbeat');
   };
 
   const actor = spawn<WorkerMessage>(`worker:${descriptor.workerId}`, ({ self }) => ({
@@ -121,10 +161,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       switch (msg.type) {
         case 'infer': {
           const { request, reply, headers } = msg;
+          if (state === 'draining') {
+            // Routed before the router heard of the drain: the gateway retries it on another worker.
+            transport.publish(reply, { type: 'error', seq: 0, workerId: descriptor.workerId,
+              error: { code: ErrorCode.noActiveBackend, message: `worker ${descriptor.workerId} is draining`, retryable: true } } satisfies ReplyFrame);
+            return;
+          }
           const controller = new AbortController();
           // Keyed by reply subject: unique per request, whatever request id the client chose.
           inFlight.set(reply, controller);
-          transport.publish(reply, { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId } satisfies ReplyFrame);
+          transport.publish(reply, { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId,
+            ...(headers.routingMethod ? { routingMethod: headers.routingMethod } : {}) } satisfies ReplyFrame);
           void run(self, request, reply, headers, controller);
           return;
         }
@@ -134,14 +181,22 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         }
         case 'finished':
           inFlight.delete(msg.reply);
+          if (msg.outcome !== 'cancelled') outcomes[msg.outcome]++;
+          if (msg.outcome === 'ok') usage.add(msg.tokens, Date.now());
           if (inFlight.size === 0) drained?.();
           return;
+        case 'first-token':
+          ttft.observe(msg.ms, Date.now());
+          return;
+        case 'drain':
+          drain();
+          return;
         case 'heartbeat':
-          publishRegistry({ type: 'heartbeat', worker: descriptor, load: load() });
-          scrapeEngineLoad();
+          announceLoad('heartbeat');
+          probeEngine();
           return;
         case 'announce':
-          publishRegistry({ type: 'register', worker: descriptor, load: load() });
+          announceLoad('register');
           return;
         default:
           assertNever(msg);
@@ -165,6 +220,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       const cancel = parseWorkerInbound(m.body);
       if (cancel?.type === 'cancel') actor.tell({ type: 'cancel', reply: cancel.reply });
     }),
+    transport.subscribe(subjects.workerDrain(descriptor.workerId), (m) => {
+      if (parseWorkerInbound(m.body)?.type !== 'drain') return;
+      actor.tell({ type: 'drain' });
+      if (m.reply) transport.publish(m.reply, { type: 'draining', workerId: descriptor.workerId, inFlight: inFlight.size });
+    }),
     transport.subscribe(subjects.discover, () => actor.tell({ type: 'announce' })),
   ];
   await transport.flush();
@@ -175,10 +235,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   return {
     descriptor,
     inFlight: () => inFlight.size,
+    drain: () => void actor.tell({ type: 'drain' }),
     async stop() {
-      clearInterval(heartbeatTimer);
-      publishRegistry({ type: 'deregister', workerId: descriptor.workerId, reason: 'shutdown' });
-      subs[0]?.unsubscribe(); // no new requests; cancels still reach in-flight ones
+      // Draining first: routers stop sending at once, and anything already on its way is turned back
+      // retryable, while in-flight requests finish; then the worker leaves the table. Called directly,
+      // not through the mailbox, so the draining heartbeat cannot follow the deregistration.
+      drain();
       if (inFlight.size > 0) {
         await new Promise<void>((resolve) => {
           drained = resolve;
@@ -186,6 +248,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         });
         for (const controller of inFlight.values()) controller.abort();
       }
+      clearInterval(heartbeatTimer);
+      publishRegistry({ type: 'deregister', workerId: descriptor.workerId, reason: 'shutdown' });
       for (const s of subs) s.unsubscribe();
       await transport.flush().catch(() => undefined);
       await actor.stop();

@@ -10,23 +10,28 @@ export async function gateway(opts: { nats: string; port: number; host: string; 
   log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0 }, 'gateway listening');
 }
 
-export async function router(opts: { nats: string }): Promise<void> {
+export async function router(opts: { nats: string; cluster: string; id?: string }): Promise<void> {
   const log = createLogger('router');
-  const r = await runRouter({ natsUrl: opts.nats, log });
+  const r = await runRouter({ natsUrl: opts.nats, log, cluster: opts.cluster, ...(opts.id ? { routerId: opts.id } : {}) });
   stopOnSignals(() => r.stop());
-  log.info('router running');
+  log.info({ router: r.routerId, cluster: opts.cluster }, 'router running');
 }
 
 export async function worker(opts: {
   nats: string; engineUrl: string; engine: string; engineOption?: Record<string, string>; engineApiKey?: string; tokenizer?: string;
   function: string; functionVersion: string;
   model: string; id?: string; capacity: number; heartbeatMs: number; engineWaitS: number;
+  cluster: string; label?: Record<string, string>; weight?: number; tpmLimit?: number; rpmLimit?: number;
 }): Promise<void> {
   const log = createLogger('worker');
   const w = await runWorker({
     natsUrl: opts.nats, log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
-    engineWaitMs: opts.engineWaitS * 1000,
+    engineWaitMs: opts.engineWaitS * 1000, cluster: opts.cluster, labels: opts.label ?? {},
+    ...(opts.weight !== undefined ? { weight: opts.weight } : {}),
+    ...(opts.tpmLimit !== undefined || opts.rpmLimit !== undefined
+      ? { limits: { ...(opts.tpmLimit !== undefined ? { tokensPerMinute: opts.tpmLimit } : {}), ...(opts.rpmLimit !== undefined ? { requestsPerMinute: opts.rpmLimit } : {}) } }
+      : {}),
     ...(opts.engineApiKey ? { engineApiKey: opts.engineApiKey } : {}),
     ...(opts.engineOption ? { engineSettings: opts.engineOption } : {}),
     ...(opts.tokenizer ? { tokenizer: opts.tokenizer } : {}),

@@ -52,6 +52,7 @@ function toNatsHeaders(h: MessageHeaders | undefined): MsgHdrs | undefined {
   if (h.requestId !== undefined) set(headerNames.requestId, h.requestId);
   if (h.deadline !== undefined) set(headerNames.deadline, String(h.deadline));
   if (h.traceparent !== undefined) set(headerNames.traceparent, h.traceparent);
+  if (h.routingMethod !== undefined) set(headerNames.routingMethod, h.routingMethod);
   return out;
 }
 
@@ -64,6 +65,8 @@ function fromNatsHeaders(h: MsgHdrs | undefined): MessageHeaders {
   if (deadline > 0) out.deadline = deadline;
   const traceparent = h.get(headerNames.traceparent);
   if (traceparent) out.traceparent = traceparent;
+  const routingMethod = h.get(headerNames.routingMethod);
+  if (routingMethod) out.routingMethod = routingMethod;
   return out;
 }
 

@@ -1,0 +1,68 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide } from '../src/actors/router/decision.js';
+import { prefixBlocks } from '../src/actors/router/hash.js';
+import { defaultLoadWeight } from '../src/actors/router/methods/prefix-aware.js';
+import { routingRequest, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';
+import { newRoutingState } from '../src/actors/router/routing-request.js';
+import { utilization, WorkerTable } from '../src/actors/router/worker-table.js';
+import { seededRandom } from './support.js';
+
+describe('prefix blocks', () => {
+  it('two prompts share exactly the leading blocks where their text is equal', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 0, maxLength: 600 }), fc.string({ maxLength: 300 }), fc.string({ maxLength: 300 }), (common, a, b) => {
+        const x = prefixBlocks(common + a, 100);
+        const y = prefixBlocks(common + b, 100);
+        let shared = 0;
+        while (shared < Math.min(x.length, y.length) && x[shared] === y[shared]) shared++;
+        // Blocks wholly inside the common text are shared; a block past the first difference never is.
+        expect(shared).toBeGreaterThanOrEqual(Math.floor(common.length / 64));
+        const firstDiff = [...(common + a)].findIndex((ch, i) => ch !== (common + b)[i]);
+        if (firstDiff >= 0) expect(shared).toBeLessThanOrEqual(Math.floor(firstDiff / 64));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('prefix-aware routing', () => {
+  const loadsArb = fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 2, maxLength: 8 });
+
+  it('sends a prefix back to the worker that served it while its load is within 1/loadWeight of the least loaded', () => {
+    fc.assert(
+      fc.property(loadsArb, fc.nat(), fc.integer({ min: 1, max: 40 }), fc.nat(), (loads, holderPick, blockCount, seed) => {
+        const table = new WorkerTable();
+        loads.forEach((inFlight, i) => table.upsert(workerDescriptor(`w${i}`, { capacity: 16 }), workerLoad({ inFlight }), 0));
+        const holder = `w${holderPick % loads.length}`;
+        const state = newRoutingState(seededRandom(seed));
+        const blocks = Array.from({ length: blockCount }, (_, i) => seed * 1000 + i);
+        state.prefixes.insert(holder, blocks);
+        const { winner } = decide({ request: routingRequest({ blocks }), method: 'prefix-aware', options: {}, workers: table.ofFunction('fn'), state, now: 0 });
+        const holderEntry = table.get(holder)!;
+        const others = table.all().filter((w) => w !== holderEntry);
+        const gap = utilization(holderEntry) - Math.min(...others.map(utilization));
+        const holderEligible = holderEntry.load.inFlight < 16;
+        if (holderEligible && defaultLoadWeight * gap < 1) expect(winner!.descriptor.workerId).toBe(holder);
+        if (defaultLoadWeight * gap > 1) expect(winner!.descriptor.workerId).not.toBe(holder);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('keeps a conversation on one worker as it grows, when load is even', () => {
+    const table = new WorkerTable();
+    for (let i = 0; i < 4; i++) table.upsert(workerDescriptor(`w${i}`, { capacity: 64 }), workerLoad(), 0);
+    const state = newRoutingState(seededRandom(7));
+    let conversation = 'system: you are a helpful assistant that answers questions about routing. '.repeat(3);
+    const chosen = new Set<string>();
+    for (let turn = 0; turn < 10; turn++) {
+      conversation += `user: question number ${turn} about prefix caches and load balancing?\nassistant: an answer of some length ${turn}.\n`;
+      const blocks = prefixBlocks(conversation, 512);
+      const { winner } = decide({ request: routingRequest({ blocks }), method: 'prefix-aware', options: {}, workers: table.ofFunction('fn'), state, now: 0 });
+      state.prefixes.insert(winner!.descriptor.workerId, blocks);
+      chosen.add(winner!.descriptor.workerId);
+    }
+    expect(chosen.size).toBe(1);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * Which workers of a function may take a request, and why each other one may not. Hard rules, in
+ * this order (the first that applies is the reason recorded):
+ *
+ *   model-mismatch       registered for the function but serving another model
+ *   failed-this-request  already failed this request (the gateway retries elsewhere)
+ *   draining             finishing its requests, taking none
+ *   unhealthy            its engine failed the last health check
+ *   circuit-open         its circuit breaker is open, or half-open with its one probe under way
+ *   at-capacity          in-flight requests at its capacity
+ *   over-limit           its tokens- or requests-per-minute limit would be exceeded
+ *
+ * Every routing method chooses only among the eligible; a property test holds them to it.
+ */
+import type { RoutingRequest } from './routing-request.js';
+import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
+
+export const exclusionReasons = [
+  'model-mismatch', 'failed-this-request', 'draining', 'unhealthy', 'circuit-open', 'at-capacity', 'over-limit',
+] as const;
+export type ExclusionReason = (typeof exclusionReasons)[number];
+
+export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number): ExclusionReason | undefined {
+  const { descriptor: d, load } = w;
+  if (d.model !== request.model) return 'model-mismatch';
+  if (request.exclude.includes(d.workerId)) return 'failed-this-request';
+  if (load.state === 'draining') return 'draining';
+  if (!load.healthy) return 'unhealthy';
+  const breaker = w.breaker.state(now);
+  if (breaker === 'open' || (breaker === 'half-open' && effectiveInFlight(w) > 0)) return 'circuit-open';
+  if (effectiveInFlight(w) >= d.capacity) return 'at-capacity';
+  if (d.limits) {
+    const { tokensPerMinute, requestsPerMinute } = d.limits;
+    if (tokensPerMinute !== undefined && usedTokensPerMinute(w) + request.tokens > tokensPerMinute) return 'over-limit';
+    if (requestsPerMinute !== undefined && load.usage.requestsPerMinute + w.dispatchedSinceReport + 1 > requestsPerMinute) return 'over-limit';
+  }
+  return undefined;
+}
+
+/** Tokens per minute as this router sees it: the worker's last report plus what was sent to it since. */
+export function usedTokensPerMinute(w: WorkerEntry): number {
+  return w.load.usage.tokensPerMinute + w.tokensSinceReport;
+}

@@ -1,0 +1,77 @@
+/**
+ * An approximate prefix tree of what each worker has recently served, kept as chained block hashes
+ * (hash.ts): a block hash stands for the whole prefix up to it, so "worker W holds block i" means W
+ * has seen the prompt's first i+1 blocks. Each worker keeps at most `blocksPerWorker` blocks, least
+ * recently used first out, about what an engine's prefix cache holds; the index is only a guess at
+ * the engines' caches (SGLang's gateway keeps a similar approximate tree).
+ */
+
+export class PrefixIndex {
+  /** block hash → workers holding it. */
+  readonly #holders = new Map<number, Set<string>>();
+  /** worker → its blocks, oldest first (a Map keeps insertion order: re-inserting refreshes). */
+  readonly #byWorker = new Map<string, Map<number, true>>();
+
+  constructor(readonly blocksPerWorker = 32_768) {}
+
+  /** Records that `workerId` served a prompt with these blocks. */
+  insert(workerId: string, blocks: readonly number[]): void {
+    let mine = this.#byWorker.get(workerId);
+    if (!mine) {
+      mine = new Map();
+      this.#byWorker.set(workerId, mine);
+    }
+    for (const block of blocks) {
+      mine.delete(block);
+      mine.set(block, true);
+      let holders = this.#holders.get(block);
+      if (!holders) {
+        holders = new Set();
+        this.#holders.set(block, holders);
+      }
+      holders.add(workerId);
+    }
+    while (mine.size > this.blocksPerWorker) {
+      const oldest = mine.keys().next().value as number;
+      mine.delete(oldest);
+      this.#drop(oldest, workerId);
+    }
+  }
+
+  /** Forgets a worker (it left the table). */
+  remove(workerId: string): void {
+    const mine = this.#byWorker.get(workerId);
+    if (!mine) return;
+    for (const block of mine.keys()) this.#drop(block, workerId);
+    this.#byWorker.delete(workerId);
+  }
+
+  /** For each worker id: how many leading blocks of the prompt it holds (0 when none). */
+  matches(blocks: readonly number[], workerIds: readonly string[]): number[] {
+    const matched = workerIds.map(() => 0);
+    let live = workerIds.map((_, i) => i);
+    for (let b = 0; b < blocks.length && live.length > 0; b++) {
+      const holders = this.#holders.get(blocks[b] as number);
+      if (!holders) break;
+      const next: number[] = [];
+      for (const i of live) {
+        if (holders.has(workerIds[i] as string)) {
+          matched[i] = b + 1;
+          next.push(i);
+        }
+      }
+      live = next;
+    }
+    return matched;
+  }
+
+  blocksOf(workerId: string): number {
+    return this.#byWorker.get(workerId)?.size ?? 0;
+  }
+
+  #drop(block: number, workerId: string): void {
+    const holders = this.#holders.get(block);
+    holders?.delete(workerId);
+    if (holders?.size === 0) this.#holders.delete(block);
+  }
+}

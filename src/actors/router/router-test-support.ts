@@ -1,0 +1,21 @@
+/** Workers and requests for router tests and properties (test support; not used by llmux itself). */
+import type { WorkerDescriptor, WorkerLoad } from './registry.protocol.js';
+import type { RoutingRequest } from './routing-request.js';
+
+export function workerDescriptor(id: string, overrides: Partial<WorkerDescriptor> = {}): WorkerDescriptor {
+  return {
+    workerId: id, functionId: 'fn', versionId: 'v1', model: 'm', engineKind: 'test-engine', cluster: 'local', labels: {},
+    capacity: 8, heartbeatMs: 1000, ...overrides,
+  };
+}
+
+export function workerLoad(overrides: Partial<WorkerLoad> = {}): WorkerLoad {
+  return {
+    inFlight: 0, state: 'active', healthy: true, outcomes: { ok: 0, failed: 0 }, usage: { tokensPerMinute: 0, requestsPerMinute: 0 },
+    ...overrides,
+  };
+}
+
+export function routingRequest(overrides: Partial<RoutingRequest> = {}): RoutingRequest {
+  return { requestId: 'r', functionId: 'fn', model: 'm', exclude: [], tokens: 100, ...overrides };
+}

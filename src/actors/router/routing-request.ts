@@ -1,0 +1,53 @@
+/** What a routing method needs to know about a request, and what it may keep between requests. */
+import type { RoutingMethod, RoutingOptions } from '../control/function.schema.js';
+import type { HashRing } from './methods/hash-ring.js';
+import { PrefixIndex } from './prefix-index.js';
+import type { WorkerEntry } from './worker-table.js';
+
+export interface RoutingRequest {
+  requestId: string;
+  functionId: string;
+  model: string;
+  /** Workers that already failed this request. */
+  exclude: readonly string[];
+  /** The session-affinity key (prompt_cache_key, x-session-id, or a hash of the leading messages). */
+  key?: string;
+  /** Chained hashes of the prompt's blocks (hash.ts), for the prefix-aware and kv-aware methods. */
+  blocks?: readonly number[];
+  /** Prompt tokens plus the most the completion may take: what usage-based routing adds to a worker. */
+  tokens: number;
+}
+
+export interface RoutingState {
+  /** Round-robin position per function/model. */
+  cursors: Map<string, number>;
+  /** What each worker recently served, as prefix blocks (approximate: this router's view plus its peers'). */
+  prefixes: PrefixIndex;
+  /** Hash rings by the worker set they were built for (consistent hashing). */
+  rings: Map<string, HashRing>;
+  random: () => number;
+}
+
+export function newRoutingState(random: () => number = Math.random): RoutingState {
+  return { cursors: new Map(), prefixes: new PrefixIndex(), rings: new Map(), random };
+}
+
+export interface MethodContext {
+  request: RoutingRequest;
+  /** Every worker serving the model, eligible or not (the membership of a hash ring). */
+  serving: readonly WorkerEntry[];
+  options: RoutingOptions;
+  state: RoutingState;
+}
+
+/** A method's choice: one of the candidates, with the score it gave each (lower is better) where it scores. */
+export interface Pick {
+  winner: WorkerEntry;
+  /** Aligned with the candidates; undefined where the method did not score a worker. */
+  scores?: Array<number | undefined>;
+}
+
+/** A routing method: chooses among eligible candidates (never outside them), undefined only when there are none. */
+export type RoutingMethodFn = (candidates: readonly WorkerEntry[], ctx: MethodContext) => Pick | undefined;
+
+export type { RoutingMethod };
