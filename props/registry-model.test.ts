@@ -1,6 +1,6 @@
 /**
  * Model-based test of the router's registry and routing (fast-check commands): random sequences of
- * register, heartbeat, failure reports, drain, deregister, time passing (with expiry sweeps) and
+ * register, heartbeat, load events, failure reports, drain, deregister, time passing (with expiry sweeps) and
  * routing run against the real WorkerTable + decide(), and against a plain model of what must hold.
  * After every route the model says which workers may take it: the decision's eligible set must be
  * exactly that, and the router must pick one of them whenever one exists.
@@ -88,6 +88,20 @@ class Heartbeat implements fc.Command<Model, Real> {
   toString = () => `heartbeat(${this.id}, inFlight ${this.inFlight}, ok +${this.ok})`;
 }
 
+/** A load event between heartbeats: the in-flight count alone. */
+class LoadEvent implements fc.Command<Model, Real> {
+  constructor(readonly id: string, readonly inFlight: number) {}
+  check = (m: Readonly<Model>) => m.workers.has(this.id);
+  run(m: Model, r: Real): void {
+    const w = m.workers.get(this.id)!;
+    w.reportedInFlight = this.inFlight;
+    w.routedSinceReport = 0;
+    w.lastSeen = m.now;
+    r.table.updateInFlight(this.id, this.inFlight, m.now);
+  }
+  toString = () => `load(${this.id}, inFlight ${this.inFlight})`;
+}
+
 /** A heartbeat reporting only failures, at least the breaker's minimum: opens a closed circuit, re-opens a half-open one. */
 class Fail implements fc.Command<Model, Real> {
   constructor(readonly id: string, readonly failures: number) {}
@@ -166,6 +180,7 @@ const commands = [
   fc.tuple(idArb, fc.integer({ min: 1, max: 4 })).map(([id, c]) => new Register(id, c)),
   fc.tuple(idArb, fc.nat(5), fc.nat(3)).map(([id, n, ok]) => new Heartbeat(id, n, ok)),
   fc.tuple(idArb, fc.integer({ min: defaultBreakerPolicy.minFailures, max: 8 })).map(([id, n]) => new Fail(id, n)),
+  fc.tuple(idArb, fc.nat(5)).map(([id, n]) => new LoadEvent(id, n)),
   idArb.map((id) => new Drain(id)),
   idArb.map((id) => new Deregister(id)),
   fc.constantFrom(100, 400, 1_500, 3_000, 6_000).map((ms) => new Advance(ms)),

@@ -6,10 +6,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
+import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';
 import type { Logger } from '../observability/logger.js';
-import { type SimServer, startSim } from '../sim/sim-server.js';
+import { type SimOptions, type SimServer, startSim } from '../sim/sim-server.js';
 import { createTokenCounter } from '../tokenize/index.js';
 import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
 import { type RunningGateway, runGateway, runRouter, runWorker, type Stoppable } from './roles.js';
@@ -21,6 +22,12 @@ export interface LocalStackOptions {
   host?: string;
   port?: number;
   workers?: number;
+  /** Routers, active-active (default 1). */
+  routers?: number;
+  /** The routers' circuit breaker (default: defaultBreakerPolicy). */
+  breakerPolicy?: BreakerPolicy;
+  /** Requests each worker takes at once before it counts as full (default 64). */
+  workerCapacity?: number;
   apiKeys?: string[];
   /** Point every worker at this engine instead of starting simulators. */
   engineUrl?: string;
@@ -31,7 +38,7 @@ export interface LocalStackOptions {
   engineSettings?: Record<string, string>;
   /** The model name the engine serves. */
   model?: string;
-  sim?: { ttftMs?: number; itlMs?: number; maxConcurrency?: number };
+  sim?: Omit<SimOptions, 'models' | 'format' | 'apiKey' | 'port' | 'host'>;
   heartbeatMs?: number;
   /** Install nats-server with apt-get when it is missing (as root). */
   installNats?: boolean;
@@ -45,7 +52,9 @@ export interface LocalStack {
   models: string[];
   nats: NatsServerHandle | undefined;
   gateway: RunningGateway;
+  /** The first router (of `routers`). */
   router: Router;
+  routers: Router[];
   workers: Worker[];
   sims: SimServer[];
   stop(): Promise<void>;
@@ -72,9 +81,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const tokens = createTokenCounter();
     started.push({ stop: () => tokens.close() });
 
-    progress('starting router ...');
-    const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }) });
-    started.push(router);
+    const routers: Router[] = [];
+    for (let i = 0; i < (options.routers ?? 1); i++) {
+      progress(`starting router ${i + 1} ...`);
+      const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }),
+        ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
+      started.push(router);
+      routers.push(router);
+    }
+    const router = routers[0] as Router;
 
     const count = options.workers ?? 2;
     const sims: SimServer[] = [];
@@ -92,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const worker = await runWorker({
         natsUrl, log: options.log.child({ role: 'worker' }), engineKind, engineUrl,
         functionId: demoFunctionId, versionId: demoVersionId, model, heartbeatMs, tokens,
+        ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
         ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
         ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
       });
@@ -107,12 +123,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     started.push(gateway);
     await registerDemoFunction(gateway.catalog, model);
 
-    // Ready when the router knows every worker and the gateway sees the demo function.
-    for (let i = 0; i < 200 && (router.table.size < count || !gateway.catalog.resolve(demoFunctionId, model)); i++) await sleep(25);
-    if (router.table.size < count) throw new Error(`only ${router.table.size} of ${count} workers registered with the router`);
+    // Ready when every router knows every worker and the gateway sees the demo function.
+    const ready = (): boolean => routers.every((r) => r.table.size >= count) && gateway.catalog.resolve(demoFunctionId, model) !== undefined;
+    for (let i = 0; i < 200 && !ready(); i++) await sleep(25);
+    for (const r of routers) {
+      if (r.table.size < count) throw new Error(`only ${r.table.size} of ${count} workers registered with ${r.routerId}`);
+    }
 
     return {
-      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, gateway, router, workers, sims,
+      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, gateway, router, routers, workers, sims,
       stop: stopAll,
     };
   } catch (error) {

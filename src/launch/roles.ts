@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { FunctionCatalog, controlBucket } from '../actors/control/function-catalog.js';
 import { type Gateway, type GatewayOptions, startGateway } from '../actors/gateway/gateway.js';
+import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, startWorker } from '../actors/worker/worker.js';
 import type { WorkerDescriptor, WorkerLimits } from '../actors/router/registry.protocol.js';
@@ -65,11 +66,12 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   };
 }
 
-export async function runRouter(options: { natsUrl: string; log: Logger; routerId?: string; cluster?: string }): Promise<Router> {
+export async function runRouter(options: { natsUrl: string; log: Logger; routerId?: string; cluster?: string; breakerPolicy?: BreakerPolicy }): Promise<Router> {
   const routerId = options.routerId ?? newId('router');
   const transport = await connectNats({ servers: options.natsUrl, name: routerId });
   const catalog = await openCatalog(transport);
-  const router = await startRouter({ transport, catalog, log: options.log, routerId, ...(options.cluster !== undefined ? { cluster: options.cluster } : {}) });
+  const router = await startRouter({ transport, catalog, log: options.log, routerId,
+    ...(options.cluster !== undefined ? { cluster: options.cluster } : {}), ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
   return {
     routerId,
     table: router.table,

@@ -54,7 +54,14 @@ export interface WorkerLoad {
 export type RegistryEvent =
   | { type: 'register'; worker: WorkerDescriptor; load: WorkerLoad }
   | { type: 'heartbeat'; worker: WorkerDescriptor; load: WorkerLoad }
+  /**
+   * Between heartbeats, after requests finish (one per event-loop turn, however many finished in it):
+   * the in-flight count alone, so routers see completions at once instead of counting every dispatch
+   * until the next heartbeat. About one small message per request, to the routers only.
+   */
+  | { type: 'load'; workerId: string; inFlight: number }
   | { type: 'deregister'; workerId: string; reason: string };
+
 
 const optionalNumber = (v: unknown): boolean => v === undefined || isFiniteNumber(v);
 const positive = (v: unknown): boolean => isFiniteNumber(v) && v > 0;
@@ -87,6 +94,8 @@ export function parseRegistryEvent(body: unknown): RegistryEvent | undefined {
     case 'register':
     case 'heartbeat':
       return isDescriptor(body.worker) && isLoad(body.load) ? (body as unknown as RegistryEvent) : undefined;
+    case 'load':
+      return isString(body.workerId) && isFiniteNumber(body.inFlight) ? { type: 'load', workerId: body.workerId, inFlight: body.inFlight } : undefined;
     case 'deregister':
       return isString(body.workerId) && isString(body.reason) ? (body as unknown as RegistryEvent) : undefined;
     default:

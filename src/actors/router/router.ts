@@ -154,6 +154,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   };
 
   const onRegistry = (e: RegistryEvent): void => {
+    if (e.type === 'load') {
+      table.updateInFlight(e.workerId, e.inFlight, now());
+      return;
+    }
     if (e.type === 'deregister') {
       if (table.remove(e.workerId)) log.info({ worker: e.workerId, reason: e.reason }, 'worker left');
       state.prefixes.remove(e.workerId);

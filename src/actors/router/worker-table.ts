@@ -51,6 +51,15 @@ export class WorkerTable {
     return undefined;
   }
 
+  /** A load event: the worker's in-flight count now (what was routed to it before is in it, or finished). */
+  updateInFlight(workerId: string, inFlight: number, now: number): void {
+    const w = this.#workers.get(workerId);
+    if (!w) return;
+    w.load = { ...w.load, inFlight };
+    w.dispatchedSinceReport = 0;
+    w.lastSeen = now;
+  }
+
   remove(workerId: string): boolean {
     const removed = this.#workers.delete(workerId);
     if (removed) this.#byFunction = undefined;

@@ -13,7 +13,7 @@ import type { MessageHeaders, Subscription, Transport } from '../../transport/tr
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
-import type { RegistryEvent, WorkerDescriptor, WorkerLoad, WorkerState } from '../router/registry.protocol.js';
+import { type RegistryEvent, type WorkerDescriptor, type WorkerLoad, type WorkerState } from '../router/registry.protocol.js';
 import { OutputText } from './output-text.js';
 import { PeakEwma } from './peak-ewma.js';
 import { UsageWindow } from './usage-window.js';
@@ -25,6 +25,7 @@ export type WorkerMessage =
   | { type: 'finished'; reply: string; outcome: Outcome; tokens: number }
   | { type: 'first-token'; ms: number }
   | { type: 'drain' }
+  | { type: 'load-event' }
   | { type: 'heartbeat' }
   | { type: 'announce' };
 
@@ -149,6 +150,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   const announceLoad = (type: 'register' | 'heartbeat'): void => publishRegistry({ type, worker: descriptor, load: load() });
+  let loadEventPending = false;
+  /** After a request finishes: one load event, sent once the requests finishing in this turn are done. */
+  const scheduleLoadEvent = (self: ActorRef<WorkerMessage>): void => {
+    if (loadEventPending) return;
+    loadEventPending = true;
+    setImmediate(() => self.tell({ type: 'load-event' }));
+  };
+
   const drain = (): void => {
     if (state === 'draining') return;
     state = 'draining';
@@ -184,6 +193,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           if (msg.outcome !== 'cancelled') outcomes[msg.outcome]++;
           if (msg.outcome === 'ok') usage.add(msg.tokens, Date.now());
           if (inFlight.size === 0) drained?.();
+          scheduleLoadEvent(self);
+          return;
+        case 'load-event':
+          loadEventPending = false;
+          publishRegistry({ type: 'load', workerId: descriptor.workerId, inFlight: inFlight.size });
           return;
         case 'first-token':
           ttft.observe(msg.ms, Date.now());
