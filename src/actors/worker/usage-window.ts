@@ -1,6 +1,7 @@
 /**
- * Tokens and requests served over the last minute, in six 10-second buckets: what usage-based
- * routing compares, reported on every heartbeat.
+ * Tokens and requests served over the last minute, in six 10-second buckets (so "the last minute" is
+ * the current bucket and the five before it: 50 to 60 s): what usage-based routing compares,
+ * reported on every heartbeat.
  */
 const bucketMs = 10_000;
 const buckets = 6;

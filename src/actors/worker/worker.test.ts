@@ -1,6 +1,7 @@
 // The worker actor alone over the in-memory transport: token counting and engine load reporting.
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { EngineAdapter, EngineEvent, EngineLoad } from '../../engine-adapters/adapter.js';
+import { LlmuxError } from '../../errors.js';
 import { silentLogger } from '../../observability/logger.js';
 import { createTokenCounter } from '../../tokenize/index.js';
 import { MemoryBus } from '../../transport/memory/memory-transport.js';
@@ -83,5 +84,76 @@ describe('worker - token counts and engine load', () => {
     await vi.waitFor(() => expect(registry.some((e) => e.type === 'heartbeat' && e.load.engine !== undefined)).toBe(true));
     const beat = registry.findLast((e) => e.type === 'heartbeat');
     expect(beat).toMatchObject({ load: { engine: { running: 3, waiting: 2, kvCacheUsage: 0.42 } } });
+  });
+});
+
+describe('worker - what it reports for routing', () => {
+  const failingEngine = (code: 'upstream_error' | 'invalid_request'): EngineAdapter => ({
+    kind: 'scripted',
+    // eslint-disable-next-line require-yield
+    async *stream() {
+      throw new LlmuxError({ code, message: `engine said ${code}`, retryable: code === 'upstream_error' });
+    },
+    health: async () => true,
+    load: async () => undefined,
+    close: async () => undefined,
+  });
+
+  async function start(engine: EngineAdapter) {
+    const bus = new MemoryBus();
+    const registry: RegistryEvent[] = [];
+    const gateway = bus.connect('gateway');
+    gateway.subscribe(subjects.registryAll, (m) => {
+      const e = parseRegistryEvent(m.body);
+      if (e) registry.push(e);
+    });
+    const worker = await startWorker({ transport: bus.connect('w'), engine, tokens, log: silentLogger(),
+      descriptor: workerDescriptor('w', { engineKind: 'scripted', capacity: 4, heartbeatMs: 20 }) });
+    stops.push(() => worker.stop());
+    const frames = new Map<string, ReplyFrame[]>();
+    gateway.subscribe('inbox.*', (m) => {
+      const f = parseReplyFrame(m.body);
+      if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
+    });
+    const send = (id: string, stream = true): string => {
+      const request: InferRequest = {
+        type: 'infer', requestId: id, functionId: 'fn', model: 'm', operation: 'chat', stream,
+        body: { messages: [] }, exclude: [], tokenizer: 'o200k', promptTokens: 5, routing: { key: 'k', tokens: 10, attempt: 1 },
+      };
+      gateway.publish(subjects.workerInfer('w'), request, { reply: `inbox.${id}` });
+      return `inbox.${id}`;
+    };
+    const lastBeat = () => registry.findLast((e) => e.type === 'heartbeat') as Extract<RegistryEvent, { type: 'heartbeat' }> | undefined;
+    return { worker, registry, frames, send, lastBeat };
+  }
+
+  it('counts engine 5xx answers as failures and 4xx answers as not, for the routers\' circuit breakers', async () => {
+    const bad = await start(failingEngine('upstream_error'));
+    for (const id of ['a', 'b', 'c']) bad.send(id);
+    await vi.waitFor(() => expect(bad.lastBeat()?.load.outcomes).toEqual({ ok: 0, failed: 3 }));
+    const rejected = await start(failingEngine('invalid_request'));
+    for (const id of ['a', 'b']) rejected.send(id);
+    await vi.waitFor(() => expect(rejected.frames.get('inbox.b')?.at(-1)?.type).toBe('error'));
+    await vi.waitFor(() => expect(rejected.lastBeat()?.load.outcomes).toEqual({ ok: 2, failed: 0 }));
+  });
+
+  it('reports its TTFT, tokens per minute, a load event after each finish, and an engine that fails its health check', async () => {
+    let healthy = true;
+    const engine = { ...engineWith([[{ type: 'delta', delta: { index: 0, text: 'hi' } }], [{ type: 'usage', usage: { promptTokens: 5, completionTokens: 1 } }]]),
+      health: async () => healthy };
+    const w = await start(engine);
+    w.send('a');
+    await vi.waitFor(() => expect(w.registry.some((e) => e.type === 'load' && e.inFlight === 0)).toBe(true));
+    await vi.waitFor(() => expect(w.lastBeat()?.load).toMatchObject({ ttftMs: expect.any(Number), usage: { tokensPerMinute: 6, requestsPerMinute: 1 }, healthy: true }));
+    healthy = false;
+    await vi.waitFor(() => expect(w.lastBeat()?.load.healthy).toBe(false));
+  });
+
+  it('when draining, says so at once and turns new requests back as retryable, while in-flight ones finish', async () => {
+    const w = await start(engineWith([[{ type: 'delta', delta: { index: 0, text: 'x' } }]]));
+    w.worker.drain();
+    await vi.waitFor(() => expect(w.lastBeat()?.load.state).toBe('draining'));
+    const inbox = w.send('late');
+    await vi.waitFor(() => expect(w.frames.get(inbox)?.[0]).toMatchObject({ type: 'error', workerId: 'w', error: { code: 'no_active_backend', retryable: true } }));
   });
 });
