@@ -163,7 +163,7 @@ class Route implements fc.Command<Model, Real> {
     const { winner, candidates } = decide({ request: routingRequest({ exclude: this.exclude }), method: 'least-busy', options: {},
       workers: r.table.ofFunction('fn'), state: r.state, now: m.now });
     // The decision record's eligible set is exactly the model's, and every other worker has a reason.
-    expect(candidates.filter((c) => c.excluded === undefined).map((c) => c.workerId).sort()).toEqual([...allowed].sort());
+    expect(candidates.records().filter((c) => c.excluded === undefined).map((c) => c.workerId).sort()).toEqual([...allowed].sort());
     expect(candidates.length).toBe(m.workers.size);
     if (allowed.length === 0) {
       expect(winner).toBeUndefined();

@@ -35,7 +35,8 @@ describe('routing - every method', () => {
           const table = tableOf(specs);
           const request = routingRequest({ exclude, key: `k${seed % 7}`, blocks: [seed % 3, seed % 5] });
           const eligible = table.ofFunction('fn').filter((w) => exclusionOf(w, request, 1_000) === undefined);
-          const { winner, candidates } = route(table, method, request, newRoutingState(seededRandom(seed)), 1_000, cluster);
+          const { winner, candidates: decided } = route(table, method, request, newRoutingState(seededRandom(seed)), 1_000, cluster);
+          const candidates = decided.records();
           if (eligible.length === 0) {
             expect(winner).toBeUndefined();
           } else {
@@ -102,10 +103,12 @@ describe('routing - every method', () => {
     fc.assert(
       fc.property(fc.array(workerSpecArb, { minLength: 1, maxLength: 10 }), fc.nat(), (specs, seed) => {
         const table = tableOf(specs.map((s) => ({ ...s, model: 'm', draining: false, healthy: true, failures: 0, tpmLimit: undefined, capacity: 64, inFlight: s.inFlight % 32 })));
-        const { winner, candidates } = route(table, 'latency-based', routingRequest(), newRoutingState(seededRandom(seed)));
-        const scored = candidates.filter((c) => c.score !== undefined);
-        expect(scored.length).toBe(Math.min(2, candidates.length));
-        const winnerRecord = candidates.find((c) => c.workerId === winner!.descriptor.workerId)!;
+        const candidates = route(table, 'latency-based', routingRequest(), newRoutingState(seededRandom(seed)));
+        const { winner } = candidates;
+        const records = candidates.candidates.records();
+        const scored = records.filter((c) => c.score !== undefined);
+        expect(scored.length).toBe(Math.min(2, records.length));
+        const winnerRecord = records.find((c) => c.workerId === winner!.descriptor.workerId)!;
         expect(winnerRecord.score).toBe(Math.min(...scored.map((c) => c.score!)));
       }),
       { numRuns: 300 },

@@ -18,6 +18,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
+}
+
 function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
@@ -124,6 +130,7 @@ program
   .addOption(new Option('--ttft-ms <ms>', 'time to first token').default(0).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'inter-token latency').default(0).argParser(nonNegative))
   .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue').default(64).argParser(positiveInt))
+  .addOption(new Option('--prefix-cache-blocks <n>', 'prefix cache size in 64-character blocks (a cached prompt share cuts TTFT); 0 turns it off').default(4096).argParser(nonNegativeInt))
   .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
   .addHelpText('after', '\nExample:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
   .action(async (opts) => (await import('./commands/sim.js')).sim(opts));

@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
+import type { LlmConfig } from '../actors/control/function.schema.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';
@@ -38,6 +39,8 @@ export interface LocalStackOptions {
   engineSettings?: Record<string, string>;
   /** The model name the engine serves. */
   model?: string;
+  /** Settings of the demo model's llmConfig (routingMethod, routing, …) over the defaults. */
+  llmConfig?: Partial<LlmConfig>;
   sim?: Omit<SimOptions, 'models' | 'format' | 'apiKey' | 'port' | 'host'>;
   heartbeatMs?: number;
   /** Install nats-server with apt-get when it is missing (as root). */
@@ -121,7 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiKeys: options.apiKeys ?? [], tokens,
     });
     started.push(gateway);
-    await registerDemoFunction(gateway.catalog, model);
+    await registerDemoFunction(gateway.catalog, model, options.llmConfig);
 
     // Ready when every router knows every worker and the gateway sees the demo function.
     const ready = (): boolean => routers.every((r) => r.table.size >= count) && gateway.catalog.resolve(demoFunctionId, model) !== undefined;

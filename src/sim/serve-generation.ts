@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seedOf, textOf, tokenAt } from './generation.js';
+import type { PrefixCache } from './prefix-cache.js';
 import type { Scheduler } from './scheduler.js';
 import type { SimCounters } from './sim-metrics.js';
 import type { SimRequest } from './sim-request.js';
@@ -20,6 +21,9 @@ export interface GenerationContext {
   ttftMs: number;
   itlMs: number;
   defaultMaxTokens: number;
+  prefixCache: PrefixCache;
+  /** TTFT of a fully cached prompt as a share of ttftMs: prefill is skipped for the cached part. */
+  cachedTtftFraction: number;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -84,8 +88,12 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
     res.destroy();
   };
 
+  // Looked up once the request runs, as an engine's scheduler does; the cached share skips prefill.
+  const cached = ctx.prefixCache.admit(request.prompt.text);
+  ctx.counters.prefixCacheQueries += request.prompt.tokens;
+  ctx.counters.prefixCacheHits += Math.round(request.prompt.tokens * cached.cachedShare);
   try {
-    await pause(ctx.ttftMs, signal);
+    await pause(ctx.ttftMs * (1 - (1 - ctx.cachedTtftFraction) * cached.cachedShare), signal);
     ctx.counters.promptTokens += request.prompt.tokens;
     if (request.stream) {
       res.writeHead(200, { 'content-type': dialect.streamType, 'cache-control': 'no-cache' });

@@ -12,16 +12,19 @@ export interface SimCounters {
   promptTokens: number;
   generationTokens: number;
   aborted: number;
+  /** Prompt tokens looked up in the prefix cache, and the share of them found (vLLM counts tokens). */
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
 }
 
 export function newCounters(): SimCounters {
-  return { requestsByModel: new Map(), finished: { stop: 0, length: 0, abort: 0 }, promptTokens: 0, generationTokens: 0, aborted: 0 };
+  return { requestsByModel: new Map(), finished: { stop: 0, length: 0, abort: 0 }, promptTokens: 0, generationTokens: 0, aborted: 0, prefixCacheQueries: 0, prefixCacheHits: 0 };
 }
 
 export interface SimGauges {
   running: number;
   waiting: number;
-  /** 0..1; the simulator has no KV cache, so this is running / capacity. */
+  /** 0..1: running / capacity (the prefix cache's blocks are not counted as KV usage). */
   kvCacheUsage: number;
 }
 
@@ -45,6 +48,8 @@ export function renderMetrics(servedModel: string, counters: SimCounters, gauges
     ),
     ...family('vllm:prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', [[`{${engine}}`, counters.promptTokens]]),
     ...family('vllm:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [[`{${engine}}`, counters.generationTokens]]),
+    ...family('vllm:prefix_cache_queries_total', 'counter', 'Prefix cache queries, in terms of number of queried tokens.', [[`{${engine}}`, counters.prefixCacheQueries]]),
+    ...family('vllm:prefix_cache_hits_total', 'counter', 'Prefix cache hits, in terms of number of cached tokens.', [[`{${engine}}`, counters.prefixCacheHits]]),
     ...family('llmux_sim_aborted_requests_total', 'counter', 'Requests whose client went away before the answer was complete.', [['', counters.aborted]]),
     ...family(
       'llmux_sim_requests_total',

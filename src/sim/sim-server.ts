@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { simFormat } from './formats/index.js';
 import { matchRoute, type Reply } from './formats/sim-format.js';
+import { PrefixCache } from './prefix-cache.js';
 import { Scheduler } from './scheduler.js';
 import { type GenerationContext, sendJson, serveGeneration } from './serve-generation.js';
 import { newCounters } from './sim-metrics.js';
@@ -35,6 +36,10 @@ export interface SimOptions {
   format?: string;
   /** Formats of remote providers (openai, azure-openai, anthropic) then require this key, as the provider would. */
   apiKey?: string;
+  /** Prefix cache size in 64-character blocks (prefix-cache.ts); 0 turns it off. Default 4096. */
+  prefixCacheBlocks?: number;
+  /** Time to first token of a fully cached prompt, as a share of ttftMs. Default 0.1. */
+  cachedTtftFraction?: number;
 }
 
 export interface SimStats {
@@ -48,6 +53,8 @@ export interface SimStats {
   byModel: Record<string, number>;
   /** The last generation request body that parsed as JSON, valid or not. */
   lastRequestBody: unknown;
+  /** Prompt tokens looked up in the prefix cache, and those found there (vLLM's prefix_cache_* counters). */
+  prefixCache: { queries: number; hits: number };
 }
 
 export interface SimServer {
@@ -86,6 +93,8 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     ttftMs: options.ttftMs ?? 0,
     itlMs: options.itlMs ?? 0,
     defaultMaxTokens: options.defaultMaxTokens ?? 16,
+    prefixCache: new PrefixCache(options.prefixCacheBlocks ?? 4096),
+    cachedTtftFraction: options.cachedTtftFraction ?? 0.1,
   };
   let requestsTotal = 0;
   let lastRequestBody: unknown;
@@ -165,6 +174,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       waiting: scheduler.waiting,
       byModel: Object.fromEntries(counters.requestsByModel),
       lastRequestBody,
+      prefixCache: { queries: counters.prefixCacheQueries, hits: counters.prefixCacheHits },
     }),
     close,
     stop: close,

@@ -1,10 +1,11 @@
 /**
  * One routing decision, pure: classify every worker of the function (eligible, or why not), prefer
- * the router's own cluster when it has an eligible worker there, let the method choose, and keep a
- * record of all of it for `GET /admin/api/decisions/<request-id>`.
+ * the router's own cluster when it has an eligible worker there, let the method choose, and keep
+ * what a record of it needs for `GET /admin/api/decisions/<request-id>`.
  */
 import type { RoutingMethod, RoutingOptions } from '../control/function.schema.js';
-import { type ExclusionReason, exclusionOf } from './eligibility.js';
+import { type ExclusionReason, exclusionOf, exclusionReasons } from './eligibility.js';
+import type { WorkerDescriptor } from './registry.protocol.js';
 import { routingMethodFns } from './methods/index.js';
 import type { RoutingRequest, RoutingState } from './routing-request.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
@@ -21,6 +22,9 @@ export interface CandidateRecord {
 }
 
 export type DecisionOutcome = 'dispatched' | 'no_active_backend' | 'no_eligible_candidates';
+
+/** A decision as the router keeps it: the candidates stay in columns until someone asks. */
+export type StoredDecision = Omit<DecisionRecord, 'candidates'> & { candidates: CandidateTable | readonly CandidateRecord[] };
 
 export interface DecisionRecord {
   requestId: string;
@@ -52,45 +56,106 @@ export interface DecideInput {
   cluster?: string;
 }
 
+const reasonCodes = [undefined, ...exclusionReasons, 'other-cluster'] as const;
+type Reason = (typeof reasonCodes)[number];
+const codeOf = new Map<Reason, number>(reasonCodes.map((r, i) => [r, i]));
+
+/**
+ * The candidates of one decision in columns (typed arrays, plus the descriptors array) rather than
+ * one object per worker: with a thousand workers a decision allocates a few arrays instead of a
+ * thousand objects. Records are built only when someone asks for them.
+ */
+export class CandidateTable {
+  readonly descriptors: WorkerDescriptor[];
+  readonly inFlight: Float64Array;
+  readonly reasons: Uint8Array;
+  /** NaN where the method gave no score. */
+  readonly scores: Float64Array;
+
+  constructor(workers: readonly WorkerEntry[]) {
+    const n = workers.length;
+    this.descriptors = new Array<WorkerDescriptor>(n);
+    this.inFlight = new Float64Array(n);
+    this.reasons = new Uint8Array(n);
+    this.scores = new Float64Array(n);
+    // Plain loops: typed-array `from` with a mapper and `fill` cost more than the decision itself.
+    for (let i = 0; i < n; i++) {
+      const w = workers[i] as WorkerEntry;
+      this.descriptors[i] = w.descriptor;
+      this.inFlight[i] = effectiveInFlight(w);
+      this.scores[i] = NaN;
+    }
+  }
+
+  get length(): number {
+    return this.descriptors.length;
+  }
+
+  excluded(i: number): Reason {
+    return reasonCodes[this.reasons[i] as number];
+  }
+
+  records(): CandidateRecord[] {
+    return this.descriptors.map((d, i) => {
+      const excluded = this.excluded(i);
+      const score = this.scores[i] as number;
+      return {
+        workerId: d.workerId, cluster: d.cluster, inFlight: this.inFlight[i] as number, capacity: d.capacity,
+        ...(excluded ? { excluded } : {}), ...(Number.isNaN(score) ? {} : { score }),
+      };
+    });
+  }
+
+  /** "3 worker(s): 2 draining, 1 circuit-open" */
+  summary(): string {
+    if (this.length === 0) return 'no worker serves it';
+    const counts = new Map<string, number>();
+    for (let i = 0; i < this.length; i++) {
+      const reason = this.excluded(i) ?? 'eligible';
+      counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    }
+    return `${this.length} worker(s): ${[...counts].map(([reason, n]) => `${n} ${reason}`).join(', ')}`;
+  }
+}
+
 export interface Decision {
   winner: WorkerEntry | undefined;
-  candidates: CandidateRecord[];
+  candidates: CandidateTable;
 }
 
 export function decide({ request, method, options, workers, state, now, cluster }: DecideInput): Decision {
-  const records: CandidateRecord[] = [];
+  const table = new CandidateTable(workers);
   const eligible: WorkerEntry[] = [];
-  const eligibleRecords: CandidateRecord[] = [];
+  const eligibleIndex: number[] = [];
   const serving: WorkerEntry[] = [];
-  for (const w of workers) {
-    const record: CandidateRecord = { workerId: w.descriptor.workerId, cluster: w.descriptor.cluster, inFlight: effectiveInFlight(w), capacity: w.descriptor.capacity };
+  workers.forEach((w, i) => {
     const excluded = exclusionOf(w, request, now);
     if (excluded !== 'model-mismatch') serving.push(w);
-    if (excluded) record.excluded = excluded;
-    else {
+    if (excluded) {
+      table.reasons[i] = codeOf.get(excluded) as number;
+    } else {
       eligible.push(w);
-      eligibleRecords.push(record);
+      eligibleIndex.push(i);
     }
-    records.push(record);
-  }
+  });
   let candidates = eligible;
-  let candidateRecords = eligibleRecords;
+  let candidateIndex = eligibleIndex;
   if (cluster !== undefined && eligible.some((w) => w.descriptor.cluster === cluster) && eligible.some((w) => w.descriptor.cluster !== cluster)) {
     candidates = [];
-    candidateRecords = [];
-    eligible.forEach((w, i) => {
-      const record = eligibleRecords[i] as CandidateRecord;
+    candidateIndex = [];
+    eligible.forEach((w, k) => {
+      const i = eligibleIndex[k] as number;
       if (w.descriptor.cluster === cluster) {
         candidates.push(w);
-        candidateRecords.push(record);
+        candidateIndex.push(i);
       } else {
-        record.excluded = 'other-cluster';
+        table.reasons[i] = codeOf.get('other-cluster') as number;
       }
     });
   }
   const pick = routingMethodFns[method](candidates, { request, options, state, serving });
-  pick?.scores?.forEach((score, i) => {
-    if (score !== undefined) (candidateRecords[i] as CandidateRecord).score = score;
+  pick?.scores?.forEach((score, k) => {
+    if (score !== undefined) table.scores[candidateIndex[k] as number] = score;
   });
-  return { winner: pick?.winner, candidates: records };
+  return { winner: pick?.winner, candidates: table };
 }

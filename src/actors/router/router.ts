@@ -18,7 +18,7 @@ import { defaultRoutingMethod, type RoutingMethod } from '../control/function.sc
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
 import type { BreakerPolicy } from './circuit-breaker.js';
-import { type CandidateRecord, type DecisionOutcome, type DecisionRecord, decide } from './decision.js';
+import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide } from './decision.js';
 import { DecisionLog } from './decision-log.js';
 import { type RegistryEvent, parseRegistryEvent } from './registry.protocol.js';
 import { type RoutedEvent, type RouterAnswer, type RouterQuery, parseRoutedEvent, parseRouterQuery } from './router.protocol.js';
@@ -58,14 +58,6 @@ function errorFrame(error: ErrorInfo): ReplyFrame {
   return { type: 'error', seq: -1, error };
 }
 
-/** "3 workers: 2 draining, 1 circuit-open" */
-function summarize(candidates: readonly CandidateRecord[]): string {
-  if (candidates.length === 0) return 'no worker serves it';
-  const counts = new Map<string, number>();
-  for (const c of candidates) counts.set(c.excluded ?? 'eligible', (counts.get(c.excluded ?? 'eligible') ?? 0) + 1);
-  return `${candidates.length} worker(s): ${[...counts].map(([reason, n]) => `${n} ${reason}`).join(', ')}`;
-}
-
 export async function startRouter(options: RouterOptions): Promise<Router> {
   const { transport, catalog, log } = options;
   const now = options.now ?? Date.now;
@@ -86,8 +78,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (message.reply) transport.publish(message.reply, frame, { headers: message.headers });
   };
 
-  const record = (request: InferRequest, method: RoutingMethod, outcome: DecisionOutcome, candidates: CandidateRecord[], started: number, winner?: string): void => {
-    const entry: DecisionRecord = {
+  const record = (request: InferRequest, method: RoutingMethod, outcome: DecisionOutcome, candidates: CandidateTable | [], started: number, winner?: string): void => {
+    const entry: StoredDecision = {
       requestId: request.requestId, attempt: request.routing.attempt, routerId, at: new Date(now()).toISOString(),
       functionId: request.functionId, model: request.model, method, overridden: request.routing.method !== undefined,
       candidates, outcome, decisionMicros: Math.round((performance.now() - started) * 1000),
@@ -126,7 +118,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (!winner) {
       record(request, method, 'no_active_backend', candidates, started);
       reply(message, errorFrame({ code: ErrorCode.noActiveBackend, retryable: true,
-        message: `no active backend for '${request.functionId}/${request.model}': ${summarize(candidates)}` }));
+        message: `no active backend for '${request.functionId}/${request.model}': ${candidates.summary()}` }));
       return;
     }
     const workerId = winner.descriptor.workerId;

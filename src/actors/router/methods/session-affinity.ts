@@ -8,7 +8,6 @@
  * Bounded load (Mirrokni, Thorup, Zadimoghaddam, "Consistent Hashing with Bounded Loads"): a worker
  * already holding `loadBound` × the mean in-flight load, counting this request, is passed over for
  * the next in the key's ranking, so a hot key cannot pile onto one worker.
- * Scores record each candidate's rank for the key (0 = first choice).
  */
 import { hash53 } from '../hash.js';
 import type { MethodContext, Pick, RoutingMethodFn } from '../routing-request.js';
@@ -36,33 +35,56 @@ function workerHash(id: string): number {
   return h;
 }
 
-/** Candidates' indices, best first for this key. */
-function rendezvousOrder(candidates: readonly WorkerEntry[], keyHash: number): number[] {
+/**
+ * Rendezvous: every candidate gets a pseudo-random weight for the key; the heaviest that fits the
+ * bound wins (the heaviest overall when none fits). One pass, no sort. Scores: 1 − weight ÷ 2³²
+ * (lower is preferred).
+ */
+function rendezvous(candidates: readonly WorkerEntry[], keyHash: number, fits: (w: WorkerEntry) => boolean): Pick | undefined {
   const k = mix32(keyHash % 4294967296);
-  const weights = candidates.map((w) => mix32(k ^ workerHash(w.descriptor.workerId)));
-  // Sorting is stable and candidates come in worker-id order, so a (2^-32 likely) tie is still deterministic.
-  return candidates.map((_, i) => i).sort((a, b) => (weights[b] as number) - (weights[a] as number));
+  const scores: Array<number | undefined> = new Array(candidates.length);
+  let best = -1;
+  let bestWeight = -1;
+  let bestFit = -1;
+  let bestFitWeight = -1;
+  candidates.forEach((w, i) => {
+    const weight = mix32(k ^ workerHash(w.descriptor.workerId));
+    scores[i] = 1 - weight / 4294967296;
+    // Ties (2^-32 likely) go to the lower worker id: candidates come in id order and only a strictly heavier weight wins.
+    if (weight > bestWeight) [best, bestWeight] = [i, weight];
+    if (weight > bestFitWeight && fits(w)) [bestFit, bestFitWeight] = [i, weight];
+  });
+  const winner = candidates[bestFit >= 0 ? bestFit : best];
+  return winner ? { winner, scores } : undefined;
 }
 
-function ringOrder(candidates: readonly WorkerEntry[], keyHash: number, ctx: MethodContext): number[] {
+/**
+ * Consistent hashing: walk the ring from the key and take the first candidate that fits the bound
+ * (the first candidate when none does). Scores: the order of the walk (0 = the key's owner).
+ */
+function ring(candidates: readonly WorkerEntry[], keyHash: number, fits: (w: WorkerEntry) => boolean, ctx: MethodContext): Pick | undefined {
   // The ring spans every worker serving the model, so a worker turning ineligible for a moment
   // does not rebuild it: the walk just skips it.
   const members = ctx.serving.map((w) => w.descriptor.workerId);
   const ringKey = members.join('\n');
-  let ring = ctx.state.rings.get(ringKey);
-  if (!ring) {
+  let hashRing = ctx.state.rings.get(ringKey);
+  if (!hashRing) {
     if (ctx.state.rings.size > 64) ctx.state.rings.clear();
-    ring = new HashRing(members);
-    ctx.state.rings.set(ringKey, ring);
+    hashRing = new HashRing(members);
+    ctx.state.rings.set(ringKey, hashRing);
   }
   const position = new Map(candidates.map((w, i) => [w.descriptor.workerId, i]));
-  const order: number[] = [];
-  for (const id of ring.walk(keyHash)) {
+  const scores: Array<number | undefined> = new Array(candidates.length);
+  let rank = 0;
+  let first: number | undefined;
+  for (const id of hashRing.walk(keyHash)) {
     const i = position.get(id);
-    if (i !== undefined) order.push(i);
-    if (order.length === candidates.length) break;
+    if (i === undefined) continue;
+    scores[i] = rank++;
+    first ??= i;
+    if (fits(candidates[i] as WorkerEntry)) return { winner: candidates[i] as WorkerEntry, scores };
   }
-  return order;
+  return first === undefined ? undefined : { winner: candidates[first] as WorkerEntry, scores };
 }
 
 /** The most in-flight requests a worker may hold, this one included, under the bound. */
@@ -74,10 +96,7 @@ export function affinityBound(candidates: readonly WorkerEntry[], loadBound: num
 export const sessionAffinity: RoutingMethodFn = (candidates, ctx): Pick | undefined => {
   if (candidates.length === 0) return undefined;
   const keyHash = hash53(ctx.request.key ?? ctx.request.requestId);
-  const order = ctx.options.hashing === 'consistent' ? ringOrder(candidates, keyHash, ctx) : rendezvousOrder(candidates, keyHash);
   const bound = affinityBound(candidates, ctx.options.loadBound ?? defaultLoadBound);
-  const scores: Array<number | undefined> = candidates.map(() => undefined);
-  order.forEach((i, rank) => void (scores[i] = rank));
-  const first = order.find((i) => effectiveInFlight(candidates[i] as WorkerEntry) + 1 <= bound) ?? order[0];
-  return first === undefined ? undefined : { winner: candidates[first] as WorkerEntry, scores };
+  const fits = (w: WorkerEntry): boolean => effectiveInFlight(w) + 1 <= bound;
+  return ctx.options.hashing === 'consistent' ? ring(candidates, keyHash, fits, ctx) : rendezvous(candidates, keyHash, fits);
 };
