@@ -3,6 +3,7 @@
  * `llmux --help` starts in tens of milliseconds.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { routingMethods } from '../actors/control/routing-method-names.js';
 
 const program = new Command();
 
@@ -65,7 +66,9 @@ program
   .addOption(new Option('--model <name>', 'model name the engine serves').default('llmux-sim-8b'))
   .addOption(new Option('--ttft-ms <ms>', 'simulator time to first token').default(50).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
-  .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')
+  .addOption(new Option('--routers <n>', 'routers, active-active').default(1).argParser(positiveInt))
+  .addOption(new Option('--routing-method <method>', 'the demo model\'s routing method (docs/routing.md)').choices(routingMethods).default('least-busy'))
+  .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --workers 4 --routers 2 --routing-method prefix-aware\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 
 program

@@ -5,16 +5,12 @@
  */
 import { z } from 'zod';
 import { isValidTokenizer, tokenizerNames } from '../../tokenize/tokenizer-names.js';
+import { routingMethods } from './routing-method-names.js';
+
+export { defaultRoutingMethod, type RoutingMethod, routingMethods } from './routing-method-names.js';
 
 /** Function and version ids: safe as KV key tokens and as the first segment of a model string. */
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
-
-export const routingMethods = [
-  'round-robin', 'simple-shuffle', 'least-busy', 'usage-based', 'latency-based', 'session-affinity', 'prefix-aware', 'kv-aware',
-] as const;
-export type RoutingMethod = (typeof routingMethods)[number];
-/** The method of a model whose llmConfig names none. */
-export const defaultRoutingMethod: RoutingMethod = 'least-busy';
 
 /** Tuning of the routing methods (docs/routing.md); every field has a default. */
 export const routingOptionsSchema = z.object({

@@ -1,4 +1,5 @@
 /** `llmux up`: a whole stack on this machine, with a ready-to-paste request. */
+import type { RoutingMethod } from '../../actors/control/function.schema.js';
 import { startLocalStack } from '../../launch/local-stack.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
@@ -16,6 +17,8 @@ export interface UpOptions {
   model: string;
   ttftMs: number;
   itlMs: number;
+  routers: number;
+  routingMethod: RoutingMethod;
 }
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -31,6 +34,8 @@ export async function up(opts: UpOptions): Promise<void> {
     host: opts.host,
     port: opts.port,
     workers: opts.workers,
+    routers: opts.routers,
+    llmConfig: { routingMethod: opts.routingMethod },
     apiKeys,
     ...(opts.nats ? { natsUrl: opts.nats } : {}),
     ...(opts.engineUrl ? { engineUrl: opts.engineUrl } : {}),
@@ -53,6 +58,7 @@ export async function up(opts: UpOptions): Promise<void> {
     `  models     ${stack.models.join(', ')}`,
     `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed)' : ''}`,
     `  workers    ${stack.workers.length}${stack.sims.length > 0 ? ` (engine simulators at ${stack.sims.map((s) => s.url).join(', ')})` : ''}`,
+    `  routing    ${opts.routingMethod}, ${stack.routers.length} router(s); add -H 'x-llmux-debug: 1' to see the worker, then GET /admin/api/decisions/<x-request-id>`,
     `  auth       ${apiKeys.length > 0 ? 'API key required' : 'off (pass --api-key KEY to require one)'}`,
     `  metrics    ${stack.gatewayUrl}/metrics`,
     '',
