@@ -51,6 +51,10 @@ describe('routing - headers, decisions, overrides, affinity', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not_found');
     expect((await admin(stack, 'GET', '/admin/api/decisions/decision-e2e-1', 'wrong-key')).status).toBe(401);
+    expect((await admin(stack, 'GET', '/admin/api/decisions/%E0%A4%A')).body.error.code).toBe('invalid_request');
+    const unknownRoute = await admin(stack, 'GET', '/admin/api/nothing-here');
+    expect(unknownRoute.status).toBe(404);
+    expect(unknownRoute.body.error.message).toContain('GET /admin/api/decisions/<request-id>');
   });
 
   it('lets a request choose its routing method only where its model allows it', async () => {

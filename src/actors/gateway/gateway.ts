@@ -17,7 +17,7 @@ import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import { defaultRoutingMethod } from '../control/function.schema.js';
-import { drainWorker, getDecisions, listWorkers } from './admin-routing.js';
+import { handleAdmin } from './admin-routing.js';
 import { ApiKeyAuth } from './auth.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { parseModelAddress } from './model-address.js';
@@ -209,7 +209,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       return void res.end(text);
     }
-    if (path.startsWith('/admin/')) return handleAdmin(req, res, path);
+    if (path.startsWith('/admin/')) {
+      // Until the admin credential exists (policy issue), admin routes take the client API keys.
+      const denied = auth.check(req.headers.authorization);
+      if (denied) return void sendError(res, denied.toInfo());
+      return handleAdmin(transport, req, res, path);
+    }
     const operation = operationByPath[path];
     const isModels = path === '/v1/models';
     if (!operation && !isModels) {
@@ -225,19 +230,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, message: `use POST ${path}` });
     }
     await handleInference(req, res, operation as Operation, requestId);
-  };
-
-  /** Admin routes; until the admin credential exists (policy issue), they take the client API keys. */
-  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    const denied = auth.check(req.headers.authorization);
-    if (denied) return void sendError(res, denied.toInfo());
-    const decision = /^\/admin\/api\/decisions\/([^/]+)$/.exec(path);
-    if (decision && req.method === 'GET') return getDecisions(transport, res, decodeURIComponent(decision[1] as string));
-    if (path === '/admin/api/workers' && req.method === 'GET') return listWorkers(transport, res);
-    const drain = /^\/admin\/api\/workers\/([^/]+)\/drain$/.exec(path);
-    if (drain && req.method === 'POST') return drainWorker(transport, res, decodeURIComponent(drain[1] as string));
-    sendError(res, { code: ErrorCode.unsupportedUri, retryable: false,
-      message: `no admin route for ${req.method} ${path}; there are GET /admin/api/decisions/<request-id>, GET /admin/api/workers, POST /admin/api/workers/<worker-id>/drain` });
   };
 
   const server: Server = createServer((req, res) => {

@@ -66,10 +66,12 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const state = newRoutingState(options.random);
   const decisions = new DecisionLog();
   let sweepTimer: NodeJS.Timeout | undefined;
+  let sweepDue = 0;
 
   const scheduleSweep = (self: ActorRef<RouterMessage>): void => {
     clearTimeout(sweepTimer);
     const every = (table.shortestHeartbeatMs() ?? options.idleSweepMs ?? 1000) / 4;
+    sweepDue = now() + every;
     sweepTimer = setTimeout(() => self.tell({ type: 'sweep' }), every);
     sweepTimer.unref();
   };
@@ -180,7 +182,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             transport.publish(msg.reply, answer(msg.query));
             return;
           case 'sweep':
-            for (const id of table.sweep(now())) {
+            // A sweep that runs late (the event loop stalled) judges as of when it was due: the
+            // heartbeats that arrived meanwhile are still unread, and timers run before I/O.
+            for (const id of table.sweep(Math.min(now(), sweepDue))) {
               state.prefixes.remove(id);
               log.warn({ worker: id }, 'worker expired: heartbeats stopped');
             }

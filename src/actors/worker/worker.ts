@@ -29,6 +29,11 @@ export type WorkerMessage =
   | { type: 'heartbeat' }
   | { type: 'announce' };
 
+/** The engine is reported unhealthy after this many failed health checks in a row. */
+const unhealthyAfterFailedChecks = 2;
+/** A health check or metrics scrape may take this long at least (or a heartbeat interval, if longer). */
+const minProbeTimeoutMs = 2_000;
+
 /** How a request ended, for the routers' circuit breakers: `failed` is the engine's fault, never the client's. */
 type Outcome = 'ok' | 'failed' | 'cancelled';
 
@@ -79,13 +84,18 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     ...(ttft.value !== undefined ? { ttftMs: Math.round(ttft.value * 10) / 10 } : {}),
     ...(engineLoad ? { engine: engineLoad } : {}),
   });
+  /** Failed health checks in a row: one slow answer on a busy machine does not make the engine unhealthy. */
+  let failedChecks = 0;
   /** Health check and metrics scrape, once per heartbeat and never two at once. */
   const probeEngine = (): void => {
     if (scraping) return;
     scraping = true;
-    const signal = AbortSignal.timeout(descriptor.heartbeatMs);
+    const signal = AbortSignal.timeout(Math.max(descriptor.heartbeatMs, minProbeTimeoutMs));
     Promise.all([
-      engine.health(signal).then((ok) => void (healthy = ok), () => void (healthy = false)),
+      engine.health(signal).then((ok) => ok, () => false).then((ok) => {
+        failedChecks = ok ? 0 : failedChecks + 1;
+        healthy = failedChecks < unhealthyAfterFailedChecks;
+      }),
       engine.load(signal).then((l) => void (engineLoad = l), () => void (engineLoad = undefined)),
     ]).finally(() => void (scraping = false));
   };
