@@ -160,6 +160,26 @@ describe('routing - drain, health and the circuit breaker', () => {
     expect((await admin(stack, 'POST', '/admin/api/workers/no-such-worker/drain')).status).toBe(404);
   });
 
+  it('shuts a worker down gracefully: it drains first, its in-flight stream completes, then it leaves the table', async () => {
+    const fresh = await startTestStack({ workers: 2, heartbeatMs: 200, sim: { itlMs: 10 } });
+    try {
+      const long = chat(fresh, { stream: true, max_tokens: 50 }, { 'x-llmux-debug': '1' });
+      await waitFor(() => fresh.workers.some((w) => w.inFlight() > 0), 2_000);
+      const busy = fresh.workers.find((w) => w.inFlight() > 0)!;
+      const other = fresh.workers.find((w) => w !== busy)!;
+      const stopping = busy.stop();
+      await waitFor(() => fresh.router.table.get(busy.descriptor.workerId)?.load.state === 'draining', 2_000);
+      expect((await chat(fresh, {}, { 'x-llmux-debug': '1' })).headers.get('x-llmux-worker')).toBe(other.descriptor.workerId);
+      const finished = await long;
+      expect(finished.body.match(/"content":"[^"]+"/g)).toHaveLength(50);
+      expect(finished.body).toContain('data: [DONE]');
+      await stopping;
+      await waitFor(() => fresh.router.table.get(busy.descriptor.workerId) === undefined, 2_000);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('reports a worker whose engine stops answering health checks as unhealthy, and routes around it', async () => {
     // Both workers are draining from the previous test: a fresh stack is simpler than undoing it.
     const fresh = await startTestStack({ workers: 2, heartbeatMs: 200 });
