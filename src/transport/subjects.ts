@@ -54,6 +54,11 @@ export const subjects = {
   routed: `${ROOT}.routed`,
   /** Questions for every router (decision records, the worker table); each answers to the reply subject. */
   routerAdmin: `${ROOT}.router.admin`,
+  /** Rate-limit reservations and settlements, to the one limiter. */
+  limiter: `${ROOT}.limiter`,
+  /** The usage ledger (a JetStream stream): one record per request, by tenant. */
+  usage: (tenant: string): string => `${ROOT}.usage.${encodeSegment(tenant)}`,
+  usageAll: `${ROOT}.usage.>`,
   /** Routers ask every worker to announce itself (after a router starts). */
   discover: `${ROOT}.discover`,
 } as const;

@@ -1,0 +1,97 @@
+/**
+ * API keys and tenants in the control-plane KV bucket, watched so every gateway sees a new or
+ * revoked key at once. A key is stored only as the SHA-256 of its secret (`apikeys.<hex>`); the
+ * secret is shown once, when the key is created, and never logged. Tenants (`tenants.<id>`) carry
+ * tenant-wide limits.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { idSchema } from '../actors/control/function.schema.js';
+import type { KvEntry, KvStore, Subscription } from '../transport/transport.js';
+import { limitSpecSchema, requestLimitSpecSchema } from './limit-spec.js';
+
+export const apiKeyRecordSchema = z.object({
+  keyId: z.string().regex(/^key_[a-f0-9]{16}$/),
+  tenant: idSchema,
+  /** Function ids the key may use; `*` for all. */
+  functions: z.array(z.union([idSchema, z.literal('*')])).min(1),
+  name: z.string().max(128).optional(),
+  tokenRateLimit: limitSpecSchema.optional(),
+  requestRateLimit: requestLimitSpecSchema.optional(),
+  createdAt: z.string(),
+}).strict();
+export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
+
+export const tenantRecordSchema = z.object({
+  tenant: idSchema,
+  tokenRateLimit: limitSpecSchema.optional(),
+  requestRateLimit: requestLimitSpecSchema.optional(),
+}).strict();
+export type TenantRecord = z.infer<typeof tenantRecordSchema>;
+
+export const sha256Hex = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
+
+export class ApiKeyStore {
+  /** sha256 hex → record */
+  readonly #byHash = new Map<string, ApiKeyRecord>();
+  readonly #tenants = new Map<string, TenantRecord>();
+  readonly #subscriptions: Subscription[] = [];
+
+  constructor(readonly kv: KvStore) {}
+
+  async start(): Promise<void> {
+    this.#subscriptions.push(await this.kv.watch('apikeys.', (e) => this.#apply(e, 'apikeys.', apiKeyRecordSchema, this.#byHash)));
+    this.#subscriptions.push(await this.kv.watch('tenants.', (e) => this.#apply(e, 'tenants.', tenantRecordSchema, this.#tenants)));
+  }
+
+  stop(): void {
+    for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
+  }
+
+  #apply<T>(entry: KvEntry, prefix: string, schema: z.ZodType<T>, into: Map<string, T>): void {
+    const id = entry.key.slice(prefix.length);
+    if (entry.value === undefined) return void into.delete(id);
+    const parsed = schema.safeParse(entry.value);
+    if (parsed.success) into.set(id, parsed.data);
+  }
+
+  get size(): number {
+    return this.#byHash.size;
+  }
+
+  lookup(secret: string): ApiKeyRecord | undefined {
+    return this.#byHash.get(sha256Hex(secret));
+  }
+
+  tenant(id: string): TenantRecord | undefined {
+    return this.#tenants.get(id);
+  }
+
+  list(): ApiKeyRecord[] {
+    return [...this.#byHash.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Creates a key; the only time its secret exists outside the client. */
+  async create(fields: Omit<ApiKeyRecord, 'keyId' | 'createdAt'>): Promise<{ secret: string; record: ApiKeyRecord }> {
+    const secret = `sk-llmux-${randomBytes(24).toString('base64url')}`;
+    const record = apiKeyRecordSchema.parse({ ...fields, keyId: `key_${randomBytes(8).toString('hex')}`, createdAt: new Date().toISOString() });
+    await this.kv.put(`apikeys.${sha256Hex(secret)}`, record);
+    this.#byHash.set(sha256Hex(secret), record); // visible here at once, everywhere else through the watch
+    return { secret, record };
+  }
+
+  /** Revokes a key by id; false when there is no such key. */
+  async revoke(keyId: string): Promise<boolean> {
+    const hash = [...this.#byHash].find(([, r]) => r.keyId === keyId)?.[0];
+    if (!hash) return false;
+    await this.kv.delete(`apikeys.${hash}`);
+    this.#byHash.delete(hash);
+    return true;
+  }
+
+  async putTenant(record: TenantRecord): Promise<void> {
+    const parsed = tenantRecordSchema.parse(record);
+    await this.kv.put(`tenants.${parsed.tenant}`, parsed);
+    this.#tenants.set(parsed.tenant, parsed);
+  }
+}
