@@ -25,7 +25,7 @@ describe('prefix cache', () => {
     expect(cache.admit(`Z${common.slice(1)}${text(128, 'a')}`).hitBlocks).toBe(0);
   });
 
-  it('evicts the least recently used blocks beyond its capacity, and never hits when off', () => {
+  it('evicts the least recently used blocks beyond its capacity', () => {
     const cache = new PrefixCache(4, 64);
     const a = text(128, 'a');
     const b = text(128, 'b');
@@ -37,9 +37,15 @@ describe('prefix cache', () => {
     expect(cache.size).toBe(4);
     expect(cache.admit(a).hitBlocks).toBe(2);
     expect(cache.admit(b).hitBlocks).toBe(0);
+  });
+
+  it('never hits with capacity 0, and counts an empty prompt as nothing cached', () => {
     const off = new PrefixCache(0, 64);
+    const a = text(256, 'a');
     off.admit(a);
-    expect(off.admit(a).hitBlocks).toBe(0);
+    expect(off.admit(a)).toEqual({ blocks: 4, hitBlocks: 0, cachedShare: 0 });
+    expect(off.size).toBe(0);
+    expect(new PrefixCache(10, 64).admit('')).toEqual({ blocks: 0, hitBlocks: 0, cachedShare: 0 });
   });
 });
 
@@ -47,14 +53,18 @@ describe('prefix cache in the simulator', () => {
   const startSim = simulators();
   const labels = 'model_name="llmux-sim-8b",engine="0"';
 
-  /** Time from sending to the first SSE data line. */
+  /** Time from sending to the first SSE data line, the way a client measures TTFT. */
   async function ttft(sim: SimServer, content: string): Promise<number> {
     const t0 = performance.now();
     const res = await post(sim, '/v1/chat/completions', chatBody(content, { stream: true, max_tokens: 2 }));
-    const reader = res.body!.getReader();
-    await reader.read();
-    const took = performance.now() - t0;
-    while (!(await reader.read()).done) { /* drain */ }
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = '';
+    let took: number | undefined;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      seen += r.value;
+      if (took === undefined && /^data: /m.test(seen)) took = performance.now() - t0;
+    }
+    if (took === undefined) throw new Error(`no SSE data line in ${JSON.stringify(seen)}`);
     return took;
   }
 
@@ -68,5 +78,13 @@ describe('prefix cache in the simulator', () => {
     expect(second).toBeLessThan(0.6 * first);
     expect(await metric(sim, `vllm:prefix_cache_hits_total{${labels}}`)).toBeGreaterThan(0);
     expect(sim.stats().prefixCache.hits).toBeGreaterThan(0.9 * sim.stats().prefixCache.queries / 2);
+  });
+
+  it('leaves the cache alone for a [[sim:fail]] request', async () => {
+    const sim = await startSim();
+    const res = await post(sim, '/v1/chat/completions', chatBody(`[[sim:fail]] ${'x'.repeat(500)}`));
+    expect(res.status).toBe(500);
+    await res.text();
+    expect(sim.stats().prefixCache).toEqual({ queries: 0, hits: 0 });
   });
 });
