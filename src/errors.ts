@@ -13,6 +13,8 @@ export const ErrorCode = {
   upstreamError: 'upstream_error',
   timeout: 'timeout',
   internalError: 'internal_error',
+  /** The rate limiter did not answer and the gateway is set to fail closed. */
+  limiterUnavailable: 'rate_limiter_unavailable',
   /** An admin resource (decision record, worker) that does not exist or is no longer held. */
   notFound: 'not_found',
 } as const;
@@ -29,6 +31,7 @@ const statusOf: Record<ErrorCode, number> = {
   upstream_error: 502,
   timeout: 504,
   internal_error: 500,
+  rate_limiter_unavailable: 503,
   not_found: 404,
 };
 
@@ -44,6 +47,7 @@ const typeOf: Record<ErrorCode, string> = {
   upstream_error: 'upstream_error',
   timeout: 'timeout_error',
   internal_error: 'server_error',
+  rate_limiter_unavailable: 'service_unavailable_error',
   not_found: 'not_found_error',
 };
 

@@ -14,7 +14,8 @@ import type { Logger } from '../observability/logger.js';
 import { type SimOptions, type SimServer, startSim } from '../sim/sim-server.js';
 import { createTokenCounter } from '../tokenize/index.js';
 import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
-import { type RunningGateway, runGateway, runRouter, runWorker, type Stoppable } from './roles.js';
+import type { Limiter } from '../actors/limiter/limiter.js';
+import { type RunGatewayOptions, type RunningGateway, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
 
 export interface LocalStackOptions {
   log: Logger;
@@ -30,6 +31,13 @@ export interface LocalStackOptions {
   /** Requests each worker takes at once before it counts as full (default 64). */
   workerCapacity?: number;
   apiKeys?: string[];
+  /** The admin credential (the admin API is off without one). */
+  adminKey?: string;
+  /** Gateways sharing the limiter (default 1); `gatewayUrl` is the first. */
+  gateways?: number;
+  limiter?: RunGatewayOptions['limiter'];
+  /** Start the limiter (default true): without it, limits fail open or closed. */
+  startLimiter?: boolean;
   /** Point every worker at this engine instead of starting simulators. */
   engineUrl?: string;
   /** The engine adapter; without engineUrl, the simulators speak this engine's wire format. Default vllm. */
@@ -55,6 +63,8 @@ export interface LocalStack {
   models: string[];
   nats: NatsServerHandle | undefined;
   gateway: RunningGateway;
+  gateways: RunningGateway[];
+  limiter: Limiter | undefined;
   /** The first router (of `routers`). */
   router: Router;
   routers: Router[];
@@ -118,12 +128,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       workers.push(worker);
     }
 
-    progress('starting gateway ...');
-    const gateway = await runGateway({
-      natsUrl, log: options.log.child({ role: 'gateway' }), host: options.host ?? '127.0.0.1', port: options.port ?? 0,
-      apiKeys: options.apiKeys ?? [], tokens,
-    });
-    started.push(gateway);
+    let limiter: Limiter | undefined;
+    if (options.startLimiter !== false) {
+      progress('starting limiter ...');
+      limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }) });
+      started.push(limiter);
+    }
+    const gateways: RunningGateway[] = [];
+    for (let i = 0; i < (options.gateways ?? 1); i++) {
+      progress(`starting gateway${(options.gateways ?? 1) > 1 ? ` ${i + 1}` : ''} ...`);
+      const g = await runGateway({
+        natsUrl, log: options.log.child({ role: 'gateway' }), host: options.host ?? '127.0.0.1', port: i === 0 ? (options.port ?? 0) : 0,
+        apiKeys: options.apiKeys ?? [], tokens, ...(options.adminKey ? { adminKey: options.adminKey } : {}),
+        ...(options.limiter ? { limiter: options.limiter } : {}),
+      });
+      started.push(g);
+      gateways.push(g);
+    }
+    const gateway = gateways[0] as RunningGateway;
     await registerDemoFunction(gateway.catalog, model, options.llmConfig);
 
     // Ready when every router knows every worker and the gateway sees the demo function.
@@ -134,7 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     return {
-      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, gateway, router, routers, workers, sims,
+      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, gateway, gateways, limiter, router, routers, workers, sims,
       stop: stopAll,
     };
   } catch (error) {

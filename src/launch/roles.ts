@@ -5,6 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { FunctionCatalog, controlBucket } from '../actors/control/function-catalog.js';
 import { type Gateway, type GatewayOptions, startGateway } from '../actors/gateway/gateway.js';
+import { LimiterClient, type LimiterFailMode } from '../actors/gateway/limiter-client.js';
+import { openUsageStream, UsageLedger } from '../actors/gateway/usage-ledger.js';
+import { type Limiter, startLimiter } from '../actors/limiter/limiter.js';
+import { ApiKeyStore } from '../policy/api-key-store.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, startWorker } from '../actors/worker/worker.js';
@@ -31,8 +35,12 @@ async function openCatalog(transport: Transport): Promise<FunctionCatalog> {
 
 export const newId = (role: string): string => `${role}-${randomBytes(4).toString('hex')}`;
 
-export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens'> {
+export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens' | 'keys' | 'admission' | 'ledger'> {
   natsUrl: string;
+  /** Rate limiting: what to do when the limiter does not answer (default open), and the default completion reservation. */
+  limiter?: { failMode?: LimiterFailMode; defaultMaxTokens?: number; timeoutMs?: number };
+  /** Write the usage ledger (default true). */
+  ledger?: boolean;
   /** A token counter to share (its pool's threads); by default the gateway starts and closes its own. */
   tokens?: TokenCounter;
 }
@@ -44,21 +52,36 @@ function tokenCounter(given: TokenCounter | undefined): { tokens: TokenCounter; 
   return { tokens, release: () => tokens.close() };
 }
 
-export type RunningGateway = Gateway & { catalog: FunctionCatalog };
+export type RunningGateway = Gateway & { catalog: FunctionCatalog; keys: ApiKeyStore; ledger: UsageLedger | undefined };
 
 export async function runGateway(options: RunGatewayOptions): Promise<RunningGateway> {
   const transport = await connectNats({ servers: options.natsUrl, name: newId('gateway') });
   const catalog = await openCatalog(transport);
   const { tokens, release } = tokenCounter(options.tokens);
-  const gateway = await startGateway({ ...options, transport, catalog, tokens });
+  const keys = new ApiKeyStore(await transport.keyValue(controlBucket, { history: 5 }));
+  await keys.start();
+  const limiter = new LimiterClient(transport, options.limiter?.timeoutMs ?? 500);
+  const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log);
+  const { ledger: _writeLedger, limiter: _limiterOptions, ...gatewayOptions } = options;
+  const gateway = await startGateway({
+    ...gatewayOptions, transport, catalog, tokens, keys,
+    admission: { limiter, failMode: options.limiter?.failMode ?? 'open', defaultMaxTokens: options.limiter?.defaultMaxTokens ?? 1024 },
+    ...(ledger ? { ledger } : {}),
+  });
   return {
     ...gateway,
     url: gateway.url,
     port: gateway.port,
     metrics: gateway.metrics,
     catalog,
+    keys,
+    ledger,
     async stop() {
       await gateway.stop();
+      // Records still waiting for the server get a moment to land.
+      await ledger?.flush(5_000);
+      limiter.close();
+      keys.stop();
       catalog.stop();
       await transport.close();
       await release();
@@ -148,6 +171,18 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
       await worker.stop();
       await transport.close();
       await release();
+    },
+  };
+}
+
+export async function runLimiter(options: { natsUrl: string; log: Logger }): Promise<Limiter> {
+  const transport = await connectNats({ servers: options.natsUrl, name: newId('limiter') });
+  const limiter = await startLimiter({ transport, log: options.log });
+  return {
+    state: limiter.state,
+    async stop() {
+      await limiter.stop();
+      await transport.close();
     },
   };
 }

@@ -68,6 +68,29 @@ export interface KvBucketOptions {
   maxAgeMs?: number;
 }
 
+export interface DurableStreamOptions {
+  subjects: string[];
+  /** Messages older than this are removed (none by default). */
+  maxAgeMs?: number;
+  /** Appends with a message id seen within this window are dropped as repeats. Default 2 minutes. */
+  duplicateWindowMs?: number;
+}
+
+export interface StoredMessage {
+  subject: string;
+  body: unknown;
+  /** When the server stored it, epoch ms. */
+  time: number;
+}
+
+/** An append-only, persisted stream (JetStream, file storage) with de-duplication by message id. */
+export interface DurableStream {
+  /** Resolves once stored; `duplicate` when the id was already stored within the window. */
+  append(subject: string, body: unknown, msgId: string): Promise<{ duplicate: boolean }>;
+  /** Every message stored from `since` (epoch ms) to the end of the stream as of the call, oldest first. */
+  read(since?: number): AsyncIterable<StoredMessage>;
+}
+
 export interface Transport {
   /** A name for logs: which process/role this connection belongs to. */
   readonly name: string;
@@ -82,6 +105,8 @@ export interface Transport {
   /** Whether the connection to the server is up right now (false while reconnecting or closed). */
   connected(): boolean;
   keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore>;
+  /** Opens (creating when missing) a durable stream. */
+  durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream>;
   /** Drains subscriptions and closes. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 import { demoFunctionId, demoModel, demoVersionId } from '../../src/actors/control/demo-function.js';
 import type { LlmConfig } from '../../src/actors/control/function.schema.js';
 import type { LocalStack } from '../../src/launch/local-stack.js';
-import { testApiKey, waitFor } from './stack.js';
+import { testAdminKey, testApiKey, waitFor } from './stack.js';
 
 export interface Answer {
   status: number;
@@ -20,9 +20,13 @@ export async function chat(stack: LocalStack, body: Record<string, unknown>, hea
   return { status: res.status, headers: res.headers, body: body.stream ? text : JSON.parse(text) };
 }
 
-export async function admin(stack: LocalStack, method: string, path: string, apiKey = testApiKey): Promise<Answer> {
-  const res = await fetch(`${stack.gatewayUrl}${path}`, { method, headers: { authorization: `Bearer ${apiKey}` } });
-  return { status: res.status, headers: res.headers, body: await res.json() };
+export async function admin(stack: LocalStack, method: string, path: string, apiKey = testAdminKey, body?: unknown): Promise<Answer> {
+  const res = await fetch(`${stack.gatewayUrl}${path}`, {
+    method, headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
 /** Replaces the demo model's llmConfig and waits until the routers route with `expectMethod`. */

@@ -4,9 +4,10 @@ import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../
 import { silentLogger } from '../../src/observability/logger.js';
 
 export const testApiKey = 'sk-llmux-test-key';
+export const testAdminKey = 'llmux-admin-test-key';
 
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
-  return startLocalStack({ log: silentLogger(), workers: 2, apiKeys: [testApiKey], heartbeatMs: 250, ...options });
+  return startLocalStack({ log: silentLogger(), workers: 2, apiKeys: [testApiKey], adminKey: testAdminKey, heartbeatMs: 250, ...options });
 }
 
 export function clientFor(stack: LocalStack, apiKey = testApiKey): OpenAI {

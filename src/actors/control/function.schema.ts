@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isValidTokenizer, tokenizerNames } from '../../tokenize/tokenizer-names.js';
+import { limitSpecSchema, requestLimitSpecSchema } from '../../policy/limit-spec.js';
 import { routingMethods } from './routing-method-names.js';
 
 export { defaultRoutingMethod, type RoutingMethod, routingMethods } from './routing-method-names.js';
@@ -30,7 +31,16 @@ export const llmConfigSchema = z.object({
   uris: z.array(z.string().startsWith('/')).optional(),
   /** cl100k, o200k, llama3, qwen3, gemma3, deepseek_v3 or a path to a tokenizer.json; default: guessed from the model name. */
   tokenizer: z.string().refine(isValidTokenizer, `must be one of ${tokenizerNames.join(', ')} or a path to a tokenizer.json`).optional(),
-  tokenRateLimit: z.string().optional(),
+  /** Tokens per window for this model, all callers together: `1000-S,50000-M` (docs/policy.md). */
+  tokenRateLimit: limitSpecSchema.optional(),
+  /** Requests per window for this model: `10-S,500-M`. */
+  requestRateLimit: requestLimitSpecSchema.optional(),
+  /** A limit per distinct value of a request header (e.g. `x-claim-name`). */
+  rateLimitSelectors: z.array(z.object({
+    header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name'),
+    tokenRateLimit: limitSpecSchema.optional(),
+    requestRateLimit: requestLimitSpecSchema.optional(),
+  }).strict()).max(8).optional(),
   routingMethod: z.enum(routingMethods).optional(),
   routing: routingOptionsSchema.optional(),
   contextLength: z.number().int().positive().optional(),

@@ -4,7 +4,7 @@
  * (`POST /admin/api/workers/<worker-id>/drain`). Answers come from the routers and workers over the
  * transport; the gateway holds none of it.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { ErrorCode } from '../../errors.js';
 import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 import { subjects } from '../../transport/subjects.js';
@@ -62,29 +62,4 @@ export async function drainWorker(transport: Transport, res: ServerResponse, wor
   });
   if (!ack) return void sendError(res, { code: ErrorCode.notFound, retryable: false, message: `no worker '${workerId}' answered` });
   sendJson(res, 202, { workerId: ack.workerId, state: 'draining', inFlight: ack.inFlight });
-}
-
-/** Routes an authenticated `/admin/...` request; anything else is a 404 listing the routes. */
-export async function handleAdmin(transport: Transport, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-  const segment = (encoded: string): string | undefined => {
-    try {
-      return decodeURIComponent(encoded);
-    } catch {
-      sendError(res, { code: ErrorCode.invalidRequest, retryable: false, message: `'${encoded}' is not a valid URL path segment` });
-      return undefined;
-    }
-  };
-  const decision = /^\/admin\/api\/decisions\/([^/]+)$/.exec(path);
-  if (decision && req.method === 'GET') {
-    const requestId = segment(decision[1] as string);
-    return requestId === undefined ? undefined : getDecisions(transport, res, requestId);
-  }
-  if (path === '/admin/api/workers' && req.method === 'GET') return listWorkers(transport, res);
-  const drain = /^\/admin\/api\/workers\/([^/]+)\/drain$/.exec(path);
-  if (drain && req.method === 'POST') {
-    const workerId = segment(drain[1] as string);
-    return workerId === undefined ? undefined : drainWorker(transport, res, workerId);
-  }
-  sendError(res, { code: ErrorCode.unsupportedUri, retryable: false,
-    message: `no admin route for ${req.method} ${path}; there are GET /admin/api/decisions/<request-id>, GET /admin/api/workers, POST /admin/api/workers/<worker-id>/drain` });
 }

@@ -17,13 +17,18 @@ import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import { defaultRoutingMethod } from '../control/function.schema.js';
-import { handleAdmin } from './admin-routing.js';
-import { ApiKeyAuth } from './auth.js';
+import { handleAdmin } from './admin-api.js';
+import { AdminAuth, Authenticator } from '../../policy/authenticator.js';
+import type { ApiKeyStore } from '../../policy/api-key-store.js';
+import type { JwtOptions } from '../../policy/jwt-auth.js';
+import { mayUse, type Principal } from '../../policy/principal.js';
+import { admit, type AdmissionOptions } from './admission.js';
+import type { UsageLedger } from './usage-ledger.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { parseModelAddress } from './model-address.js';
 import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
 import { validateRequest } from './request-schema.js';
-import { RequestSession, type SessionLimits } from './request-session.js';
+import { RequestSession, type SessionEnd, type SessionLimits } from './request-session.js';
 import { requestedMethod, routingHints } from './routing-hints.js';
 import { requestIdFor, traceparentFor } from './trace-context.js';
 
@@ -41,7 +46,17 @@ export interface GatewayOptions {
   log: Logger;
   host?: string;
   port?: number;
+  /** Static client keys (`--api-key`): tenant `default`, every function. */
   apiKeys?: readonly string[];
+  /** API keys and tenants from the control plane (created through the admin API). */
+  keys?: ApiKeyStore;
+  jwt?: JwtOptions;
+  /** The admin credential; without it the admin API answers 401. */
+  adminKey?: string;
+  /** Rate limits: the limiter, the fail mode, the default completion reservation. */
+  admission?: Omit<AdmissionOptions, 'log' | 'keys'>;
+  /** Where a record of every request goes. */
+  ledger?: UsageLedger;
   limits?: Partial<SessionLimits>;
   /** Longest a request may take end to end. */
   requestTimeoutMs?: number;
@@ -67,7 +82,9 @@ const operationByPath: Record<string, Operation> = {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { transport, catalog, tokens, log } = options;
   const metrics = options.metrics ?? new GatewayMetrics();
-  const auth = new ApiKeyAuth(options.apiKeys ?? []);
+  const auth = new Authenticator({ staticKeys: options.apiKeys ?? [], ...(options.keys ? { store: options.keys } : {}), ...(options.jwt ? { jwt: options.jwt } : {}) });
+  const adminAuth = new AdminAuth(options.adminKey);
+  const gatewayTag = transport.newInboxPrefix().slice(-8);
   const limits = { ...defaultLimits, ...options.limits };
   const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
   const sessions = new Map<string, RequestSession>();
@@ -109,7 +126,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const sweepTimer = setInterval(() => actor.tell({ type: 'sweep' }), 500);
   sweepTimer.unref();
 
-  const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string): Promise<void> => {
+  const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal): Promise<void> => {
     const arrivedAt = process.hrtime.bigint();
     const raw = await readJsonBody(req);
     if (raw instanceof LlmuxError) return void reply(res, operation, raw.toInfo());
@@ -124,6 +141,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!resolved) {
       return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
         message: `model '${validated.model}' is not registered; GET /v1/models lists them` });
+    }
+    if (!mayUse(principal, address.functionId)) {
+      return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
+        message: `these credentials (tenant '${principal.tenant}') may not use function '${address.functionId}'` });
     }
     const path = operation === 'chat' ? '/v1/chat/completions' : '/v1/completions';
     const uris = resolved.model.llmConfig.uris;
@@ -153,6 +174,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (tooLong) return void reply(res, operation, tooLong.toInfo());
     if (res.destroyed) return; // the client left while its body was being read: nothing to start
     const token = String(nextToken++);
+    const reservationId = `${requestId}/${gatewayTag}.${token}`;
+    const admission = options.admission
+      ? await admit({ ...options.admission, log, ...(options.keys ? { keys: options.keys } : {}) }, {
+        reservationId, principal, functionId: address.functionId, model: address.model, llmConfig, headers: req.headers,
+        promptTokens: prompt.total, maxTokens,
+      })
+      : undefined;
+    if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
+    const budget = admission?.ok ? admission.budget : undefined;
+    // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
+    if (budget) validated.body.max_tokens = budget.tokens;
+    const startedAt = new Date().toISOString();
+    const onEnd = (end: SessionEnd): void => {
+      if (admission?.ok && admission.reserved) options.admission?.limiter.settle(reservationId, end.promptTokens, end.completionTokens);
+      options.ledger?.append({
+        requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: address.functionId, versionId: resolved.version.versionId,
+        model: address.model, promptTokens: end.promptTokens, completionTokens: end.completionTokens, cachedTokens: end.cachedTokens ?? 0,
+        start: startedAt, end: new Date().toISOString(), status: end.status, outcome: end.outcome,
+        ...(end.workerId ? { workerId: end.workerId } : {}), ...(end.finishReason ? { finishReason: end.finishReason } : {}),
+        ...(end.errorCode ? { errorCode: end.errorCode } : {}),
+      });
+    };
     const session = new RequestSession({
       transport, metrics, log, limits,
       reply: `${inbox}.${token}`,
@@ -167,6 +210,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       promptTokens: prompt.total,
       routing: routingHints(validated, req.headers, override ?? llmConfig.routingMethod ?? defaultRoutingMethod, override, prompt.total, maxTokens),
       debug: req.headers['x-llmux-debug'] === '1',
+      ...(admission?.ok ? { responseHeaders: admission.headers } : {}),
+      ...(budget ? { completionBudget: budget } : {}),
+      onEnd,
       res,
       arrivedAt,
       onClose: () => sessions.delete(token),
@@ -179,8 +225,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
-  const reply = (res: ServerResponse, operation: Operation | undefined, error: ErrorInfo): void => {
-    const status = sendError(res, error);
+  const reply = (res: ServerResponse, operation: Operation | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
+    const status = sendError(res, error, headers);
     metrics.requests.inc({ route: operation ? `/v1/${operation === 'chat' ? 'chat/completions' : 'completions'}` : 'other', status: String(status) });
   };
 
@@ -210,18 +256,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return void res.end(text);
     }
     if (path.startsWith('/admin/')) {
-      // Until the admin credential exists (policy issue), admin routes take the client API keys.
-      const denied = auth.check(req.headers.authorization);
+      const denied = adminAuth.check(req.headers.authorization);
       if (denied) return void sendError(res, denied.toInfo());
-      return handleAdmin(transport, req, res, path);
+      return handleAdmin({ transport, ...(options.keys ? { keys: options.keys } : {}) }, req, res, path);
     }
     const operation = operationByPath[path];
     const isModels = path === '/v1/models';
     if (!operation && !isModels) {
       return reply(res, undefined, { code: ErrorCode.unsupportedUri, retryable: false, message: `no route for ${req.method} ${path}` });
     }
-    const denied = auth.check(req.headers.authorization);
-    if (denied) return reply(res, operation, denied.toInfo());
+    const principal = await auth.authenticate(req.headers.authorization);
+    if (principal instanceof LlmuxError) return reply(res, operation, principal.toInfo());
     if (isModels) {
       if (req.method !== 'GET') return reply(res, undefined, { code: ErrorCode.invalidRequest, retryable: false, message: 'use GET /v1/models' });
       return listModels(res);
@@ -229,7 +274,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (req.method !== 'POST') {
       return reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, message: `use POST ${path}` });
     }
-    await handleInference(req, res, operation as Operation, requestId);
+    await handleInference(req, res, operation as Operation, requestId, principal);
   };
 
   const server: Server = createServer((req, res) => {

@@ -46,11 +46,30 @@ export interface SessionInit {
   routing: Omit<RoutingHints, 'attempt'>;
   /** `x-llmux-debug: 1`: answer with headers naming the worker and the routing method. */
   debug: boolean;
+  /** Headers every answer carries (rate limits), errors included. */
+  responseHeaders?: Record<string, string>;
+  /** Set when the gateway capped the completion at what the rate limits reserved (the client gave no max_tokens). */
+  completionBudget?: { tokens: number; why: string };
+  /** Called once, when the request is over however it ended: settles its reservation, writes its ledger record. */
+  onEnd?: (end: SessionEnd) => void;
   res: ServerResponse;
   /** process.hrtime.bigint() at arrival. */
   arrivedAt: bigint;
   /** Called once when the session is over and can leave the gateway's table. */
   onClose: () => void;
+}
+
+/** How a request ended, for the limiter and the usage ledger. */
+export interface SessionEnd {
+  outcome: 'ok' | 'failed' | 'cancelled';
+  /** The HTTP status sent; 499 when the client went away first. */
+  status: number;
+  workerId?: string;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens?: number;
+  finishReason?: string;
+  errorCode?: string;
 }
 
 type Phase = 'routing' | 'accepted' | 'cancelling' | 'closed';
@@ -70,6 +89,10 @@ export class RequestSession {
   #headersSent = false;
   #acc = new CompletionAccumulator();
   #lastActivity = Date.now();
+  /** Content deltas received (about one per token): what a cancelled or failed request is charged. */
+  #deltas = 0;
+  #finishReason: string | undefined;
+  #end: SessionEnd | undefined;
   readonly #render: RenderContext;
 
   constructor(readonly init: SessionInit) {
@@ -134,6 +157,10 @@ export class RequestSession {
       case 'chunk':
         if (!this.#inSequence(frame.seq)) return;
         this.#chunksThisAttempt++;
+        for (const d of frame.deltas) {
+          this.#deltas++;
+          if (d.finishReason) this.#finishReason = d.finishReason;
+        }
         if (this.#phase === 'cancelling') return;
         if (this.init.request.stream) this.#writeEvents(renderChunkEvents(this.#render, frame.deltas));
         else this.#acc.add(frame.deltas);
@@ -221,7 +248,7 @@ export class RequestSession {
         'cache-control': 'no-cache',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
-        ...this.#debugHeaders(),
+        ...this.#headers(),
       });
       this.init.metrics.timeToFirstToken.observe(
         { gen_ai_operation_name: this.#render.operation, gen_ai_request_model: this.init.clientModel }, seconds(this.init.arrivedAt));
@@ -229,9 +256,12 @@ export class RequestSession {
     if (text) res.write(text);
   }
 
-  #debugHeaders(): Record<string, string> {
-    if (!this.init.debug) return {};
+  #headers(): Record<string, string> {
+    const budget: Record<string, string> = this.init.completionBudget ? { 'x-llmux-completion-budget': String(this.init.completionBudget.tokens) } : {};
+    if (!this.init.debug) return { ...this.init.responseHeaders, ...budget };
     return {
+      ...this.init.responseHeaders,
+      ...budget,
       ...(this.#workerId ? { 'x-llmux-worker': this.#workerId } : {}),
       ...(this.#routingMethod ? { 'x-llmux-routing-method': this.#routingMethod } : {}),
     };
@@ -261,10 +291,11 @@ export class RequestSession {
       res.end(sseErrorEvent(error));
       status = 200;
     } else {
-      status = sendError(res, error);
+      status = sendError(res, error, this.init.responseHeaders);
     }
     this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, status }, 'request failed');
     this.#record(status);
+    this.#end = { ...this.#partialUsage(), outcome: 'failed', status, errorCode: error.code };
     this.#close();
   }
 
@@ -277,9 +308,12 @@ export class RequestSession {
     if (this.init.request.stream) {
       this.#writeEvents('');
       if (this.init.request.includeUsage) res.write(renderUsageEvent(this.#render, usage));
+      const budget = this.init.completionBudget;
+      // An SSE comment (clients ignore it): why a stream the client did not limit stopped at `length`.
+      if (budget && this.#finishReason === 'length') res.write(`: llmux: the completion stopped at the ${budget.tokens} tokens reserved for it (${budget.why})\n\n`);
       res.end('data: [DONE]\n\n');
     } else {
-      sendJson(res, 200, this.#acc.render(this.#render, usage), this.#debugHeaders());
+      sendJson(res, 200, this.#acc.render(this.#render, usage), this.#headers());
     }
     const model = this.init.clientModel;
     const { metrics } = this.init;
@@ -288,7 +322,22 @@ export class RequestSession {
     if (differences.prompt !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'input', gen_ai_request_model: model }, differences.prompt);
     if (differences.completion !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'output', gen_ai_request_model: model }, differences.completion);
     this.#record(200);
+    this.#end = {
+      outcome: 'ok', status: 200, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+      ...(this.#workerId ? { workerId: this.#workerId } : {}),
+      ...(usage.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
+      ...(this.#finishReason ? { finishReason: this.#finishReason } : {}),
+    };
     this.#close();
+  }
+
+  /** What a request that did not finish used: its prompt once a worker took it, and the deltas it got. */
+  #partialUsage(): Pick<SessionEnd, 'promptTokens' | 'completionTokens' | 'workerId'> {
+    return {
+      promptTokens: this.#workerId ? this.init.promptTokens : 0,
+      completionTokens: this.#deltas,
+      ...(this.#workerId ? { workerId: this.#workerId } : {}),
+    };
   }
 
   #record(status: number): void {
@@ -302,7 +351,9 @@ export class RequestSession {
 
   #close(): void {
     if (this.#phase === 'closed') return;
+    const cancelled = this.#phase === 'cancelling';
     this.#phase = 'closed';
     this.init.onClose();
+    this.init.onEnd?.(this.#end ?? { ...this.#partialUsage(), outcome: cancelled ? 'cancelled' : 'failed', status: cancelled ? 499 : 500 });
   }
 }

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { decode, encode } from '../codec.js';
 import { subjectMatches } from '../subject-match.js';
 import type {
+  DurableStream,
+  DurableStreamOptions,
   Inbound,
   InboundHandler,
   KvStore,
@@ -16,6 +18,7 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
+import { MemoryDurableStream } from './memory-durable-stream.js';
 import { MemoryKvStore } from './memory-kv-store.js';
 
 interface Sub {
@@ -28,6 +31,7 @@ interface Sub {
 export class MemoryBus {
   readonly subs = new Set<Sub>();
   readonly buckets = new Map<string, MemoryKvStore>();
+  readonly streams = new Map<string, MemoryDurableStream>();
 
   connect(name: string): MemoryTransport {
     return new MemoryTransport(this, name);
@@ -105,6 +109,15 @@ export class MemoryTransport implements Transport {
 
   async flush(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  async durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream> {
+    let stream = this.bus.streams.get(name);
+    if (!stream) {
+      stream = new MemoryDurableStream(options.duplicateWindowMs ?? 120_000);
+      this.bus.streams.set(name, stream);
+    }
+    return stream;
   }
 
   async keyValue(bucket: string): Promise<KvStore> {

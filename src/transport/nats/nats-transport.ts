@@ -7,7 +7,10 @@ import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsC
 import { Kvm } from '@nats-io/kv';
 import { decode, encode } from '../codec.js';
 import { headerNames } from '../headers.js';
+import { openNatsDurableStream } from './nats-durable-stream.js';
 import type {
+  DurableStream,
+  DurableStreamOptions,
   Inbound,
   InboundHandler,
   KvBucketOptions,
@@ -150,6 +153,10 @@ export class NatsTransport implements Transport {
       ...(options?.maxAgeMs ? { ttl: options.maxAgeMs } : {}),
     });
     return new NatsKvStore(kv);
+  }
+
+  durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream> {
+    return openNatsDurableStream(this.#nc, name, options);
   }
 
   /** Resolves when the connection closes for good (after close(), or when the server is gone for good). */

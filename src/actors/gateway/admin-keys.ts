@@ -1,0 +1,48 @@
+/**
+ * The admin API's key part: create (`POST /admin/api/keys`, the secret is in this answer only),
+ * list (`GET /admin/api/keys`, no secrets), revoke (`DELETE /admin/api/keys/<key-id>`), and tenant
+ * limits (`PUT /admin/api/tenants/<tenant>`). Bodies are validated; a 400 names the field.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { ErrorCode, invalidRequest, LlmuxError } from '../../errors.js';
+import { type ApiKeyStore, apiKeyRecordSchema, tenantRecordSchema } from '../../policy/api-key-store.js';
+import { readJsonBody, sendError, sendJson } from './http-io.js';
+
+const createKeySchema = apiKeyRecordSchema.pick({ tenant: true, functions: true, name: true, tokenRateLimit: true, requestRateLimit: true })
+  .extend({ functions: apiKeyRecordSchema.shape.functions.default(['*']) }).strict();
+
+async function body<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T | LlmuxError> {
+  const raw = await readJsonBody(req);
+  if (raw instanceof LlmuxError) return raw;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const param = issue?.path.map(String).join('.') || 'body';
+  return invalidRequest(param, `invalid '${param}': ${issue?.message ?? 'invalid body'}`);
+}
+
+export async function createKey(keys: ApiKeyStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const fields = await body(req, createKeySchema);
+  if (fields instanceof LlmuxError) return void sendError(res, fields.toInfo());
+  const { secret, record } = await keys.create(fields);
+  sendJson(res, 201, { ...record, key: secret });
+}
+
+export function listKeys(keys: ApiKeyStore, res: ServerResponse): void {
+  sendJson(res, 200, { keys: keys.list() });
+}
+
+export async function revokeKey(keys: ApiKeyStore, res: ServerResponse, keyId: string): Promise<void> {
+  if (!(await keys.revoke(keyId))) return void sendError(res, { code: ErrorCode.notFound, retryable: false, message: `no API key '${keyId}'` });
+  res.writeHead(204).end();
+}
+
+export async function putTenant(keys: ApiKeyStore, req: IncomingMessage, res: ServerResponse, tenant: string): Promise<void> {
+  const fields = await body(req, tenantRecordSchema.omit({ tenant: true }));
+  if (fields instanceof LlmuxError) return void sendError(res, fields.toInfo());
+  const record = tenantRecordSchema.safeParse({ ...fields, tenant });
+  if (!record.success) return void sendError(res, invalidRequest('tenant', `invalid tenant id '${tenant}': ${record.error.issues[0]?.message ?? ''}`).toInfo());
+  await keys.putTenant(record.data);
+  sendJson(res, 200, record.data);
+}

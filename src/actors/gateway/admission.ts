@@ -1,0 +1,65 @@
+/**
+ * Admission (DESIGN.md §3 step 1): which limits apply to the caller and model, and a reservation
+ * of prompt tokens plus the completion budget against all of them at the limiter. The answer is the
+ * rate-limit headers for the response, and for a request without `max_tokens` the completion budget
+ * the engine is held to; or the 429 (or, failing closed, the 503) to send instead.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { ErrorCode, type ErrorInfo } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { ApiKeyStore } from '../../policy/api-key-store.js';
+import { limitBuckets } from '../../policy/limit-buckets.js';
+import type { Principal } from '../../policy/principal.js';
+import type { LlmConfig } from '../control/function.schema.js';
+import type { LimiterClient, LimiterFailMode } from './limiter-client.js';
+import { rateLimitError, rateLimitHeaders } from './rate-limit-headers.js';
+
+export interface AdmissionOptions {
+  limiter: LimiterClient;
+  failMode: LimiterFailMode;
+  /** Completion tokens reserved for a request without max_tokens (less when the limits leave less). */
+  defaultMaxTokens: number;
+  keys?: ApiKeyStore;
+  log: Logger;
+}
+
+export interface AdmissionRequest {
+  reservationId: string;
+  principal: Principal;
+  functionId: string;
+  model: string;
+  llmConfig: LlmConfig;
+  headers: IncomingHttpHeaders;
+  promptTokens: number;
+  /** What the client asked for, if it did. */
+  maxTokens: number | undefined;
+}
+
+export type Admission =
+  | { ok: true; reserved: boolean; headers: Record<string, string>; budget?: { tokens: number; why: string } }
+  | { ok: false; error: ErrorInfo; headers: Record<string, string> };
+
+export async function admit(options: AdmissionOptions, request: AdmissionRequest): Promise<Admission> {
+  const buckets = limitBuckets(request.principal, options.keys?.tenant(request.principal.tenant), request.functionId, request.model,
+    request.llmConfig, request.headers);
+  if (buckets.length === 0) return { ok: true, reserved: false, headers: {} };
+  const flexible = request.maxTokens === undefined;
+  const room = request.llmConfig.contextLength !== undefined ? request.llmConfig.contextLength - request.promptTokens : Infinity;
+  const wanted = request.maxTokens ?? Math.max(1, Math.min(options.defaultMaxTokens, room));
+  const result = await options.limiter.reserve({
+    id: request.reservationId, buckets, promptTokens: request.promptTokens, completion: { wanted, flexible },
+  });
+  if (result === 'unavailable') {
+    options.log.warn({ failMode: options.failMode }, 'rate limiter did not answer');
+    if (options.failMode === 'open') return { ok: true, reserved: false, headers: { 'x-ratelimit-status': 'limiter-unavailable' } };
+    return { ok: false, headers: {}, error: { code: ErrorCode.limiterUnavailable, retryable: true,
+      message: 'the rate limiter did not answer and this gateway fails closed; retry shortly' } };
+  }
+  if (!result.ok) return { ok: false, ...rateLimitError(result) };
+  const headers = rateLimitHeaders(result.states);
+  if (!flexible) return { ok: true, reserved: true, headers };
+  const why = result.completionTokens < wanted
+    ? 'what the rate limits had left'
+    : `no max_tokens in the request; the gateway reserves ${options.defaultMaxTokens} by default`;
+  return { ok: true, reserved: true, headers, budget: { tokens: result.completionTokens, why } };
+}

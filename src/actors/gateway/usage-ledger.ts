@@ -1,0 +1,99 @@
+/**
+ * The usage ledger: one record per request (finished, failed or cancelled) appended to the
+ * `LLMUX_USAGE` JetStream stream (file storage) with `Nats-Msg-Id` = the request id. Records wait
+ * in an outbox until the server acknowledges them and are retried with backoff while it is away
+ * (a restart, a partition); a retry of a record that was stored but not acknowledged is dropped by
+ * the server as a duplicate. So every request has exactly one record, whatever happens to NATS.
+ * The gateway's own crash loses the records still in its outbox (docs/policy.md).
+ */
+import type { Logger } from '../../observability/logger.js';
+import { subjects } from '../../transport/subjects.js';
+import type { DurableStream, Transport } from '../../transport/transport.js';
+
+export const usageStreamName = 'LLMUX_USAGE';
+
+export interface UsageRecord {
+  requestId: string;
+  tenant: string;
+  keyId: string;
+  functionId: string;
+  versionId: string;
+  model: string;
+  workerId?: string;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  /** ISO times: when the gateway received the request and when it ended. */
+  start: string;
+  end: string;
+  /** HTTP status sent (499: the client went away). */
+  status: number;
+  outcome: 'ok' | 'failed' | 'cancelled';
+  finishReason?: string;
+  errorCode?: string;
+}
+
+export async function openUsageStream(transport: Transport): Promise<DurableStream> {
+  return transport.durableStream(usageStreamName, { subjects: [subjects.usageAll], duplicateWindowMs: 10 * 60_000 });
+}
+
+export class UsageLedger {
+  readonly #outbox: UsageRecord[] = [];
+  #inFlight = 0;
+  #backoffMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #idle: Array<() => void> = [];
+  appended = 0;
+  duplicates = 0;
+
+  constructor(readonly stream: DurableStream, readonly log: Logger, readonly maxInFlight = 64) {}
+
+  append(record: UsageRecord): void {
+    this.#outbox.push(record);
+    this.#pump();
+  }
+
+  /** Records not yet acknowledged. */
+  get pending(): number {
+    return this.#outbox.length + this.#inFlight;
+  }
+
+  /** Resolves when every record is stored, or after `timeoutMs`. */
+  async flush(timeoutMs: number): Promise<void> {
+    if (this.pending === 0) return;
+    await new Promise<void>((resolve) => {
+      this.#idle.push(resolve);
+      setTimeout(resolve, timeoutMs).unref();
+    });
+  }
+
+  #pump(): void {
+    if (this.#timer) return;
+    while (this.#outbox.length > 0 && this.#inFlight < this.maxInFlight) {
+      const record = this.#outbox.shift() as UsageRecord;
+      this.#inFlight++;
+      this.stream.append(subjects.usage(record.tenant), record, record.requestId).then((ack) => {
+        this.appended++;
+        if (ack.duplicate) this.duplicates++;
+        this.#backoffMs = 0;
+      }, (error: unknown) => {
+        // Back to the front: the same message id, so a copy the server did store is not stored twice.
+        this.#outbox.unshift(record);
+        this.#backoffMs = Math.min(5_000, Math.max(100, this.#backoffMs * 2));
+        if (this.#backoffMs >= 1_600) this.log.warn({ pending: this.pending, err: error instanceof Error ? error.message : String(error) }, 'usage ledger unavailable; retrying');
+      }).finally(() => {
+        this.#inFlight--;
+        if (this.pending === 0) for (const done of this.#idle.splice(0)) done();
+        if (this.#backoffMs > 0 && !this.#timer) {
+          this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.#pump();
+          }, this.#backoffMs);
+          this.#timer.unref();
+        } else {
+          this.#pump();
+        }
+      });
+    }
+  }
+}

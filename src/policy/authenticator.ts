@@ -1,0 +1,75 @@
+/**
+ * Who is calling (`Authorization: Bearer <credential>`), in this order: a JWT when one is
+ * configured and the credential looks like one; a key from the API key store; a static `--api-key`.
+ * Authentication is required once any of those exists (a static key, a JWT issuer, or one stored
+ * key); until then callers are `anonymous`. Credentials are compared as SHA-256 hashes, in
+ * constant time for static keys, and never logged.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { ErrorCode, LlmuxError } from '../errors.js';
+import { type ApiKeyStore, sha256Hex } from './api-key-store.js';
+import { JwtAuth, type JwtOptions, looksLikeJwt } from './jwt-auth.js';
+import { anonymous, type Principal } from './principal.js';
+
+export interface AuthenticatorOptions {
+  /** `--api-key`: keys for the `default` tenant, every function. */
+  staticKeys?: readonly string[];
+  store?: ApiKeyStore;
+  jwt?: JwtOptions;
+}
+
+const unauthorized = (message: string): LlmuxError => new LlmuxError({ code: ErrorCode.invalidApiKey, retryable: false, message });
+
+export function bearer(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+}
+
+export class Authenticator {
+  readonly #static: Buffer[];
+  readonly #jwt: JwtAuth | undefined;
+
+  constructor(readonly options: AuthenticatorOptions) {
+    this.#static = (options.staticKeys ?? []).map((k) => Buffer.from(sha256Hex(k), 'hex'));
+    this.#jwt = options.jwt ? new JwtAuth(options.jwt) : undefined;
+  }
+
+  get required(): boolean {
+    return this.#static.length > 0 || this.#jwt !== undefined || (this.options.store?.size ?? 0) > 0;
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Principal | LlmuxError> {
+    const credential = bearer(authorization);
+    if (!credential) {
+      return this.required ? unauthorized('missing credentials: send `Authorization: Bearer <API key or token>`') : anonymous;
+    }
+    if (this.#jwt && looksLikeJwt(credential)) return this.#jwt.verify(credential);
+    const stored = this.options.store?.lookup(credential);
+    if (stored) {
+      return {
+        tenant: stored.tenant, keyId: stored.keyId, functions: stored.functions, via: 'api-key',
+        ...(stored.tokenRateLimit ? { tokenRateLimit: stored.tokenRateLimit } : {}),
+        ...(stored.requestRateLimit ? { requestRateLimit: stored.requestRateLimit } : {}),
+      };
+    }
+    const hash = Buffer.from(sha256Hex(credential), 'hex');
+    if (this.#static.some((h) => timingSafeEqual(h, hash))) return { tenant: 'default', keyId: 'static', functions: ['*'], via: 'static-key' };
+    if (!this.required) return anonymous;
+    return unauthorized('invalid API key');
+  }
+}
+
+/** The admin credential (`--admin-key` or LLMUX_ADMIN_KEY): without one, the admin API is off. */
+export class AdminAuth {
+  readonly #hash: Buffer | undefined;
+
+  constructor(adminKey: string | undefined) {
+    this.#hash = adminKey ? Buffer.from(sha256Hex(adminKey), 'hex') : undefined;
+  }
+
+  check(authorization: string | undefined): LlmuxError | undefined {
+    if (!this.#hash) return unauthorized('the admin API is off: start llmux with --admin-key KEY (or LLMUX_ADMIN_KEY)');
+    const credential = bearer(authorization);
+    if (!credential) return unauthorized('missing admin credentials: send `Authorization: Bearer <admin key>`');
+    return timingSafeEqual(this.#hash, Buffer.from(sha256Hex(credential), 'hex')) ? undefined : unauthorized('invalid admin key');
+  }
+}
