@@ -15,6 +15,7 @@ import { type SimOptions, type SimServer, startSim } from '../sim/sim-server.js'
 import { createTokenCounter } from '../tokenize/index.js';
 import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
 import type { Limiter } from '../actors/limiter/limiter.js';
+import type { JwtOptions } from '../policy/jwt-auth.js';
 import { type RunGatewayOptions, type RunningGateway, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
 
 export interface LocalStackOptions {
@@ -33,6 +34,7 @@ export interface LocalStackOptions {
   apiKeys?: string[];
   /** The admin credential (the admin API is off without one). */
   adminKey?: string;
+  jwt?: JwtOptions;
   /** Gateways sharing the limiter (default 1); `gatewayUrl` is the first. */
   gateways?: number;
   limiter?: RunGatewayOptions['limiter'];
@@ -140,6 +142,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const g = await runGateway({
         natsUrl, log: options.log.child({ role: 'gateway' }), host: options.host ?? '127.0.0.1', port: i === 0 ? (options.port ?? 0) : 0,
         apiKeys: options.apiKeys ?? [], tokens, ...(options.adminKey ? { adminKey: options.adminKey } : {}),
+        ...(options.jwt ? { jwt: options.jwt } : {}),
         ...(options.limiter ? { limiter: options.limiter } : {}),
       });
       started.push(g);
