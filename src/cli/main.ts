@@ -41,6 +41,16 @@ function keyValue(value: string, prev: Record<string, string> | undefined): Reco
 const engineOption = () => new Option('--engine <kind>', 'engine adapter: vllm, sglang, sglang-generate, trtllm, llamacpp, tgi, triton, ollama, openai, azure-openai, anthropic').default('vllm');
 const engineSettingOption = () => new Option('--engine-option <key=value>', 'engine-specific setting, e.g. api-version=2024-10-21 for azure-openai (repeatable)').argParser(keyValue);
 
+const adminKeyOption = () => new Option('--admin-key <key>', 'the admin credential for /admin/api (keys, tenants, decisions, workers)').env('LLMUX_ADMIN_KEY');
+const policyOptions = (command: Command): Command => command
+  .addOption(adminKeyOption())
+  .addOption(new Option('--limiter-fail <mode>', 'when the rate limiter does not answer: admit (open) or refuse with 503 (closed)').choices(['open', 'closed']).default('open'))
+  .addOption(new Option('--default-max-tokens <n>', 'completion tokens reserved for a request without max_tokens').default(1024).argParser(positiveInt))
+  .addOption(new Option('--jwt-issuer <iss>', 'accept bearer JWTs from this issuer (with --jwt-audience and --jwks)'))
+  .addOption(new Option('--jwt-audience <aud>', 'the audience JWTs must name'))
+  .addOption(new Option('--jwks <file-or-url>', 'the issuer\'s JWKS: a JSON file or an https URL'))
+  .addOption(new Option('--jwt-tenant-claim <claim>', 'the JWT claim naming the tenant').default('tenant'));
+
 const natsOption = () => new Option('--nats <url>', 'NATS server URL').env('LLMUX_NATS_URL');
 const apiKeyOption = () => new Option('--api-key <key>', 'client API key required as `Authorization: Bearer <key>` (repeatable)')
   .env('LLMUX_API_KEY').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
@@ -51,8 +61,8 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
-program
-  .command('up')
+policyOptions(program
+  .command('up'))
   .description('run a whole stack on this machine: nats-server, router, gateway, workers (with engine simulators)')
   .addOption(new Option('--port <port>', 'gateway HTTP port').default(8080).argParser(port))
   .addOption(new Option('--host <host>', 'gateway bind address').default('127.0.0.1'))
@@ -67,12 +77,13 @@ program
   .addOption(new Option('--ttft-ms <ms>', 'simulator time to first token').default(50).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
   .addOption(new Option('--routers <n>', 'routers, active-active').default(1).argParser(positiveInt))
+  .addOption(new Option('--gateways <n>', 'gateways (each on its own port after the first)').default(1).argParser(positiveInt))
   .addOption(new Option('--routing-method <method>', 'the demo model\'s routing method (docs/routing.md)').choices(routingMethods).default('least-busy'))
   .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --workers 4 --routers 2 --routing-method prefix-aware\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 
-program
-  .command('gateway')
+policyOptions(program
+  .command('gateway'))
   .description('run the gateway role (OpenAI-compatible HTTP)')
   .addOption(natsOption().makeOptionMandatory())
   .addOption(new Option('--port <port>', 'HTTP port').default(8080).argParser(port))
@@ -137,6 +148,24 @@ program
   .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
   .addHelpText('after', '\nExample:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
   .action(async (opts) => (await import('./commands/sim.js')).sim(opts));
+
+program
+  .command('usage')
+  .description('sum the usage ledger by tenant and model over a time range')
+  .addOption(natsOption().makeOptionMandatory())
+  .addOption(new Option('--since <time>', 'start: 30m, 24h, 7d (ago) or an ISO date').default('24h'))
+  .addOption(new Option('--until <time>', 'end: now, 30m (ago) or an ISO date').default('now'))
+  .addOption(new Option('--by <fields>', 'group by, comma-separated: tenant, model, functionId, keyId, workerId, outcome').default('tenant,model'))
+  .addOption(new Option('--format <format>', 'output').choices(['table', 'csv', 'json']).default('table'))
+  .addHelpText('after', '\nExamples:\n  llmux usage --nats nats://127.0.0.1:4222 --since 7d\n  llmux usage --nats nats://127.0.0.1:4222 --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --by tenant --format csv > november.csv\n')
+  .action(async (opts) => (await import('./commands/usage.js')).usage(opts));
+
+program
+  .command('limiter')
+  .description('run the rate limiter (one per deployment; gateways reserve tokens with it)')
+  .addOption(natsOption().makeOptionMandatory())
+  .addHelpText('after', '\nExample:\n  llmux limiter --nats nats://127.0.0.1:4222\n')
+  .action(async (opts) => (await import('./commands/roles.js')).limiter(opts));
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`llmux: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { FunctionCatalog, controlBucket } from '../actors/control/function-catalog.js';
 import { type Gateway, type GatewayOptions, startGateway } from '../actors/gateway/gateway.js';
 import { LimiterClient, type LimiterFailMode } from '../actors/gateway/limiter-client.js';
-import { openUsageStream, UsageLedger } from '../actors/gateway/usage-ledger.js';
+import { openUsageStream, UsageLedger } from '../ledger/usage-ledger.js';
 import { type Limiter, startLimiter } from '../actors/limiter/limiter.js';
 import { ApiKeyStore } from '../policy/api-key-store.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';

@@ -38,7 +38,8 @@ export interface LimitState {
 }
 
 export type ReserveResult =
-  | { ok: true; completionTokens: number; states: LimitState[] }
+  /** `at`: the limiter's clock at admission (what its windows are measured in). */
+  | { ok: true; completionTokens: number; states: LimitState[]; at: number }
   | { ok: false; limited: LimitState & { needed: number; retryAfterMs: number }; states: LimitState[] };
 
 interface Held {
@@ -101,7 +102,7 @@ export class LimiterState {
       return { log: r.log, kind: r.rule.kind, amount };
     });
     this.#held.set(input.id, { at: now, held });
-    return { ok: true, completionTokens: completion, states: rules.map(state) };
+    return { ok: true, completionTokens: completion, states: rules.map(state), at: now };
   }
 
   /** Settles a reservation with what the request used; only refunds. False when there is no such reservation. */

@@ -36,7 +36,7 @@ export interface AdmissionRequest {
 }
 
 export type Admission =
-  | { ok: true; reserved: boolean; headers: Record<string, string>; budget?: { tokens: number; why: string } }
+  | { ok: true; reserved: boolean; headers: Record<string, string>; budget?: { tokens: number; why: string }; admittedAt?: number }
   | { ok: false; error: ErrorInfo; headers: Record<string, string> };
 
 export async function admit(options: AdmissionOptions, request: AdmissionRequest): Promise<Admission> {
@@ -57,9 +57,9 @@ export async function admit(options: AdmissionOptions, request: AdmissionRequest
   }
   if (!result.ok) return { ok: false, ...rateLimitError(result) };
   const headers = rateLimitHeaders(result.states);
-  if (!flexible) return { ok: true, reserved: true, headers };
+  if (!flexible) return { ok: true, reserved: true, headers, admittedAt: result.at };
   const why = result.completionTokens < wanted
     ? 'what the rate limits had left'
     : `no max_tokens in the request; the gateway reserves ${options.defaultMaxTokens} by default`;
-  return { ok: true, reserved: true, headers, budget: { tokens: result.completionTokens, why } };
+  return { ok: true, reserved: true, headers, budget: { tokens: result.completionTokens, why }, admittedAt: result.at };
 }

@@ -23,7 +23,7 @@ import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { JwtOptions } from '../../policy/jwt-auth.js';
 import { mayUse, type Principal } from '../../policy/principal.js';
 import { admit, type AdmissionOptions } from './admission.js';
-import type { UsageLedger } from './usage-ledger.js';
+import type { UsageLedger } from '../../ledger/usage-ledger.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { parseModelAddress } from './model-address.js';
 import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
@@ -183,6 +183,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       : undefined;
     if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
     const budget = admission?.ok ? admission.budget : undefined;
+    const reserved = admission?.ok && admission.reserved
+      ? { reservedTokens: prompt.total + (budget?.tokens ?? maxTokens ?? 0), admittedAt: new Date(admission.admittedAt ?? Date.now()).toISOString() }
+      : {};
     // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
     if (budget) validated.body.max_tokens = budget.tokens;
     const startedAt = new Date().toISOString();
@@ -191,7 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       options.ledger?.append({
         requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: address.functionId, versionId: resolved.version.versionId,
         model: address.model, promptTokens: end.promptTokens, completionTokens: end.completionTokens, cachedTokens: end.cachedTokens ?? 0,
-        start: startedAt, end: new Date().toISOString(), status: end.status, outcome: end.outcome,
+        start: startedAt, end: new Date().toISOString(), status: end.status, outcome: end.outcome, ...reserved,
         ...(end.workerId ? { workerId: end.workerId } : {}), ...(end.finishReason ? { finishReason: end.finishReason } : {}),
         ...(end.errorCode ? { errorCode: end.errorCode } : {}),
       });

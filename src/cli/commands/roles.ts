@@ -1,13 +1,14 @@
 /** `llmux gateway|router|worker`: one role each, for real deployments. */
-import { runGateway, runRouter, runWorker } from '../../launch/roles.js';
+import { runGateway, runLimiter, runRouter, runWorker } from '../../launch/roles.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
+import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 
-export async function gateway(opts: { nats: string; port: number; host: string; apiKey?: string[] }): Promise<void> {
+export async function gateway(opts: { nats: string; port: number; host: string; apiKey?: string[] } & PolicyFlags): Promise<void> {
   const log = createLogger('gateway');
-  const g = await runGateway({ natsUrl: opts.nats, port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log });
+  const g = await runGateway({ natsUrl: opts.nats, port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, ...policyFromFlags(opts) });
   stopOnSignals(() => g.stop());
-  log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0 }, 'gateway listening');
+  log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
 
 export async function router(opts: { nats: string; cluster: string; id?: string }): Promise<void> {
@@ -39,4 +40,11 @@ export async function worker(opts: {
   });
   stopOnSignals(() => w.stop());
   log.info({ worker: w.descriptor.workerId, model: opts.model, engine: opts.engine }, 'worker registered');
+}
+
+export async function limiter(opts: { nats: string }): Promise<void> {
+  const log = createLogger('limiter');
+  const l = await runLimiter({ natsUrl: opts.nats, log });
+  stopOnSignals(() => l.stop());
+  log.info('limiter running');
 }

@@ -1,10 +1,15 @@
 /** `llmux up`: a whole stack on this machine, with a ready-to-paste request. */
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RoutingMethod } from '../../actors/control/function.schema.js';
 import { startLocalStack } from '../../launch/local-stack.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
+import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 
-export interface UpOptions {
+export interface UpOptions extends PolicyFlags {
   port: number;
   host: string;
   workers: number;
@@ -18,6 +23,7 @@ export interface UpOptions {
   ttftMs: number;
   itlMs: number;
   routers: number;
+  gateways: number;
   routingMethod: RoutingMethod;
 }
 
@@ -29,7 +35,15 @@ export async function up(opts: UpOptions): Promise<void> {
     throw new Error(`refusing to listen on ${opts.host} without an API key: pass --api-key KEY (or bind to 127.0.0.1)`);
   }
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  // Without --admin-key, a fresh one for this run (the admin API is off without one), written to a
+  // file only its owner can read rather than printed, so it never lands in a terminal log.
+  const adminKey = opts.adminKey ?? `llmux-admin-${randomBytes(18).toString('base64url')}`;
+  const adminKeyFile = opts.adminKey ? undefined : join(tmpdir(), `llmux-admin-key-${process.pid}`);
+  if (adminKeyFile) writeFileSync(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
+  const policy = policyFromFlags({ ...opts, adminKey });
   const stack = await startLocalStack({
+    ...policy,
+    gateways: opts.gateways,
     log: createLogger('up', process.env.LLMUX_LOG_LEVEL ?? 'warn'),
     host: opts.host,
     port: opts.port,
@@ -47,7 +61,10 @@ export async function up(opts: UpOptions): Promise<void> {
     installNats: true,
     onProgress: (line) => say(`llmux: ${line}`),
   });
-  stopOnSignals(() => stack.stop(), say);
+  stopOnSignals(async () => {
+    await stack.stop();
+    if (adminKeyFile) rmSync(adminKeyFile, { force: true });
+  }, say);
 
   const model = stack.models[0] ?? '';
   const auth = apiKeys.length > 0 ? ` \\\n  -H 'Authorization: Bearer ${apiKeys[0]}'` : '';
@@ -59,7 +76,10 @@ export async function up(opts: UpOptions): Promise<void> {
     `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed)' : ''}`,
     `  workers    ${stack.workers.length}${stack.sims.length > 0 ? ` (engine simulators at ${stack.sims.map((s) => s.url).join(', ')})` : ''}`,
     `  routing    ${opts.routingMethod}, ${stack.routers.length} router(s); add -H 'x-llmux-debug: 1' to see the worker, then GET /admin/api/decisions/<x-request-id>`,
-    `  auth       ${apiKeys.length > 0 ? 'API key required' : 'off (pass --api-key KEY to require one)'}`,
+    `  auth       ${apiKeys.length > 0 ? 'API key required' : 'off (pass --api-key KEY to require one)'}${policy.jwt ? `; JWTs from ${policy.jwt.issuer}` : ''}`,
+    `  admin      ${adminKeyFile ? `key in ${adminKeyFile} (readable by you only; removed on stop)` : 'the --admin-key you gave'}: Authorization: Bearer <key> on ${stack.gatewayUrl}/admin/api/…`,
+    `  limits     rate limiter running; ${policy.limiter.failMode === 'open' ? 'admits' : 'refuses'} requests if it stops answering; usage ledger: llmux usage --nats ${stack.natsUrl}`,
+    ...(stack.gateways.length > 1 ? [`  gateways   ${stack.gateways.map((g) => g.url).join(', ')}`] : []),
     `  metrics    ${stack.gatewayUrl}/metrics`,
     '',
     'Try it:',

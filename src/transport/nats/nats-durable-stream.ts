@@ -36,7 +36,7 @@ class NatsDurableStream implements DurableStream {
       ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }
       : { deliver_policy: DeliverPolicy.All });
     for (;;) {
-      const batch = await consumer.fetch({ max_messages: 1_000, expires: 500 });
+      const batch = await consumer.fetch({ max_messages: 1_000, expires: 1_000 });
       let got = 0;
       let last = false;
       for await (const m of batch) {

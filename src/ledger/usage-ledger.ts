@@ -6,9 +6,9 @@
  * the server as a duplicate. So every request has exactly one record, whatever happens to NATS.
  * The gateway's own crash loses the records still in its outbox (docs/policy.md).
  */
-import type { Logger } from '../../observability/logger.js';
-import { subjects } from '../../transport/subjects.js';
-import type { DurableStream, Transport } from '../../transport/transport.js';
+import type { Logger } from '../observability/logger.js';
+import { subjects } from '../transport/subjects.js';
+import type { DurableStream, Transport } from '../transport/transport.js';
 
 export const usageStreamName = 'LLMUX_USAGE';
 
@@ -23,6 +23,10 @@ export interface UsageRecord {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  /** Tokens reserved at admission (prompt as the gateway counted it + the completion budget), when limits applied. */
+  reservedTokens?: number;
+  /** When the limiter admitted it, by the limiter's clock (what its windows are measured in), when limits applied. */
+  admittedAt?: string;
   /** ISO times: when the gateway received the request and when it ended. */
   start: string;
   end: string;
@@ -96,4 +100,17 @@ export class UsageLedger {
       });
     }
   }
+}
+
+function isUsageRecord(v: unknown): v is UsageRecord {
+  const r = v as Partial<UsageRecord> | null;
+  return typeof r === 'object' && r !== null && typeof r.requestId === 'string' && typeof r.tenant === 'string' && typeof r.start === 'string' &&
+    typeof r.promptTokens === 'number' && typeof r.completionTokens === 'number';
+}
+
+/** Every record stored since `since` (epoch ms; records are stored when requests end, so read a little earlier than the range). */
+export async function readUsageRecords(stream: DurableStream, since = 0): Promise<UsageRecord[]> {
+  const out: UsageRecord[] = [];
+  for await (const m of stream.read(since)) if (isUsageRecord(m.body)) out.push(m.body);
+  return out;
 }
