@@ -35,6 +35,8 @@ export interface LocalStackOptions {
   /** The admin credential (the admin API is off without one). */
   adminKey?: string;
   jwt?: JwtOptions;
+  /** How long gateways wait for workers (accept and idle timeouts, attempts). */
+  sessionLimits?: RunGatewayOptions['limits'];
   /** Gateways sharing the limiter (default 1); `gatewayUrl` is the first. */
   gateways?: number;
   limiter?: RunGatewayOptions['limiter'];
@@ -142,7 +144,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const g = await runGateway({
         natsUrl, log: options.log.child({ role: 'gateway' }), host: options.host ?? '127.0.0.1', port: i === 0 ? (options.port ?? 0) : 0,
         apiKeys: options.apiKeys ?? [], tokens, ...(options.adminKey ? { adminKey: options.adminKey } : {}),
-        ...(options.jwt ? { jwt: options.jwt } : {}),
+        ...(options.jwt ? { jwt: options.jwt } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
         ...(options.limiter ? { limiter: options.limiter } : {}),
       });
       started.push(g);
