@@ -1,12 +1,16 @@
 // 503 semantics and worker liveness on a real nats-server: a known model nobody serves, a stack
 // with no router, and a worker process killed without a goodbye.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFunctionId, demoVersionId } from '../src/actors/control/demo-function.js';
 import { EngineNotReadyError } from '../src/actors/worker/engine-readiness.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { runWorker } from '../src/launch/roles.js';
+import { newIdentity } from '../src/transport/nats/nats-credentials.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { clientFor, startTestStack, waitFor } from './support/stack.js';
 
@@ -44,8 +48,11 @@ describe('availability - no active backend and dead workers', () => {
 
   it('removes a killed worker from the table within three heartbeat intervals', async () => {
     const heartbeatMs = 400;
+    // The stack's nats-server admits only known identities: mint one for this worker (a live reload).
+    const seedFile = join(mkdtempSync(join(tmpdir(), 'llmux-seed-')), 'doomed-worker.seed');
+    writeFileSync(seedFile, (await stack.addWorkerIdentity('doomed-worker')).nkeySeed, { mode: 0o600 });
     const child = spawn(process.execPath, [
-      'bin/llmux.js', 'worker', '--nats', stack.natsUrl, '--engine-url', stack.sims[0]!.url, '--function', demoFunctionId,
+      'bin/llmux.js', 'worker', '--nats', stack.natsUrl, '--nkey-seed-file', seedFile, '--engine-url', stack.sims[0]!.url, '--function', demoFunctionId,
       '--function-version', demoVersionId, '--model', 'llmux-sim-8b', '--id', 'doomed-worker', '--heartbeat-ms', String(heartbeatMs),
     ], { stdio: 'ignore', env: { ...process.env, LLMUX_LOG_LEVEL: 'silent' } });
     try {
@@ -69,6 +76,22 @@ describe('availability - no active backend and dead workers', () => {
     expect(error).toBeInstanceOf(EngineNotReadyError);
     expect((error as Error).message).toContain('http://127.0.0.1:1');
     expect(stack.router.table.get('engine-less')).toBeUndefined();
+  });
+
+  it('does not let a worker without a valid NATS identity connect, so it never registers', async () => {
+    const error = await runWorker({
+      natsUrl: stack.natsUrl, nkeySeed: newIdentity().seed, log: silentLogger(), engineKind: 'vllm', engineUrl: stack.sims[0]!.url,
+      functionId: demoFunctionId, versionId: demoVersionId, model: 'llmux-sim-8b', workerId: 'intruder', engineWaitMs: 2_000,
+    }).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/Authorization Violation/i);
+    const anonymous = await runWorker({
+      natsUrl: stack.natsUrl, log: silentLogger(), engineKind: 'vllm', engineUrl: stack.sims[0]!.url,
+      functionId: demoFunctionId, versionId: demoVersionId, model: 'llmux-sim-8b', workerId: 'no-identity', engineWaitMs: 2_000,
+    }).catch((e: unknown) => e);
+    expect(String(anonymous)).toMatch(/Authorization Violation/i);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stack.router.table.get('intruder')).toBeUndefined();
+    expect(stack.router.table.get('no-identity')).toBeUndefined();
   });
 
   it('reports ready only while its NATS connection is up', async () => {

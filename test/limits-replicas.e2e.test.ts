@@ -53,7 +53,7 @@ describe('token limits across three gateways', () => {
     await Promise.all(Array.from({ length: 24 }, (_, i) => client(i)));
     for (const g of stack.gateways) await g.ledger?.flush(5_000);
 
-    const transport = await connectNats({ servers: stack.natsUrl, name: 'test-reader' });
+    const transport = await connectNats({ servers: stack.natsUrl, name: 'test-reader', ...stack.natsCredentials });
     const records = (await readUsageRecords(await openUsageStream(transport))).filter((r) => r.outcome === 'ok');
     await transport.close();
     const worst = worstWindow(records);

@@ -52,6 +52,7 @@ const policyOptions = (command: Command): Command => command
   .addOption(new Option('--jwt-tenant-claim <claim>', 'the JWT claim naming the tenant').default('tenant'));
 
 const natsOption = () => new Option('--nats <url>', 'NATS server URL').env('LLMUX_NATS_URL');
+const seedFileOption = () => new Option('--nkey-seed-file <path>', 'connect to NATS as this nkey identity (a file holding its seed)').env('LLMUX_NKEY_SEED_FILE');
 const apiKeyOption = () => new Option('--api-key <key>', 'client API key required as `Authorization: Bearer <key>` (repeatable)')
   .env('LLMUX_API_KEY').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
 
@@ -86,6 +87,7 @@ policyOptions(program
   .command('gateway'))
   .description('run the gateway role (OpenAI-compatible HTTP)')
   .addOption(natsOption().makeOptionMandatory())
+  .addOption(seedFileOption())
   .addOption(new Option('--port <port>', 'HTTP port').default(8080).argParser(port))
   .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
   .addOption(apiKeyOption())
@@ -98,6 +100,7 @@ program
   .command('router')
   .description('run the router role (worker table, routing, dispatch); run two or more for active-active')
   .addOption(natsOption().makeOptionMandatory())
+  .addOption(seedFileOption())
   .addOption(clusterOption())
   .addOption(new Option('--id <id>', 'router id, in decision records (default: generated)'))
   .addHelpText('after', '\nExample:\n  llmux router --nats nats://127.0.0.1:4222 --cluster eu-1\n')
@@ -107,6 +110,7 @@ program
   .command('worker')
   .description('run one worker: the sidecar of one engine instance')
   .addOption(natsOption().makeOptionMandatory())
+  .addOption(seedFileOption())
   .requiredOption('--engine-url <url>', 'base URL of the engine, e.g. http://127.0.0.1:8000')
   .addOption(engineOption())
   .addOption(engineSettingOption())
@@ -131,6 +135,7 @@ program
   .command('register-demo')
   .description('register the demo function (id "demo", version "v1") for a model, in the control plane at --nats')
   .addOption(natsOption().makeOptionMandatory())
+  .addOption(seedFileOption())
   .addOption(new Option('--model <name>', 'model name the engines serve').default('llmux-sim-8b'))
   .addHelpText('after', '\nExample (then run workers with --function demo --model <name>):\n  llmux register-demo --nats nats://127.0.0.1:4222 --model meta-llama/Llama-3.1-8B-Instruct\n')
   .action(async (opts) => (await import('./commands/register-demo.js')).registerDemo(opts));
@@ -153,6 +158,7 @@ program
   .command('usage')
   .description('sum the usage ledger by tenant and model over a time range')
   .addOption(natsOption().makeOptionMandatory())
+  .addOption(seedFileOption())
   .addOption(new Option('--since <time>', 'start: 30m, 24h, 7d (ago) or an ISO date').default('24h'))
   .addOption(new Option('--until <time>', 'end: now, 30m (ago) or an ISO date').default('now'))
   .addOption(new Option('--by <fields>', 'group by, comma-separated: tenant, model, functionId, keyId, workerId, outcome').default('tenant,model'))
@@ -164,6 +170,7 @@ program
   .command('limiter')
   .description('run the rate limiter (one per deployment; gateways reserve tokens with it)')
   .addOption(natsOption().makeOptionMandatory())
+  .addOption(seedFileOption())
   .addHelpText('after', '\nExample:\n  llmux limiter --nats nats://127.0.0.1:4222\n')
   .action(async (opts) => (await import('./commands/roles.js')).limiter(opts));
 

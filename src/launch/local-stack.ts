@@ -13,10 +13,11 @@ import type { Worker } from '../actors/worker/worker.js';
 import type { Logger } from '../observability/logger.js';
 import { type SimOptions, type SimServer, startSim } from '../sim/sim-server.js';
 import { createTokenCounter } from '../tokenize/index.js';
+import { authorizationConfig, newIdentity } from '../transport/nats/nats-credentials.js';
 import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
 import type { Limiter } from '../actors/limiter/limiter.js';
 import type { JwtOptions } from '../policy/jwt-auth.js';
-import { type RunGatewayOptions, type RunningGateway, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
+import { newId, type RunGatewayOptions, type RunningGateway, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
 
 export interface LocalStackOptions {
   log: Logger;
@@ -68,6 +69,13 @@ export interface LocalStack {
   nats: NatsServerHandle | undefined;
   gateway: RunningGateway;
   gateways: RunningGateway[];
+  /** How a client of this stack's NATS connects (the control identity when llmux runs nats-server). */
+  natsCredentials: { nkeySeed?: string };
+  /**
+   * A NATS identity for one more worker (started elsewhere with `--nkey-seed-file`): nats-server reloads
+   * its users live. Only when llmux runs nats-server.
+   */
+  addWorkerIdentity(workerId: string): Promise<{ nkeySeed: string }>;
   limiter: Limiter | undefined;
   /** The first router (of `routers`). */
   router: Router;
@@ -84,13 +92,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const s of started.splice(0).reverse()) await s.stop().catch((error: unknown) => options.log.warn({ err: error }, 'stop failed'));
   };
   try {
+    const count = options.workers ?? 2;
+    // When llmux runs nats-server itself, every role connects with an nkey identity, and each worker's
+    // permissions name only its own subjects (nats-credentials.ts).
+    const identities = options.natsUrl ? undefined : {
+      control: newIdentity(),
+      workers: Array.from({ length: count }, () => ({ workerId: newId('worker'), identity: newIdentity() })),
+    };
+    const control = identities ? { nkeySeed: identities.control.seed } : {};
     let nats: NatsServerHandle | undefined;
-    if (!options.natsUrl) {
-      progress('starting nats-server (JetStream) ...');
-      nats = await startNatsServer({ install: options.installNats ?? false, log: progress });
+    if (identities) {
+      progress('starting nats-server (JetStream, one identity per worker) ...');
+      nats = await startNatsServer({ install: options.installNats ?? false, log: progress, config: authorizationConfig(identities.control, identities.workers) });
       started.push(nats);
     }
     const natsUrl = options.natsUrl ?? (nats as NatsServerHandle).url;
+    const addWorkerIdentity = async (workerId: string): Promise<{ nkeySeed: string }> => {
+      if (!identities || !nats) throw new Error('worker identities exist only when llmux runs nats-server');
+      const identity = newIdentity();
+      identities.workers.push({ workerId, identity });
+      await nats.reload(authorizationConfig(identities.control, identities.workers));
+      return { nkeySeed: identity.seed };
+    };
     const model = options.model ?? demoModel;
     const heartbeatMs = options.heartbeatMs ?? 1000;
     const engineKind = options.engineKind ?? 'vllm';
@@ -101,14 +124,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const routers: Router[] = [];
     for (let i = 0; i < (options.routers ?? 1); i++) {
       progress(`starting router ${i + 1} ...`);
-      const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }),
+      const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }), ...control,
         ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
       started.push(router);
       routers.push(router);
     }
     const router = routers[0] as Router;
 
-    const count = options.workers ?? 2;
     const sims: SimServer[] = [];
     const workers: Worker[] = [];
     progress(`starting ${count} ${engineKind} worker(s)${options.engineUrl ? ` for ${options.engineUrl}` : ` with ${engineKind} engine simulators`} ...`);
@@ -124,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const worker = await runWorker({
         natsUrl, log: options.log.child({ role: 'worker' }), engineKind, engineUrl,
         functionId: demoFunctionId, versionId: demoVersionId, model, heartbeatMs, tokens,
+        ...(identities ? { workerId: identities.workers[i]?.workerId as string, nkeySeed: identities.workers[i]?.identity.seed as string } : {}),
         ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
         ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
         ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
@@ -135,14 +158,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let limiter: Limiter | undefined;
     if (options.startLimiter !== false) {
       progress('starting limiter ...');
-      limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }) });
+      limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }), ...control });
       started.push(limiter);
     }
     const gateways: RunningGateway[] = [];
     for (let i = 0; i < (options.gateways ?? 1); i++) {
       progress(`starting gateway${(options.gateways ?? 1) > 1 ? ` ${i + 1}` : ''} ...`);
       const g = await runGateway({
-        natsUrl, log: options.log.child({ role: 'gateway' }), host: options.host ?? '127.0.0.1', port: i === 0 ? (options.port ?? 0) : 0,
+        natsUrl, log: options.log.child({ role: 'gateway' }), ...control, host: options.host ?? '127.0.0.1', port: i === 0 ? (options.port ?? 0) : 0,
         apiKeys: options.apiKeys ?? [], tokens, ...(options.adminKey ? { adminKey: options.adminKey } : {}),
         ...(options.jwt ? { jwt: options.jwt } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
         ...(options.limiter ? { limiter: options.limiter } : {}),
@@ -161,7 +184,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     return {
-      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, gateway, gateways, limiter, router, routers, workers, sims,
+      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, natsCredentials: control, addWorkerIdentity, gateway, gateways, limiter, router, routers, workers, sims,
       stop: stopAll,
     };
   } catch (error) {

@@ -23,6 +23,9 @@ import type { Transport } from '../transport/transport.js';
 /** The cluster of workers and routers started without one. */
 export const defaultCluster = 'local';
 
+/** The nkey seed a role connects with, when NATS requires identities (nats-credentials.ts). */
+const seed = (nkeySeed: string | undefined): { nkeySeed?: string } => (nkeySeed ? { nkeySeed } : {});
+
 export interface Stoppable {
   stop(): Promise<void>;
 }
@@ -41,6 +44,7 @@ export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'c
   limiter?: { failMode?: LimiterFailMode; defaultMaxTokens?: number; timeoutMs?: number };
   /** Write the usage ledger (default true). */
   ledger?: boolean;
+  nkeySeed?: string;
   /** A token counter to share (its pool's threads); by default the gateway starts and closes its own. */
   tokens?: TokenCounter;
 }
@@ -55,14 +59,14 @@ function tokenCounter(given: TokenCounter | undefined): { tokens: TokenCounter; 
 export type RunningGateway = Gateway & { catalog: FunctionCatalog; keys: ApiKeyStore; ledger: UsageLedger | undefined };
 
 export async function runGateway(options: RunGatewayOptions): Promise<RunningGateway> {
-  const transport = await connectNats({ servers: options.natsUrl, name: newId('gateway') });
+  const transport = await connectNats({ servers: options.natsUrl, name: newId('gateway'), ...seed(options.nkeySeed) });
   const catalog = await openCatalog(transport);
   const { tokens, release } = tokenCounter(options.tokens);
   const keys = new ApiKeyStore(await transport.keyValue(controlBucket, { history: 5 }));
   await keys.start();
   const limiter = new LimiterClient(transport, options.limiter?.timeoutMs ?? 500);
   const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log);
-  const { ledger: _writeLedger, limiter: _limiterOptions, ...gatewayOptions } = options;
+  const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, ...gatewayOptions } = options;
   const gateway = await startGateway({
     ...gatewayOptions, transport, catalog, tokens, keys,
     admission: { limiter, failMode: options.limiter?.failMode ?? 'open', defaultMaxTokens: options.limiter?.defaultMaxTokens ?? 1024 },
@@ -89,9 +93,9 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   };
 }
 
-export async function runRouter(options: { natsUrl: string; log: Logger; routerId?: string; cluster?: string; breakerPolicy?: BreakerPolicy }): Promise<Router> {
+export async function runRouter(options: { natsUrl: string; log: Logger; routerId?: string; cluster?: string; breakerPolicy?: BreakerPolicy; nkeySeed?: string }): Promise<Router> {
   const routerId = options.routerId ?? newId('router');
-  const transport = await connectNats({ servers: options.natsUrl, name: routerId });
+  const transport = await connectNats({ servers: options.natsUrl, name: routerId, ...seed(options.nkeySeed) });
   const catalog = await openCatalog(transport);
   const router = await startRouter({ transport, catalog, log: options.log, routerId,
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}), ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
@@ -109,6 +113,8 @@ export async function runRouter(options: { natsUrl: string; log: Logger; routerI
 
 export interface RunWorkerOptions {
   natsUrl: string;
+  /** The worker's own NATS identity: its permissions name its worker id (nats-credentials.ts). */
+  nkeySeed?: string;
   log: Logger;
   engineKind: string;
   engineUrl: string;
@@ -160,7 +166,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     await engine.close();
     throw error;
   }
-  const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId });
+  const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId, ...seed(options.nkeySeed) });
   const { tokens, release } = tokenCounter(options.tokens);
   const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }) });
   return {
@@ -175,8 +181,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   };
 }
 
-export async function runLimiter(options: { natsUrl: string; log: Logger }): Promise<Limiter> {
-  const transport = await connectNats({ servers: options.natsUrl, name: newId('limiter') });
+export async function runLimiter(options: { natsUrl: string; log: Logger; nkeySeed?: string }): Promise<Limiter> {
+  const transport = await connectNats({ servers: options.natsUrl, name: newId('limiter'), ...seed(options.nkeySeed) });
   const limiter = await startLimiter({ transport, log: options.log });
   return {
     state: limiter.state,

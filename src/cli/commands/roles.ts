@@ -2,31 +2,32 @@
 import { runGateway, runLimiter, runRouter, runWorker } from '../../launch/roles.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
+import { seedFrom } from './nats-identity.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 
-export async function gateway(opts: { nats: string; port: number; host: string; apiKey?: string[] } & PolicyFlags): Promise<void> {
+export async function gateway(opts: { nats: string; nkeySeedFile?: string; port: number; host: string; apiKey?: string[] } & PolicyFlags): Promise<void> {
   const log = createLogger('gateway');
-  const g = await runGateway({ natsUrl: opts.nats, port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, ...policyFromFlags(opts) });
+  const g = await runGateway({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, ...policyFromFlags(opts) });
   stopOnSignals(() => g.stop());
   log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
 
-export async function router(opts: { nats: string; cluster: string; id?: string }): Promise<void> {
+export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string }): Promise<void> {
   const log = createLogger('router');
-  const r = await runRouter({ natsUrl: opts.nats, log, cluster: opts.cluster, ...(opts.id ? { routerId: opts.id } : {}) });
+  const r = await runRouter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, cluster: opts.cluster, ...(opts.id ? { routerId: opts.id } : {}) });
   stopOnSignals(() => r.stop());
   log.info({ router: r.routerId, cluster: opts.cluster }, 'router running');
 }
 
 export async function worker(opts: {
-  nats: string; engineUrl: string; engine: string; engineOption?: Record<string, string>; engineApiKey?: string; tokenizer?: string;
+  nats: string; nkeySeedFile?: string; engineUrl: string; engine: string; engineOption?: Record<string, string>; engineApiKey?: string; tokenizer?: string;
   function: string; functionVersion: string;
   model: string; id?: string; capacity: number; heartbeatMs: number; engineWaitS: number;
   cluster: string; label?: Record<string, string>; weight?: number; tpmLimit?: number; rpmLimit?: number;
 }): Promise<void> {
   const log = createLogger('worker');
   const w = await runWorker({
-    natsUrl: opts.nats, log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
+    natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
     engineWaitMs: opts.engineWaitS * 1000, cluster: opts.cluster, labels: opts.label ?? {},
     ...(opts.weight !== undefined ? { weight: opts.weight } : {}),
@@ -42,9 +43,9 @@ export async function worker(opts: {
   log.info({ worker: w.descriptor.workerId, model: opts.model, engine: opts.engine }, 'worker registered');
 }
 
-export async function limiter(opts: { nats: string }): Promise<void> {
+export async function limiter(opts: { nats: string; nkeySeedFile?: string }): Promise<void> {
   const log = createLogger('limiter');
-  const l = await runLimiter({ natsUrl: opts.nats, log });
+  const l = await runLimiter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log });
   stopOnSignals(() => l.stop());
   log.info('limiter running');
 }

@@ -61,9 +61,12 @@ export async function up(opts: UpOptions): Promise<void> {
     installNats: true,
     onProgress: (line) => say(`llmux: ${line}`),
   });
+  // The managed nats-server admits nkey identities only: the control one, for `llmux usage` and friends.
+  const seedFile = stack.natsCredentials.nkeySeed ? join(tmpdir(), `llmux-nats-seed-${process.pid}`) : undefined;
+  if (seedFile) writeFileSync(seedFile, `${stack.natsCredentials.nkeySeed}\n`, { mode: 0o600 });
   stopOnSignals(async () => {
     await stack.stop();
-    if (adminKeyFile) rmSync(adminKeyFile, { force: true });
+    for (const file of [adminKeyFile, seedFile]) if (file) rmSync(file, { force: true });
   }, say);
 
   const model = stack.models[0] ?? '';
@@ -73,12 +76,12 @@ export async function up(opts: UpOptions): Promise<void> {
     'llmux is up.',
     `  base URL   ${stack.gatewayUrl}/v1`,
     `  models     ${stack.models.join(', ')}`,
-    `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed)' : ''}`,
+    `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed; one nkey identity per worker, control identity in the file below)' : ''}`,
     `  workers    ${stack.workers.length}${stack.sims.length > 0 ? ` (engine simulators at ${stack.sims.map((s) => s.url).join(', ')})` : ''}`,
     `  routing    ${opts.routingMethod}, ${stack.routers.length} router(s); add -H 'x-llmux-debug: 1' to see the worker, then GET /admin/api/decisions/<x-request-id>`,
     `  auth       ${apiKeys.length > 0 ? 'API key required' : 'off (pass --api-key KEY to require one)'}${policy.jwt ? `; JWTs from ${policy.jwt.issuer}` : ''}`,
     `  admin      ${adminKeyFile ? `key in ${adminKeyFile} (readable by you only; removed on stop)` : 'the --admin-key you gave'}: Authorization: Bearer <key> on ${stack.gatewayUrl}/admin/api/…`,
-    `  limits     rate limiter running; ${policy.limiter.failMode === 'open' ? 'admits' : 'refuses'} requests if it stops answering; usage ledger: llmux usage --nats ${stack.natsUrl}`,
+    `  limits     rate limiter running; ${policy.limiter.failMode === 'open' ? 'admits' : 'refuses'} requests if it stops answering; usage: llmux usage --nats ${stack.natsUrl}${seedFile ? ` --nkey-seed-file ${seedFile}` : ''}`,
     ...(stack.gateways.length > 1 ? [`  gateways   ${stack.gateways.map((g) => g.url).join(', ')}`] : []),
     `  metrics    ${stack.gatewayUrl}/metrics`,
     '',

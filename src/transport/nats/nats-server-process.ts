@@ -3,7 +3,7 @@
  * `llmux up` (the managed server) and by integration tests (each starts its own).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,8 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** Extra nats-server arguments. */
   args?: string[];
+  /** Configuration file text (e.g. an `authorization` block); command-line flags still set host, port and JetStream. */
+  config?: string;
   /** Install nats-server with apt-get when missing (as root). */
   install?: boolean;
   log?: (line: string) => void;
@@ -27,6 +29,8 @@ export interface NatsServerHandle {
   port: number;
   pid: number;
   storeDir: string;
+  /** Replaces the configuration file and has the server reload it (SIGHUP): users and permissions change live. */
+  reload(config: string): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -50,7 +54,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const work = await mkdtemp(join(tmpdir(), 'llmux-nats-'));
   const storeDir = options.storeDir ?? join(work, 'js');
-  const args = ['-a', host, '-p', String(options.port && options.port > 0 ? options.port : -1), '-js', '-sd', storeDir,
+  const configFile = join(work, 'nats-server.conf');
+  if (options.config !== undefined) await writeFile(configFile, options.config, { mode: 0o600 });
+  const args = [...(options.config !== undefined ? ['-c', configFile] : []), '-a', host, '-p', String(options.port && options.port > 0 ? options.port : -1), '-js', '-sd', storeDir,
     '--ports_file_dir', work, ...(options.args ?? [])];
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -83,5 +89,15 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     })();
     return stopping;
   };
-  return { url: `nats://${host}:${port}`, port, pid, storeDir, stop, [Symbol.asyncDispose]: stop };
+  const reload = async (config: string): Promise<void> => {
+    if (options.config === undefined) throw new Error('this nats-server was started without a configuration file to reload');
+    await writeFile(configFile, config, { mode: 0o600 });
+    const reloads = (): number => stderr.split('Reloaded server configuration').length;
+    const before = reloads();
+    child.kill('SIGHUP');
+    // The server logs the reload once applied; the only acknowledgement there is.
+    for (let i = 0; i < 200 && reloads() === before; i++) await sleep(25);
+    if (reloads() === before) throw new Error(`nats-server did not reload its configuration: ${stderr.slice(-500)}`);
+  };
+  return { url: `nats://${host}:${port}`, port, pid, storeDir, reload, stop, [Symbol.asyncDispose]: stop };
 }

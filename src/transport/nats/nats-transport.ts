@@ -3,7 +3,7 @@
  * control plane (nats-kv-store.ts).
  */
 import { connect } from '@nats-io/transport-node';
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, nkeyAuthenticator } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import { decode, encode } from '../codec.js';
 import { headerNames } from '../headers.js';
@@ -31,6 +31,8 @@ export interface NatsTransportOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** An nkey seed (nats-credentials.ts): connect as that nkey user. */
+  nkeySeed?: string;
 }
 
 export async function connectNats(options: NatsTransportOptions): Promise<NatsTransport> {
@@ -41,6 +43,11 @@ export async function connectNats(options: NatsTransportOptions): Promise<NatsTr
     reconnectTimeWait: 250,
     ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.nkeySeed !== undefined ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(options.nkeySeed)) } : {}),
+  }).catch((error: unknown) => {
+    if (!/Authorization Violation/i.test(String(error))) throw error;
+    throw new Error(`NATS at ${options.servers} refused ${options.nkeySeed ? 'this nkey identity' : 'to connect without credentials'} (Authorization Violation): ` +
+      'a nats-server started by `llmux up` admits only the identities it made; pass --nkey-seed-file with one (llmux up prints where its control identity is)', { cause: error });
   });
   return new NatsTransport(nc, options.name);
 }

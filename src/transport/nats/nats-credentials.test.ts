@@ -1,0 +1,85 @@
+// Worker credentials on a real nats-server: a worker's nkey user receives only its own subjects and
+// publishes only its own registry events and replies; an unknown identity cannot connect at all.
+import { connect } from '@nats-io/transport-node';
+import { nkeyAuthenticator, type NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjects } from '../subjects.js';
+import { authorizationConfig, newIdentity } from './nats-credentials.js';
+import { type NatsServerHandle, startNatsServer } from './nats-server-process.js';
+
+const control = newIdentity();
+const a = newIdentity();
+const b = newIdentity();
+let server: NatsServerHandle;
+const connections: NatsConnection[] = [];
+
+const as = async (seed: string): Promise<NatsConnection> => {
+  const nc = await connect({ servers: server.url, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), reconnect: false });
+  connections.push(nc);
+  return nc;
+};
+/** The next permission error the server reports on this connection. */
+const nextPermissionError = (nc: NatsConnection): Promise<string> => new Promise((resolve) => {
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'error') return resolve(String(s.error));
+  })();
+});
+
+beforeAll(async () => {
+  server = await startNatsServer({ config: authorizationConfig(control, [{ workerId: 'worker-a', identity: a }, { workerId: 'worker-b', identity: b }]) });
+});
+afterAll(async () => {
+  for (const nc of connections) await nc.close().catch(() => undefined);
+  await server?.stop();
+});
+
+describe('worker credentials', () => {
+  it('lets a worker receive its own requests and reply to them many times (a stream)', async () => {
+    const ctl = await as(control.seed);
+    const wa = await as(a.seed);
+    wa.subscribe(subjects.workerInfer('worker-a'), { callback: (_e, m) => { for (let i = 0; i < 5; i++) m.respond(new TextEncoder().encode(`frame ${i}`)); } });
+    await wa.flush();
+    const inbox = '_INBOX.test-stream';
+    const frames: string[] = [];
+    ctl.subscribe(inbox, { callback: (_e, m) => void frames.push(new TextDecoder().decode(m.data)) });
+    ctl.publish(subjects.workerInfer('worker-a'), 'req', { reply: inbox });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(frames).toEqual(['frame 0', 'frame 1', 'frame 2', 'frame 3', 'frame 4']);
+  });
+
+  it("refuses a worker another worker's requests, and never delivers them", async () => {
+    const ctl = await as(control.seed);
+    const wa = await as(a.seed);
+    const error = nextPermissionError(wa);
+    const stolen: string[] = [];
+    wa.subscribe(subjects.workerInfer('worker-b'), { callback: (e, m) => void (e ? undefined : stolen.push(m.subject)) });
+    expect(await error).toMatch(/Permissions Violation for Subscription to "llmux\.worker\.worker-b\.infer"/);
+    ctl.publish(subjects.workerInfer('worker-b'), 'for b only');
+    await ctl.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stolen).toEqual([]);
+  });
+
+  it("refuses a worker publishing into another worker's subjects or registering as it", async () => {
+    const wa = await as(a.seed);
+    for (const subject of [subjects.workerInfer('worker-b'), subjects.registry('worker-b'), subjects.route('demo')]) {
+      const error = nextPermissionError(wa);
+      wa.publish(subject, 'forged');
+      expect(await error).toContain(`Permissions Violation for Publish to "${subject}"`);
+    }
+  });
+
+  it('does not let an identity the server does not know connect, so it cannot register', async () => {
+    const stranger = newIdentity();
+    await expect(as(stranger.seed)).rejects.toThrow(/Authorization Violation/i);
+  });
+
+  it('takes a new worker identity on a configuration reload, without a restart', async () => {
+    const c = newIdentity();
+    await expect(as(c.seed)).rejects.toThrow(/Authorization Violation/i);
+    await server.reload(authorizationConfig(control, [{ workerId: 'worker-a', identity: a }, { workerId: 'worker-b', identity: b }, { workerId: 'worker-c', identity: c }]));
+    const wc = await as(c.seed);
+    wc.publish(subjects.registry('worker-c'), 'hello');
+    await wc.flush();
+  });
+});

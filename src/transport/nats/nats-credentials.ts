@@ -1,0 +1,49 @@
+/**
+ * NATS identities and permissions (DESIGN.md §4): each worker connects as its own nkey user that may
+ * receive only its own subjects and publish only its own registry events and replies to requests it
+ * received (`allow_responses`, many per request: a stream is many frames). Gateways, routers and the
+ * limiter share a control identity. The server's config holds public keys only; each process holds
+ * its own seed. A stolen worker seed cannot receive or impersonate another worker.
+ */
+import { nkeys } from '@nats-io/nats-core';
+import { subjects } from '../subjects.js';
+
+export interface NatsIdentity {
+  /** The nkey seed (secret): what the process connects with. */
+  seed: string;
+  publicKey: string;
+}
+
+export function newIdentity(): NatsIdentity {
+  const pair = nkeys.createUser();
+  return { seed: new TextDecoder().decode(pair.getSeed()), publicKey: pair.getPublicKey() };
+}
+
+/** What a worker may do on NATS: its own subjects, the discovery broadcast, replies. */
+export function workerPermissions(workerId: string): { publish: string[]; subscribe: string[] } {
+  return {
+    publish: [subjects.registry(workerId)],
+    subscribe: [subjects.workerInfer(workerId), subjects.workerCancel(workerId), subjects.workerDrain(workerId), subjects.discover],
+  };
+}
+
+const quote = (s: string): string => JSON.stringify(s);
+
+/** The `authorization` block of a nats-server config for a control identity and a set of workers. */
+export function authorizationConfig(control: NatsIdentity, workers: ReadonlyArray<{ workerId: string; identity: NatsIdentity }>): string {
+  const users = [
+    `    { nkey: ${quote(control.publicKey)} }`,
+    ...workers.map(({ workerId, identity }) => {
+      const p = workerPermissions(workerId);
+      return [
+        `    { nkey: ${quote(identity.publicKey)}, permissions: {`,
+        `        publish: { allow: [${p.publish.map(quote).join(', ')}] }`,
+        `        subscribe: { allow: [${p.subscribe.map(quote).join(', ')}] }`,
+        // A streamed answer is one reply per chunk: up to a million frames within the request timeout.
+        '        allow_responses: { max: 1000000, expires: "10m" }',
+        '    } }',
+      ].join('\n');
+    }),
+  ];
+  return `authorization {\n  users = [\n${users.join('\n')}\n  ]\n}\n`;
+}
