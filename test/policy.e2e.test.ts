@@ -145,6 +145,30 @@ describe('policy - token-aware rate limits', () => {
     expect(squeezed.body.match(/"content":"[^"]+"/g)).toHaveLength(budget);
   });
 
+  it('applies limits per key, per tenant and per header value, and says which one was hit', async () => {
+    await setLlmConfig(stack, { rateLimitSelectors: [{ header: 'x-claim-name', requestRateLimit: '2-M' }] }, 'least-busy');
+    const perClaim = async (claim: string) => (await chat(stack, { max_tokens: 2 }, { 'x-claim-name': claim })).status;
+    expect([await perClaim('alice'), await perClaim('alice'), await perClaim('alice'), await perClaim('bob')]).toEqual([200, 200, 429, 200]);
+    const limited = await chat(stack, { max_tokens: 2 }, { 'x-claim-name': 'alice' });
+    expect(limited.body.error.message).toContain("requests limit 2-M of 'demo/llmux-sim-8b:x-claim-name=alice'");
+
+    const key = await admin(stack, 'POST', '/admin/api/keys', undefined, { tenant: 'initech', requestRateLimit: '1-M' });
+    expect((await chat(stack, { max_tokens: 2 }, as(key.body.key))).status).toBe(200);
+    const second = await chat(stack, { max_tokens: 2 }, as(key.body.key));
+    expect(second.status).toBe(429);
+    expect(second.body.error.message).toContain(`API key ${key.body.keyId}`);
+
+    expect((await admin(stack, 'PUT', '/admin/api/tenants/umbrella', undefined, { tokenRateLimit: '5-M' })).status).toBe(200);
+    const tenantKey = await admin(stack, 'POST', '/admin/api/keys', undefined, { tenant: 'umbrella' });
+    const refused = await chat(stack, { max_tokens: 10 }, as(tenantKey.body.key));
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toContain("more than the tokens limit 5-M of tenant 'umbrella' allows at all");
+    expect(refused.headers.get('retry-after')).toBeNull(); // it can never fit: no point retrying
+    const badLimit = await admin(stack, 'PUT', '/admin/api/tenants/umbrella', undefined, { tokenRateLimit: 'lots' });
+    expect(badLimit.status).toBe(400);
+    expect(badLimit.body.error.param).toBe('tokenRateLimit');
+  });
+
   it('fails open or closed when the limiter does not answer, as configured', async () => {
     await setLlmConfig(stack, { tokenRateLimit: '100000-M' }, 'least-busy');
     await stack.limiter!.stop();
