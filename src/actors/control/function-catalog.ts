@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { KvEntry, KvStore, Subscription } from '../../transport/transport.js';
 import {
+  type Deployment,
   type FunctionRecord,
   functionRecordSchema,
   type ModelSpec,
@@ -75,16 +76,52 @@ export class FunctionCatalog {
     return this.#functions.get(id);
   }
 
-  /** The model of a function, from the newest version that lists it. */
+  /**
+   * The model of a function, from the newest version that lists it, among deployed versions when the
+   * function has any (a function never deployed serves its newest version, as a fresh `llmux up` does).
+   */
   resolve(functionId: string, modelName: string): ResolvedModel | undefined {
     const fn = this.#functions.get(functionId);
     if (!fn) return undefined;
+    const versions = [...(this.#versions.get(functionId)?.values() ?? [])];
+    const deployed = versions.filter((v) => v.deployment !== undefined);
     let best: ResolvedModel | undefined;
-    for (const version of this.#versions.get(functionId)?.values() ?? []) {
+    for (const version of deployed.length > 0 ? deployed : versions) {
       const model = version.models.find((m) => m.name === modelName);
       if (model && (!best || version.createdAt > best.version.createdAt)) best = { function: fn, version, model };
     }
     return best;
+  }
+
+  /** Deployed versions of a function by id; undefined when none is deployed (then every version's workers serve). */
+  deployments(functionId: string): ReadonlyMap<string, Deployment> | undefined {
+    const out = new Map<string, Deployment>();
+    for (const v of this.#versions.get(functionId)?.values() ?? []) if (v.deployment) out.set(v.versionId, v.deployment);
+    return out.size > 0 ? out : undefined;
+  }
+
+  functions(): FunctionRecord[] {
+    return [...this.#functions.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  versions(functionId: string): VersionRecord[] {
+    return [...(this.#versions.get(functionId)?.values() ?? [])].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  getVersion(functionId: string, versionId: string): VersionRecord | undefined {
+    return this.#versions.get(functionId)?.get(versionId);
+  }
+
+  async deleteVersion(functionId: string, versionId: string): Promise<void> {
+    await this.kv.delete(versionKey(functionId, versionId));
+    this.#versions.get(functionId)?.delete(versionId);
+  }
+
+  /** Deletes a function and all its versions. */
+  async deleteFunction(id: string): Promise<void> {
+    for (const v of this.versions(id)) await this.deleteVersion(id, v.versionId);
+    await this.kv.delete(functionKey(id));
+    this.#functions.delete(id);
   }
 
   /** Every (function, model) pair, for GET /v1/models. */
@@ -99,11 +136,18 @@ export class FunctionCatalog {
     return [...out.values()];
   }
 
+  /** Stores a function (visible here at once, everywhere else through the watch). */
   async putFunction(record: FunctionRecord): Promise<void> {
-    await this.kv.put(functionKey(record.id), functionRecordSchema.parse(record));
+    const parsed = functionRecordSchema.parse(record);
+    await this.kv.put(functionKey(record.id), parsed);
+    this.#functions.set(parsed.id, parsed);
   }
 
   async putVersion(record: VersionRecord): Promise<void> {
-    await this.kv.put(versionKey(record.functionId, record.versionId), versionRecordSchema.parse(record));
+    const parsed = versionRecordSchema.parse(record);
+    await this.kv.put(versionKey(record.functionId, record.versionId), parsed);
+    const versions = this.#versions.get(parsed.functionId) ?? new Map<string, VersionRecord>();
+    this.#versions.set(parsed.functionId, versions);
+    versions.set(parsed.versionId, parsed);
   }
 }

@@ -44,7 +44,7 @@ export const llmConfigSchema = z.object({
   routingMethod: z.enum(routingMethods).optional(),
   routing: routingOptionsSchema.optional(),
   contextLength: z.number().int().positive().optional(),
-});
+}).strict();
 export type LlmConfig = z.infer<typeof llmConfigSchema>;
 
 export const modelSpecSchema = z.object({
@@ -61,10 +61,24 @@ export const functionRecordSchema = z.object({
 });
 export type FunctionRecord = z.infer<typeof functionRecordSchema>;
 
+/** Where a version is deployed: which workers may serve it, and how many are wanted. */
+export const deploymentSchema = z.object({
+  /** Only workers of this cluster serve it (all clusters when absent). */
+  cluster: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').optional(),
+  /** Only workers carrying every one of these labels serve it. */
+  labels: z.record(z.string().min(1).max(64), z.string().max(256)).optional(),
+  /** Workers wanted; status reports registered against it (llmux does not start workers). */
+  replicas: z.number().int().min(0).max(10_000).optional(),
+  deployedAt: z.string(),
+}).strict();
+export type Deployment = z.infer<typeof deploymentSchema>;
+
 export const versionRecordSchema = z.object({
   functionId: idSchema,
   versionId: idSchema,
   models: z.array(modelSpecSchema).min(1),
   createdAt: z.string(),
+  /** Set by deploy, removed by undeploy. A function with any deployed version serves only deployed ones. */
+  deployment: deploymentSchema.optional(),
 });
 export type VersionRecord = z.infer<typeof versionRecordSchema>;

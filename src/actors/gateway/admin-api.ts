@@ -3,38 +3,61 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../../errors.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { Transport } from '../../transport/transport.js';
+import type { FunctionCatalog } from '../control/function-catalog.js';
+import {
+  createFunction, createVersion, deleteFunction, deploy, getFunction, getVersion, listFunctions, listVersions, undeploy, updateModel, versionStatus,
+} from './admin-functions.js';
 import { createKey, listKeys, putTenant, revokeKey } from './admin-keys.js';
 import { drainWorker, getDecisions, listWorkers } from './admin-routing.js';
 import { sendError } from './http-io.js';
 
 export interface AdminContext {
   transport: Transport;
+  catalog: FunctionCatalog;
   keys?: ApiKeyStore;
 }
 
 const routes = [
+  'POST|GET /admin/api/functions', 'GET|DELETE /admin/api/functions/<id>', 'POST|GET /admin/api/functions/<id>/versions',
+  'GET /admin/api/functions/<id>/versions/<v>', 'PATCH /admin/api/functions/<id>/versions/<v>/models/<model>',
+  'POST /admin/api/functions/<id>/versions/<v>/deploy|undeploy', 'GET /admin/api/functions/<id>/versions/<v>/status',
   'GET /admin/api/decisions/<request-id>', 'GET /admin/api/workers', 'POST /admin/api/workers/<worker-id>/drain',
   'POST /admin/api/keys', 'GET /admin/api/keys', 'DELETE /admin/api/keys/<key-id>', 'PUT /admin/api/tenants/<tenant>',
 ];
 
 export async function handleAdmin(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-  const { transport, keys } = ctx;
+  const { transport, keys, catalog } = ctx;
   const method = req.method ?? 'GET';
-  let segment: string | undefined;
+  /** The decoded path segments of the last match; undefined when one was malformed (the 400 is sent). */
+  let segments: string[] | undefined;
   const match = (pattern: RegExp, verb: string): boolean => {
     const m = pattern.exec(path);
     if (!m || method !== verb) return false;
-    if (m[1] === undefined) return true;
     try {
-      segment = decodeURIComponent(m[1]);
-      return true;
+      segments = m.slice(1).map((s) => decodeURIComponent(s));
     } catch {
-      sendError(res, { code: ErrorCode.invalidRequest, retryable: false, message: `'${m[1]}' is not a valid URL path segment` });
-      segment = undefined;
-      return true;
+      sendError(res, { code: ErrorCode.invalidRequest, retryable: false, message: `'${path}' has a malformed URL path segment` });
+      segments = undefined;
     }
+    return true;
   };
-  const withSegment = (run: (s: string) => Promise<void> | void): Promise<void> | void => (segment === undefined ? undefined : run(segment));
+  const withSegment = (run: (s: string) => Promise<void> | void): Promise<void> | void => (segments === undefined ? undefined : run(segments[0] as string));
+  const with2 = (run: (a: string, b: string) => Promise<void> | void): Promise<void> | void => (segments === undefined ? undefined : run(segments[0] as string, segments[1] as string));
+  const fn = '/admin/api/functions';
+
+  if (match(new RegExp(`^${fn}$`), 'POST')) return createFunction(catalog, req, res);
+  if (match(new RegExp(`^${fn}$`), 'GET')) return listFunctions(catalog, res);
+  if (match(new RegExp(`^${fn}/([^/]+)$`), 'GET')) return withSegment((id) => getFunction(catalog, res, id));
+  if (match(new RegExp(`^${fn}/([^/]+)$`), 'DELETE')) return withSegment((id) => deleteFunction(catalog, res, id));
+  if (match(new RegExp(`^${fn}/([^/]+)/versions$`), 'POST')) return withSegment((id) => createVersion(catalog, req, res, id));
+  if (match(new RegExp(`^${fn}/([^/]+)/versions$`), 'GET')) return withSegment((id) => listVersions(catalog, res, id));
+  if (match(new RegExp(`^${fn}/([^/]+)/versions/([^/]+)$`), 'GET')) return with2((id, v) => getVersion(catalog, res, id, v));
+  if (match(new RegExp(`^${fn}/([^/]+)/versions/([^/]+)/models/([^/]+)$`), 'PATCH')) {
+    return segments === undefined ? undefined : updateModel(catalog, req, res, segments[0] as string, segments[1] as string, segments[2] as string);
+  }
+  if (match(new RegExp(`^${fn}/([^/]+)/versions/([^/]+)/deploy$`), 'POST')) return with2((id, v) => deploy(catalog, req, res, id, v));
+  if (match(new RegExp(`^${fn}/([^/]+)/versions/([^/]+)/undeploy$`), 'POST')) return with2((id, v) => undeploy(catalog, res, id, v));
+  if (match(new RegExp(`^${fn}/([^/]+)/versions/([^/]+)/status$`), 'GET')) return with2((id, v) => versionStatus(catalog, transport, res, id, v));
 
   if (match(/^\/admin\/api\/decisions\/([^/]+)$/, 'GET')) return withSegment((id) => getDecisions(transport, res, id));
   if (match(/^\/admin\/api\/workers$/, 'GET')) return listWorkers(transport, res);

@@ -4,26 +4,16 @@
  * limits (`PUT /admin/api/tenants/<tenant>`). Bodies are validated; a 400 names the field.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import { ErrorCode, invalidRequest, LlmuxError } from '../../errors.js';
 import { type ApiKeyStore, apiKeyRecordSchema, tenantRecordSchema } from '../../policy/api-key-store.js';
-import { readJsonBody, sendError, sendJson } from './http-io.js';
+import { readBody } from './admin-body.js';
+import { sendError, sendJson } from './http-io.js';
 
 const createKeySchema = apiKeyRecordSchema.pick({ tenant: true, functions: true, name: true, tokenRateLimit: true, requestRateLimit: true })
   .extend({ functions: apiKeyRecordSchema.shape.functions.default(['*']) }).strict();
 
-async function body<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T | LlmuxError> {
-  const raw = await readJsonBody(req);
-  if (raw instanceof LlmuxError) return raw;
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const param = issue?.path.map(String).join('.') || 'body';
-  return invalidRequest(param, `invalid '${param}': ${issue?.message ?? 'invalid body'}`);
-}
-
 export async function createKey(keys: ApiKeyStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const fields = await body(req, createKeySchema);
+  const fields = await readBody(req, createKeySchema);
   if (fields instanceof LlmuxError) return void sendError(res, fields.toInfo());
   const { secret, record } = await keys.create(fields);
   sendJson(res, 201, { ...record, key: secret });
@@ -39,7 +29,7 @@ export async function revokeKey(keys: ApiKeyStore, res: ServerResponse, keyId: s
 }
 
 export async function putTenant(keys: ApiKeyStore, req: IncomingMessage, res: ServerResponse, tenant: string): Promise<void> {
-  const fields = await body(req, tenantRecordSchema.omit({ tenant: true }));
+  const fields = await readBody(req, tenantRecordSchema.omit({ tenant: true }));
   if (fields instanceof LlmuxError) return void sendError(res, fields.toInfo());
   const record = tenantRecordSchema.safeParse({ ...fields, tenant });
   if (!record.success) return void sendError(res, invalidRequest('tenant', `invalid tenant id '${tenant}': ${record.error.issues[0]?.message ?? ''}`).toInfo());

@@ -261,7 +261,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (path.startsWith('/admin/')) {
       const denied = adminAuth.check(req.headers.authorization);
       if (denied) return void sendError(res, denied.toInfo());
-      return handleAdmin({ transport, ...(options.keys ? { keys: options.keys } : {}) }, req, res, path);
+      return handleAdmin({ transport, catalog, ...(options.keys ? { keys: options.keys } : {}) }, req, res, path);
     }
     const operation = operationByPath[path];
     const isModels = path === '/v1/models';

@@ -3,6 +3,7 @@
  * this order (the first that applies is the reason recorded):
  *
  *   model-mismatch       registered for the function but serving another model
+ *   not-deployed         its version is not deployed, or it is outside the deployment's cluster or labels
  *   failed-this-request  already failed this request (the gateway retries elsewhere)
  *   draining             finishing its requests, taking none
  *   unhealthy            its engine failed the last health check
@@ -16,13 +17,18 @@ import type { RoutingRequest } from './routing-request.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
 
 export const exclusionReasons = [
-  'model-mismatch', 'failed-this-request', 'draining', 'unhealthy', 'circuit-open', 'at-capacity', 'over-limit',
+  'model-mismatch', 'not-deployed', 'failed-this-request', 'draining', 'unhealthy', 'circuit-open', 'at-capacity', 'over-limit',
 ] as const;
 export type ExclusionReason = (typeof exclusionReasons)[number];
 
 export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number): ExclusionReason | undefined {
   const { descriptor: d, load } = w;
   if (d.model !== request.model) return 'model-mismatch';
+  if (request.deployments) {
+    const deployment = request.deployments.get(d.versionId);
+    if (!deployment || (deployment.cluster !== undefined && deployment.cluster !== d.cluster)) return 'not-deployed';
+    for (const [k, v] of Object.entries(deployment.labels ?? {})) if (d.labels[k] !== v) return 'not-deployed';
+  }
   if (request.exclude.includes(d.workerId)) return 'failed-this-request';
   if (load.state === 'draining') return 'draining';
   if (!load.healthy) return 'unhealthy';

@@ -113,6 +113,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       requestId: request.requestId, functionId: request.functionId, model: request.model, exclude: request.exclude,
       key: request.routing.key, tokens: request.routing.tokens, ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}),
     };
+    const deployments = catalog.deployments(request.functionId);
+    if (deployments) routingRequest.deployments = deployments;
     const { winner, candidates } = decide({
       request: routingRequest, method, options: configured?.routing ?? {}, workers: table.ofFunction(request.functionId),
       state, now: now(), ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),

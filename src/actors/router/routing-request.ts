@@ -1,5 +1,5 @@
 /** What a routing method needs to know about a request, and what it may keep between requests. */
-import type { RoutingMethod, RoutingOptions } from '../control/function.schema.js';
+import type { Deployment, RoutingMethod, RoutingOptions } from '../control/function.schema.js';
 import type { HashRing } from './methods/hash-ring.js';
 import { PrefixIndex } from './prefix-index.js';
 import type { WorkerEntry } from './worker-table.js';
@@ -16,6 +16,8 @@ export interface RoutingRequest {
   blocks?: readonly number[];
   /** Prompt tokens plus the most the completion may take: what usage-based routing adds to a worker. */
   tokens: number;
+  /** The function's deployed versions, when it has any: only their workers (matching cluster and labels) serve. */
+  deployments?: ReadonlyMap<string, Deployment>;
 }
 
 export interface RoutingState {
