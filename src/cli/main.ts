@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { routingMethods } from '../actors/control/routing-method-names.js';
+import { addAdminCommands } from './admin-commands.js';
 
 const program = new Command();
 
@@ -78,6 +79,7 @@ policyOptions(program
   .addOption(new Option('--ttft-ms <ms>', 'simulator time to first token').default(50).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
   .addOption(new Option('--routers <n>', 'routers, active-active').default(1).argParser(positiveInt))
+  .addOption(new Option('--function <id>', 'the function (version v1) the workers serve; only "demo" is registered for you').default('demo'))
   .addOption(new Option('--gateways <n>', 'gateways (each on its own port after the first)').default(1).argParser(positiveInt))
   .addOption(new Option('--routing-method <method>', 'the demo model\'s routing method (docs/routing.md)').choices(routingMethods).default('least-busy'))
   .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --workers 4 --routers 2 --routing-method prefix-aware\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')
@@ -173,6 +175,8 @@ program
   .addOption(seedFileOption())
   .addHelpText('after', '\nExample:\n  llmux limiter --nats nats://127.0.0.1:4222\n')
   .action(async (opts) => (await import('./commands/roles.js')).limiter(opts));
+
+addAdminCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`llmux: ${error instanceof Error ? error.message : String(error)}\n`);

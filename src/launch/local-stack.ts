@@ -52,6 +52,11 @@ export interface LocalStackOptions {
   engineSettings?: Record<string, string>;
   /** The model name the engine serves. */
   model?: string;
+  /**
+   * The function (version v1) the workers serve. The demo function is registered by the stack; any
+   * other is left for the control plane to create (`llmux functions create …`). Default `demo`.
+   */
+  functionId?: string;
   /** Settings of the demo model's llmConfig (routingMethod, routing, …) over the defaults. */
   llmConfig?: Partial<LlmConfig>;
   sim?: Omit<SimOptions, 'models' | 'format' | 'apiKey' | 'port' | 'host'>;
@@ -93,6 +98,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     const count = options.workers ?? 2;
+    const functionId = options.functionId ?? demoFunctionId;
     // When llmux runs nats-server itself, every role connects with an nkey identity, and each worker's
     // permissions name only its own subjects (nats-credentials.ts).
     const identities = options.natsUrl ? undefined : {
@@ -145,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
       const worker = await runWorker({
         natsUrl, log: options.log.child({ role: 'worker' }), engineKind, engineUrl,
-        functionId: demoFunctionId, versionId: demoVersionId, model, heartbeatMs, tokens,
+        functionId, versionId: demoVersionId, model, heartbeatMs, tokens,
         ...(identities ? { workerId: identities.workers[i]?.workerId as string, nkeySeed: identities.workers[i]?.identity.seed as string } : {}),
         ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
         ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
@@ -174,17 +180,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gateways.push(g);
     }
     const gateway = gateways[0] as RunningGateway;
-    await registerDemoFunction(gateway.catalog, model, options.llmConfig);
+    if (functionId === demoFunctionId) await registerDemoFunction(gateway.catalog, model, options.llmConfig);
 
     // Ready when every router knows every worker and the gateway sees the demo function.
-    const ready = (): boolean => routers.every((r) => r.table.size >= count) && gateway.catalog.resolve(demoFunctionId, model) !== undefined;
+    const ready = (): boolean => routers.every((r) => r.table.size >= count) &&
+      (functionId !== demoFunctionId || gateway.catalog.resolve(demoFunctionId, model) !== undefined);
     for (let i = 0; i < 200 && !ready(); i++) await sleep(25);
     for (const r of routers) {
       if (r.table.size < count) throw new Error(`only ${r.table.size} of ${count} workers registered with ${r.routerId}`);
     }
 
     return {
-      gatewayUrl: gateway.url, natsUrl, models: [`${demoFunctionId}/${model}`], nats, natsCredentials: control, addWorkerIdentity, gateway, gateways, limiter, router, routers, workers, sims,
+      gatewayUrl: gateway.url, natsUrl, models: [`${functionId}/${model}`], nats, natsCredentials: control, addWorkerIdentity, gateway, gateways, limiter, router, routers, workers, sims,
       stop: stopAll,
     };
   } catch (error) {

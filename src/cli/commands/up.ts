@@ -25,6 +25,7 @@ export interface UpOptions extends PolicyFlags {
   routers: number;
   gateways: number;
   routingMethod: RoutingMethod;
+  function: string;
 }
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -49,6 +50,7 @@ export async function up(opts: UpOptions): Promise<void> {
     port: opts.port,
     workers: opts.workers,
     routers: opts.routers,
+    functionId: opts.function,
     llmConfig: { routingMethod: opts.routingMethod },
     apiKeys,
     ...(opts.nats ? { natsUrl: opts.nats } : {}),
@@ -75,7 +77,7 @@ export async function up(opts: UpOptions): Promise<void> {
     '',
     'llmux is up.',
     `  base URL   ${stack.gatewayUrl}/v1`,
-    `  models     ${stack.models.join(', ')}`,
+    `  models     ${stack.models.join(', ')}${opts.function === 'demo' ? '' : ` (workers are waiting: create function '${opts.function}' with a version v1 listing '${opts.model}', e.g. llmux functions create ${opts.function})`}`,
     `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed; one nkey identity per worker, control identity in the file below)' : ''}`,
     `  workers    ${stack.workers.length}${stack.sims.length > 0 ? ` (engine simulators at ${stack.sims.map((s) => s.url).join(', ')})` : ''}`,
     `  routing    ${opts.routingMethod}, ${stack.routers.length} router(s); add -H 'x-llmux-debug: 1' to see the worker, then GET /admin/api/decisions/<x-request-id>`,

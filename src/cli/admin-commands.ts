@@ -1,0 +1,94 @@
+/**
+ * The admin commands: `llmux functions …`, `llmux workers list`, `llmux keys …`, `llmux apply -f`.
+ * They talk to a running gateway's admin API (`--url`, `--admin-key`, or LLMUX_URL, LLMUX_ADMIN_KEY,
+ * or the config file); handlers load only when their command runs.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { routingMethods } from '../actors/control/routing-method-names.js';
+
+const admin = (cmd: Command): Command => cmd
+  .addOption(new Option('--url <url>', 'the llmux gateway (default http://127.0.0.1:8080)'))
+  .addOption(new Option('--admin-key <key>', 'the admin credential (or LLMUX_ADMIN_KEY, or "adminKey" in the config file)'))
+  .addOption(new Option('--config-file <path>', 'JSON with "url" and "adminKey" (default ~/.config/llmux/config.json)'))
+  .addOption(new Option('--json', 'print the server\'s JSON instead of a table'));
+
+function intArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
+}
+
+function keyValue(value: string, prev: Record<string, string> | undefined): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError('expected key=value');
+  return { ...prev, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+const modelConfig = (cmd: Command): Command => cmd
+  .addOption(new Option('--routing-method <method>', 'llmConfig.routingMethod').choices(routingMethods))
+  .addOption(new Option('--tokenizer <name>', 'llmConfig.tokenizer: cl100k, o200k, llama3, qwen3, gemma3, deepseek_v3 or a tokenizer.json path'))
+  .addOption(new Option('--token-rate-limit <spec>', 'llmConfig.tokenRateLimit, e.g. 1000-S,50000-M'))
+  .addOption(new Option('--request-rate-limit <spec>', 'llmConfig.requestRateLimit, e.g. 10-S,500-M'))
+  .addOption(new Option('--context-length <n>', 'llmConfig.contextLength').argParser(intArg))
+  .addOption(new Option('--set <key=json>', 'any other llmConfig field, e.g. routing={"allowOverride":["round-robin"]}; null removes it (repeatable)').argParser(keyValue));
+
+type Handler = (...args: never[]) => Promise<void>;
+const lazy = <M>(load: () => Promise<M>, pick: (m: M) => Handler) => async (...args: unknown[]): Promise<void> => {
+  // commander passes positional arguments, then the options, then the command itself.
+  const fn = pick(await load()) as unknown as (...a: unknown[]) => Promise<void>;
+  await fn(...args.slice(0, -1));
+};
+const fns = () => import('./admin/functions.js');
+const wk = () => import('./admin/workers-keys.js');
+
+export function addAdminCommands(program: Command): void {
+  const functions = program.command('functions').description('LLM functions, their versions, model config and deployments (admin API)');
+  admin(functions.command('list').description('list functions')
+    .addHelpText('after', '\nExample:\n  llmux functions list --url http://127.0.0.1:8080\n')).action(lazy(fns, (m) => m.list));
+  admin(functions.command('create <id>').description('create an LLM function').option('--name <name>', 'display name')
+    .addHelpText('after', '\nExample:\n  llmux functions create summarize --name "Summarizer"\n')).action(lazy(fns, (m) => m.create));
+  admin(functions.command('get <id>').description('a function and its versions')
+    .addHelpText('after', '\nExample:\n  llmux functions get summarize\n')).action(lazy(fns, (m) => m.get));
+  admin(functions.command('delete <id>').description('delete a function and all its versions')
+    .addHelpText('after', '\nExample:\n  llmux functions delete summarize\n')).action(lazy(fns, (m) => m.remove));
+  admin(modelConfig(functions.command('update-model <function> <version> <model>').description('change a model\'s llmConfig; applies live everywhere')))
+    .addHelpText('after', '\nExamples:\n  llmux functions update-model summarize v1 llama-3.1-8b --routing-method prefix-aware --token-rate-limit 1000-S,50000-M\n  llmux functions update-model summarize v1 llama-3.1-8b --set contextLength=null\n')
+    .action(lazy(fns, (m) => m.updateModel));
+  admin(functions.command('deploy <function> <version>').description('deploy a version: once any version is deployed, only deployed versions serve')
+    .option('--cluster <name>', 'only workers of this cluster serve it').option('--replicas <n>', 'workers wanted (reported by status)', intArg)
+    .option('--label <key=value>', 'only workers with this label serve it (repeatable)', keyValue)
+    .addHelpText('after', '\nExample:\n  llmux functions deploy summarize v2 --replicas 2\n')).action(lazy(fns, (m) => m.deploy));
+  admin(functions.command('undeploy <function> <version>').description('undeploy a version')
+    .addHelpText('after', '\nExample:\n  llmux functions undeploy summarize v1\n')).action(lazy(fns, (m) => m.undeploy));
+  admin(functions.command('status <function> <version>').description('a version\'s workers: registered, healthy, draining')
+    .addHelpText('after', '\nExample:\n  llmux functions status summarize v1\n')).action(lazy(fns, (m) => m.status));
+
+  const versions = functions.command('versions').description('versions of a function');
+  admin(versions.command('list <function>').description('list a function\'s versions')
+    .addHelpText('after', '\nExample:\n  llmux functions versions list summarize\n')).action(lazy(fns, (m) => m.versionsList));
+  admin(modelConfig(versions.command('create <function> <version>').description('create a version serving one or more models')
+    .requiredOption('--model <name>', 'a model the engines serve (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])))
+    .addHelpText('after', '\nExample:\n  llmux functions versions create summarize v1 --model meta-llama/Llama-3.1-8B-Instruct --tokenizer llama3 --routing-method prefix-aware\n')
+    .action(lazy(fns, (m) => m.versionsCreate));
+  admin(versions.command('get <function> <version>').description('one version and its models\' config')
+    .addHelpText('after', '\nExample:\n  llmux functions versions get summarize v1\n')).action(lazy(fns, (m) => m.versionsGet));
+
+  const workers = program.command('workers').description('the worker table, as the routers see it');
+  admin(workers.command('list').description('workers with health, load, draining and circuit state')
+    .addHelpText('after', '\nExample:\n  llmux workers list --json\n')).action(lazy(wk, (m) => m.workersList));
+
+  const keys = program.command('keys').description('API keys (stored hashed; the secret is shown once)');
+  admin(keys.command('create').description('create an API key').requiredOption('--tenant <id>', 'the tenant it bills to')
+    .option('--functions <ids>', 'comma-separated function ids it may use (default all)').option('--name <name>', 'a name to find it by')
+    .option('--token-rate-limit <spec>', 'its own token limit, e.g. 50000-M').option('--request-rate-limit <spec>', 'its own request limit, e.g. 10-S')
+    .addHelpText('after', '\nExample:\n  llmux keys create --tenant acme --functions summarize --token-rate-limit 100000-M\n')).action(lazy(wk, (m) => m.keysCreate));
+  admin(keys.command('list').description('list API keys (never their secrets)')
+    .addHelpText('after', '\nExample:\n  llmux keys list\n')).action(lazy(wk, (m) => m.keysList));
+  admin(keys.command('revoke <key-id>').description('revoke an API key everywhere at once')
+    .addHelpText('after', '\nExample:\n  llmux keys revoke key_0123456789abcdef\n')).action(lazy(wk, (m) => m.keysRevoke));
+
+  admin(program.command('apply').description('make the resources in a YAML file true (Function, FunctionVersion, Tenant, ApiKey)')
+    .requiredOption('-f, --file <path>', 'the YAML file, or - for standard input')
+    .addHelpText('after', '\nExample:\n  llmux apply -f samples/end-to-end/llmux.yaml\n\nSee docs/api.md for the resource kinds.\n'))
+    .action(lazy(() => import('./admin/apply.js'), (m) => m.apply));
+}
