@@ -9,6 +9,7 @@ import { LimiterClient, type LimiterFailMode } from '../actors/gateway/limiter-c
 import { openUsageStream, UsageLedger } from '../ledger/usage-ledger.js';
 import { type Limiter, startLimiter } from '../actors/limiter/limiter.js';
 import { ApiKeyStore } from '../policy/api-key-store.js';
+import { RouteTable } from '../actors/control/route-table.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, startWorker } from '../actors/worker/worker.js';
@@ -38,7 +39,7 @@ async function openCatalog(transport: Transport): Promise<FunctionCatalog> {
 
 export const newId = (role: string): string => `${role}-${randomBytes(4).toString('hex')}`;
 
-export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens' | 'keys' | 'admission' | 'ledger'> {
+export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens' | 'keys' | 'admission' | 'ledger' | 'routes'> {
   natsUrl: string;
   /** Rate limiting: what to do when the limiter does not answer (default open), and the default completion reservation. */
   limiter?: { failMode?: LimiterFailMode; defaultMaxTokens?: number; timeoutMs?: number };
@@ -56,19 +57,22 @@ function tokenCounter(given: TokenCounter | undefined): { tokens: TokenCounter; 
   return { tokens, release: () => tokens.close() };
 }
 
-export type RunningGateway = Gateway & { catalog: FunctionCatalog; keys: ApiKeyStore; ledger: UsageLedger | undefined };
+export type RunningGateway = Gateway & { catalog: FunctionCatalog; keys: ApiKeyStore; routes: RouteTable; ledger: UsageLedger | undefined };
 
 export async function runGateway(options: RunGatewayOptions): Promise<RunningGateway> {
   const transport = await connectNats({ servers: options.natsUrl, name: newId('gateway'), ...seed(options.nkeySeed) });
   const catalog = await openCatalog(transport);
   const { tokens, release } = tokenCounter(options.tokens);
-  const keys = new ApiKeyStore(await transport.keyValue(controlBucket, { history: 5 }));
+  const controlKv = await transport.keyValue(controlBucket, { history: 5 });
+  const keys = new ApiKeyStore(controlKv);
   await keys.start();
+  const routes = new RouteTable(controlKv);
+  await routes.start();
   const limiter = new LimiterClient(transport, options.limiter?.timeoutMs ?? 500);
   const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log);
   const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, ...gatewayOptions } = options;
   const gateway = await startGateway({
-    ...gatewayOptions, transport, catalog, tokens, keys,
+    ...gatewayOptions, transport, catalog, tokens, keys, routes,
     admission: { limiter, failMode: options.limiter?.failMode ?? 'open', defaultMaxTokens: options.limiter?.defaultMaxTokens ?? 1024 },
     ...(ledger ? { ledger } : {}),
   });
@@ -79,6 +83,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
     metrics: gateway.metrics,
     catalog,
     keys,
+    routes,
     ledger,
     async stop() {
       await gateway.stop();
@@ -86,6 +91,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
       await ledger?.flush(5_000);
       limiter.close();
       keys.stop();
+      routes.stop();
       catalog.stop();
       await transport.close();
       await release();

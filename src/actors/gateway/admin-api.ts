@@ -4,6 +4,8 @@ import { ErrorCode } from '../../errors.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { Transport } from '../../transport/transport.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
+import type { RouteTable } from '../control/route-table.js';
+import { deleteBackend, deleteRoute, deleteRouting, discover, listBackends, listRouting, listRoutes, postRouting, putBackend, putRoute } from './admin-routes.js';
 import {
   createFunction, createVersion, deleteFunction, deploy, getFunction, getVersion, listFunctions, listVersions, undeploy, updateModel, versionStatus,
 } from './admin-functions.js';
@@ -14,6 +16,7 @@ import { sendError } from './http-io.js';
 export interface AdminContext {
   transport: Transport;
   catalog: FunctionCatalog;
+  routes?: RouteTable;
   keys?: ApiKeyStore;
 }
 
@@ -22,11 +25,12 @@ const routes = [
   'GET /admin/api/functions/<id>/versions/<v>', 'PATCH /admin/api/functions/<id>/versions/<v>/models/<model>',
   'POST /admin/api/functions/<id>/versions/<v>/deploy|undeploy', 'GET /admin/api/functions/<id>/versions/<v>/status',
   'GET /admin/api/decisions/<request-id>', 'GET /admin/api/workers', 'POST /admin/api/workers/<worker-id>/drain',
+  'PUT|GET|DELETE /admin/api/backends[/<name>]', 'PUT|GET|DELETE /admin/api/routes[/<name>]', 'GET|POST|DELETE /admin/api/routing', 'POST /admin/discover',
   'POST /admin/api/keys', 'GET /admin/api/keys', 'DELETE /admin/api/keys/<key-id>', 'PUT /admin/api/tenants/<tenant>',
 ];
 
 export async function handleAdmin(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-  const { transport, keys, catalog } = ctx;
+  const { transport, keys, catalog, routes: table } = ctx;
   const method = req.method ?? 'GET';
   /** The decoded path segments of the last match; undefined when one was malformed (the 400 is sent). */
   let segments: string[] | undefined;
@@ -62,6 +66,18 @@ export async function handleAdmin(ctx: AdminContext, req: IncomingMessage, res: 
   if (match(/^\/admin\/api\/decisions\/([^/]+)$/, 'GET')) return withSegment((id) => getDecisions(transport, res, id));
   if (match(/^\/admin\/api\/workers$/, 'GET')) return listWorkers(transport, res);
   if (match(/^\/admin\/api\/workers\/([^/]+)\/drain$/, 'POST')) return withSegment((id) => drainWorker(transport, res, id));
+  if (table) {
+    if (match(/^\/admin\/api\/backends$/, 'GET')) return listBackends(table, res);
+    if (match(/^\/admin\/api\/backends\/([^/]+)$/, 'PUT')) return withSegment((n) => putBackend(table, req, res, n));
+    if (match(/^\/admin\/api\/backends\/([^/]+)$/, 'DELETE')) return withSegment((n) => deleteBackend(table, res, n));
+    if (match(/^\/admin\/api\/routes$/, 'GET')) return listRoutes(table, res);
+    if (match(/^\/admin\/api\/routes\/([^/]+)$/, 'PUT')) return withSegment((n) => putRoute(table, req, res, n));
+    if (match(/^\/admin\/api\/routes\/([^/]+)$/, 'DELETE')) return withSegment((n) => deleteRoute(table, res, n));
+    if (match(/^\/admin\/api\/routing$/, 'GET')) return listRouting(table, res);
+    if (match(/^\/admin\/api\/routing$/, 'POST')) return postRouting(table, req, res);
+    if (match(/^\/admin\/api\/routing$/, 'DELETE')) return deleteRouting(table, req, res);
+    if (match(/^\/admin\/discover$/, 'POST')) return discover(table, res);
+  }
   if (keys) {
     if (match(/^\/admin\/api\/keys$/, 'POST')) return createKey(keys, req, res);
     if (match(/^\/admin\/api\/keys$/, 'GET')) return listKeys(keys, res);

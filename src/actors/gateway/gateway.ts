@@ -27,7 +27,11 @@ import type { UsageLedger } from '../../ledger/usage-ledger.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { parseModelAddress } from './model-address.js';
 import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
-import { validateRequest } from './request-schema.js';
+import { type ValidatedRequest, validateRequest } from './request-schema.js';
+import type { RouteTable } from '../control/route-table.js';
+import type { Route } from '../control/route.schema.js';
+import { BackendAdapters, serveRoute } from './route-proxy.js';
+import { ownedBySelection } from './route-request.js';
 import { RequestSession, type SessionEnd, type SessionLimits } from './request-session.js';
 import { requestedMethod, routingHints } from './routing-hints.js';
 import { requestIdFor, traceparentFor } from './trace-context.js';
@@ -57,6 +61,8 @@ export interface GatewayOptions {
   admission?: Omit<AdmissionOptions, 'log' | 'keys'>;
   /** Where a record of every request goes. */
   ledger?: UsageLedger;
+  /** Backends and routes: models served straight from the gateway by providers and engines. */
+  routes?: RouteTable;
   limits?: Partial<SessionLimits>;
   /** Longest a request may take end to end. */
   requestTimeoutMs?: number;
@@ -85,6 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const auth = new Authenticator({ staticKeys: options.apiKeys ?? [], ...(options.keys ? { store: options.keys } : {}), ...(options.jwt ? { jwt: options.jwt } : {}) });
   const adminAuth = new AdminAuth(options.adminKey);
   const gatewayTag = transport.newInboxPrefix().slice(-8);
+  const adapters = new BackendAdapters();
   const limits = { ...defaultLimits, ...options.limits };
   const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
   const sessions = new Map<string, RequestSession>();
@@ -132,6 +139,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (raw instanceof LlmuxError) return void reply(res, operation, raw.toInfo());
     const validated = validateRequest(operation, raw);
     if (validated instanceof LlmuxError) return void reply(res, operation, validated.toInfo());
+    const route = options.routes?.match(validated.model, operation === 'chat' ? '/v1/chat/completions' : '/v1/completions');
+    if (route) return handleRoute(req, res, operation, requestId, principal, route, validated, arrivedAt);
     const address = parseModelAddress(validated.model);
     if (!address) {
       return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
@@ -228,20 +237,71 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  /** A request for a model a route serves: straight to its backends (route-proxy.ts), with auth, limits and the ledger as any other. */
+  const handleRoute = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal,
+    route: Route, validated: ValidatedRequest, arrivedAt: bigint): Promise<void> => {
+    if (!mayUse(principal, route.name)) {
+      return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
+        message: `these credentials (tenant '${principal.tenant}') may not use route '${route.name}'` });
+    }
+    const ownedBy = ownedBySelection(req, validated);
+    const plan = options.routes?.plan(route, ownedBy);
+    if (!plan || plan.backends.length === 0) {
+      return void reply(res, operation, { code: ownedBy ? ErrorCode.noEligibleCandidates : ErrorCode.noActiveBackend, retryable: !ownedBy,
+        message: ownedBy ? `route '${route.name}' has no backend owned by '${ownedBy}'` : `route '${route.name}' names no backend that exists` });
+    }
+    const tokenizer = guessTokenizer(validated.model);
+    const prompt = await countPrompt(tokens, tokenizer, validated).catch(() => ({ total: 0, longest: 0 }));
+    const reservationId = `${requestId}/${gatewayTag}.r${nextToken++}`;
+    const admission = options.admission
+      ? await admit({ ...options.admission, log, ...(options.keys ? { keys: options.keys } : {}) }, {
+        reservationId, principal, functionId: route.name, model: validated.model, llmConfig: {}, headers: req.headers,
+        promptTokens: prompt.total, maxTokens: requestedMaxTokens(validated),
+      })
+      : undefined;
+    if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
+    if (admission?.ok && admission.budget) validated.body.max_tokens = admission.budget.tokens;
+    const startedAt = new Date().toISOString();
+    await serveRoute({
+      plan, request: validated, requestId, clientModel: validated.model, promptTokens: prompt.total, res, log, adapters,
+      headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1',
+      onEnd: (end) => {
+        if (admission?.ok && admission.reserved) options.admission?.limiter.settle(reservationId, end.promptTokens, end.completionTokens);
+        metrics.requests.inc({ route: operation === 'chat' ? '/v1/chat/completions' : '/v1/completions', status: String(end.status) });
+        metrics.duration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: validated.model, status: String(end.status) },
+          Number(process.hrtime.bigint() - arrivedAt) / 1e9);
+        options.ledger?.append({
+          requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: route.name, versionId: 'route', model: validated.model,
+          promptTokens: end.promptTokens, completionTokens: end.completionTokens, cachedTokens: end.cachedTokens ?? 0,
+          start: startedAt, end: new Date().toISOString(), status: end.status, outcome: end.outcome,
+          ...(end.workerId ? { workerId: end.workerId } : {}), ...(end.finishReason ? { finishReason: end.finishReason } : {}),
+          ...(end.errorCode ? { errorCode: end.errorCode } : {}),
+        });
+      },
+    });
+  };
+
   const reply = (res: ServerResponse, operation: Operation | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
     const status = sendError(res, error, headers);
     metrics.requests.inc({ route: operation ? `/v1/${operation === 'chat' ? 'chat/completions' : 'completions'}` : 'other', status: String(status) });
   };
 
   const listModels = (res: ServerResponse): void => {
-    const data = catalog.models().map((m) => ({
+    const data: Array<Record<string, unknown>> = catalog.models().map((m) => ({
       id: `${m.functionId}/${m.model}`,
       object: 'model',
       created: Math.floor(Date.parse(m.createdAt) / 1000) || 0,
       owned_by: m.functionId,
     }));
+    // Route models, one entry per backend that may serve them (llm-d lists a model once per owner).
+    for (const route of options.routes?.routes.values() ?? []) {
+      for (const model of route.match.models) {
+        for (const b of route.backends) data.push({ id: model, object: 'model', created: 0, owned_by: b.ownedBy ?? b.backend });
+      }
+    }
     sendJson(res, 200, { object: 'list', data });
   };
+
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
@@ -261,7 +321,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (path.startsWith('/admin/')) {
       const denied = adminAuth.check(req.headers.authorization);
       if (denied) return void sendError(res, denied.toInfo());
-      return handleAdmin({ transport, catalog, ...(options.keys ? { keys: options.keys } : {}) }, req, res, path);
+      return handleAdmin({ transport, catalog, ...(options.keys ? { keys: options.keys } : {}), ...(options.routes ? { routes: options.routes } : {}) }, req, res, path);
     }
     const operation = operationByPath[path];
     const isModels = path === '/v1/models';
@@ -315,6 +375,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
       inboxSub.unsubscribe();
       await actor.stop();
+      await adapters.close();
     },
   };
 }

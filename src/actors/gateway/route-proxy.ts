@@ -1,0 +1,158 @@
+/**
+ * Serving a request on a route: straight from the gateway to a backend through its engine adapter
+ * (no router, no worker: the backend is a provider or an engine the gateway reaches itself). The
+ * first backend is chosen by weight and the rest are fallbacks in order; each gets `attempts` tries
+ * with backoff for the failures the route retries on, as long as nothing has reached the client.
+ */
+import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, type ErrorInfo, LlmuxError } from '../../errors.js';
+import type { Delta, EngineAdapter, Usage } from '../../engine-adapters/adapter.js';
+import { createEngineAdapter } from '../../engine-adapters/registry.js';
+import type { Logger } from '../../observability/logger.js';
+import { createChatPromptRenderer, guessTokenizer } from '../../tokenize/index.js';
+import type { RoutePlan } from '../control/route-table.js';
+import type { Backend, retryOnValues } from '../control/route.schema.js';
+import { sendError, sendJson, sseErrorEvent } from './http-io.js';
+import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
+import type { SessionEnd } from './request-session.js';
+import type { ValidatedRequest } from './request-schema.js';
+
+/** Adapters by backend, rebuilt when a backend's definition changes. */
+export class BackendAdapters {
+  readonly #cache = new Map<string, { key: string; adapter: EngineAdapter }>();
+
+  get(backend: Backend): EngineAdapter {
+    const key = JSON.stringify(backend);
+    const cached = this.#cache.get(backend.name);
+    if (cached?.key === key) return cached.adapter;
+    void cached?.adapter.close();
+    const adapter = createEngineAdapter(backend.engine, {
+      baseUrl: backend.url, chatPrompt: createChatPromptRenderer(guessTokenizer(backend.model ?? backend.name)),
+      ...(backend.apiKey ? { apiKey: backend.apiKey } : {}), ...(backend.options ? { settings: backend.options } : {}),
+    });
+    this.#cache.set(backend.name, { key, adapter });
+    return adapter;
+  }
+
+  async close(): Promise<void> {
+    for (const { adapter } of this.#cache.values()) await adapter.close();
+    this.#cache.clear();
+  }
+}
+
+type RetryOn = (typeof retryOnValues)[number];
+
+/** Which of a route's retry classes a failure falls in, if any (4xx other than 429 never retries). */
+export function retryClass(e: ErrorInfo): RetryOn | undefined {
+  if (e.upstreamStatus === 429) return '429';
+  if (e.upstreamStatus !== undefined) return e.upstreamStatus >= 500 ? '5xx' : undefined;
+  if (e.code === ErrorCode.timeout) return '5xx';
+  // engineRequestError: the connection was refused or reset, or no headers came.
+  if (e.code === ErrorCode.upstreamError && /request failed/.test(e.message)) return 'connect-failure';
+  return e.code === ErrorCode.upstreamError ? '5xx' : undefined;
+}
+
+export interface RouteRequest {
+  plan: RoutePlan;
+  request: ValidatedRequest;
+  requestId: string;
+  clientModel: string;
+  promptTokens: number;
+  res: ServerResponse;
+  headers: Record<string, string>;
+  debug: boolean;
+  log: Logger;
+  adapters: BackendAdapters;
+  onEnd: (end: SessionEnd) => void;
+}
+
+export async function serveRoute(r: RouteRequest): Promise<void> {
+  const { plan, request, res } = r;
+  const render: RenderContext = {
+    id: `${request.operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${r.requestId}`, created: Math.floor(Date.now() / 1000),
+    clientModel: r.clientModel, operation: request.operation,
+  };
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  let headersSent = false;
+  let deltas = 0;
+  let lastError: ErrorInfo = { code: ErrorCode.noActiveBackend, retryable: true, message: `route '${plan.route.name}' has no backend defined` };
+  const tried: string[] = [];
+
+  for (const backend of plan.backends) {
+    for (let attempt = 1; attempt <= plan.route.retry.attempts; attempt++) {
+      if (controller.signal.aborted) break;
+      tried.push(backend.name);
+      const headers = { ...r.headers, ...(r.debug ? { 'x-llmux-backend': backend.name, 'x-llmux-route': plan.route.name } : {}) };
+      const acc = new CompletionAccumulator();
+      let usage: Usage | undefined;
+      let finishReason: string | undefined;
+      try {
+        const stream = r.adapters.get(backend).stream({
+          operation: request.operation, stream: request.stream, model: backend.model ?? r.clientModel, body: request.body, requestId: r.requestId,
+        }, controller.signal);
+        for await (const events of stream) {
+          const batch: Delta[] = [];
+          for (const e of events) {
+            if (e.type === 'delta') {
+              batch.push(e.delta);
+              deltas++;
+              if (e.delta.finishReason) finishReason = e.delta.finishReason;
+            } else {
+              usage = { ...usage, ...e.usage };
+            }
+          }
+          if (batch.length === 0) continue;
+          if (request.stream) {
+            if (!headersSent) {
+              res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+              headersSent = true;
+            }
+            res.write(renderChunkEvents(render, batch));
+          } else {
+            acc.add(batch);
+          }
+        }
+        const total = { promptTokens: usage?.promptTokens ?? r.promptTokens, completionTokens: usage?.completionTokens ?? deltas,
+          ...(usage?.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}) };
+        if (request.stream) {
+          if (!headersSent) res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+          if (request.includeUsage) res.write(renderUsageEvent(render, total));
+          res.end('data: [DONE]\n\n');
+        } else {
+          sendJson(res, 200, acc.render(render, total), headers);
+        }
+        r.onEnd({ outcome: 'ok', status: 200, workerId: backend.name, ...total, ...(finishReason ? { finishReason } : {}) });
+        return;
+      } catch (error) {
+        if (controller.signal.aborted) {
+          r.onEnd({ outcome: 'cancelled', status: 499, workerId: backend.name, promptTokens: r.promptTokens, completionTokens: deltas });
+          return;
+        }
+        lastError = error instanceof LlmuxError ? error.toInfo() : { code: ErrorCode.internalError, retryable: true, message: String(error) };
+        const kind = retryClass(lastError);
+        const again = !headersSent && kind !== undefined && plan.route.retry.retryOn.includes(kind);
+        r.log.warn({ requestId: r.requestId, route: plan.route.name, backend: backend.name, attempt, code: lastError.code, err: lastError.message, retry: again }, 'backend failed');
+        if (!again) return fail(r, lastError, headersSent, tried, backend.name, deltas);
+        if (attempt < plan.route.retry.attempts) await sleep(plan.route.retry.backoffMs * 2 ** (attempt - 1));
+        else break; // the next backend: a fallback
+      }
+    }
+  }
+  fail(r, lastError, headersSent, tried, tried.at(-1), deltas);
+}
+
+function fail(r: RouteRequest, error: ErrorInfo, headersSent: boolean, tried: string[], backend: string | undefined, deltas: number): void {
+  let status = 200;
+  if (headersSent) {
+    r.res.end(sseErrorEvent(error));
+  } else {
+    const upstream = error.code === ErrorCode.invalidRequest ? error
+      : { ...error, code: ErrorCode.upstreamError, message: `route '${r.plan.route.name}': ${tried.length} attempt(s) on ${[...new Set(tried)].join(', ')} failed; last: ${error.message}` };
+    status = sendError(r.res, upstream, r.headers);
+  }
+  r.onEnd({ outcome: 'failed', status, ...(backend ? { workerId: backend } : {}), promptTokens: deltas > 0 ? r.promptTokens : 0, completionTokens: deltas, errorCode: error.code });
+}
