@@ -1,7 +1,7 @@
 // The end-to-end sample (samples/end-to-end/run.sh) runs here so it never rots, and the admin CLI
 // is driven as a user would: apply -f twice (the second time changes nothing), errors with the
 // server's message, --help with an example on every command.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,32 @@ describe('the end-to-end sample', () => {
     expect(stdout).toContain('data: [DONE]');
     expect(stdout).toMatch(/│ acme\s+│ llama-sim-8b │\s+1 │/);
   }, 120_000);
+});
+
+describe('llmux up --config', () => {
+  it('applies the resources once the stack is up, so the first request already works', async () => {
+    const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', '--workers', '1', '--function', 'summarize', '--model', 'llama-sim-8b',
+      '--config', 'samples/end-to-end/llmux.yaml', '--ttft-ms', '0', '--itl-ms', '0'], { env: { ...process.env, LLMUX_LOG_LEVEL: 'silent' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      for (let i = 0; i < 150 && !out.includes('llmux is up'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(err).toContain('function/summarize created');
+      expect(err).toContain('functionversion/summarize/v1 created, deployed');
+      const url = /http:\/\/127\.0\.0\.1:\d+/.exec(out)?.[0];
+      const key = /apikey\/sample created \(key_[0-9a-f]+\): (\S+)/.exec(err)?.[1];
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'summarize/llama-sim-8b', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 60_000);
 });
 
 describe('the admin CLI', () => {
@@ -70,10 +96,29 @@ describe('the admin CLI', () => {
     expect((yaml as { stderr: string }).stderr).toContain('document 2: spec.models:');
   });
 
+  it('sets backends and routes from the CLI, reading a provider key only from the environment', async () => {
+    const set = await llmux(['backends', 'set', 'prov', '--engine', 'openai', '--backend-url', 'http://127.0.0.1:9', '--api-key-env', 'PROV_KEY', ...admin()], { PROV_KEY: 'sk-secret-prov' });
+    expect(set.stdout).toContain("backend 'prov' set: openai at http://127.0.0.1:9");
+    const missing = await llmux(['backends', 'set', 'prov', '--engine', 'openai', '--backend-url', 'http://127.0.0.1:9', '--api-key-env', 'NOT_SET_ANYWHERE', ...admin()])
+      .catch((e: { stderr: string }) => e);
+    expect((missing as { stderr: string }).stderr).toContain('NOT_SET_ANYWHERE: that environment variable is not set');
+    expect((await llmux(['backends', 'list', ...admin()])).stdout).not.toContain('sk-secret-prov');
+    await llmux(['routes', 'set', 'gpt', '--model', 'gpt-4o-mini', '--backend', 'prov:2:team-a', '--retry-on', '429,5xx', '--attempts', '2', ...admin()]);
+    const routes = JSON.parse((await llmux(['routes', 'list', '--json', ...admin()])).stdout);
+    expect(routes.find((r: { name: string }) => r.name === 'gpt')).toMatchObject({
+      match: { models: ['gpt-4o-mini'] }, backends: [{ backend: 'prov', weight: 2, ownedBy: 'team-a' }], retry: { retryOn: ['429', '5xx'], attempts: 2 },
+    });
+    const bad = await llmux(['routes', 'set', 'gpt', '--model', 'x', '--backend', 'ghost', ...admin()]).catch((e: { stderr: string }) => e);
+    expect((bad as { stderr: string }).stderr).toContain('(field: backends.0.backend)');
+    await llmux(['routes', 'delete', 'gpt', ...admin()]);
+    await llmux(['backends', 'delete', 'prov', ...admin()]);
+  });
+
   it('has --help with an example on every admin command', async () => {
     for (const cmd of [['functions', 'list'], ['functions', 'create'], ['functions', 'get'], ['functions', 'delete'], ['functions', 'update-model'],
       ['functions', 'deploy'], ['functions', 'undeploy'], ['functions', 'status'], ['functions', 'versions', 'list'], ['functions', 'versions', 'create'],
-      ['functions', 'versions', 'get'], ['workers', 'list'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['apply'], ['usage'], ['limiter']]) {
+      ['functions', 'versions', 'get'], ['workers', 'list'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['apply'], ['usage'], ['limiter'],
+      ['backends', 'list'], ['backends', 'set'], ['backends', 'delete'], ['routes', 'list'], ['routes', 'set'], ['routes', 'delete']]) {
       const { stdout } = await llmux([...cmd, '--help']);
       expect(stdout, cmd.join(' ')).toMatch(/Example/);
     }

@@ -40,6 +40,8 @@ const lazy = <M>(load: () => Promise<M>, pick: (m: M) => Handler) => async (...a
 };
 const fns = () => import('./admin/functions.js');
 const wk = () => import('./admin/workers-keys.js');
+const rt = () => import('./admin/routes.js');
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function addAdminCommands(program: Command): void {
   const functions = program.command('functions').description('LLM functions, their versions, model config and deployments (admin API)');
@@ -87,8 +89,34 @@ export function addAdminCommands(program: Command): void {
   admin(keys.command('revoke <key-id>').description('revoke an API key everywhere at once')
     .addHelpText('after', '\nExample:\n  llmux keys revoke key_0123456789abcdef\n')).action(lazy(wk, (m) => m.keysRevoke));
 
-  admin(program.command('apply').description('make the resources in a YAML file true (Function, FunctionVersion, Tenant, ApiKey)')
+  const backends = program.command('backends').description('providers and engines the gateway reaches directly (for routes)');
+  admin(backends.command('list').description('list backends (keys are never shown)')
+    .addHelpText('after', '\nExample:\n  llmux backends list\n')).action(lazy(rt, (m) => m.backendsList));
+  admin(backends.command('set <name>').description('create or replace a backend')
+    .requiredOption('--engine <kind>', 'engine adapter: openai, azure-openai, anthropic, vllm, sglang, tgi, ollama, …')
+    .requiredOption('--backend-url <url>', 'its base URL').option('--api-key-env <VAR>', 'read its key from this environment variable (never from a flag)')
+    .option('--model <name>', 'the model name to send it (default: the client\'s)').option('--option <key=value>', 'engine setting (repeatable)', keyValue)
+    .addHelpText('after', '\nExample:\n  OPENAI_KEY=sk-... llmux backends set openai --engine openai --backend-url https://api.openai.com --api-key-env OPENAI_KEY\n'))
+    .action(lazy(rt, (m) => m.backendsSet));
+  admin(backends.command('delete <name>').description('delete a backend no route uses')
+    .addHelpText('after', '\nExample:\n  llmux backends delete openai\n')).action(lazy(rt, (m) => m.backendsDelete));
+
+  const routesCmd = program.command('routes').description('routes: client models to ordered backends with weights, retries and fallback');
+  admin(routesCmd.command('list').description('list routes')
+    .addHelpText('after', '\nExample:\n  llmux routes list\n')).action(lazy(rt, (m) => m.routesList));
+  admin(routesCmd.command('set <name>').description('create or replace a route')
+    .requiredOption('--model <name>', 'a client model name it serves (repeatable)', collect)
+    .requiredOption('--backend <name[:weight[:owned_by]]>', 'a backend, in fallback order (repeatable)', collect)
+    .option('--path <path>', '/v1/chat/completions or /v1/completions (repeatable; default both)', collect)
+    .option('--retry-on <list>', 'comma-separated: 429, 5xx, connect-failure').option('--attempts <n>', 'attempts per backend', intArg)
+    .option('--backoff-ms <ms>', 'first backoff, doubled per attempt', intArg)
+    .addHelpText('after', '\nExample:\n  llmux routes set gpt --model gpt-4o-mini --backend openai:3 --backend azure:1 --retry-on 429,5xx,connect-failure --attempts 2\n'))
+    .action(lazy(rt, (m) => m.routesSet));
+  admin(routesCmd.command('delete <name>').description('delete a route')
+    .addHelpText('after', '\nExample:\n  llmux routes delete gpt\n')).action(lazy(rt, (m) => m.routesDelete));
+
+  admin(program.command('apply').description('make the resources in a YAML file true (Function, FunctionVersion, Tenant, ApiKey, Backend, Route)')
     .requiredOption('-f, --file <path>', 'the YAML file, or - for standard input')
-    .addHelpText('after', '\nExample:\n  llmux apply -f samples/end-to-end/llmux.yaml\n\nSee docs/api.md for the resource kinds.\n'))
+    .addHelpText('after', '\nExample:\n  llmux apply -f samples/end-to-end/llmux.yaml\n\nKinds: Function, FunctionVersion, Tenant, ApiKey, Backend, Route (docs/api.md).\n'))
     .action(lazy(() => import('./admin/apply.js'), (m) => m.apply));
 }

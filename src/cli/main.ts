@@ -80,6 +80,7 @@ policyOptions(program
   .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
   .addOption(new Option('--routers <n>', 'routers, active-active').default(1).argParser(positiveInt))
   .addOption(new Option('--function <id>', 'the function (version v1) the workers serve; only "demo" is registered for you').default('demo'))
+  .addOption(new Option('--config <file>', 'a YAML file of resources (functions, versions, keys, backends, routes) to apply once up, as llmux apply -f'))
   .addOption(new Option('--gateways <n>', 'gateways (each on its own port after the first)').default(1).argParser(positiveInt))
   .addOption(new Option('--routing-method <method>', 'the demo model\'s routing method (docs/routing.md)').choices(routingMethods).default('least-busy'))
   .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --workers 4 --routers 2 --routing-method prefix-aware\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')

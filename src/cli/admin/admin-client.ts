@@ -24,6 +24,7 @@ function fromConfigFile(path: string, explicit: boolean): { url?: string; adminK
     if (explicit) throw new Error(`cannot read --config-file ${path}: ${(error as Error).message}`);
     return {};
   }
+  if (text.trim() === '') return {};
   try {
     const parsed = JSON.parse(text) as { url?: unknown; adminKey?: unknown };
     return { ...(typeof parsed.url === 'string' ? { url: parsed.url } : {}), ...(typeof parsed.adminKey === 'string' ? { adminKey: parsed.adminKey } : {}) };

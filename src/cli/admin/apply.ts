@@ -3,7 +3,7 @@
  * true through the admin API. Applying the same file twice changes nothing the second time.
  *
  *   apiVersion: llmux/v1
- *   kind: Function | FunctionVersion | Tenant | ApiKey
+ *   kind: Function | FunctionVersion | Tenant | ApiKey | Backend | Route
  *   metadata: { name: ..., function: ... }   # function: for FunctionVersion
  *   spec: ...
  */
@@ -26,6 +26,13 @@ const resourceSchema = z.discriminatedUnion('kind', [
   }).strict(),
   z.object({ apiVersion: z.literal('llmux/v1'), kind: z.literal('Tenant'), metadata: meta,
     spec: z.object({ tokenRateLimit: z.string().optional(), requestRateLimit: z.string().optional() }).strict().default({}) }).strict(),
+  z.object({ apiVersion: z.literal('llmux/v1'), kind: z.literal('Backend'), metadata: meta,
+    spec: z.object({
+      engine: z.string(), url: z.string(), model: z.string().optional(), options: z.record(z.string(), z.string()).optional(),
+      /** The provider key is read from this environment variable when applying; files never hold secrets. */
+      apiKeyFromEnv: z.string().optional(),
+    }).strict() }).strict(),
+  z.object({ apiVersion: z.literal('llmux/v1'), kind: z.literal('Route'), metadata: meta, spec: z.record(z.string(), z.unknown()) }).strict(),
   z.object({ apiVersion: z.literal('llmux/v1'), kind: z.literal('ApiKey'), metadata: meta,
     spec: z.object({ tenant: z.string(), functions: z.array(z.string()).optional(), tokenRateLimit: z.string().optional(), requestRateLimit: z.string().optional() }).strict() }).strict(),
 ]);
@@ -104,6 +111,16 @@ async function applyOne(client: AdminClient, r: Resource): Promise<string> {
     case 'Tenant':
       await client.call('PUT', `/admin/api/tenants/${enc(r.metadata.name)}`, r.spec);
       return `tenant/${r.metadata.name} configured`;
+    case 'Backend': {
+      const { apiKeyFromEnv, ...spec } = r.spec;
+      const apiKey = apiKeyFromEnv ? process.env[apiKeyFromEnv] : undefined;
+      if (apiKeyFromEnv && !apiKey) throw new Error(`backend/${r.metadata.name}: environment variable ${apiKeyFromEnv} (apiKeyFromEnv) is not set`);
+      await client.call('PUT', `/admin/api/backends/${enc(r.metadata.name)}`, { ...spec, ...(apiKey ? { apiKey } : {}) });
+      return `backend/${r.metadata.name} configured`;
+    }
+    case 'Route':
+      await client.call('PUT', `/admin/api/routes/${enc(r.metadata.name)}`, r.spec);
+      return `route/${r.metadata.name} configured`;
     case 'ApiKey': {
       const { keys } = await client.call<{ keys: Array<{ name?: string; tenant: string; keyId: string }> }>('GET', '/admin/api/keys');
       const have = keys.find((k) => k.name === r.metadata.name && k.tenant === r.spec.tenant);
@@ -116,12 +133,20 @@ async function applyOne(client: AdminClient, r: Resource): Promise<string> {
 
 export async function applyResources(client: AdminClient, resources: readonly Resource[], say: (line: string) => void): Promise<void> {
   // Functions before their versions, whatever the file's order.
-  const order: Record<Resource['kind'], number> = { Function: 0, Tenant: 1, FunctionVersion: 2, ApiKey: 3 };
+  const order: Record<Resource['kind'], number> = { Function: 0, Tenant: 1, FunctionVersion: 2, Backend: 3, Route: 4, ApiKey: 5 };
   for (const r of [...resources].sort((a, b) => order[a.kind] - order[b.kind])) say(await applyOne(client, r));
 }
 
+export function readResources(file: string): Resource[] {
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseResources(text, file);
+}
+
 export async function apply(flags: AdminFlags & { file: string }): Promise<void> {
-  const text = flags.file === '-' ? readFileSync(0, 'utf8') : readFileSync(flags.file, 'utf8');
-  const resources = parseResources(text, flags.file);
-  await applyResources(new AdminClient(flags), resources, (line) => process.stdout.write(`${line}\n`));
+  await applyResources(new AdminClient(flags), readResources(flags.file), (line) => process.stdout.write(`${line}\n`));
 }

@@ -26,6 +26,8 @@ export interface UpOptions extends PolicyFlags {
   gateways: number;
   routingMethod: RoutingMethod;
   function: string;
+  /** A YAML file of resources applied once the stack is up (as `llmux apply -f`). */
+  config?: string;
 }
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -36,6 +38,8 @@ export async function up(opts: UpOptions): Promise<void> {
     throw new Error(`refusing to listen on ${opts.host} without an API key: pass --api-key KEY (or bind to 127.0.0.1)`);
   }
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  // Read and check the config file before starting anything: a typo fails fast.
+  const resources = opts.config ? (await import('../admin/apply.js')).readResources(opts.config) : undefined;
   // Without --admin-key, a fresh one for this run (the admin API is off without one), written to a
   // file only its owner can read rather than printed, so it never lands in a terminal log.
   const adminKey = opts.adminKey ?? `llmux-admin-${randomBytes(18).toString('base64url')}`;
@@ -63,6 +67,17 @@ export async function up(opts: UpOptions): Promise<void> {
     installNats: true,
     onProgress: (line) => say(`llmux: ${line}`),
   });
+  if (resources && opts.config) {
+    const { applyResources } = await import('../admin/apply.js');
+    const { AdminClient } = await import('../admin/admin-client.js');
+    say(`llmux: applying ${opts.config} ...`);
+    try {
+      await applyResources(new AdminClient({ url: stack.gatewayUrl, adminKey, configFile: '/dev/null' }), resources, (line) => say(`llmux:   ${line}`));
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+  }
   // The managed nats-server admits nkey identities only: the control one, for `llmux usage` and friends.
   const seedFile = stack.natsCredentials.nkeySeed ? join(tmpdir(), `llmux-nats-seed-${process.pid}`) : undefined;
   if (seedFile) writeFileSync(seedFile, `${stack.natsCredentials.nkeySeed}\n`, { mode: 0o600 });
