@@ -40,8 +40,13 @@ KEY=$("${LLMUX[@]}" keys create --tenant acme --functions summarize --name sampl
 "${LLMUX[@]}" keys list
 
 echo "== 4. a streamed answer"
-curl -sSN "$LLMUX_URL/v1/chat/completions" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d "{\"model\":\"summarize/$MODEL\",\"stream\":true,\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":\"Summarize llmux in one line.\"}]}" | tee "$WORK/stream.txt"
+BODY="{\"model\":\"summarize/$MODEL\",\"stream\":true,\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":\"Summarize llmux in one line.\"}]}"
+if command -v curl >/dev/null; then
+  curl -sSN "$LLMUX_URL/v1/chat/completions" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d "$BODY" | tee "$WORK/stream.txt"
+else # the same request with Node's fetch, for machines without curl
+  node -e 'fetch(process.argv[1], {method: "POST", headers: {authorization: `Bearer ${process.argv[2]}`, "content-type": "application/json"}, body: process.argv[3]})
+    .then(async (r) => { for await (const c of r.body) process.stdout.write(c); })' "$LLMUX_URL/v1/chat/completions" "$KEY" "$BODY" | tee "$WORK/stream.txt"
+fi
 grep -q 'data: \[DONE\]' "$WORK/stream.txt"
 
 sleep 0.5 # the usage record lands when the request ends
