@@ -63,3 +63,12 @@ export async function admit(options: AdmissionOptions, request: AdmissionRequest
     : `no max_tokens in the request; the gateway reserves ${options.defaultMaxTokens} by default`;
   return { ok: true, reserved: true, headers, budget: { tokens: result.completionTokens, why }, admittedAt: result.at };
 }
+
+/** The ledger's view of an admission: the tokens reserved and when the limiter admitted them (none without limits). */
+export function reservationFields(admission: Admission | undefined, promptTokens: number, maxTokens: number | undefined): { reservedTokens?: number; admittedAt?: string } {
+  if (!admission?.ok || !admission.reserved) return {};
+  return {
+    reservedTokens: promptTokens + (admission.budget?.tokens ?? maxTokens ?? 0),
+    admittedAt: new Date(admission.admittedAt ?? Date.now()).toISOString(),
+  };
+}

@@ -22,7 +22,7 @@ import { AdminAuth, Authenticator } from '../../policy/authenticator.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { JwtOptions } from '../../policy/jwt-auth.js';
 import { mayUse, type Principal } from '../../policy/principal.js';
-import { admit, type AdmissionOptions } from './admission.js';
+import { admit, type AdmissionOptions, reservationFields } from './admission.js';
 import type { UsageLedger } from '../../ledger/usage-ledger.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { parseModelAddress } from './model-address.js';
@@ -30,9 +30,10 @@ import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-to
 import { type ValidatedRequest, validateRequest } from './request-schema.js';
 import type { RouteTable } from '../control/route-table.js';
 import type { Route } from '../control/route.schema.js';
-import { BackendAdapters, serveRoute } from './route-proxy.js';
-import { ownedBySelection } from './route-request.js';
-import { RequestSession, type SessionEnd, type SessionLimits } from './request-session.js';
+import { BackendAdapters } from './route-proxy.js';
+import { serveRouteRequest } from './route-request.js';
+import { onRequestEnd } from './request-end.js';
+import { RequestSession, type SessionLimits } from './request-session.js';
 import { requestedMethod, routingHints } from './routing-hints.js';
 import { requestIdFor, traceparentFor } from './trace-context.js';
 
@@ -192,22 +193,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       : undefined;
     if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
     const budget = admission?.ok ? admission.budget : undefined;
-    const reserved = admission?.ok && admission.reserved
-      ? { reservedTokens: prompt.total + (budget?.tokens ?? maxTokens ?? 0), admittedAt: new Date(admission.admittedAt ?? Date.now()).toISOString() }
-      : {};
+    const reserved = reservationFields(admission, prompt.total, maxTokens);
     // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
     if (budget) validated.body.max_tokens = budget.tokens;
     const startedAt = new Date().toISOString();
-    const onEnd = (end: SessionEnd): void => {
-      if (admission?.ok && admission.reserved) options.admission?.limiter.settle(reservationId, end.promptTokens, end.completionTokens);
-      options.ledger?.append({
-        requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: address.functionId, versionId: resolved.version.versionId,
-        model: address.model, promptTokens: end.promptTokens, completionTokens: end.completionTokens, cachedTokens: end.cachedTokens ?? 0,
-        start: startedAt, end: new Date().toISOString(), status: end.status, outcome: end.outcome, ...reserved,
-        ...(end.workerId ? { workerId: end.workerId } : {}), ...(end.finishReason ? { finishReason: end.finishReason } : {}),
-        ...(end.errorCode ? { errorCode: end.errorCode } : {}),
-      });
-    };
+    const onEnd = onRequestEnd(
+      { requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: address.functionId, versionId: resolved.version.versionId,
+        model: address.model, start: startedAt, ...reserved },
+      admission?.ok && admission.reserved && options.admission ? { limiter: options.admission.limiter, reservationId } : undefined,
+      options.ledger,
+    );
     const session = new RequestSession({
       transport, metrics, log, limits,
       reply: `${inbox}.${token}`,
@@ -237,49 +232,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
-  /** A request for a model a route serves: straight to its backends (route-proxy.ts), with auth, limits and the ledger as any other. */
-  const handleRoute = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal,
-    route: Route, validated: ValidatedRequest, arrivedAt: bigint): Promise<void> => {
-    if (!mayUse(principal, route.name)) {
-      return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
-        message: `these credentials (tenant '${principal.tenant}') may not use route '${route.name}'` });
-    }
-    const ownedBy = ownedBySelection(req, validated);
-    const plan = options.routes?.plan(route, ownedBy);
-    if (!plan || plan.backends.length === 0) {
-      return void reply(res, operation, { code: ownedBy ? ErrorCode.noEligibleCandidates : ErrorCode.noActiveBackend, retryable: !ownedBy,
-        message: ownedBy ? `route '${route.name}' has no backend owned by '${ownedBy}'` : `route '${route.name}' names no backend that exists` });
-    }
-    const tokenizer = guessTokenizer(validated.model);
-    const prompt = await countPrompt(tokens, tokenizer, validated).catch(() => ({ total: 0, longest: 0 }));
-    const reservationId = `${requestId}/${gatewayTag}.r${nextToken++}`;
-    const admission = options.admission
-      ? await admit({ ...options.admission, log, ...(options.keys ? { keys: options.keys } : {}) }, {
-        reservationId, principal, functionId: route.name, model: validated.model, llmConfig: {}, headers: req.headers,
-        promptTokens: prompt.total, maxTokens: requestedMaxTokens(validated),
-      })
-      : undefined;
-    if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
-    if (admission?.ok && admission.budget) validated.body.max_tokens = admission.budget.tokens;
-    const startedAt = new Date().toISOString();
-    await serveRoute({
-      plan, request: validated, requestId, clientModel: validated.model, promptTokens: prompt.total, res, log, adapters,
-      headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1',
-      onEnd: (end) => {
-        if (admission?.ok && admission.reserved) options.admission?.limiter.settle(reservationId, end.promptTokens, end.completionTokens);
-        metrics.requests.inc({ route: operation === 'chat' ? '/v1/chat/completions' : '/v1/completions', status: String(end.status) });
-        metrics.duration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: validated.model, status: String(end.status) },
-          Number(process.hrtime.bigint() - arrivedAt) / 1e9);
-        options.ledger?.append({
-          requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: route.name, versionId: 'route', model: validated.model,
-          promptTokens: end.promptTokens, completionTokens: end.completionTokens, cachedTokens: end.cachedTokens ?? 0,
-          start: startedAt, end: new Date().toISOString(), status: end.status, outcome: end.outcome,
-          ...(end.workerId ? { workerId: end.workerId } : {}), ...(end.finishReason ? { finishReason: end.finishReason } : {}),
-          ...(end.errorCode ? { errorCode: end.errorCode } : {}),
-        });
-      },
-    });
-  };
+  const handleRoute = (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal,
+    route: Route, validated: ValidatedRequest, arrivedAt: bigint): Promise<void> =>
+    serveRouteRequest({ options, metrics, tokens, log, adapters, reply, reservationId: `${requestId}/${gatewayTag}.r${nextToken++}` },
+      { req, res, operation, requestId, principal, route, validated, arrivedAt });
 
   const reply = (res: ServerResponse, operation: Operation | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
     const status = sendError(res, error, headers);

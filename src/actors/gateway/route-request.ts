@@ -1,11 +1,24 @@
 /**
- * A request whose model a route serves (route.schema.ts): which backend it may select (`owned_by`,
- * `engine` or `inference_server` in the body, the `x-owned-by` header, or the `owned_by` query
- * parameter, as llm-d's gateway takes them), with the selector fields removed before the body goes
- * to a provider that would reject them.
+ * A request whose model a route serves (route.schema.ts): permission, which backend it may select
+ * (`owned_by`, `engine` or `inference_server` in the body, the `x-owned-by` header, or the
+ * `owned_by` query parameter, as llm-d's gateway takes them; the selector fields are removed before
+ * the body goes to a provider that would reject them), prompt count, admission, then the backends
+ * (route-proxy.ts), and the ledger record at the end: everything a function request gets.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, type ErrorInfo } from '../../errors.js';
+import type { Operation } from '../../engine-adapters/adapter.js';
+import type { Logger } from '../../observability/logger.js';
+import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import { mayUse, type Principal } from '../../policy/principal.js';
+import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
+import type { Route } from '../control/route.schema.js';
+import { admit, reservationFields } from './admission.js';
+import type { GatewayOptions } from './gateway.js';
+import { countPrompt, requestedMaxTokens } from './prompt-tokens.js';
+import { onRequestEnd } from './request-end.js';
 import type { ValidatedRequest } from './request-schema.js';
+import { type BackendAdapters, serveRoute } from './route-proxy.js';
 
 const selectorFields = ['owned_by', 'engine', 'inference_server'] as const;
 
@@ -23,4 +36,66 @@ export function ownedBySelection(req: IncomingMessage, request: ValidatedRequest
     if (query) selected = query;
   }
   return selected;
+}
+
+export interface RouteContext {
+  options: GatewayOptions;
+  metrics: GatewayMetrics;
+  tokens: TokenCounter;
+  log: Logger;
+  adapters: BackendAdapters;
+  reply: (res: ServerResponse, operation: Operation, error: ErrorInfo, headers?: Record<string, string>) => void;
+  reservationId: string;
+}
+
+export interface RouteCall {
+  req: IncomingMessage;
+  res: ServerResponse;
+  operation: Operation;
+  requestId: string;
+  principal: Principal;
+  route: Route;
+  validated: ValidatedRequest;
+  arrivedAt: bigint;
+}
+
+export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Promise<void> {
+  const { options, reply, reservationId, log } = ctx;
+  const { req, res, operation, requestId, principal, route, validated, arrivedAt } = call;
+  if (!mayUse(principal, route.name)) {
+    return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
+      message: `these credentials (tenant '${principal.tenant}') may not use route '${route.name}'` });
+  }
+  const ownedBy = ownedBySelection(req, validated);
+  const plan = options.routes?.plan(route, ownedBy);
+  if (!plan || plan.backends.length === 0) {
+    return void reply(res, operation, { code: ownedBy ? ErrorCode.noEligibleCandidates : ErrorCode.noActiveBackend, retryable: !ownedBy,
+      message: ownedBy ? `route '${route.name}' has no backend owned by '${ownedBy}'` : `route '${route.name}' names no backend that exists` });
+  }
+  // A route has no tokenizer setting: the model name's guess, and an engine's own count wins where it reports one.
+  const prompt = await countPrompt(ctx.tokens, guessTokenizer(validated.model), validated).catch(() => ({ total: 0, longest: 0 }));
+  const admission = options.admission
+    ? await admit({ ...options.admission, log, ...(options.keys ? { keys: options.keys } : {}) }, {
+      reservationId, principal, functionId: route.name, model: validated.model, llmConfig: {}, headers: req.headers,
+      promptTokens: prompt.total, maxTokens: requestedMaxTokens(validated),
+    })
+    : undefined;
+  if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
+  if (admission?.ok && admission.budget) validated.body.max_tokens = admission.budget.tokens;
+  const recordEnd = onRequestEnd(
+    { requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: route.name, versionId: 'route', model: validated.model,
+      start: new Date().toISOString(), ...reservationFields(admission, prompt.total, requestedMaxTokens(validated)) },
+    admission?.ok && admission.reserved && options.admission ? { limiter: options.admission.limiter, reservationId } : undefined,
+    options.ledger,
+  );
+  await serveRoute({
+    plan, request: validated, requestId, clientModel: validated.model, promptTokens: prompt.total, res, log, adapters: ctx.adapters,
+    headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1',
+    onEnd: (end) => {
+      ctx.metrics.requests.inc({ route: operation === 'chat' ? '/v1/chat/completions' : '/v1/completions', status: String(end.status) });
+      ctx.metrics.duration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: validated.model, status: String(end.status) },
+        Number(process.hrtime.bigint() - arrivedAt) / 1e9);
+      recordEnd(end);
+    },
+  });
 }
