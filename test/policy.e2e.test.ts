@@ -110,12 +110,15 @@ describe('policy - token-aware rate limits', () => {
   it('answers 429 with retry-after equal to the time until enough quota returns, and a body naming the limit', async () => {
     await setLlmConfig(stack, { tokenRateLimit: '400-S' }, 'least-busy');
     await new Promise((r) => setTimeout(r, 1_100)); // the setLlmConfig probes used some of this second's quota
-    const first = await chat(stack, { max_tokens: 300 });
-    expect(first.status).toBe(200);
-    const refusedAt = Date.now();
+    // Two requests of ~309 tokens at once against 400 per second: one is admitted, the other refused
+    // (sent together, so a slow machine cannot let a second pass between them).
     const client = new OpenAI({ baseURL: `${stack.gatewayUrl}/v1`, apiKey: testApiKey, maxRetries: 0 });
-    const refused = await client.chat.completions.create({ model: stack.models[0]!, max_tokens: 300, messages: [{ role: 'user', content: 'hello' }] })
-      .withResponse().catch((e: unknown) => e);
+    const ask = () => client.chat.completions.create({ model: stack.models[0]!, max_tokens: 300, messages: [{ role: 'user', content: 'hello' }] })
+      .then(() => 'ok' as const, (e: unknown) => e);
+    const answers = await Promise.all([ask(), ask()]);
+    const refusedAt = Date.now();
+    expect(answers.filter((a) => a === 'ok')).toHaveLength(1);
+    const refused = answers.find((a) => a !== 'ok');
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
     const error = refused as InstanceType<typeof OpenAI.RateLimitError>;
     expect(error.code).toBe('rate_limit_exceeded');
