@@ -130,6 +130,9 @@ describe('policy - token-aware rate limits', () => {
     expect(error.headers?.get('retry-after')).toBe(String(Math.ceil(retryAfterMs / 1000)));
     await new Promise((r) => setTimeout(r, Math.max(0, retryAfterMs - (Date.now() - refusedAt)) + 50));
     expect((await chat(stack, { max_tokens: 300 })).status).toBe(200);
+    const metrics = await (await fetch(`${stack.gatewayUrl}/metrics`)).text();
+    expect(metrics).toMatch(/llmux_gateway_rate_limited_total\{limit="tokens",scope="model"\} [1-9]/);
+    expect(metrics).toMatch(/llmux_gateway_admission_seconds_count [1-9]/);
   });
 
   it('caps a stream without max_tokens at its reservation: it ends with finish_reason length and says why', async () => {
@@ -178,6 +181,7 @@ describe('policy - token-aware rate limits', () => {
     const open = await chat(stack, { max_tokens: 3 });
     expect(open.status).toBe(200);
     expect(open.headers.get('x-ratelimit-status')).toBe('limiter-unavailable');
+    expect(await (await fetch(`${stack.gatewayUrl}/metrics`)).text()).toMatch(/llmux_gateway_limiter_unavailable_total\{outcome="admitted"\} 1/);
     const closed = await startTestStack({ workers: 1, startLimiter: false, limiter: { failMode: 'closed', timeoutMs: 200 }, llmConfig: { tokenRateLimit: '1000-M' } });
     try {
       const answer = await chat(closed, { max_tokens: 3 });

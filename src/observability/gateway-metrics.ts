@@ -58,6 +58,27 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly rateLimited = new Counter({
+    name: 'llmux_gateway_rate_limited_total',
+    help: 'Requests refused with 429, by the kind of limit hit (requests, tokens, prompt, completion) and its scope (key, tenant, model, header).',
+    labelNames: ['limit', 'scope'] as const,
+    registers: [this.registry],
+  });
+
+  readonly limiterUnavailable = new Counter({
+    name: 'llmux_gateway_limiter_unavailable_total',
+    help: 'Reservations the limiter did not answer in time, by what the gateway did (admitted: fail-open; refused: fail-closed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly admission = new Histogram({
+    name: 'llmux_gateway_admission_seconds',
+    help: 'Time to reserve a request\'s tokens with the limiter (only requests some limit applies to).',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'llmux_gateway_' });
   }

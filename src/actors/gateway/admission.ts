@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode, type ErrorInfo } from '../../errors.js';
+import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import { limitBuckets } from '../../policy/limit-buckets.js';
@@ -16,6 +17,7 @@ import { rateLimitError, rateLimitHeaders } from './rate-limit-headers.js';
 
 export interface AdmissionOptions {
   limiter: LimiterClient;
+  metrics?: GatewayMetrics;
   failMode: LimiterFailMode;
   /** Completion tokens reserved for a request without max_tokens (less when the limits leave less). */
   defaultMaxTokens: number;
@@ -46,16 +48,22 @@ export async function admit(options: AdmissionOptions, request: AdmissionRequest
   const flexible = request.maxTokens === undefined;
   const room = request.llmConfig.contextLength !== undefined ? request.llmConfig.contextLength - request.promptTokens : Infinity;
   const wanted = request.maxTokens ?? Math.max(1, Math.min(options.defaultMaxTokens, room));
+  const started = process.hrtime.bigint();
   const result = await options.limiter.reserve({
     id: request.reservationId, buckets, promptTokens: request.promptTokens, completion: { wanted, flexible },
   });
+  options.metrics?.admission.observe(Number(process.hrtime.bigint() - started) / 1e9);
   if (result === 'unavailable') {
+    options.metrics?.limiterUnavailable.inc({ outcome: options.failMode === 'open' ? 'admitted' : 'refused' });
     options.log.warn({ failMode: options.failMode }, 'rate limiter did not answer');
     if (options.failMode === 'open') return { ok: true, reserved: false, headers: { 'x-ratelimit-status': 'limiter-unavailable' } };
     return { ok: false, headers: {}, error: { code: ErrorCode.limiterUnavailable, retryable: true,
       message: 'the rate limiter did not answer and this gateway fails closed; retry shortly' } };
   }
-  if (!result.ok) return { ok: false, ...rateLimitError(result) };
+  if (!result.ok) {
+    options.metrics?.rateLimited.inc({ limit: result.limited.kind, scope: result.limited.scope.split(':')[0] ?? 'unknown' });
+    return { ok: false, ...rateLimitError(result) };
+  }
   const headers = rateLimitHeaders(result.states);
   if (!flexible) return { ok: true, reserved: true, headers, admittedAt: result.at };
   const why = result.completionTokens < wanted

@@ -186,7 +186,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const token = String(nextToken++);
     const reservationId = `${requestId}/${gatewayTag}.${token}`;
     const admission = options.admission
-      ? await admit({ ...options.admission, log, ...(options.keys ? { keys: options.keys } : {}) }, {
+      ? await admit({ ...options.admission, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
         reservationId, principal, functionId: address.functionId, model: address.model, llmConfig, headers: req.headers,
         promptTokens: prompt.total, maxTokens,
       })

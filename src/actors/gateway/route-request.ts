@@ -60,7 +60,7 @@ export interface RouteCall {
 }
 
 export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Promise<void> {
-  const { options, reply, reservationId, log } = ctx;
+  const { options, reply, reservationId, log, metrics } = ctx;
   const { req, res, operation, requestId, principal, route, validated, arrivedAt } = call;
   if (!mayUse(principal, route.name)) {
     return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
@@ -75,7 +75,7 @@ export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Pro
   // A route has no tokenizer setting: the model name's guess, and an engine's own count wins where it reports one.
   const prompt = await countPrompt(ctx.tokens, guessTokenizer(validated.model), validated).catch(() => ({ total: 0, longest: 0 }));
   const admission = options.admission
-    ? await admit({ ...options.admission, log, ...(options.keys ? { keys: options.keys } : {}) }, {
+    ? await admit({ ...options.admission, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
       reservationId, principal, functionId: route.name, model: validated.model, llmConfig: {}, headers: req.headers,
       promptTokens: prompt.total, maxTokens: requestedMaxTokens(validated),
     })
