@@ -89,7 +89,16 @@ describe('availability - no active backend and dead workers', () => {
       functionId: demoFunctionId, versionId: demoVersionId, model: 'llmux-sim-8b', workerId: 'no-identity', engineWaitMs: 2_000,
     }).catch((e: unknown) => e);
     expect(String(anonymous)).toMatch(/Authorization Violation/i);
+    // A real identity used under another worker's id: the server refuses its subjects, and the worker says so.
+    const { nkeySeed } = await stack.addWorkerIdentity('legit-worker');
+    const impostor = await runWorker({
+      natsUrl: stack.natsUrl, nkeySeed, log: silentLogger(), engineKind: 'vllm', engineUrl: stack.sims[0]!.url,
+      functionId: demoFunctionId, versionId: demoVersionId, model: 'llmux-sim-8b', workerId: 'someone-else', engineWaitMs: 2_000,
+    }).catch((e: unknown) => e);
+    expect(String(impostor)).toContain("NATS refused worker 'someone-else'");
+    expect(String(impostor)).toContain('Permissions Violation');
     await new Promise((r) => setTimeout(r, 300));
+    expect(stack.router.table.get('someone-else')).toBeUndefined();
     expect(stack.router.table.get('intruder')).toBeUndefined();
     expect(stack.router.table.get('no-identity')).toBeUndefined();
   });

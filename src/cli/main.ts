@@ -177,6 +177,14 @@ program
   .addHelpText('after', '\nExample:\n  llmux limiter --nats nats://127.0.0.1:4222\n')
   .action(async (opts) => (await import('./commands/roles.js')).limiter(opts));
 
+program
+  .command('credentials')
+  .description('make NATS identities (nkeys) for roles run separately: a control seed, one seed per worker, and the nats-server authorization block')
+  .requiredOption('--worker <id>', 'a worker id to make an identity for (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+  .requiredOption('--out <dir>', 'directory for the seeds and nats-auth.conf')
+  .addHelpText('after', '\nExample:\n  llmux credentials --worker gpu-1 --worker gpu-2 --out ./nats-identities\n')
+  .action(async (opts) => (await import('./commands/credentials.js')).credentials(opts));
+
 addAdminCommands(program);
 
 program.parseAsync().catch((error: unknown) => {

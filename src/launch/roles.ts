@@ -175,6 +175,16 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId, ...seed(options.nkeySeed) });
   const { tokens, release } = tokenCounter(options.tokens);
   const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }) });
+  // The server answers a refused subscription or publish before the flush's PONG: check once, now.
+  await transport.flush();
+  await new Promise((resolve) => setImmediate(resolve));
+  const refused = transport.refusals();
+  if (refused.length > 0) {
+    await worker.stop().catch(() => undefined);
+    await transport.close();
+    await release();
+    throw new Error(`NATS refused worker '${descriptor.workerId}' (${refused[0]}): its identity was made for another worker id; start it with the --id its seed belongs to`);
+  }
   return {
     descriptor,
     inFlight: worker.inFlight,

@@ -104,6 +104,8 @@ export interface Transport {
   flush(): Promise<void>;
   /** Whether the connection to the server is up right now (false while reconnecting or closed). */
   connected(): boolean;
+  /** What the server refused this connection so far (permission violations), newest last. */
+  refusals(): string[];
   keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore>;
   /** Opens (creating when missing) a durable stream. */
   durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream>;

@@ -103,6 +103,10 @@ export class MemoryTransport implements Transport {
     return `_INBOX.${randomUUID().replaceAll('-', '')}`;
   }
 
+  refusals(): string[] {
+    return [];
+  }
+
   connected(): boolean {
     return true;
   }

@@ -97,6 +97,7 @@ export class NatsTransport implements Transport {
   readonly #kvm: Kvm;
   #closing: Promise<void> | undefined;
   #up = true;
+  readonly #refusals: string[] = [];
 
   constructor(nc: NatsConnection, readonly name: string) {
     this.#nc = nc;
@@ -105,8 +106,13 @@ export class NatsTransport implements Transport {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect') this.#up = false;
         else if (s.type === 'reconnect') this.#up = true;
+        else if (s.type === 'error' && /Permissions Violation/i.test(String(s.error))) this.#refusals.push(String(s.error));
       }
     })().catch(() => undefined);
+  }
+
+  refusals(): string[] {
+    return [...this.#refusals];
   }
 
   connected(): boolean {
