@@ -4,7 +4,7 @@ import { exclusionOf } from '../src/actors/router/eligibility.js';
 import { routingRequest, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';
 import { newRoutingState } from '../src/actors/router/routing-request.js';
 import { expiryFactor, utilization, WorkerTable } from '../src/actors/router/worker-table.js';
-import { methodArb, route, seededRandom, tableOf, workerSpecArb } from './support.js';
+import { deploymentsArb, methodArb, route, seededRandom, tableOf, workerSpecArb } from './support.js';
 
 describe('worker table - liveness', () => {
   it('keeps a worker that heartbeats and expires one that stops, within three intervals', () => {
@@ -30,10 +30,10 @@ describe('routing - every method', () => {
 
   it('never picks an ineligible worker, and finds one whenever one is eligible', () => {
     fc.assert(
-      fc.property(fc.array(workerSpecArb, { maxLength: 12 }), methodArb, excludedArb, fc.nat(), fc.constantFrom(undefined, 'local'),
-        (specs, method, exclude, seed, cluster) => {
+      fc.property(fc.array(workerSpecArb, { maxLength: 12 }), methodArb, excludedArb, fc.nat(), fc.constantFrom(undefined, 'local'), deploymentsArb,
+        (specs, method, exclude, seed, cluster, deployments) => {
           const table = tableOf(specs);
-          const request = routingRequest({ exclude, key: `k${seed % 7}`, blocks: [seed % 3, seed % 5] });
+          const request = routingRequest({ exclude, key: `k${seed % 7}`, blocks: [seed % 3, seed % 5], ...(deployments ? { deployments } : {}) });
           const eligible = table.ofFunction('fn').filter((w) => exclusionOf(w, request, 1_000) === undefined);
           const { winner, candidates: decided } = route(table, method, request, newRoutingState(seededRandom(seed)), 1_000, cluster);
           const candidates = decided.records();
@@ -44,6 +44,13 @@ describe('routing - every method', () => {
             expect(exclusionOf(winner!, request, 1_000)).toBeUndefined();
             // A router prefers its own cluster while it has an eligible worker there.
             if (cluster && eligible.some((w) => w.descriptor.cluster === cluster)) expect(winner!.descriptor.cluster).toBe(cluster);
+            // Once a version is deployed, only deployed versions' workers (in its cluster, with its labels) serve.
+            const deployment = deployments?.get(winner!.descriptor.versionId);
+            if (deployments) {
+              expect(deployment).toBeDefined();
+              if (deployment?.cluster) expect(winner!.descriptor.cluster).toBe(deployment.cluster);
+              for (const [k, v] of Object.entries(deployment?.labels ?? {})) expect(winner!.descriptor.labels[k]).toBe(v);
+            }
           }
           // The record lists every worker of the function, with a reason for each one not eligible.
           expect(candidates.map((c) => c.workerId)).toEqual(table.ofFunction('fn').map((w) => w.descriptor.workerId));

@@ -1,6 +1,6 @@
 /** Arbitraries and helpers shared by the routing properties. */
 import fc from 'fast-check';
-import type { RoutingMethod } from '../src/actors/control/function.schema.js';
+import type { Deployment, RoutingMethod } from '../src/actors/control/function.schema.js';
 import { routingMethods } from '../src/actors/control/function.schema.js';
 import { decide } from '../src/actors/router/decision.js';
 import type { WorkerLoad } from '../src/actors/router/registry.protocol.js';
@@ -37,6 +37,8 @@ export const workerSpecArb = fc.record({
   tokensPerMinute: fc.nat(50_000),
   tpmLimit: fc.option(fc.integer({ min: 1, max: 60_000 }), { nil: undefined }),
   kvCacheUsage: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+  versionId: fc.constantFrom('v1', 'v1', 'v2'),
+  gpu: fc.constantFrom('h100', 'l4'),
 });
 export type WorkerSpec = typeof workerSpecArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -45,7 +47,7 @@ export function tableOf(specs: readonly WorkerSpec[], now = 1_000): WorkerTable 
   const table = new WorkerTable();
   specs.forEach((s, i) => {
     const descriptor = workerDescriptor(`w${i}`, {
-      model: s.model, cluster: s.cluster, capacity: s.capacity, ...(s.tpmLimit !== undefined ? { limits: { tokensPerMinute: s.tpmLimit } } : {}),
+      model: s.model, cluster: s.cluster, capacity: s.capacity, versionId: s.versionId, labels: { gpu: s.gpu }, ...(s.tpmLimit !== undefined ? { limits: { tokensPerMinute: s.tpmLimit } } : {}),
     });
     const load = (failed: number): WorkerLoad => workerLoad({
       inFlight: s.inFlight, state: s.draining ? 'draining' : 'active', healthy: s.healthy, outcomes: { ok: 1, failed },
@@ -62,3 +64,12 @@ export function tableOf(specs: readonly WorkerSpec[], now = 1_000): WorkerTable 
 export function route(table: WorkerTable, method: RoutingMethod, request: RoutingRequest = routingRequest(), state: RoutingState = newRoutingState(), now = 1_000, cluster?: string) {
   return decide({ request, method, options: {}, workers: table.ofFunction(request.functionId), state, now, ...(cluster ? { cluster } : {}) });
 }
+
+/** A function's deployments, or none (then every version's workers serve). */
+export const deploymentsArb: fc.Arbitrary<ReadonlyMap<string, Deployment> | undefined> = fc.constantFrom(
+  undefined,
+  new Map([['v1', { deployedAt: '' }]]),
+  new Map([['v2', { deployedAt: '' }]]),
+  new Map([['v1', { deployedAt: '', cluster: 'remote' }], ['v2', { deployedAt: '' }]]),
+  new Map([['v1', { deployedAt: '', labels: { gpu: 'h100' } }]]),
+);
