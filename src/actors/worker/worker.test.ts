@@ -32,7 +32,8 @@ function engineWith(batches: EngineEvent[][], engineLoad?: EngineLoad): EngineAd
   };
 }
 
-async function run(engine: EngineAdapter) {
+/** A worker on an in-memory bus, with its registry events and reply frames collected. */
+async function start(engine: EngineAdapter) {
   const bus = new MemoryBus();
   const registry: RegistryEvent[] = [];
   const gateway = bus.connect('gateway');
@@ -40,23 +41,32 @@ async function run(engine: EngineAdapter) {
     const e = parseRegistryEvent(m.body);
     if (e) registry.push(e);
   });
-  const worker = await startWorker({
-    transport: bus.connect('w'), engine, tokens, log: silentLogger(),
-    descriptor: workerDescriptor('w', { engineKind: 'scripted', capacity: 4, heartbeatMs: 20 }),
-  });
+  const worker = await startWorker({ transport: bus.connect('w'), engine, tokens, log: silentLogger(),
+    descriptor: workerDescriptor('w', { engineKind: 'scripted', capacity: 4, heartbeatMs: 20 }) });
   stops.push(() => worker.stop());
-  const frames: ReplyFrame[] = [];
-  gateway.subscribe('inbox.1', (m) => {
+  const frames = new Map<string, ReplyFrame[]>();
+  gateway.subscribe('inbox.*', (m) => {
     const f = parseReplyFrame(m.body);
-    if (f) frames.push(f);
+    if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
   });
-  const request: InferRequest = {
-    type: 'infer', requestId: 'r', functionId: 'fn', model: 'm', operation: 'chat', stream: true,
-    body: { messages: [] }, exclude: [], tokenizer: 'o200k', promptTokens: 3, routing: { key: 'k', tokens: 10, attempt: 1 },
+  const send = (id: string, stream = true): string => {
+    const request: InferRequest = {
+      type: 'infer', requestId: id, functionId: 'fn', model: 'm', operation: 'chat', stream,
+      body: { messages: [] }, exclude: [], tokenizer: 'o200k', promptTokens: 5, routing: { key: 'k', tokens: 10, attempt: 1 },
+    };
+    gateway.publish(subjects.workerInfer('w'), request, { reply: `inbox.${id}` });
+    return `inbox.${id}`;
   };
-  gateway.publish(subjects.workerInfer('w'), request, { reply: 'inbox.1' });
-  await vi.waitFor(() => expect(frames.at(-1)?.type).toBe('end'));
-  return { end: frames.at(-1) as Extract<ReplyFrame, { type: 'end' }>, registry };
+  const lastBeat = () => registry.findLast((e) => e.type === 'heartbeat') as Extract<RegistryEvent, { type: 'heartbeat' }> | undefined;
+  return { worker, registry, frames, send, lastBeat };
+}
+
+/** One request through a worker on `engine`, to its end frame. */
+async function run(engine: EngineAdapter) {
+  const { registry, frames, send } = await start(engine);
+  const inbox = send('r');
+  await vi.waitFor(() => expect(frames.get(inbox)?.at(-1)?.type).toBe('end'));
+  return { end: frames.get(inbox)?.at(-1) as Extract<ReplyFrame, { type: 'end' }>, registry };
 }
 
 describe('worker - token counts and engine load', () => {
@@ -99,33 +109,6 @@ describe('worker - what it reports for routing', () => {
     close: async () => undefined,
   });
 
-  async function start(engine: EngineAdapter) {
-    const bus = new MemoryBus();
-    const registry: RegistryEvent[] = [];
-    const gateway = bus.connect('gateway');
-    gateway.subscribe(subjects.registryAll, (m) => {
-      const e = parseRegistryEvent(m.body);
-      if (e) registry.push(e);
-    });
-    const worker = await startWorker({ transport: bus.connect('w'), engine, tokens, log: silentLogger(),
-      descriptor: workerDescriptor('w', { engineKind: 'scripted', capacity: 4, heartbeatMs: 20 }) });
-    stops.push(() => worker.stop());
-    const frames = new Map<string, ReplyFrame[]>();
-    gateway.subscribe('inbox.*', (m) => {
-      const f = parseReplyFrame(m.body);
-      if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
-    });
-    const send = (id: string, stream = true): string => {
-      const request: InferRequest = {
-        type: 'infer', requestId: id, functionId: 'fn', model: 'm', operation: 'chat', stream,
-        body: { messages: [] }, exclude: [], tokenizer: 'o200k', promptTokens: 5, routing: { key: 'k', tokens: 10, attempt: 1 },
-      };
-      gateway.publish(subjects.workerInfer('w'), request, { reply: `inbox.${id}` });
-      return `inbox.${id}`;
-    };
-    const lastBeat = () => registry.findLast((e) => e.type === 'heartbeat') as Extract<RegistryEvent, { type: 'heartbeat' }> | undefined;
-    return { worker, registry, frames, send, lastBeat };
-  }
 
   it('counts engine 5xx answers as failures and 4xx answers as not, for the routers\' circuit breakers', async () => {
     const bad = await start(failingEngine('upstream_error'));
