@@ -60,7 +60,8 @@ export function requestedMethod(headers: IncomingHttpHeaders, llmConfig: LlmConf
 export function routingHints(request: ValidatedRequest, headers: IncomingHttpHeaders, method: RoutingMethod, override: RoutingMethod | undefined,
   promptTokens: number, maxTokens: number | undefined): Omit<RoutingHints, 'attempt'> {
   return {
-    key: affinityKey(request, headers),
+    // Only the method that uses them pays for the key and the blocks (both hash prompt text).
+    ...(method === 'session-affinity' ? { key: affinityKey(request, headers) } : {}),
     tokens: promptTokens + (maxTokens ?? assumedCompletionTokens),
     ...(override ? { method: override } : {}),
     ...(prefixMethods.has(method) ? { blocks: prefixBlocks(promptText(request), maxBlocks) } : {}),

@@ -111,7 +111,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
     const routingRequest: RoutingRequest = {
       requestId: request.requestId, functionId: request.functionId, model: request.model, exclude: request.exclude,
-      key: request.routing.key, tokens: request.routing.tokens, ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}),
+      tokens: request.routing.tokens, ...(request.routing.key !== undefined ? { key: request.routing.key } : {}),
+      ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}),
     };
     const deployments = catalog.deployments(request.functionId);
     if (deployments) routingRequest.deployments = deployments;

@@ -8,8 +8,8 @@ import { type RoutingMethod, routingMethods } from '../control/function.schema.j
 
 /** What the gateway works out for the router from the request (the router does not read the body). */
 export interface RoutingHints {
-  /** Session-affinity key: `prompt_cache_key`, else `x-session-id`, else a hash of the leading messages. */
-  key: string;
+  /** Session-affinity key (only for that method): `prompt_cache_key`, else `x-session-id`, else a hash of the leading messages. */
+  key?: string;
   /** Chained prefix-block hashes of the prompt, for prefix-aware and kv-aware routing. */
   blocks?: number[];
   /** The method the request asked for (`x-llmux-routing-method`), already checked against what its model allows. */
@@ -76,7 +76,7 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
 }
 
 function isRoutingHints(v: unknown): v is RoutingHints {
-  return isObject(v) && isString(v.key) && isFiniteNumber(v.tokens) && isFiniteNumber(v.attempt) &&
+  return isObject(v) && (v.key === undefined || isString(v.key)) && isFiniteNumber(v.tokens) && isFiniteNumber(v.attempt) &&
     (v.blocks === undefined || (Array.isArray(v.blocks) && v.blocks.every(isFiniteNumber))) &&
     (v.method === undefined || (routingMethods as readonly unknown[]).includes(v.method));
 }
