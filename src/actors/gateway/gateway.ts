@@ -203,6 +203,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       admission?.ok && admission.reserved && options.admission ? { limiter: options.admission.limiter, reservationId } : undefined,
       options.ledger,
     );
+    // The client left while its tokens were being reserved: nothing to start, the reservation goes back.
+    if (res.destroyed) return onEnd({ outcome: 'cancelled', status: 499, promptTokens: 0, completionTokens: 0 });
     const session = new RequestSession({
       transport, metrics, log, limits,
       reply: `${inbox}.${token}`,
@@ -229,6 +231,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     if (!actor.tell({ type: 'open', token, session })) {
       reply(res, operation, { code: ErrorCode.noActiveBackend, retryable: true, message: 'gateway overloaded' });
+      onEnd({ outcome: 'failed', status: 503, promptTokens: 0, completionTokens: 0, errorCode: ErrorCode.noActiveBackend });
     }
   };
 
