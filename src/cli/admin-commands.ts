@@ -3,8 +3,9 @@
  * They talk to a running gateway's admin API (`--url`, `--admin-key`, or LLMUX_URL, LLMUX_ADMIN_KEY,
  * or the config file); handlers load only when their command runs.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { routingMethods } from '../actors/control/routing-method-names.js';
+import { collect, keyValue, nonNegativeInt } from './arg-parsers.js';
 
 const admin = (cmd: Command): Command => cmd
   .addOption(new Option('--url <url>', 'the llmux gateway (default http://127.0.0.1:8080)'))
@@ -12,24 +13,12 @@ const admin = (cmd: Command): Command => cmd
   .addOption(new Option('--config-file <path>', 'JSON with "url" and "adminKey" (default ~/.config/llmux/config.json)'))
   .addOption(new Option('--json', 'print the server\'s JSON instead of a table'));
 
-function intArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
-  return n;
-}
-
-function keyValue(value: string, prev: Record<string, string> | undefined): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq < 1) throw new InvalidArgumentError('expected key=value');
-  return { ...prev, [value.slice(0, eq)]: value.slice(eq + 1) };
-}
-
 const modelConfig = (cmd: Command): Command => cmd
   .addOption(new Option('--routing-method <method>', 'llmConfig.routingMethod').choices(routingMethods))
   .addOption(new Option('--tokenizer <name>', 'llmConfig.tokenizer: cl100k, o200k, llama3, qwen3, gemma3, deepseek_v3 or a tokenizer.json path'))
   .addOption(new Option('--token-rate-limit <spec>', 'llmConfig.tokenRateLimit, e.g. 1000-S,50000-M'))
   .addOption(new Option('--request-rate-limit <spec>', 'llmConfig.requestRateLimit, e.g. 10-S,500-M'))
-  .addOption(new Option('--context-length <n>', 'llmConfig.contextLength').argParser(intArg))
+  .addOption(new Option('--context-length <n>', 'llmConfig.contextLength').argParser(nonNegativeInt))
   .addOption(new Option('--set <key=json>', 'any other llmConfig field, e.g. routing={"allowOverride":["round-robin"]}; null removes it (repeatable)').argParser(keyValue));
 
 type Handler = (...args: never[]) => Promise<void>;
@@ -41,7 +30,6 @@ const lazy = <M>(load: () => Promise<M>, pick: (m: M) => Handler) => async (...a
 const fns = () => import('./admin/functions.js');
 const wk = () => import('./admin/workers-keys.js');
 const rt = () => import('./admin/routes.js');
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function addAdminCommands(program: Command): void {
   const functions = program.command('functions').description('LLM functions, their versions, model config and deployments (admin API)');
@@ -57,7 +45,7 @@ export function addAdminCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  llmux functions update-model summarize v1 llama-3.1-8b --routing-method prefix-aware --token-rate-limit 1000-S,50000-M\n  llmux functions update-model summarize v1 llama-3.1-8b --set contextLength=null\n')
     .action(lazy(fns, (m) => m.updateModel));
   admin(functions.command('deploy <function> <version>').description('deploy a version: once any version is deployed, only deployed versions serve')
-    .option('--cluster <name>', 'only workers of this cluster serve it').option('--replicas <n>', 'workers wanted (reported by status)', intArg)
+    .option('--cluster <name>', 'only workers of this cluster serve it').option('--replicas <n>', 'workers wanted (reported by status)', nonNegativeInt)
     .option('--label <key=value>', 'only workers with this label serve it (repeatable)', keyValue)
     .addHelpText('after', '\nExample:\n  llmux functions deploy summarize v2 --replicas 2\n')).action(lazy(fns, (m) => m.deploy));
   admin(functions.command('undeploy <function> <version>').description('undeploy a version')
@@ -69,7 +57,7 @@ export function addAdminCommands(program: Command): void {
   admin(versions.command('list <function>').description('list a function\'s versions')
     .addHelpText('after', '\nExample:\n  llmux functions versions list summarize\n')).action(lazy(fns, (m) => m.versionsList));
   admin(modelConfig(versions.command('create <function> <version>').description('create a version serving one or more models')
-    .requiredOption('--model <name>', 'a model the engines serve (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])))
+    .requiredOption('--model <name>', 'a model the engines serve (repeatable)', collect)))
     .addHelpText('after', '\nExample:\n  llmux functions versions create summarize v1 --model meta-llama/Llama-3.1-8B-Instruct --tokenizer llama3 --routing-method prefix-aware\n')
     .action(lazy(fns, (m) => m.versionsCreate));
   admin(versions.command('get <function> <version>').description('one version and its models\' config')
@@ -108,8 +96,8 @@ export function addAdminCommands(program: Command): void {
     .requiredOption('--model <name>', 'a client model name it serves (repeatable)', collect)
     .requiredOption('--backend <name[:weight[:owned_by]]>', 'a backend, in fallback order (repeatable)', collect)
     .option('--path <path>', '/v1/chat/completions or /v1/completions (repeatable; default both)', collect)
-    .option('--retry-on <list>', 'comma-separated: 429, 5xx, connect-failure').option('--attempts <n>', 'attempts per backend', intArg)
-    .option('--backoff-ms <ms>', 'first backoff, doubled per attempt', intArg)
+    .option('--retry-on <list>', 'comma-separated: 429, 5xx, connect-failure').option('--attempts <n>', 'attempts per backend', nonNegativeInt)
+    .option('--backoff-ms <ms>', 'first backoff, doubled per attempt', nonNegativeInt)
     .addHelpText('after', '\nExample:\n  llmux routes set gpt --model gpt-4o-mini --backend openai:3 --backend azure:1 --retry-on 429,5xx,connect-failure --attempts 2\n'))
     .action(lazy(rt, (m) => m.routesSet));
   admin(routesCmd.command('delete <name>').description('delete a route')

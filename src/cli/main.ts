@@ -2,42 +2,12 @@
  * The `llmux` command. Subcommand modules are imported only when their command runs, so
  * `llmux --help` starts in tens of milliseconds.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { routingMethods } from '../actors/control/routing-method-names.js';
 import { addAdminCommands } from './admin-commands.js';
+import { collect, keyValue, nonNegative, nonNegativeInt, port, positiveInt } from './arg-parsers.js';
 
 const program = new Command();
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
-  return n;
-}
-
-function nonNegative(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-}
-
-/** `key=value`, repeatable, into a record. */
-function keyValue(value: string, prev: Record<string, string> | undefined): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq < 1) throw new InvalidArgumentError('expected key=value');
-  return { ...prev, [value.slice(0, eq)]: value.slice(eq + 1) };
-}
 
 const engineOption = () => new Option('--engine <kind>', 'engine adapter: vllm, sglang, sglang-generate, trtllm, llamacpp, tgi, triton, ollama, openai, azure-openai, anthropic').default('vllm');
 const engineSettingOption = () => new Option('--engine-option <key=value>', 'engine-specific setting, e.g. api-version=2024-10-21 for azure-openai (repeatable)').argParser(keyValue);
@@ -55,7 +25,7 @@ const policyOptions = (command: Command): Command => command
 const natsOption = () => new Option('--nats <url>', 'NATS server URL').env('LLMUX_NATS_URL');
 const seedFileOption = () => new Option('--nkey-seed-file <path>', 'connect to NATS as this nkey identity (a file holding its seed)').env('LLMUX_NKEY_SEED_FILE');
 const apiKeyOption = () => new Option('--api-key <key>', 'client API key required as `Authorization: Bearer <key>` (repeatable)')
-  .env('LLMUX_API_KEY').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+  .env('LLMUX_API_KEY').argParser(collect);
 
 program
   .name('llmux')
@@ -153,7 +123,7 @@ program
   .addOption(new Option('--itl-ms <ms>', 'inter-token latency').default(0).argParser(nonNegative))
   .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue').default(64).argParser(positiveInt))
   .addOption(new Option('--prefix-cache-blocks <n>', 'prefix cache size in 64-character blocks (a cached prompt share cuts TTFT); 0 turns it off').default(4096).argParser(nonNegativeInt))
-  .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+  .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser(collect))
   .addHelpText('after', '\nExample:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
   .action(async (opts) => (await import('./commands/sim.js')).sim(opts));
 
@@ -180,7 +150,7 @@ program
 program
   .command('credentials')
   .description('make NATS identities (nkeys) for roles run separately: a control seed, one seed per worker, and the nats-server authorization block')
-  .requiredOption('--worker <id>', 'a worker id to make an identity for (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+  .requiredOption('--worker <id>', 'a worker id to make an identity for (repeatable)', collect)
   .requiredOption('--out <dir>', 'directory for the seeds and nats-auth.conf')
   .addHelpText('after', '\nExample:\n  llmux credentials --worker gpu-1 --worker gpu-2 --out ./nats-identities\n')
   .action(async (opts) => (await import('./commands/credentials.js')).credentials(opts));
