@@ -7,7 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { idSchema } from '../actors/control/function.schema.js';
-import type { KvEntry, KvStore, Subscription } from '../transport/transport.js';
+import { KvRecords } from '../actors/control/kv-records.js';
+import type { KvStore, Subscription } from '../transport/transport.js';
 import { limitSpecSchema, requestLimitSpecSchema } from './limit-spec.js';
 
 export const apiKeyRecordSchema = z.object({
@@ -32,35 +33,30 @@ export type TenantRecord = z.infer<typeof tenantRecordSchema>;
 export const sha256Hex = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
 
 export class ApiKeyStore {
-  /** sha256 hex → record */
-  readonly #byHash = new Map<string, ApiKeyRecord>();
-  readonly #tenants = new Map<string, TenantRecord>();
+  /** By the SHA-256 (hex) of the secret. */
+  readonly #keys: KvRecords<ApiKeyRecord>;
+  readonly #tenants: KvRecords<TenantRecord>;
   readonly #subscriptions: Subscription[] = [];
 
-  constructor(readonly kv: KvStore) {}
+  constructor(readonly kv: KvStore) {
+    this.#keys = new KvRecords(kv, 'apikeys.', apiKeyRecordSchema);
+    this.#tenants = new KvRecords(kv, 'tenants.', tenantRecordSchema);
+  }
 
   async start(): Promise<void> {
-    this.#subscriptions.push(await this.kv.watch('apikeys.', (e) => this.#apply(e, 'apikeys.', apiKeyRecordSchema, this.#byHash)));
-    this.#subscriptions.push(await this.kv.watch('tenants.', (e) => this.#apply(e, 'tenants.', tenantRecordSchema, this.#tenants)));
+    this.#subscriptions.push(await this.#keys.watch(), await this.#tenants.watch());
   }
 
   stop(): void {
     for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
   }
 
-  #apply<T>(entry: KvEntry, prefix: string, schema: z.ZodType<T>, into: Map<string, T>): void {
-    const id = entry.key.slice(prefix.length);
-    if (entry.value === undefined) return void into.delete(id);
-    const parsed = schema.safeParse(entry.value);
-    if (parsed.success) into.set(id, parsed.data);
-  }
-
   get size(): number {
-    return this.#byHash.size;
+    return this.#keys.size;
   }
 
   lookup(secret: string): ApiKeyRecord | undefined {
-    return this.#byHash.get(sha256Hex(secret));
+    return this.#keys.get(sha256Hex(secret));
   }
 
   tenant(id: string): TenantRecord | undefined {
@@ -68,30 +64,27 @@ export class ApiKeyStore {
   }
 
   list(): ApiKeyRecord[] {
-    return [...this.#byHash.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return [...this.#keys.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   /** Creates a key; the only time its secret exists outside the client. */
   async create(fields: Omit<ApiKeyRecord, 'keyId' | 'createdAt'>): Promise<{ secret: string; record: ApiKeyRecord }> {
     const secret = `sk-llmux-${randomBytes(24).toString('base64url')}`;
     const record = apiKeyRecordSchema.parse({ ...fields, keyId: `key_${randomBytes(8).toString('hex')}`, createdAt: new Date().toISOString() });
-    await this.kv.put(`apikeys.${sha256Hex(secret)}`, record);
-    this.#byHash.set(sha256Hex(secret), record); // visible here at once, everywhere else through the watch
+    await this.#keys.put(sha256Hex(secret), record);
     return { secret, record };
   }
 
   /** Revokes a key by id; false when there is no such key. */
   async revoke(keyId: string): Promise<boolean> {
-    const hash = [...this.#byHash].find(([, r]) => r.keyId === keyId)?.[0];
+    const hash = [...this.#keys.entries()].find(([, r]) => r.keyId === keyId)?.[0];
     if (!hash) return false;
-    await this.kv.delete(`apikeys.${hash}`);
-    this.#byHash.delete(hash);
+    await this.#keys.delete(hash);
     return true;
   }
 
   async putTenant(record: TenantRecord): Promise<void> {
     const parsed = tenantRecordSchema.parse(record);
-    await this.kv.put(`tenants.${parsed.tenant}`, parsed);
-    this.#tenants.set(parsed.tenant, parsed);
+    await this.#tenants.put(parsed.tenant, parsed);
   }
 }

@@ -4,8 +4,8 @@
  * may use (only the one it selects by `owned_by`, when it selects one), the first by weight and the
  * rest in declared order as fallbacks.
  */
-import type { z } from 'zod';
-import type { KvEntry, KvStore, Subscription } from '../../transport/transport.js';
+import type { KvStore, Subscription } from '../../transport/transport.js';
+import { KvRecords } from './kv-records.js';
 import { type Backend, backendSchema, type Route, routeSchema } from './route.schema.js';
 
 export interface RoutePlan {
@@ -15,46 +15,37 @@ export interface RoutePlan {
 }
 
 export class RouteTable {
-  readonly backends = new Map<string, Backend>();
-  readonly routes = new Map<string, Route>();
+  readonly backends: KvRecords<Backend>;
+  readonly routes: KvRecords<Route>;
   readonly #subscriptions: Subscription[] = [];
 
-  constructor(readonly kv: KvStore) {}
+  constructor(readonly kv: KvStore) {
+    this.backends = new KvRecords(kv, 'backends.', backendSchema);
+    this.routes = new KvRecords(kv, 'routes.', routeSchema);
+  }
 
   async start(): Promise<void> {
-    this.#subscriptions.push(await this.kv.watch('backends.', (e) => this.#apply(e, 'backends.', backendSchema, this.backends)));
-    this.#subscriptions.push(await this.kv.watch('routes.', (e) => this.#apply(e, 'routes.', routeSchema, this.routes)));
+    this.#subscriptions.push(await this.backends.watch(), await this.routes.watch());
   }
 
   stop(): void {
     for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
   }
 
-  #apply<T>(entry: KvEntry, prefix: string, schema: z.ZodType<T>, into: Map<string, T>): void {
-    const name = entry.key.slice(prefix.length);
-    if (entry.value === undefined) return void into.delete(name);
-    const parsed = schema.safeParse(entry.value);
-    if (parsed.success) into.set(name, parsed.data);
+  putBackend(backend: Backend): Promise<void> {
+    return this.backends.put(backend.name, backend);
   }
 
-  async putBackend(backend: Backend): Promise<void> {
-    await this.kv.put(`backends.${backend.name}`, backend);
-    this.backends.set(backend.name, backend);
+  deleteBackend(name: string): Promise<void> {
+    return this.backends.delete(name);
   }
 
-  async deleteBackend(name: string): Promise<void> {
-    await this.kv.delete(`backends.${name}`);
-    this.backends.delete(name);
+  putRoute(route: Route): Promise<void> {
+    return this.routes.put(route.name, route);
   }
 
-  async putRoute(route: Route): Promise<void> {
-    await this.kv.put(`routes.${route.name}`, route);
-    this.routes.set(route.name, route);
-  }
-
-  async deleteRoute(name: string): Promise<void> {
-    await this.kv.delete(`routes.${name}`);
-    this.routes.delete(name);
+  deleteRoute(name: string): Promise<void> {
+    return this.routes.delete(name);
   }
 
   /** The route for a client model and path, if any (the first by name when several match). */
