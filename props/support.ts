@@ -4,22 +4,11 @@ import type { Deployment, RoutingMethod } from '../src/actors/control/function.s
 import { routingMethods } from '../src/actors/control/function.schema.js';
 import { decide } from '../src/actors/router/decision.js';
 import type { WorkerLoad } from '../src/actors/router/registry.protocol.js';
-import { routingRequest, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';
+import { routingRequest, seededRandom, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';
 import { newRoutingState, type RoutingRequest, type RoutingState } from '../src/actors/router/routing-request.js';
 import { WorkerTable } from '../src/actors/router/worker-table.js';
 
-/** A deterministic random source from a fast-check seed (so a failing case replays exactly). */
-export function seededRandom(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+export { seededRandom };
 
 export const methodArb: fc.Arbitrary<RoutingMethod> = fc.constantFrom(...routingMethods);
 

@@ -5,7 +5,7 @@
 import { routingMethods, type RoutingMethod } from '../../src/actors/control/function.schema.js';
 import { decide } from '../../src/actors/router/decision.js';
 import { prefixBlocks } from '../../src/actors/router/hash.js';
-import { routingRequest, workerDescriptor, workerLoad } from '../../src/actors/router/router-test-support.js';
+import { routingRequest, seededRandom, workerDescriptor, workerLoad } from '../../src/actors/router/router-test-support.js';
 import { newRoutingState } from '../../src/actors/router/routing-request.js';
 import { WorkerTable } from '../../src/actors/router/worker-table.js';
 import { percentile } from './stats.js';
@@ -15,15 +15,6 @@ export interface DecisionTiming {
   method: RoutingMethod;
   p50Us: number;
   p99Us: number;
-}
-
-/** A fixed pseudo-random sequence, so every run times the same tables and requests. */
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x / 4294967296;
-  };
 }
 
 function tableOf(n: number, random: () => number): WorkerTable {
@@ -43,7 +34,7 @@ export function timeDecisions(sizes: readonly number[], decisions: number): Deci
   const out: DecisionTiming[] = [];
   for (const n of sizes) {
     for (const method of routingMethods) {
-      const random = lcg(n * 31 + method.length);
+      const random = seededRandom(n * 31 + method.length);
       const table = tableOf(n, random);
       const state = newRoutingState(random);
       // 64 shared system prompts of ~3,000 characters, each already served by some worker.

@@ -6,13 +6,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { ErrorCode, type ErrorInfo, LlmuxError } from '../../errors.js';
-import { subjects } from '../../transport/subjects.js';
 import type { Transport } from '../../transport/transport.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import { deploymentSchema, functionRecordSchema, idSchema, llmConfigSchema, modelSpecSchema, versionRecordSchema } from '../control/function.schema.js';
-import { parseRouterAnswer, type WorkerView } from '../router/router.protocol.js';
 import { readBody, zodError } from './admin-body.js';
-import { gather } from './gather.js';
+import { workersFromRouters } from './admin-routing.js';
 import { sendError, sendJson } from './http-io.js';
 
 const createFunctionSchema = z.object({ id: idSchema, name: z.string().min(1).max(128).optional(), functionType: z.literal('LLM').default('LLM') }).strict();
@@ -113,20 +111,12 @@ export async function undeploy(catalog: FunctionCatalog, res: ServerResponse, fu
 export async function versionStatus(catalog: FunctionCatalog, transport: Transport, res: ServerResponse, functionId: string, versionId: string): Promise<void> {
   const version = catalog.getVersion(functionId, versionId);
   if (!version) return void sendError(res, notFound(`no version '${versionId}' of function '${functionId}'`));
-  const answers = await gather(transport, subjects.routerAdmin, { type: 'workers' }, {
-    windowMs: 300,
-    parse: (b) => {
-      const a = parseRouterAnswer(b);
-      return a?.type === 'workers' ? a : undefined;
-    },
-  });
-  const byId = new Map<string, WorkerView>();
-  for (const a of answers) for (const w of a.workers) if (w.descriptor.functionId === functionId && w.descriptor.versionId === versionId) byId.set(w.descriptor.workerId, w);
-  const workers = [...byId.values()];
+  const { routers, workers: all } = await workersFromRouters(transport);
+  const workers = all.filter((w) => w.descriptor.functionId === functionId && w.descriptor.versionId === versionId);
   const healthy = workers.filter((w) => w.load.healthy && w.load.state === 'active' && w.breaker === 'closed').length;
   sendJson(res, 200, {
     functionId, versionId, deployed: version.deployment !== undefined, ...(version.deployment ? { deployment: version.deployment } : {}),
-    routersAnswering: answers.length,
+    routersAnswering: routers.length,
     workers: { registered: workers.length, healthy, draining: workers.filter((w) => w.load.state === 'draining').length, wanted: version.deployment?.replicas ?? null },
     list: workers.map((w) => ({ workerId: w.descriptor.workerId, model: w.descriptor.model, cluster: w.descriptor.cluster, state: w.load.state,
       healthy: w.load.healthy, breaker: w.breaker, inFlight: w.inFlight })),

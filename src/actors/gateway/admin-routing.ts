@@ -33,7 +33,8 @@ export async function getDecisions(transport: Transport, res: ServerResponse, re
   sendJson(res, 200, { requestId, decisions });
 }
 
-export async function listWorkers(transport: Transport, res: ServerResponse): Promise<void> {
+/** The worker table as the routers hold it: every router answers, and the freshest report of each worker wins. */
+export async function workersFromRouters(transport: Transport): Promise<{ routers: string[]; workers: WorkerView[] }> {
   const answers = await gather(transport, subjects.routerAdmin, { type: 'workers' }, {
     windowMs,
     parse: (b) => {
@@ -41,8 +42,6 @@ export async function listWorkers(transport: Transport, res: ServerResponse): Pr
       return a?.type === 'workers' ? a : undefined;
     },
   });
-  if (answers.length === 0) return void sendError(res, { code: ErrorCode.noActiveBackend, retryable: true, message: 'no router answered' });
-  // Every router holds the whole table; where they differ, the freshest report of each worker wins.
   const byId = new Map<string, WorkerView>();
   for (const a of answers) {
     for (const w of a.workers) {
@@ -50,8 +49,16 @@ export async function listWorkers(transport: Transport, res: ServerResponse): Pr
       if (!seen || w.lastSeenMsAgo < seen.lastSeenMsAgo) byId.set(w.descriptor.workerId, w);
     }
   }
-  const workers = [...byId.values()].sort((a, b) => a.descriptor.workerId.localeCompare(b.descriptor.workerId));
-  sendJson(res, 200, { routers: answers.map((a) => a.routerId).sort(), workers });
+  return {
+    routers: answers.map((a) => a.routerId).sort(),
+    workers: [...byId.values()].sort((a, b) => a.descriptor.workerId.localeCompare(b.descriptor.workerId)),
+  };
+}
+
+export async function listWorkers(transport: Transport, res: ServerResponse): Promise<void> {
+  const { routers, workers } = await workersFromRouters(transport);
+  if (routers.length === 0) return void sendError(res, { code: ErrorCode.noActiveBackend, retryable: true, message: 'no router answered' });
+  sendJson(res, 200, { routers, workers });
 }
 
 export async function drainWorker(transport: Transport, res: ServerResponse, workerId: string): Promise<void> {

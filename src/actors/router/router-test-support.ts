@@ -19,3 +19,16 @@ export function workerLoad(overrides: Partial<WorkerLoad> = {}): WorkerLoad {
 export function routingRequest(overrides: Partial<RoutingRequest> = {}): RoutingRequest {
   return { requestId: 'r', functionId: 'fn', model: 'm', exclude: [], tokens: 100, ...overrides };
 }
+
+/** A deterministic random source (xorshift32) from a seed, so a failing case or a benchmark replays exactly. */
+export function seededRandom(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}

@@ -95,11 +95,6 @@ export class WorkerTable {
     return this.#byFunction.get(functionId) ?? [];
   }
 
-  /** Workers serving this function's model, in a stable order (by id). */
-  serving(functionId: string, model: string): WorkerEntry[] {
-    return this.ofFunction(functionId).filter((w) => w.descriptor.model === model);
-  }
-
   /** The shortest heartbeat interval in the table, for the sweep cadence. */
   shortestHeartbeatMs(): number | undefined {
     let min: number | undefined;
