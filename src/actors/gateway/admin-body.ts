@@ -1,14 +1,10 @@
 /** Admin request bodies: read as JSON, validated with a zod schema; a failure is a 400 naming the field. */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { invalidRequest, LlmuxError } from '../../errors.js';
+import { LlmuxError } from '../../errors.js';
 import { readJsonBody } from './http-io.js';
+import { zodError } from './request-schema.js';
 
-export function zodError(error: z.ZodError): LlmuxError {
-  const issue = error.issues[0];
-  const param = issue?.path.map(String).join('.') || 'body';
-  return invalidRequest(param, `invalid '${param}': ${issue?.message ?? 'invalid body'}`);
-}
 
 export async function readBody<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T | LlmuxError> {
   const raw = await readJsonBody(req);

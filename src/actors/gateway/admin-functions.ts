@@ -9,7 +9,8 @@ import { ErrorCode, type ErrorInfo, LlmuxError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import { deploymentSchema, functionRecordSchema, idSchema, llmConfigSchema, modelSpecSchema, versionRecordSchema } from '../control/function.schema.js';
-import { readBody, zodError } from './admin-body.js';
+import { readBody } from './admin-body.js';
+import { zodError } from './request-schema.js';
 import { workersFromRouters } from './admin-routing.js';
 import { sendError, sendJson } from './http-io.js';
 

@@ -43,9 +43,11 @@ export interface ValidatedRequest {
   body: Record<string, unknown>;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): { param: string; message: string } {
-  const param = issue.path.map(String).join('.') || 'body';
-  return { param, message: `invalid '${param}': ${issue.message}` };
+/** The 400 for a body that failed a schema, naming the first field at fault (`param`). */
+export function zodError(error: z.ZodError, fallback = 'invalid request body'): LlmuxError {
+  const issue = error.issues[0];
+  const param = issue?.path.map(String).join('.') || 'body';
+  return invalidRequest(param, issue ? `invalid '${param}': ${issue.message}` : fallback);
 }
 
 export function validateRequest(operation: Operation, raw: unknown): ValidatedRequest | LlmuxError {
@@ -54,11 +56,7 @@ export function validateRequest(operation: Operation, raw: unknown): ValidatedRe
   }
   const schema = operation === 'chat' ? chatBodySchema : completionBodySchema;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const { param, message } = first ? describeIssue(first) : { param: 'body', message: 'invalid request body' };
-    return invalidRequest(param, message);
-  }
+  if (!parsed.success) return zodError(parsed.error);
   const { model, stream, stream_options: streamOptions, ...rest } = parsed.data;
   return {
     operation,
