@@ -70,9 +70,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let drained: (() => void) | undefined;
   /** The engine's own load, as last scraped (one scrape per heartbeat, never two at once). */
   let engineLoad: EngineLoad | undefined;
-  /** The engine answered its health check at the last heartbeat (it did before the worker started). */
-  let healthy = true;
   let scraping = false;
+  /** Failed health checks in a row (the engine passed one before the worker started): one slow answer on a busy machine does not make it unhealthy. */
+  let failedChecks = 0;
   let state: WorkerState = 'active';
   const outcomes = { ok: 0, failed: 0 };
   const ttft = new PeakEwma();
@@ -80,22 +80,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.workerId), event);
   const load = (): WorkerLoad => ({
-    inFlight: inFlight.size, state, healthy, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
+    inFlight: inFlight.size, state, healthy: failedChecks < unhealthyAfterFailedChecks, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
     ...(ttft.value !== undefined ? { ttftMs: Math.round(ttft.value * 10) / 10 } : {}),
     ...(engineLoad ? { engine: engineLoad } : {}),
   });
-  /** Failed health checks in a row: one slow answer on a busy machine does not make the engine unhealthy. */
-  let failedChecks = 0;
   /** Health check and metrics scrape, once per heartbeat and never two at once. */
   const probeEngine = (): void => {
     if (scraping) return;
     scraping = true;
     const signal = AbortSignal.timeout(Math.max(descriptor.heartbeatMs, minProbeTimeoutMs));
     Promise.all([
-      engine.health(signal).then((ok) => ok, () => false).then((ok) => {
-        failedChecks = ok ? 0 : failedChecks + 1;
-        healthy = failedChecks < unhealthyAfterFailedChecks;
-      }),
+      engine.health(signal).then((ok) => ok, () => false).then((ok) => void (failedChecks = ok ? 0 : failedChecks + 1)),
       engine.load(signal).then((l) => void (engineLoad = l), () => void (engineLoad = undefined)),
     ]).finally(() => void (scraping = false));
   };
