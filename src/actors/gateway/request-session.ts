@@ -257,13 +257,12 @@ export class RequestSession {
   }
 
   #headers(): Record<string, string> {
-    const budget: Record<string, string> = this.init.completionBudget ? { 'x-llmux-completion-budget': String(this.init.completionBudget.tokens) } : {};
-    if (!this.init.debug) return { ...this.init.responseHeaders, ...budget };
+    const { responseHeaders, completionBudget, debug } = this.init;
     return {
-      ...this.init.responseHeaders,
-      ...budget,
-      ...(this.#workerId ? { 'x-llmux-worker': this.#workerId } : {}),
-      ...(this.#routingMethod ? { 'x-llmux-routing-method': this.#routingMethod } : {}),
+      ...responseHeaders,
+      ...(completionBudget ? { 'x-llmux-completion-budget': String(completionBudget.tokens) } : {}),
+      ...(debug && this.#workerId ? { 'x-llmux-worker': this.#workerId } : {}),
+      ...(debug && this.#routingMethod ? { 'x-llmux-routing-method': this.#routingMethod } : {}),
     };
   }
 

@@ -23,9 +23,11 @@ export class DecisionLog {
     }
   }
 
-  /** The decisions for a request, oldest first, with their candidates as records. */
+  /** The decisions for a request, oldest first, with their candidates as records (built only now, as is the time). */
   get(requestId: string): DecisionRecord[] | undefined {
-    return this.#byRequest.get(requestId)?.map((d) => ({ ...d, candidates: d.candidates instanceof CandidateTable ? d.candidates.records() : [...d.candidates] }));
+    return this.#byRequest.get(requestId)?.map((d) => ({
+      ...d, at: new Date(d.at).toISOString(), candidates: d.candidates instanceof CandidateTable ? d.candidates.records() : [...d.candidates],
+    }));
   }
 
   get size(): number {

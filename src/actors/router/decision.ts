@@ -24,7 +24,7 @@ export interface CandidateRecord {
 export type DecisionOutcome = 'dispatched' | 'no_active_backend' | 'no_eligible_candidates';
 
 /** A decision as the router keeps it: the candidates stay in columns until someone asks. */
-export type StoredDecision = Omit<DecisionRecord, 'candidates'> & { candidates: CandidateTable | readonly CandidateRecord[] };
+export type StoredDecision = Omit<DecisionRecord, 'candidates' | 'at'> & { candidates: CandidateTable | readonly CandidateRecord[]; at: number };
 
 export interface DecisionRecord {
   requestId: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecisionLog } from './decision-log.js';
-import type { DecisionRecord } from './decision.js';
+import type { StoredDecision } from './decision.js';
 import { PrefixIndex } from './prefix-index.js';
 
 describe('prefix index', () => {
@@ -25,8 +25,8 @@ describe('prefix index', () => {
 });
 
 describe('decision log', () => {
-  const record = (requestId: string, candidates: number): DecisionRecord => ({
-    requestId, attempt: 1, routerId: 'r', at: '', functionId: 'fn', model: 'm', method: 'least-busy', overridden: false,
+  const record = (requestId: string, candidates: number): StoredDecision => ({
+    requestId, attempt: 1, routerId: 'r', at: 0, functionId: 'fn', model: 'm', method: 'least-busy', overridden: false,
     candidates: Array.from({ length: candidates }, (_, i) => ({ workerId: `w${i}`, cluster: 'local', inFlight: 0, capacity: 1 })),
     outcome: 'dispatched', decisionMicros: 1,
   });

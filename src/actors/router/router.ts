@@ -82,7 +82,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
 
   const record = (request: InferRequest, method: RoutingMethod, outcome: DecisionOutcome, candidates: CandidateTable | [], started: number, winner?: string): void => {
     const entry: StoredDecision = {
-      requestId: request.requestId, attempt: request.routing.attempt, routerId, at: new Date(now()).toISOString(),
+      requestId: request.requestId, attempt: request.routing.attempt, routerId, at: now(),
       functionId: request.functionId, model: request.model, method, overridden: request.routing.method !== undefined,
       candidates, outcome, decisionMicros: Math.round((performance.now() - started) * 1000),
       ...(winner ? { winner } : {}),
