@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
+import type { FunctionCatalog } from '../actors/control/function-catalog.js';
 import type { LlmConfig } from '../actors/control/function.schema.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import type { Router } from '../actors/router/router.js';
@@ -182,12 +183,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const gateway = gateways[0] as RunningGateway;
     if (functionId === demoFunctionId) await registerDemoFunction(gateway.catalog, model, options.llmConfig);
 
-    // Ready when every router knows every worker and the gateway sees the demo function.
-    const ready = (): boolean => routers.every((r) => r.table.size >= count) &&
-      (functionId !== demoFunctionId || gateway.catalog.resolve(demoFunctionId, model) !== undefined);
+    // Ready when every router knows every worker and the demo function. The gateway's catalog sees its
+    // own write at once, the routers' only through their KV watch: a request sent before that watch
+    // delivers is refused as an unknown model (the flaky "shuts a worker down gracefully").
+    const knowsDemo = (c: { resolve: FunctionCatalog['resolve'] }): boolean => functionId !== demoFunctionId || c.resolve(demoFunctionId, model) !== undefined;
+    const ready = (): boolean => routers.every((r) => r.table.size >= count && knowsDemo(r.catalog)) && knowsDemo(gateway.catalog);
     for (let i = 0; i < 200 && !ready(); i++) await sleep(25);
     for (const r of routers) {
       if (r.table.size < count) throw new Error(`only ${r.table.size} of ${count} workers registered with ${r.routerId}`);
+      if (!knowsDemo(r.catalog)) throw new Error(`${r.routerId} did not see the demo function within 5 s`);
     }
 
     return {

@@ -108,6 +108,7 @@ export async function runRouter(options: { natsUrl: string; log: Logger; routerI
   return {
     routerId,
     table: router.table,
+    catalog: router.catalog,
     decisions: router.decisions,
     async stop() {
       await router.stop();

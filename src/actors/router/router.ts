@@ -50,6 +50,8 @@ export interface RouterOptions {
 export interface Router {
   readonly routerId: string;
   readonly table: WorkerTable;
+  /** The router's own view of the function catalog (it lags a write made through another catalog). */
+  readonly catalog: FunctionCatalog;
   readonly decisions: DecisionLog;
   stop(): Promise<void>;
 }
@@ -234,6 +236,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   return {
     routerId,
     table,
+    catalog,
     decisions,
     async stop() {
       for (const s of subs) s.unsubscribe();
