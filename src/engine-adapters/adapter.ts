@@ -70,6 +70,19 @@ export type ChatPromptRenderer = (messages: readonly ChatMessage[]) => string;
 
 export type EngineEvent = { type: 'delta'; delta: Delta } | { type: 'usage'; usage: Usage };
 
+/**
+ * Mid-stream migration: what a client already received of an answer another engine started (its
+ * first and only choice), for this engine to carry on from.
+ */
+export interface Continuation {
+  /** The answer's text as delivered, exactly. */
+  text: string;
+  /** The tokens it took (one content delta each). */
+  tokens: number;
+  /** How many more tokens the answer may take (the client's limit minus `tokens`); absent when the client set none. */
+  maxTokens?: number;
+}
+
 export interface EngineAdapter {
   readonly kind: string;
   /**
@@ -79,6 +92,14 @@ export interface EngineAdapter {
    * before or after the first event. Aborting `signal` aborts the engine request.
    */
   stream(request: EngineRequest, signal: AbortSignal): AsyncIterable<EngineEvent[]>;
+  /**
+   * The request that makes this engine continue `continuation` as if it had generated that text
+   * itself (vLLM and SGLang chat: a final assistant message with `continue_final_message`;
+   * completions: the text appended to the prompt), limited to `continuation.maxTokens`. Absent
+   * when the engine cannot continue a partial answer; undefined when it cannot continue this one
+   * (e.g. a prompt of token ids).
+   */
+  continueRequest?(request: EngineRequest, continuation: Continuation): EngineRequest | undefined;
   /** Whether the engine answers its health endpoint. */
   health(signal?: AbortSignal): Promise<boolean>;
   /**
