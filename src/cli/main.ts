@@ -64,6 +64,11 @@ policyOptions(program
   .addOption(new Option('--port <port>', 'HTTP port').default(8080).argParser(port))
   .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
   .addOption(apiKeyOption())
+  .addOption(new Option('--accept-timeout-ms <ms>', "how long a dispatch waits for a worker's accepted before trying another").default(2000).argParser(positiveInt))
+  .addOption(new Option('--liveness-timeout-ms <ms>', 'a worker holding a request that sends no frame (not even a keepalive) this long is gone: the request moves on').default(1500).argParser(positiveInt))
+  .addOption(new Option('--idle-timeout-ms <ms>', 'longest a request may go without output from its engine').default(120_000).argParser(positiveInt))
+  .addOption(new Option('--lease-interval-ms <ms>', 'how often the gateway tells each worker which of its requests it still holds').default(1000).argParser(positiveInt))
+  .addOption(new Option('--max-attempts <n>', 'dispatch attempts before the first byte (each on another worker)').default(3).argParser(positiveInt))
   .addHelpText('after', '\nExample:\n  llmux gateway --nats nats://127.0.0.1:4222 --port 8080 --api-key "$KEY"\n')
   .action(async (opts) => (await import('./commands/roles.js')).gateway(opts));
 
@@ -101,6 +106,10 @@ program
   .addOption(new Option('--rpm-limit <n>', 'requests per minute this worker may serve').argParser(positiveInt))
   .addOption(new Option('--heartbeat-ms <ms>', 'heartbeat interval').default(1000).argParser(positiveInt))
   .addOption(new Option('--engine-wait-s <s>', 'how long to wait for the engine to become healthy before registering').default(600).argParser(positiveInt))
+  .addOption(new Option('--keepalive-ms <ms>', 'an alive frame to the gateway for every held request this often').default(400).argParser(positiveInt))
+  .addOption(new Option('--lease-timeout-ms <ms>', "abort an engine request whose gateway sent no lease this long (the gateway is gone)").default(2500).argParser(positiveInt))
+  .addOption(new Option('--engine-stall-ms <ms>', 'after its first token, an engine silent this long is stuck: the request fails over').default(5000).argParser(positiveInt))
+  .addOption(new Option('--drain-timeout-ms <ms>', 'on SIGTERM, how long in-flight requests may finish before they are handed back to their gateways').default(10_000).argParser(positiveInt))
   .addHelpText('after', '\nExample:\n  llmux worker --nats nats://127.0.0.1:4222 --engine-url http://127.0.0.1:8000 --function demo --model llmux-sim-8b --label gpu=l4\n\nSIGTERM drains the worker: routers stop sending at once, in-flight requests finish, then it leaves.\n')
   .action(async (opts) => (await import('./commands/roles.js')).worker(opts));
 

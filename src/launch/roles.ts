@@ -12,7 +12,7 @@ import { ApiKeyStore } from '../policy/api-key-store.js';
 import { RouteTable } from '../actors/control/route-table.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
-import { type Worker, startWorker } from '../actors/worker/worker.js';
+import { type Worker, type WorkerOptions, startWorker } from '../actors/worker/worker.js';
 import type { WorkerDescriptor, WorkerLimits } from '../actors/router/registry.protocol.js';
 import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
@@ -145,6 +145,8 @@ export interface RunWorkerOptions {
   heartbeatMs?: number;
   /** How long to wait for the engine's health endpoint before giving up (default 60 s). */
   engineWaitMs?: number;
+  /** Keepalive, lease, engine-stall and drain timeouts (workerTimeoutDefaults). */
+  timeouts?: Pick<WorkerOptions, 'keepaliveMs' | 'leaseTimeoutMs' | 'engineStallMs' | 'drainTimeoutMs'>;
 }
 
 export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
@@ -175,7 +177,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   }
   const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId, ...seed(options.nkeySeed) });
   const { tokens, release } = tokenCounter(options.tokens);
-  const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }) });
+  const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }), ...options.timeouts });
   // The server answers a refused subscription or publish before the flush's PONG: check once, now.
   await transport.flush();
   await new Promise((resolve) => setImmediate(resolve));
@@ -189,6 +191,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   return {
     descriptor,
     inFlight: worker.inFlight,
+    stats: worker.stats,
     drain: worker.drain,
     async stop() {
       await worker.stop();

@@ -58,6 +58,19 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly migrations = new Counter({
+    name: 'llmux_gateway_stream_migrations_total',
+    help: 'Streams carried on by another worker after their worker or engine failed mid-answer, by the failure.',
+    labelNames: ['gen_ai_request_model', 'error_code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerLosses = new Counter({
+    name: 'llmux_gateway_worker_silent_total',
+    help: 'Requests whose worker sent no frame, not even a keepalive, within the liveness timeout (it died, froze or lost NATS).',
+    registers: [this.registry],
+  });
+
   readonly rateLimited = new Counter({
     name: 'llmux_gateway_rate_limited_total',
     help: 'Requests refused with 429, by the kind of limit hit (requests, tokens, prompt, completion) and its scope (key, tenant, model, header).',

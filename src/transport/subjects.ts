@@ -45,6 +45,11 @@ export const subjects = {
   workerInfer: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.infer`,
   /** Cancels for a worker's in-flight requests, from the gateway that holds the client. */
   workerCancel: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.cancel`,
+  /**
+   * Leases from a gateway: the reply subjects of the requests it still holds on this worker, sent
+   * every lease interval; a request whose lease lapses has lost its gateway and is aborted.
+   */
+  workerLease: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.lease`,
   /** Asks a worker to drain: take nothing new, finish what it has. */
   workerDrain: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.drain`,
   /** Worker registry events (register, heartbeat, deregister). */

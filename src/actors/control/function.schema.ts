@@ -43,6 +43,11 @@ export const llmConfigSchema = z.object({
   }).strict()).max(8).optional(),
   routingMethod: z.enum(routingMethods).optional(),
   routing: routingOptionsSchema.optional(),
+  /**
+   * Mid-stream migration: when a worker or its engine fails after output started, another worker
+   * carries the answer on from what the client has, up to `attempts` times (0 turns it off).
+   */
+  migration: z.object({ attempts: z.number().int().min(0).max(10) }).partial().optional(),
   contextLength: z.number().int().positive().optional(),
 }).strict();
 export type LlmConfig = z.infer<typeof llmConfigSchema>;

@@ -1,9 +1,11 @@
 /**
  * The gateway: OpenAI-compatible HTTP ingress. Authenticates, validates, resolves the model against
  * the live function catalog, and hands each request to a RequestSession that talks to routers and
- * workers over the transport. One inbox subscription per gateway carries every session's frames;
- * the gateway actor owns the session table, so frames, client disconnects and timeouts for one
- * request are handled one at a time, in order.
+ * workers over the transport. One inbox subscription per gateway carries every session's frames
+ * (each dispatch attempt has a reply token of its own); the gateway actor owns the reply table, so
+ * frames, client disconnects and timeouts for one request are handled one at a time, in order. An
+ * error in one session's handling ends that session, never the actor. Every lease interval the
+ * gateway tells each worker which of its requests it still holds (one message per worker).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,14 +35,16 @@ import type { Route } from '../control/route.schema.js';
 import { BackendAdapters } from './route-proxy.js';
 import { serveRouteRequest } from './route-request.js';
 import { onRequestEnd } from './request-end.js';
-import { RequestSession, type SessionLimits } from './request-session.js';
+import { defaultSessionLimits, type ReplySubjects, RequestSession, type SessionLimits } from './request-session.js';
+import { subjects } from '../../transport/subjects.js';
+import type { WorkerInbound } from '../worker/worker.protocol.js';
 import { requestedMethod, routingHints } from './routing-hints.js';
 import { requestIdFor, traceparentFor } from './trace-context.js';
 
 export type GatewayMessage =
-  | { type: 'open'; token: string; session: RequestSession }
+  | { type: 'open'; session: RequestSession }
   | { type: 'frame'; token: string; message: Inbound }
-  | { type: 'client-gone'; token: string }
+  | { type: 'client-gone'; session: RequestSession }
   | { type: 'sweep' };
 
 export interface GatewayOptions {
@@ -79,7 +83,10 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-const defaultLimits: SessionLimits = { maxAttempts: 3, acceptTimeoutMs: 5_000, idleTimeoutMs: 120_000 };
+/** How often sessions are checked for silent workers: a fraction of the liveness timeout. */
+const sweepEveryMs = 250;
+/** Migrations per stream when the model's llmConfig does not say. */
+const defaultMigrationAttempts = 3;
 
 const operationByPath: Record<string, Operation> = {
   '/v1/chat/completions': 'chat',
@@ -93,29 +100,75 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const adminAuth = new AdminAuth(options.adminKey);
   const gatewayTag = transport.newInboxPrefix().slice(-8);
   const adapters = new BackendAdapters();
-  const limits = { ...defaultLimits, ...options.limits };
+  const limits: SessionLimits = { ...defaultSessionLimits, ...options.limits };
   const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
-  const sessions = new Map<string, RequestSession>();
+  /** Live sessions, and the reply token of each session's current attempt. */
+  const sessions = new Set<RequestSession>();
+  const byReply = new Map<string, RequestSession>();
   const inbox = transport.newInboxPrefix();
   let nextToken = 0;
   let ready = false;
+  let lastLease = 0;
+
+  /** Reply subjects for one session: frames to a closed one are dropped. */
+  const repliesFor = (session: () => RequestSession): ReplySubjects => ({
+    open() {
+      const token = String(nextToken++);
+      byReply.set(token, session());
+      return `${inbox}.${token}`;
+    },
+    close(reply) {
+      byReply.delete(reply.slice(inbox.length + 1));
+    },
+  });
+
+  /** One lease message per worker, naming the requests this gateway still holds on it. */
+  const renewLeases = (): void => {
+    const byWorker = new Map<string, string[]>();
+    for (const s of sessions) {
+      const held = s.held();
+      if (!held) continue;
+      const replies = byWorker.get(held.workerId) ?? [];
+      replies.push(held.reply);
+      byWorker.set(held.workerId, replies);
+    }
+    for (const [workerId, replies] of byWorker) {
+      transport.publish(subjects.workerLease(workerId), { type: 'lease', replies } satisfies WorkerInbound);
+    }
+  };
+
+  /** Runs one session's handling; a throw ends that session with a 500, and the others go on. */
+  const guarded = (session: RequestSession, what: string, run: () => void): void => {
+    try {
+      run();
+    } catch (error) {
+      log.error({ err: error, requestId: session.init.requestId }, `session failed in ${what}`);
+      session.crashed({ code: ErrorCode.internalError, retryable: false, message: `the gateway failed handling this request (${what})` });
+    }
+  };
 
   const actor = spawn<GatewayMessage>('gateway', () => ({
     receive(msg) {
       switch (msg.type) {
         case 'open':
-          sessions.set(msg.token, msg.session);
-          msg.session.dispatch();
+          sessions.add(msg.session);
+          guarded(msg.session, 'dispatch', () => msg.session.dispatch());
           return;
-        case 'frame':
-          sessions.get(msg.token)?.onMessage(msg.message);
+        case 'frame': {
+          const session = byReply.get(msg.token);
+          if (session) guarded(session, 'a worker frame', () => session.onMessage(msg.message));
           return;
+        }
         case 'client-gone':
-          sessions.get(msg.token)?.clientGone();
+          guarded(msg.session, 'a client disconnect', () => msg.session.clientGone());
           return;
         case 'sweep': {
           const now = Date.now();
-          for (const s of sessions.values()) s.checkTimeout(now);
+          for (const s of sessions) guarded(s, 'a timeout check', () => s.checkTimeout(now));
+          if (now - lastLease >= limits.leaseIntervalMs) {
+            lastLease = now;
+            renewLeases();
+          }
           return;
         }
         default:
@@ -131,7 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const token = m.subject.slice(inbox.length + 1);
     actor.tell({ type: 'frame', token, message: m });
   });
-  const sweepTimer = setInterval(() => actor.tell({ type: 'sweep' }), 500);
+  const sweepTimer = setInterval(() => actor.tell({ type: 'sweep' }), sweepEveryMs);
   sweepTimer.unref();
 
   const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal): Promise<void> => {
@@ -205,9 +258,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     );
     // The client left while its tokens were being reserved: nothing to start, the reservation goes back.
     if (res.destroyed) return onEnd({ outcome: 'cancelled', status: 499, promptTokens: 0, completionTokens: 0 });
-    const session = new RequestSession({
+    const session: RequestSession = new RequestSession({
       transport, metrics, log, limits,
-      reply: `${inbox}.${token}`,
+      replies: repliesFor(() => session),
+      migrationAttempts: llmConfig.migration?.attempts ?? defaultMigrationAttempts,
       requestId,
       traceparent: traceparentFor(req.headers.traceparent as string | undefined),
       deadline: Date.now() + requestTimeoutMs,
@@ -224,12 +278,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onEnd,
       res,
       arrivedAt,
-      onClose: () => sessions.delete(token),
+      onClose: () => sessions.delete(session),
     });
     res.on('close', () => {
-      if (!res.writableFinished) actor.tell({ type: 'client-gone', token });
+      if (!res.writableFinished) actor.tell({ type: 'client-gone', session });
     });
-    if (!actor.tell({ type: 'open', token, session })) {
+    if (!actor.tell({ type: 'open', session })) {
       reply(res, operation, { code: ErrorCode.noActiveBackend, retryable: true, message: 'gateway overloaded' });
       onEnd({ outcome: 'failed', status: 503, promptTokens: 0, completionTokens: 0, errorCode: ErrorCode.noActiveBackend });
     }

@@ -1,7 +1,8 @@
 /**
  * Frames sent to a gateway's per-request inbox: by the router (an error when it cannot place the
  * request) and by the worker (accepted, chunks, then end or error). `seq` numbers chunk frames
- * from 0 so the gateway can tell a gap from a reordering.
+ * from 0 so the gateway can tell a gap from a reordering. Each dispatch attempt has a reply subject
+ * of its own, so frames of an attempt the gateway gave up on can never mix into the next one.
  */
 import type { Delta, Usage } from '../../engine-adapters/adapter.js';
 import { type ErrorInfo, isErrorCode } from '../../errors.js';
@@ -11,6 +12,11 @@ export type ReplyFrame =
   /** `routingMethod`: the method that chose the worker (the router sets it on the forwarded request). */
   | { type: 'accepted'; requestId: string; workerId: string; routingMethod?: string }
   | { type: 'chunk'; seq: number; deltas: Delta[] }
+  /**
+   * The worker still holds the request (sent every keepalive interval, whatever the engine does):
+   * `seq` is the next chunk's number, so a gap shows even when the engine is silent.
+   */
+  | { type: 'alive'; seq: number }
   /**
    * `usage`: what the engine reported (a count it did not report is absent). `completionTokens`:
    * the worker's own count of the output; the engine's count wins where it has one.
@@ -24,6 +30,8 @@ export function parseReplyFrame(body: unknown): ReplyFrame | undefined {
   switch (body.type) {
     case 'chunk':
       return isFiniteNumber(body.seq) && Array.isArray(body.deltas) ? (body as unknown as ReplyFrame) : undefined;
+    case 'alive':
+      return isFiniteNumber(body.seq) ? (body as unknown as ReplyFrame) : undefined;
     case 'end':
       return isFiniteNumber(body.seq) && (body.usage === undefined || isObject(body.usage)) && isFiniteNumber(body.completionTokens)
         ? (body as unknown as ReplyFrame)

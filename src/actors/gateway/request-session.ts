@@ -1,29 +1,61 @@
 /**
- * One client request, from dispatch to the last byte: receives the frames a router and a worker send
- * to its inbox, writes SSE or the final JSON, retries on another worker while nothing has reached
- * the client, turns a break after output started into an SSE error event, and cancels the worker's
- * engine request when the client goes away.
+ * One client request over its dispatch attempts: the state machine that receives the frames a
+ * router and a worker send to the attempt's inbox and decides what happens next.
+ *
+ * - Before anything reached the client, a retryable failure is retried whole on another worker.
+ * - After output started, it is carried on by another worker from exactly what the client has
+ *   (mid-stream migration: the delivered text goes along as a `continuation`), when the model
+ *   allows it and the output is plain text; otherwise the stream ends with an SSE error event.
+ * - A worker that holds the request sends a frame at least every keepalive interval; silence past
+ *   the liveness timeout means it is gone (killed, frozen, cut off from NATS), whatever its engine
+ *   is doing. A gap in the sequence numbers means frames were lost: the answer moves on too.
+ * - The client going away cancels the worker's engine request, confirmed by `cancelled`.
+ *
+ * Every attempt has a reply subject of its own, so a worker given up on cannot write into the
+ * stream its successor now serves. Writing to the client is ClientStream's job, metrics and the end
+ * record SessionAccounting's.
  */
 import type { ServerResponse } from 'node:http';
+import type { Delta } from '../../engine-adapters/adapter.js';
 import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Inbound, Transport } from '../../transport/transport.js';
+import type { Continuation, Usage } from '../../engine-adapters/adapter.js';
 import type { InferRequest, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
-import { sendError, sendJson, sseErrorEvent } from './http-io.js';
+import { ClientStream } from './client-stream.js';
+import { Delivered } from './delivered.js';
 import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
 import { parseReplyFrame } from './reply.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
-import { type ReconciledUsage, reconcileUsage } from './usage-reconcile.js';
+import { SessionAccounting, type SessionEnd } from './session-accounting.js';
+import { reconcileUsage } from './usage-reconcile.js';
+
+export type { SessionEnd } from './session-accounting.js';
 
 export interface SessionLimits {
-  /** Dispatch attempts before giving up (a retry goes to another worker). */
+  /** Dispatch attempts before the first byte (a retry goes to another worker). */
   maxAttempts: number;
   /** How long to wait for a worker's `accepted` after a dispatch. */
   acceptTimeoutMs: number;
-  /** Longest silence from the worker once it accepted. */
+  /** A worker that holds the request and sends nothing, not even a keepalive, this long is gone. */
+  livenessTimeoutMs: number;
+  /** Longest the engine may go without output once a worker accepted (the worker's keepalives do not count). */
   idleTimeoutMs: number;
+  /** How often the gateway renews its leases on the workers that hold its requests. */
+  leaseIntervalMs: number;
+}
+
+export const defaultSessionLimits: SessionLimits = {
+  maxAttempts: 3, acceptTimeoutMs: 2_000, livenessTimeoutMs: 1_500, idleTimeoutMs: 120_000, leaseIntervalMs: 1_000,
+};
+
+/** Reply subjects for a session's attempts, each routed back to the session by the gateway. */
+export interface ReplySubjects {
+  open(): string;
+  /** Frames to `reply` are dropped from now on. */
+  close(reply: string): void;
 }
 
 export interface SessionInit {
@@ -31,7 +63,7 @@ export interface SessionInit {
   metrics: GatewayMetrics;
   log: Logger;
   limits: SessionLimits;
-  reply: string;
+  replies: ReplySubjects;
   requestId: string;
   traceparent: string;
   deadline: number;
@@ -44,6 +76,8 @@ export interface SessionInit {
   /** Prompt tokens counted before admission: usage reports them when the engine does not. */
   promptTokens: number;
   routing: Omit<RoutingHints, 'attempt'>;
+  /** Migrations allowed after output started (llmConfig.migration.attempts); 0 turns migration off. */
+  migrationAttempts: number;
   /** `x-llmux-debug: 1`: answer with headers naming the worker and the routing method. */
   debug: boolean;
   /** Headers every answer carries (rate limits), errors included. */
@@ -59,41 +93,47 @@ export interface SessionInit {
   onClose: () => void;
 }
 
-/** How a request ended, for the limiter and the usage ledger. */
-export interface SessionEnd {
-  outcome: 'ok' | 'failed' | 'cancelled';
-  /** The HTTP status sent; 499 when the client went away first. */
-  status: number;
-  workerId?: string;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens?: number;
-  finishReason?: string;
-  errorCode?: string;
-}
-
 type Phase = 'routing' | 'accepted' | 'cancelling' | 'closed';
 
-const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
+/** One dispatch to one worker. */
+interface Attempt {
+  reply: string;
+  workerId: string | undefined;
+  routingMethod: string | undefined;
+  expectedSeq: number;
+  /** Any frame of this attempt, keepalives included. */
+  lastHeard: number;
+  /** Engine output (a chunk) of this attempt. */
+  lastOutput: number;
+  /** What this attempt carries on from, when it is a migration. */
+  continuation: Continuation | undefined;
+}
+
+/** Structured output (JSON mode, a schema) is not continued by another engine: its grammar starts over. */
+const isStructured = (body: Record<string, unknown>): boolean => {
+  const format = body.response_format as { type?: unknown } | undefined;
+  return format?.type === 'json_object' || format?.type === 'json_schema';
+};
 
 export class RequestSession {
   #phase: Phase = 'routing';
-  #attempt = 0;
+  /** Dispatches so far (retries and migrations included): the router's decision records number them. */
+  #dispatches = 0;
+  /** Dispatches before the first byte. */
+  #tries = 0;
+  #migrations = 0;
   readonly #exclude: string[] = [];
-  #workerId: string | undefined;
-  #routingMethod: string | undefined;
+  #attempt: Attempt | undefined;
+  /** The worker that answered first: the debug header names it. */
+  #firstWorker: { workerId: string; routingMethod: string | undefined } | undefined;
   /** The last failure a worker reported: what the client hears if the router then runs out of workers. */
   #lastWorkerError: ErrorInfo | undefined;
-  #expectedSeq = 0;
-  #chunksThisAttempt = 0;
-  #headersSent = false;
+  #delivered = new Delivered();
   #acc = new CompletionAccumulator();
-  #lastActivity = Date.now();
-  /** Content deltas received (about one per token): what a cancelled or failed request is charged. */
-  #deltas = 0;
-  #finishReason: string | undefined;
   #end: SessionEnd | undefined;
   readonly #render: RenderContext;
+  readonly #client: ClientStream;
+  readonly #accounting: SessionAccounting;
 
   constructor(readonly init: SessionInit) {
     this.#render = {
@@ -102,18 +142,27 @@ export class RequestSession {
       clientModel: init.clientModel,
       operation: init.request.operation,
     };
+    this.#accounting = new SessionAccounting(init.metrics, init.request.operation, init.clientModel, init.arrivedAt);
+    this.#client = new ClientStream(init.res, () => this.#accounting.firstByte());
   }
 
-  dispatch(): void {
+  /** The worker holding the request, for the gateway's leases. */
+  held(): { workerId: string; reply: string } | undefined {
+    const a = this.#attempt;
+    if ((this.#phase === 'accepted' || this.#phase === 'cancelling') && a?.workerId) return { workerId: a.workerId, reply: a.reply };
+    return undefined;
+  }
+
+  dispatch(continuation?: Continuation): void {
     const { init } = this;
-    this.#attempt++;
+    if (this.#attempt) init.replies.close(this.#attempt.reply);
+    this.#dispatches++;
     this.#phase = 'routing';
-    this.#workerId = undefined;
-    this.#routingMethod = undefined;
-    this.#expectedSeq = 0;
-    this.#chunksThisAttempt = 0;
-    this.#acc = new CompletionAccumulator();
-    this.#lastActivity = Date.now();
+    const now = Date.now();
+    const attempt: Attempt = {
+      reply: init.replies.open(), workerId: undefined, routingMethod: undefined, expectedSeq: 0, lastHeard: now, lastOutput: now, continuation,
+    };
+    this.#attempt = attempt;
     const request: InferRequest = {
       type: 'infer',
       requestId: init.requestId,
@@ -125,21 +174,23 @@ export class RequestSession {
       exclude: this.#exclude,
       tokenizer: init.tokenizer,
       promptTokens: init.promptTokens,
-      routing: { ...init.routing, attempt: this.#attempt },
+      routing: { ...init.routing, attempt: this.#dispatches },
+      ...(continuation ? { continuation } : {}),
     };
     init.transport.publish(subjects.route(init.functionId), request, {
-      reply: init.reply,
+      reply: attempt.reply,
       headers: { requestId: init.requestId, deadline: init.deadline, traceparent: init.traceparent },
     });
   }
 
+  /** A frame for `reply` (the gateway routes only this session's live replies here). */
   onMessage(message: Inbound): void {
-    if (this.#phase === 'closed') return;
-    this.#lastActivity = Date.now();
+    const attempt = this.#attempt;
+    if (this.#phase === 'closed' || !attempt || message.subject !== attempt.reply) return;
+    attempt.lastHeard = Date.now();
     if (message.noResponders) {
       // Nobody listened: no router, or the chosen worker died since its last heartbeat.
-      this.#retryOrFail({ code: ErrorCode.noActiveBackend, retryable: true,
-        message: 'no router or worker answered; is the model served?' });
+      this.#recover({ code: ErrorCode.noActiveBackend, retryable: true, message: 'no router or worker answered; is the model served?' });
       return;
     }
     const frame = parseReplyFrame(message.body);
@@ -149,32 +200,31 @@ export class RequestSession {
     }
     switch (frame.type) {
       case 'accepted':
-        this.#workerId = frame.workerId;
-        this.#routingMethod = frame.routingMethod;
-        if (this.#phase === 'cancelling') this.#sendCancel();
+        attempt.workerId = frame.workerId;
+        attempt.routingMethod = frame.routingMethod;
+        this.#firstWorker ??= { workerId: frame.workerId, routingMethod: frame.routingMethod };
+        if (this.#phase === 'cancelling') this.#sendCancel(attempt);
         else this.#phase = 'accepted';
         return;
+      case 'alive':
+        // The next chunk's number: beyond what arrived, frames were lost on the way.
+        if (frame.seq > attempt.expectedSeq) this.#framesLost(attempt, frame.seq);
+        return;
       case 'chunk':
-        if (!this.#inSequence(frame.seq)) return;
-        this.#chunksThisAttempt++;
-        for (const d of frame.deltas) {
-          this.#deltas++;
-          if (d.finishReason) this.#finishReason = d.finishReason;
-        }
-        if (this.#phase === 'cancelling') return;
-        if (this.init.request.stream) this.#writeEvents(renderChunkEvents(this.#render, frame.deltas));
-        else this.#acc.add(frame.deltas);
+        if (!this.#inSequence(attempt, frame.seq)) return;
+        attempt.lastOutput = attempt.lastHeard;
+        this.#onDeltas(attempt, frame.deltas);
         return;
       case 'end':
-        if (!this.#inSequence(frame.seq)) return;
-        this.#finish(reconcileUsage(frame.usage, { promptTokens: this.init.promptTokens, completionTokens: frame.completionTokens }));
+        if (!this.#inSequence(attempt, frame.seq)) return;
+        this.#finish(attempt, frame.usage, frame.completionTokens);
         return;
       case 'error':
-        if (frame.seq >= 0 && !this.#inSequence(frame.seq)) return;
+        if (frame.seq >= 0 && !this.#inSequence(attempt, frame.seq)) return;
         if (frame.workerId) {
           this.#lastWorkerError = frame.error;
           if (frame.error.retryable) this.#exclude.push(frame.workerId);
-          this.#retryOrFail(frame.error);
+          this.#recover(frame.error);
         } else {
           // From the router: when it ran out of workers because they failed, the workers' error is the truth.
           this.#fail(frame.error.code === ErrorCode.noActiveBackend && this.#lastWorkerError ? this.#lastWorkerError : frame.error);
@@ -191,26 +241,44 @@ export class RequestSession {
   /** The client closed the connection before the answer was complete. */
   clientGone(): void {
     if (this.#phase === 'closed' || this.#phase === 'cancelling') return;
-    this.init.metrics.cancellations.inc();
-    this.init.log.info({ requestId: this.init.requestId, worker: this.#workerId }, 'client went away; cancelling');
+    this.#accounting.cancelled();
+    this.init.log.info({ requestId: this.init.requestId, worker: this.#attempt?.workerId }, 'client went away; cancelling');
     this.#phase = 'cancelling';
-    this.#lastActivity = Date.now();
-    if (this.#workerId) this.#sendCancel();
-    // Without a worker yet, the cancel goes out when `accepted` arrives (or the accept timeout ends it).
+    if (this.#attempt) {
+      this.#attempt.lastHeard = Date.now();
+      // Without a worker yet, the cancel goes out when `accepted` arrives (or the accept timeout ends it).
+      this.#sendCancel(this.#attempt);
+    }
   }
 
-  /** Called periodically by the gateway; ends sessions whose worker went silent. */
+  /** The gateway's handling of this session threw: end it with `error`, however far it got. */
+  crashed(error: ErrorInfo): void {
+    try {
+      this.#fail(error);
+    } finally {
+      this.#close();
+    }
+  }
+
+  /** Called periodically by the gateway: acts on workers that went silent. */
   checkTimeout(now: number): void {
-    const silence = now - this.#lastActivity;
+    const attempt = this.#attempt;
+    if (!attempt) return;
+    const silence = now - attempt.lastHeard;
     switch (this.#phase) {
       case 'routing':
         if (silence > this.init.limits.acceptTimeoutMs) {
-          this.#retryOrFail({ code: ErrorCode.noActiveBackend, retryable: true, message: 'no worker accepted the request in time' });
+          this.#recover({ code: ErrorCode.noActiveBackend, retryable: true, message: `no worker accepted the request within ${this.init.limits.acceptTimeoutMs} ms` });
         }
         return;
       case 'accepted':
-        if (silence > this.init.limits.idleTimeoutMs || now > this.init.deadline) {
-          this.#fail({ code: ErrorCode.timeout, retryable: true, message: `the worker sent nothing for ${Math.round(silence / 1000)} s` });
+        if (silence > this.init.limits.livenessTimeoutMs) {
+          this.init.metrics.workerLosses.inc();
+          if (attempt.workerId) this.#exclude.push(attempt.workerId);
+          this.#recover({ code: ErrorCode.upstreamError, retryable: true,
+            message: `worker ${attempt.workerId} went silent (no frame for ${silence} ms): it died, froze or lost NATS` });
+        } else if (now - attempt.lastOutput > this.init.limits.idleTimeoutMs || now > this.init.deadline) {
+          this.#fail({ code: ErrorCode.timeout, retryable: true, message: `the engine sent nothing for ${Math.round((now - attempt.lastOutput) / 1000)} s` });
         }
         return;
       case 'cancelling':
@@ -223,135 +291,167 @@ export class RequestSession {
     }
   }
 
-  #inSequence(seq: number): boolean {
-    if (seq === this.#expectedSeq) {
-      this.#expectedSeq++;
+  #onDeltas(attempt: Attempt, deltas: Delta[]): void {
+    // The client already has the assistant's role from the first worker: a successor's is not repeated.
+    const fresh = attempt.continuation ? deltas.map(({ role: _, ...d }) => d) : deltas;
+    this.#delivered.add(fresh);
+    if (this.#phase === 'cancelling') return;
+    if (this.init.request.stream) this.#client.events(renderChunkEvents(this.#render, fresh), () => this.#headers());
+    else this.#acc.add(fresh);
+  }
+
+  #inSequence(attempt: Attempt, seq: number): boolean {
+    if (seq === attempt.expectedSeq) {
+      attempt.expectedSeq++;
       return true;
     }
-    this.#fail({ code: ErrorCode.upstreamError, retryable: true,
-      message: `frames lost between worker and gateway (expected #${this.#expectedSeq}, got #${seq})` });
+    this.#framesLost(attempt, seq);
     return false;
   }
 
-  #sendCancel(): void {
-    if (!this.#workerId) return;
-    const cancel: WorkerInbound = { type: 'cancel', requestId: this.init.requestId, reply: this.init.reply };
-    this.init.transport.publish(subjects.workerCancel(this.#workerId), cancel, { headers: { requestId: this.init.requestId } });
+  #framesLost(attempt: Attempt, seq: number): void {
+    this.#recover({ code: ErrorCode.upstreamError, retryable: true,
+      message: `frames lost between worker ${attempt.workerId} and the gateway (expected #${attempt.expectedSeq}, got #${seq})` });
   }
 
-  #writeEvents(text: string): void {
-    const { res } = this.init;
-    if (!this.#headersSent) {
-      this.#headersSent = true;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        ...this.#headers(),
-      });
-      this.init.metrics.timeToFirstToken.observe(
-        { gen_ai_operation_name: this.#render.operation, gen_ai_request_model: this.init.clientModel }, seconds(this.init.arrivedAt));
-    }
-    if (text) res.write(text);
+  #sendCancel(attempt: Attempt): void {
+    if (!attempt.workerId) return;
+    const cancel: WorkerInbound = { type: 'cancel', requestId: this.init.requestId, reply: attempt.reply };
+    this.init.transport.publish(subjects.workerCancel(attempt.workerId), cancel, { headers: { requestId: this.init.requestId } });
   }
 
   #headers(): Record<string, string> {
     const { responseHeaders, completionBudget, debug } = this.init;
+    const first = this.#firstWorker;
     return {
       ...responseHeaders,
       ...(completionBudget ? { 'x-llmux-completion-budget': String(completionBudget.tokens) } : {}),
-      ...(debug && this.#workerId ? { 'x-llmux-worker': this.#workerId } : {}),
-      ...(debug && this.#routingMethod ? { 'x-llmux-routing-method': this.#routingMethod } : {}),
+      ...(debug && first ? { 'x-llmux-worker': first.workerId } : {}),
+      ...(debug && first?.routingMethod ? { 'x-llmux-routing-method': first.routingMethod } : {}),
     };
   }
 
-  #retryOrFail(error: ErrorInfo): void {
-    const nothingSent = !this.#headersSent && this.#chunksThisAttempt === 0;
-    if (this.#phase !== 'cancelling' && nothingSent && error.retryable && this.#attempt < this.init.limits.maxAttempts) {
-      this.init.log.info({ requestId: this.init.requestId, attempt: this.#attempt, code: error.code, err: error.message }, 'retrying on another worker');
+  /** The client's limit on the completion (the reserved budget when it gave none). */
+  #maxTokens(): number | undefined {
+    const { body } = this.init.request;
+    const max = body.max_tokens ?? body.max_completion_tokens;
+    return typeof max === 'number' ? max : undefined;
+  }
+
+  /** A retryable failure: retry whole while nothing reached the client, migrate after, else fail. */
+  #recover(error: ErrorInfo): void {
+    const attempt = this.#attempt;
+    if (this.#phase === 'closed' || this.#phase === 'cancelling' || !attempt) {
+      this.#fail(error);
+      return;
+    }
+    // The worker may still be generating (a lost frame, a timeout): stop it.
+    this.#sendCancel(attempt);
+    if (!error.retryable) return this.#fail(error);
+    const { stream } = this.init.request;
+    if (!this.#client.started) {
+      if (this.#tries >= this.init.limits.maxAttempts - 1) return this.#fail(error);
+      this.#tries++;
+      this.init.log.info({ requestId: this.init.requestId, attempt: this.#dispatches, code: error.code, err: error.message }, 'retrying on another worker');
+      // A non-streaming answer is retried whole: what the failed attempt produced is dropped.
+      if (!stream) {
+        this.#acc = new CompletionAccumulator();
+        this.#delivered = new Delivered();
+      }
       this.dispatch();
       return;
     }
-    this.#fail(error);
+    const why = this.#whyNotMigrate();
+    if (why) {
+      this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, why }, 'stream broke; not migrating');
+      return this.#fail(error);
+    }
+    const continuation = this.#delivered.continuation(this.#maxTokens());
+    if (continuation.maxTokens === 0) {
+      // Everything the client asked for arrived; only the end was lost.
+      const last = { ...attempt, continuation };
+      this.#onDeltas(last, [{ index: 0, finishReason: 'length' }]);
+      return this.#finish(last, undefined, 0);
+    }
+    this.#migrations++;
+    this.#accounting.migrated(error.code);
+    this.init.log.info({ requestId: this.init.requestId, from: attempt.workerId, delivered: continuation.tokens, code: error.code, err: error.message },
+      'carrying the stream on on another worker');
+    this.dispatch(continuation);
+  }
+
+  #whyNotMigrate(): string | undefined {
+    if (this.#migrations >= this.init.migrationAttempts) {
+      return this.init.migrationAttempts === 0 ? 'migration is off for this model' : `${this.#migrations} migration(s) already`;
+    }
+    if (!this.#delivered.continuable) return 'the output is not plain text (tool calls, reasoning or several choices)';
+    if (isStructured(this.init.request.body)) return 'structured output (response_format) is not continued';
+    return undefined;
   }
 
   #fail(error: ErrorInfo): void {
     if (this.#phase === 'closed') return;
-    if (this.#phase === 'cancelling') {
-      this.#close();
-      return;
-    }
-    // The worker may still be generating (a lost frame, a timeout): stop it.
-    if (this.#workerId) this.#sendCancel();
-    const { res } = this.init;
-    let status: number;
-    if (this.#headersSent) {
-      res.end(sseErrorEvent(error));
-      status = 200;
-    } else {
-      status = sendError(res, error, this.init.responseHeaders);
-    }
+    if (this.#phase === 'cancelling') return this.#close();
+    if (this.#attempt) this.#sendCancel(this.#attempt);
+    const status = this.#client.fail(error, this.init.responseHeaders);
     this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, status }, 'request failed');
-    this.#record(status);
+    this.#accounting.answered(status);
     this.#end = { ...this.#partialUsage(), outcome: 'failed', status, errorCode: error.code };
     this.#close();
   }
 
-  #finish({ usage, differences }: ReconciledUsage): void {
-    if (this.#phase === 'cancelling') {
-      this.#close();
-      return;
-    }
-    const { res } = this.init;
+  /**
+   * The answer is complete. After a migration the engine's counts cover its own part: the prompt it
+   * saw held the delivered text, which the completion counts instead.
+   */
+  #finish(attempt: Attempt, engineUsage: Usage | undefined, workerCount: number): void {
+    if (this.#phase === 'cancelling') return this.#close();
+    const carried = attempt.continuation?.tokens ?? 0;
+    const engine: Usage | undefined = engineUsage && carried > 0
+      ? {
+        ...engineUsage,
+        ...(engineUsage.promptTokens !== undefined ? { promptTokens: Math.max(1, engineUsage.promptTokens - carried) } : {}),
+        ...(engineUsage.completionTokens !== undefined ? { completionTokens: engineUsage.completionTokens + carried } : {}),
+      }
+      : engineUsage;
+    const reconciled = reconcileUsage(engine, { promptTokens: this.init.promptTokens, completionTokens: workerCount + carried });
+    const { usage } = reconciled;
     if (this.init.request.stream) {
-      this.#writeEvents('');
-      if (this.init.request.includeUsage) res.write(renderUsageEvent(this.#render, usage));
+      let tail = this.init.request.includeUsage ? renderUsageEvent(this.#render, usage) : '';
       const budget = this.init.completionBudget;
       // An SSE comment (clients ignore it): why a stream the client did not limit stopped at `length`.
-      if (budget && this.#finishReason === 'length') res.write(`: llmux: the completion stopped at the ${budget.tokens} tokens reserved for it (${budget.why})\n\n`);
-      res.end('data: [DONE]\n\n');
+      if (budget && this.#delivered.finishReason === 'length') tail += `: llmux: the completion stopped at the ${budget.tokens} tokens reserved for it (${budget.why})\n\n`;
+      this.#client.end(`${tail}data: [DONE]\n\n`, () => this.#headers());
     } else {
-      sendJson(res, 200, this.#acc.render(this.#render, usage), this.#headers());
+      this.#client.json(200, this.#acc.render(this.#render, usage), this.#headers());
     }
-    const model = this.init.clientModel;
-    const { metrics } = this.init;
-    metrics.tokens.inc({ gen_ai_token_type: 'input', gen_ai_request_model: model }, usage.promptTokens);
-    metrics.tokens.inc({ gen_ai_token_type: 'output', gen_ai_request_model: model }, usage.completionTokens);
-    if (differences.prompt !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'input', gen_ai_request_model: model }, differences.prompt);
-    if (differences.completion !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'output', gen_ai_request_model: model }, differences.completion);
-    this.#record(200);
+    this.#accounting.completed(reconciled);
+    const workerId = attempt.workerId ?? this.#firstWorker?.workerId;
     this.#end = {
       outcome: 'ok', status: 200, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
-      ...(this.#workerId ? { workerId: this.#workerId } : {}),
+      ...(workerId ? { workerId } : {}),
       ...(usage.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
-      ...(this.#finishReason ? { finishReason: this.#finishReason } : {}),
+      ...(this.#delivered.finishReason ? { finishReason: this.#delivered.finishReason } : {}),
+      ...(this.#migrations > 0 ? { migrations: this.#migrations } : {}),
     };
     this.#close();
   }
 
   /** What a request that did not finish used: its prompt once a worker took it, and the deltas it got. */
   #partialUsage(): Pick<SessionEnd, 'promptTokens' | 'completionTokens' | 'workerId'> {
+    const workerId = this.#attempt?.workerId ?? this.#firstWorker?.workerId;
     return {
-      promptTokens: this.#workerId ? this.init.promptTokens : 0,
-      completionTokens: this.#deltas,
-      ...(this.#workerId ? { workerId: this.#workerId } : {}),
+      promptTokens: workerId ? this.init.promptTokens : 0,
+      completionTokens: this.#delivered.deltas,
+      ...(workerId ? { workerId } : {}),
     };
-  }
-
-  #record(status: number): void {
-    const route = this.#render.operation === 'chat' ? '/v1/chat/completions' : '/v1/completions';
-    this.init.metrics.requests.inc({ route, status: String(status) });
-    this.init.metrics.duration.observe(
-      { gen_ai_operation_name: this.#render.operation, gen_ai_request_model: this.init.clientModel, status: String(status) },
-      seconds(this.init.arrivedAt),
-    );
   }
 
   #close(): void {
     if (this.#phase === 'closed') return;
     const cancelled = this.#phase === 'cancelling';
     this.#phase = 'closed';
+    if (this.#attempt) this.init.replies.close(this.#attempt.reply);
     this.init.onClose();
     this.init.onEnd?.(this.#end ?? { ...this.#partialUsage(), outcome: cancelled ? 'cancelled' : 'failed', status: cancelled ? 499 : 500 });
   }

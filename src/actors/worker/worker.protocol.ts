@@ -2,7 +2,7 @@
  * What a worker receives over the transport: inference requests (forwarded by a router, with the
  * gateway's reply subject) and cancels (from the gateway holding the client).
  */
-import type { Operation } from '../../engine-adapters/adapter.js';
+import type { Continuation, Operation } from '../../engine-adapters/adapter.js';
 import { isFiniteNumber, isObject, isString, isStringArray } from '../../protocol/guards.js';
 import { type RoutingMethod, routingMethods } from '../control/function.schema.js';
 
@@ -38,6 +38,8 @@ export interface InferRequest {
   /** The prompt's tokens as the gateway counted them. */
   promptTokens: number;
   routing: RoutingHints;
+  /** Mid-stream migration: what the client already has of the answer another worker started; carry on from there. */
+  continuation?: Continuation;
 }
 
 export interface CancelRequest {
@@ -50,12 +52,18 @@ export interface CancelRequest {
   reply: string;
 }
 
+/** From a gateway, every lease interval: the requests (by reply subject) it still holds on this worker. */
+export interface LeaseRequest {
+  type: 'lease';
+  replies: string[];
+}
+
 /** From the admin API: take nothing new, finish what is in flight. */
 export interface DrainRequest {
   type: 'drain';
 }
 
-export type WorkerInbound = InferRequest | CancelRequest | DrainRequest;
+export type WorkerInbound = InferRequest | CancelRequest | LeaseRequest | DrainRequest;
 
 export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
   if (!isObject(body)) return undefined;
@@ -63,16 +71,23 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
     case 'infer':
       return isString(body.requestId) && isString(body.functionId) && isString(body.model) &&
         (body.operation === 'chat' || body.operation === 'completion') && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude) &&
-        isString(body.tokenizer) && isFiniteNumber(body.promptTokens) && isRoutingHints(body.routing)
+        isString(body.tokenizer) && isFiniteNumber(body.promptTokens) && isRoutingHints(body.routing) &&
+        (body.continuation === undefined || isContinuation(body.continuation))
         ? (body as unknown as InferRequest)
         : undefined;
     case 'cancel':
       return isString(body.requestId) && isString(body.reply) ? (body as unknown as CancelRequest) : undefined;
+    case 'lease':
+      return isStringArray(body.replies) ? { type: 'lease', replies: body.replies } : undefined;
     case 'drain':
       return { type: 'drain' };
     default:
       return undefined;
   }
+}
+
+function isContinuation(v: unknown): v is Continuation {
+  return isObject(v) && isString(v.text) && isFiniteNumber(v.tokens) && (v.maxTokens === undefined || isFiniteNumber(v.maxTokens));
 }
 
 function isRoutingHints(v: unknown): v is RoutingHints {

@@ -3,6 +3,11 @@
  * router forwards (replying `accepted` at once to the gateway's inbox), drives the engine through
  * its adapter, and streams `chunk` frames then `end` or `error` to that inbox. A cancel aborts the
  * engine request and is confirmed with a `cancelled` frame.
+ *
+ * Liveness runs both ways, never on the engine's output (a long prefill is silent for tens of
+ * seconds): the worker sends an `alive` frame for every request it holds each keepalive interval,
+ * and the gateway sends a lease naming the requests it still holds; a request whose lease lapses
+ * has lost its gateway (killed, frozen, cut off) and its engine request is aborted.
  */
 import { ErrorCode, type ErrorInfo, LlmuxError, assertNever, httpStatusOf } from '../../errors.js';
 import type { EngineAdapter, EngineLoad, Delta, Usage } from '../../engine-adapters/adapter.js';
@@ -22,6 +27,8 @@ import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
 export type WorkerMessage =
   | { type: 'infer'; request: InferRequest; reply: string; headers: MessageHeaders }
   | { type: 'cancel'; reply: string }
+  | { type: 'lease'; replies: string[] }
+  | { type: 'tick' }
   | { type: 'finished'; reply: string; outcome: Outcome; tokens: number }
   | { type: 'first-token'; ms: number }
   | { type: 'drain' }
@@ -37,6 +44,36 @@ const minProbeTimeoutMs = 2_000;
 /** How a request ended, for the routers' circuit breakers: `failed` is the engine's fault, never the client's. */
 type Outcome = 'ok' | 'failed' | 'cancelled';
 
+/** Why the worker aborted an engine request. */
+type AbortReason = 'cancel' | 'orphaned' | 'shutdown' | 'stalled';
+
+/** One request the worker holds. */
+interface Held {
+  controller: AbortController;
+  /** When a frame last went to the gateway (an `alive` is due a keepalive interval later). */
+  lastSent: number;
+  /** When the gateway last said it holds the request (accept time until its first lease). */
+  lastLease: number;
+  /** The next chunk's sequence number. */
+  seq: number;
+}
+
+export const workerTimeoutDefaults = {
+  /** An `alive` frame for every held request this often, when nothing else was sent. */
+  keepaliveMs: 400,
+  /** A request whose gateway sent no lease for this long is aborted (gateways lease every second). */
+  leaseTimeoutMs: 2_500,
+  /** After the first token, an engine silent this long is stuck: the request fails, retryable. */
+  engineStallMs: 5_000,
+} as const;
+
+export interface WorkerStats {
+  /** Engine requests aborted because their gateway's lease lapsed. */
+  orphanedAborts: number;
+  /** Engine requests failed because the engine went silent mid-answer. */
+  engineStalls: number;
+}
+
 export interface WorkerOptions {
   transport: Transport;
   engine: EngineAdapter;
@@ -44,13 +81,17 @@ export interface WorkerOptions {
   tokens: TokenCounter;
   descriptor: WorkerDescriptor;
   log: Logger;
-  /** How long stop() lets in-flight requests finish before aborting them. */
+  /** How long stop() lets in-flight requests finish before aborting them (their gateways then migrate them). */
   drainTimeoutMs?: number;
+  keepaliveMs?: number;
+  leaseTimeoutMs?: number;
+  engineStallMs?: number;
 }
 
 export interface Worker {
   readonly descriptor: WorkerDescriptor;
   inFlight(): number;
+  stats(): WorkerStats;
   /** Takes no new requests (routers see `draining` at once); in-flight ones finish. */
   drain(): void;
   /** Drains, lets in-flight requests finish (up to drainTimeoutMs), deregisters, then stops. */
@@ -64,8 +105,13 @@ function toErrorInfo(error: unknown): ErrorInfo {
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { transport, engine, tokens, descriptor, log } = options;
-  /** Engine requests in flight, by reply subject. */
-  const inFlight = new Map<string, AbortController>();
+  const keepaliveMs = options.keepaliveMs ?? workerTimeoutDefaults.keepaliveMs;
+  const leaseTimeoutMs = options.leaseTimeoutMs ?? workerTimeoutDefaults.leaseTimeoutMs;
+  const engineStallMs = options.engineStallMs ?? workerTimeoutDefaults.engineStallMs;
+  /** Engine requests in flight, by reply subject (unique per dispatch attempt). */
+  const inFlight = new Map<string, Held>();
+  const stats: WorkerStats = { orphanedAborts: 0, engineStalls: 0 };
+  let tickTimer: NodeJS.Timeout | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let drained: (() => void) | undefined;
   /** The engine's own load, as last scraped (one scrape per heartbeat, never two at once). */
@@ -106,19 +152,33 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
   };
 
-  const run = async (self: ActorRef<WorkerMessage>, request: InferRequest, reply: string, headers: MessageHeaders, controller: AbortController): Promise<void> => {
-    let seq = 0;
+  const send = (reply: string, held: Held, frame: ReplyFrame): void => {
+    held.lastSent = Date.now();
+    transport.publish(reply, frame);
+  };
+
+  const run = async (self: ActorRef<WorkerMessage>, request: InferRequest, reply: string, headers: MessageHeaders, held: Held): Promise<void> => {
+    const { controller } = held;
     let usage: Usage | undefined;
     let outcome: Outcome = 'failed';
     let tokensServed = 0;
     const started = performance.now();
     const output = new OutputText();
+    /** Aborts the engine request when the engine goes silent after its first token (a stuck engine; a prefill may be long). */
+    let stallTimer: NodeJS.Timeout | undefined;
+    const watchStall = (): void => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => controller.abort('stalled' satisfies AbortReason), engineStallMs);
+      stallTimer.unref();
+    };
     try {
-      const stream = engine.stream(
-        { operation: request.operation, stream: request.stream, model: request.model, body: request.body, requestId: request.requestId,
-          ...(headers.deadline ? { deadline: headers.deadline } : {}) },
-        controller.signal,
-      );
+      const base = { operation: request.operation, stream: request.stream, model: request.model, body: request.body, requestId: request.requestId,
+        ...(headers.deadline ? { deadline: headers.deadline } : {}) };
+      const engineRequest = request.continuation ? engine.continueRequest?.(base, request.continuation) : base;
+      if (!engineRequest) {
+        throw new LlmuxError({ code: ErrorCode.upstreamError, retryable: true, message: `engine '${engine.kind}' cannot continue this partial answer` });
+      }
+      const stream = engine.stream(engineRequest, controller.signal);
       for await (const events of stream) {
         const deltas: Delta[] = [];
         for (const e of events) {
@@ -130,27 +190,51 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           }
         }
         if (deltas.length === 0) continue;
-        if (seq === 0 && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
-        transport.publish(reply, { type: 'chunk', seq: seq++, deltas } satisfies ReplyFrame);
+        if (held.seq === 0 && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
+        if (request.stream) watchStall();
+        send(reply, held, { type: 'chunk', seq: held.seq++, deltas });
       }
+      clearTimeout(stallTimer);
       const completionTokens = await countOutput(request, output);
-      transport.publish(reply, { type: 'end', seq: seq++, completionTokens, ...(usage ? { usage } : {}) } satisfies ReplyFrame);
+      send(reply, held, { type: 'end', seq: held.seq++, completionTokens, ...(usage ? { usage } : {}) });
       outcome = 'ok';
       tokensServed = (usage?.promptTokens ?? request.promptTokens) + (usage?.completionTokens ?? completionTokens);
     } catch (error) {
-      if (controller.signal.aborted) {
+      clearTimeout(stallTimer);
+      const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+      if (reason === 'cancel' || reason === 'orphaned') {
         outcome = 'cancelled';
-        transport.publish(reply, { type: 'cancelled', requestId: request.requestId } satisfies ReplyFrame);
-        log.info({ requestId: request.requestId }, 'engine request aborted on cancel');
+        send(reply, held, { type: 'cancelled', requestId: request.requestId });
+        log.info({ requestId: request.requestId, reason }, reason === 'cancel' ? 'engine request aborted on cancel' : 'engine request aborted: its gateway is gone');
       } else {
-        const info = toErrorInfo(error);
+        // A shutdown or a stuck engine: the gateway carries the request on elsewhere.
+        const info = reason === 'shutdown'
+          ? { code: ErrorCode.upstreamError, retryable: true, message: `worker ${descriptor.workerId} stopped with the request in flight` }
+          : reason === 'stalled'
+            ? { code: ErrorCode.timeout, retryable: true, message: `the engine sent nothing for ${engineStallMs} ms mid-answer` }
+            : toErrorInfo(error);
         // A 4xx is the client's fault: the engine is fine, and the circuit breaker must not count it.
-        outcome = httpStatusOf(info.code) >= 500 ? 'failed' : 'ok';
-        transport.publish(reply, { type: 'error', seq: seq++, error: info, workerId: descriptor.workerId } satisfies ReplyFrame);
+        outcome = reason === 'shutdown' ? 'cancelled' : httpStatusOf(info.code) >= 500 ? 'failed' : 'ok';
+        send(reply, held, { type: 'error', seq: held.seq++, error: info, workerId: descriptor.workerId });
         log.warn({ requestId: request.requestId, code: info.code, err: info.message }, 'engine request failed');
       }
     } finally {
       self.tell({ type: 'finished', reply, outcome, tokens: tokensServed });
+    }
+  };
+
+  /** Every keepalive interval: an `alive` for each request with nothing sent lately; abort those whose gateway's lease lapsed. */
+  const tick = (): void => {
+    const now = Date.now();
+    for (const [reply, held] of inFlight) {
+      if (held.controller.signal.aborted) continue;
+      if (now - held.lastLease > leaseTimeoutMs) {
+        stats.orphanedAborts++;
+        log.warn({ reply, leaseAgoMs: now - held.lastLease }, 'no lease from the gateway; aborting its engine request');
+        held.controller.abort('orphaned' satisfies AbortReason);
+        continue;
+      }
+      if (now - held.lastSent >= keepaliveMs) send(reply, held, { type: 'alive', seq: held.seq });
     }
   };
 
@@ -181,18 +265,30 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
               error: { code: ErrorCode.noActiveBackend, message: `worker ${descriptor.workerId} is draining`, retryable: true } } satisfies ReplyFrame);
             return;
           }
-          const controller = new AbortController();
-          // Keyed by reply subject: unique per request, whatever request id the client chose.
-          inFlight.set(reply, controller);
-          transport.publish(reply, { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId,
-            ...(headers.routingMethod ? { routingMethod: headers.routingMethod } : {}) } satisfies ReplyFrame);
-          void run(self, request, reply, headers, controller);
+          const now = Date.now();
+          const held: Held = { controller: new AbortController(), lastSent: now, lastLease: now, seq: 0 };
+          // Keyed by reply subject: unique per dispatch attempt, whatever request id the client chose.
+          inFlight.set(reply, held);
+          send(reply, held, { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId,
+            ...(headers.routingMethod ? { routingMethod: headers.routingMethod } : {}) });
+          void run(self, request, reply, headers, held);
           return;
         }
         case 'cancel': {
-          inFlight.get(msg.reply)?.abort();
+          inFlight.get(msg.reply)?.controller.abort('cancel' satisfies AbortReason);
           return;
         }
+        case 'lease': {
+          const now = Date.now();
+          for (const reply of msg.replies) {
+            const held = inFlight.get(reply);
+            if (held) held.lastLease = now;
+          }
+          return;
+        }
+        case 'tick':
+          tick();
+          return;
         case 'finished':
           inFlight.delete(msg.reply);
           if (msg.outcome !== 'cancelled') outcomes[msg.outcome]++;
@@ -239,6 +335,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       const cancel = parseWorkerInbound(m.body);
       if (cancel?.type === 'cancel') actor.tell({ type: 'cancel', reply: cancel.reply });
     }),
+    transport.subscribe(subjects.workerLease(descriptor.workerId), (m) => {
+      const lease = parseWorkerInbound(m.body);
+      if (lease?.type === 'lease') actor.tell({ type: 'lease', replies: lease.replies });
+    }),
     transport.subscribe(subjects.workerDrain(descriptor.workerId), (m) => {
       if (parseWorkerInbound(m.body)?.type !== 'drain') return;
       actor.tell({ type: 'drain' });
@@ -250,10 +350,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   actor.tell({ type: 'announce' });
   heartbeatTimer = setInterval(() => actor.tell({ type: 'heartbeat' }), descriptor.heartbeatMs);
   heartbeatTimer.unref();
+  tickTimer = setInterval(() => actor.tell({ type: 'tick' }), keepaliveMs);
+  tickTimer.unref();
 
   return {
     descriptor,
     inFlight: () => inFlight.size,
+    stats: () => ({ ...stats }),
     drain: () => void actor.tell({ type: 'drain' }),
     async stop() {
       // Draining first: routers stop sending at once, and anything already on its way is turned back
@@ -265,9 +368,15 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           drained = resolve;
           setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref();
         });
-        for (const controller of inFlight.values()) controller.abort();
+        // What did not finish in time goes back to its gateways as retryable: they migrate it.
+        for (const held of inFlight.values()) held.controller.abort('shutdown' satisfies AbortReason);
+        if (inFlight.size > 0) await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, 1_000).unref();
+        });
       }
       clearInterval(heartbeatTimer);
+      clearInterval(tickTimer);
       publishRegistry({ type: 'deregister', workerId: descriptor.workerId, reason: 'shutdown' });
       for (const s of subs) s.unsubscribe();
       await transport.flush().catch(() => undefined);

@@ -5,9 +5,14 @@ import { stopOnSignals } from './lifecycle.js';
 import { seedFrom } from './nats-identity.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 
-export async function gateway(opts: { nats: string; nkeySeedFile?: string; port: number; host: string; apiKey?: string[] } & PolicyFlags): Promise<void> {
+export async function gateway(opts: {
+  nats: string; nkeySeedFile?: string; port: number; host: string; apiKey?: string[];
+  acceptTimeoutMs: number; livenessTimeoutMs: number; idleTimeoutMs: number; leaseIntervalMs: number; maxAttempts: number;
+} & PolicyFlags): Promise<void> {
   const log = createLogger('gateway');
-  const g = await runGateway({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, ...policyFromFlags(opts) });
+  const limits = { acceptTimeoutMs: opts.acceptTimeoutMs, livenessTimeoutMs: opts.livenessTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs,
+    leaseIntervalMs: opts.leaseIntervalMs, maxAttempts: opts.maxAttempts };
+  const g = await runGateway({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits, ...policyFromFlags(opts) });
   stopOnSignals(() => g.stop());
   log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
@@ -23,6 +28,7 @@ export async function worker(opts: {
   nats: string; nkeySeedFile?: string; engineUrl: string; engine: string; engineOption?: Record<string, string>; engineApiKey?: string; tokenizer?: string;
   function: string; functionVersion: string;
   model: string; id?: string; capacity: number; heartbeatMs: number; engineWaitS: number;
+  keepaliveMs: number; leaseTimeoutMs: number; engineStallMs: number; drainTimeoutMs: number;
   cluster: string; label?: Record<string, string>; weight?: number; tpmLimit?: number; rpmLimit?: number;
 }): Promise<void> {
   const log = createLogger('worker');
@@ -30,6 +36,7 @@ export async function worker(opts: {
     natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
     engineWaitMs: opts.engineWaitS * 1000, cluster: opts.cluster, labels: opts.label ?? {},
+    timeouts: { keepaliveMs: opts.keepaliveMs, leaseTimeoutMs: opts.leaseTimeoutMs, engineStallMs: opts.engineStallMs, drainTimeoutMs: opts.drainTimeoutMs },
     ...(opts.weight !== undefined ? { weight: opts.weight } : {}),
     ...(opts.tpmLimit !== undefined || opts.rpmLimit !== undefined
       ? { limits: { ...(opts.tpmLimit !== undefined ? { tokensPerMinute: opts.tpmLimit } : {}), ...(opts.rpmLimit !== undefined ? { requestsPerMinute: opts.rpmLimit } : {}) } }

@@ -1,0 +1,65 @@
+/**
+ * A session's accounting: the request and token metrics, and the end record (what the limiter
+ * settles and the ledger stores). It observes the session; it never changes what the client gets.
+ */
+import type { Operation } from '../../engine-adapters/adapter.js';
+import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import type { ReconciledUsage } from './usage-reconcile.js';
+
+/** How a request ended, for the limiter and the usage ledger. */
+export interface SessionEnd {
+  outcome: 'ok' | 'failed' | 'cancelled';
+  /** The HTTP status sent; 499 when the client went away first. */
+  status: number;
+  workerId?: string;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens?: number;
+  finishReason?: string;
+  errorCode?: string;
+  /** Workers that carried the answer on after a break (mid-stream migrations). */
+  migrations?: number;
+}
+
+const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
+
+export class SessionAccounting {
+  constructor(
+    readonly metrics: GatewayMetrics,
+    readonly operation: Operation,
+    readonly clientModel: string,
+    /** process.hrtime.bigint() at arrival. */
+    readonly arrivedAt: bigint,
+  ) {}
+
+  firstByte(): void {
+    this.metrics.timeToFirstToken.observe({ gen_ai_operation_name: this.operation, gen_ai_request_model: this.clientModel }, seconds(this.arrivedAt));
+  }
+
+  cancelled(): void {
+    this.metrics.cancellations.inc();
+  }
+
+  /** A complete answer: its tokens, and how far the engine's counts were from llmux's. */
+  completed({ usage, differences }: ReconciledUsage): void {
+    const model = this.clientModel;
+    const { metrics } = this;
+    metrics.tokens.inc({ gen_ai_token_type: 'input', gen_ai_request_model: model }, usage.promptTokens);
+    metrics.tokens.inc({ gen_ai_token_type: 'output', gen_ai_request_model: model }, usage.completionTokens);
+    if (differences.prompt !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'input', gen_ai_request_model: model }, differences.prompt);
+    if (differences.completion !== undefined) metrics.tokenCountDifference.observe({ gen_ai_token_type: 'output', gen_ai_request_model: model }, differences.completion);
+    this.answered(200);
+  }
+
+  /** The status the client got, and how long the request took. */
+  answered(status: number): void {
+    const route = this.operation === 'chat' ? '/v1/chat/completions' : '/v1/completions';
+    this.metrics.requests.inc({ route, status: String(status) });
+    this.metrics.duration.observe({ gen_ai_operation_name: this.operation, gen_ai_request_model: this.clientModel, status: String(status) }, seconds(this.arrivedAt));
+  }
+
+  /** A stream carried on by another worker after a break, by why it broke. */
+  migrated(code: string): void {
+    this.metrics.migrations.inc({ gen_ai_request_model: this.clientModel, error_code: code });
+  }
+}
