@@ -1,7 +1,12 @@
 // `llmux up` as a user runs it: a real process that starts nats-server, the roles and simulators,
-// prints a URL and a curl, answers requests, and on SIGTERM leaves no process behind.
-import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+// prints a URL and a curl, answers requests, and on SIGTERM, SIGINT (once or twice) or SIGKILL leaves
+// no process behind, even with hostile clients connected.
+import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 
 /** Direct children of `pid`, read from /proc (no dependency on procps). */
@@ -20,14 +25,104 @@ function childPids(pid: number): number[] {
     .map(Number);
 }
 
+/** Running: it exists and is not a zombie (an orphan's zombie lingers until pid 1 reaps it). */
 const alive = (pid: number): boolean => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
 };
+
+const comm = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  const started = Date.now();
+  while (!condition() && Date.now() - started < ms) await new Promise((r) => setTimeout(r, 50));
+  return condition();
+}
+
+interface UpProcess {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  baseUrl: string;
+  model: string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+async function startUp(args: string[]): Promise<UpProcess> {
+  const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LLMUX_LOG_LEVEL: 'warn' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })));
+  await until(() => stdout.includes('Press Ctrl-C') || child.exitCode !== null, 20_000);
+  expect(stdout, stderr).toContain('llmux is up.');
+  return {
+    child,
+    baseUrl: /base URL\s+(\S+)/.exec(stdout)?.[1] ?? '',
+    model: /models\s+(\S+)/.exec(stdout)?.[1] ?? '',
+    stderr: () => stderr,
+    exited,
+  };
+}
+
+/** A raw request on its own socket, from a client that never reads the response. */
+function neverReadingClient(baseUrl: string, body: string): Socket {
+  const { hostname, port } = new URL(baseUrl);
+  const socket = connect({ host: hostname, port: Number(port) }, () => {
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.write(body);
+  });
+  socket.on('error', () => undefined);
+  return socket;
+}
+
+/**
+ * Long streams (8,000 tokens, the context's worth, at 5 ms apiece: 40 s) from clients that never read,
+ * plus one body over 1 MB (more than NATS carries in a message). Resolves once every stream has begun.
+ */
+async function hostileLoad(up: UpProcess): Promise<Socket[]> {
+  const body = (extra: object): string => JSON.stringify({ model: up.model, stream: true, max_tokens: 8_000, messages: [{ role: 'user', content: 'hello' }], ...extra });
+  const streams = Array.from({ length: 6 }, (_, i) => neverReadingClient(up.baseUrl, body({ user: `client-${i}` })));
+  const large = neverReadingClient(up.baseUrl, body({ user: 'x'.repeat(1_200_000) }));
+  // A 'readable' listener puts a socket in paused mode; never calling read() leaves the stream unread.
+  await Promise.all(streams.map((s) => new Promise((resolve) => s.once('readable', resolve))));
+  return [...streams, large];
+}
+
+/** What one `llmux up` started outside itself: child processes, and files a SIGKILL leaves behind. */
+function startedBy(upPid: number): { children: number[]; files: string[] } {
+  const children = childPids(upPid);
+  const nats = children.find((pid) => comm(pid) === 'nats-server');
+  const argv = nats === undefined ? [] : readFileSync(`/proc/${nats}/cmdline`, 'utf8').split('\0');
+  const natsDir = argv.includes('--ports_file_dir') ? argv[argv.indexOf('--ports_file_dir') + 1] : undefined;
+  const files = [join(tmpdir(), `llmux-admin-key-${upPid}`), join(tmpdir(), `llmux-nats-seed-${upPid}`), ...(natsDir ? [natsDir] : [])];
+  return { children, files };
+}
+
+/** Ends what a test started: its sockets, llmux, and whatever it left behind (nats-servers by pid, only those seen). */
+function cleanUp(up: UpProcess, sockets: Socket[], started: { children: number[]; files: string[] }): void {
+  for (const s of sockets) s.destroy();
+  if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGKILL');
+  for (const pid of started.children) if (alive(pid) && comm(pid) === 'nats-server') process.kill(pid, 'SIGKILL');
+  for (const file of started.files) rmSync(file, { recursive: true, force: true });
+}
+
+const hostileArgs = ['--workers', '2', '--ttft-ms', '0', '--itl-ms', '5'];
 
 describe('llmux up', () => {
   it('starts the stack, prints a working URL and curl, and stops everything on SIGTERM', async () => {
@@ -70,6 +165,64 @@ describe('llmux up', () => {
       expect(stderr).toContain('stopped');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('stops everything within a bound on SIGINT while clients never read their streams', async () => {
+    const up = await startUp(hostileArgs);
+    const sockets = await hostileLoad(up);
+    const started = startedBy(up.child.pid!);
+    const { children } = started;
+    try {
+      expect(children.map(comm)).toContain('nats-server');
+      up.child.kill('SIGINT');
+      // Gateway (2 s to close its connections), then both workers at once (10 s to drain), then the rest.
+      const ended = await Promise.race([up.exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 15_000))]);
+      expect(ended, up.stderr()).not.toBe('late');
+      expect(ended, up.stderr()).toEqual({ code: 0, signal: null });
+      for (const pid of children) expect(alive(pid), `child ${pid} (${comm(pid)}) still running`).toBe(false);
+      expect(up.stderr()).toContain('stopping gateway ...');
+      expect(up.stderr()).toContain('stopping 2 workers ...');
+      expect(up.stderr()).toContain('llmux: stopped');
+      for (const file of started.files) expect(existsSync(file), `${file} left behind`).toBe(false);
+    } finally {
+      cleanUp(up, sockets, started);
+    }
+  });
+
+  it('exits at once on a second SIGINT and still stops its nats-server', async () => {
+    const up = await startUp(hostileArgs);
+    const sockets = await hostileLoad(up);
+    const started = startedBy(up.child.pid!);
+    const { children } = started;
+    try {
+      expect(children.map(comm)).toContain('nats-server');
+      up.child.kill('SIGINT');
+      await until(() => up.stderr().includes('SIGINT received'), 2_000);
+      const signalled = Date.now();
+      up.child.kill('SIGINT');
+      const { code } = await up.exited;
+      expect(Date.now() - signalled, up.stderr()).toBeLessThan(2_000);
+      expect(code).toBe(130);
+      for (const pid of children) expect(await until(() => !alive(pid), 2_000), `child ${pid} (${comm(pid)}) still running`).toBe(true);
+      for (const file of started.files) expect(existsSync(file), `${file} left behind`).toBe(false);
+    } finally {
+      cleanUp(up, sockets, started);
+    }
+  });
+
+  it('takes its nats-server down with it when killed with SIGKILL', async () => {
+    const up = await startUp(hostileArgs);
+    const sockets = await hostileLoad(up);
+    const started = startedBy(up.child.pid!);
+    const { children } = started;
+    try {
+      expect(children.map(comm)).toContain('nats-server');
+      up.child.kill('SIGKILL');
+      expect((await up.exited).signal).toBe('SIGKILL');
+      for (const pid of children) expect(await until(() => !alive(pid), 2_000), `child ${pid} (${comm(pid)}) still running`).toBe(true);
+    } finally {
+      cleanUp(up, sockets, started);
     }
   });
 

@@ -18,7 +18,7 @@ import { authorizationConfig, newIdentity } from '../transport/nats/nats-credent
 import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
 import type { Limiter } from '../actors/limiter/limiter.js';
 import type { JwtOptions } from '../policy/jwt-auth.js';
-import { newId, type RunGatewayOptions, type RunningGateway, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
+import { newId, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
 
 export interface LocalStackOptions {
   log: Logger;
@@ -62,6 +62,8 @@ export interface LocalStackOptions {
   llmConfig?: Partial<LlmConfig>;
   sim?: Omit<SimOptions, 'models' | 'format' | 'apiKey' | 'port' | 'host'>;
   heartbeatMs?: number;
+  /** Workers' keepalive, lease, engine-stall and drain timeouts. */
+  workerTimeouts?: RunWorkerOptions['timeouts'];
   /** Install nats-server with apt-get when it is missing (as root). */
   installNats?: boolean;
   onProgress?: (line: string) => void;
@@ -91,11 +93,24 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The order roles stop in: the front door first, nats-server last. Roles of one kind stop together,
+ * so two workers each draining their streams for 10 s take 10 s, not 20.
+ */
+const stopOrder = ['gateway', 'limiter', 'worker', 'engine simulator', 'router', 'tokenizer pool', 'nats-server'] as const;
+type StopRole = (typeof stopOrder)[number];
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const progress = options.onProgress ?? (() => undefined);
-  const started: Stoppable[] = [];
+  const started: Array<{ role: StopRole; stoppable: Stoppable }> = [];
   const stopAll = async (): Promise<void> => {
-    for (const s of started.splice(0).reverse()) await s.stop().catch((error: unknown) => options.log.warn({ err: error }, 'stop failed'));
+    const running = started.splice(0);
+    for (const role of stopOrder) {
+      const group = running.filter((s) => s.role === role);
+      if (group.length === 0) continue;
+      progress(`stopping ${group.length === 1 ? role : `${group.length} ${role}s`} ...`);
+      await Promise.all(group.map(({ stoppable }) => stoppable.stop().catch((error: unknown) => options.log.warn({ err: error, role }, 'stop failed'))));
+    }
   };
   try {
     const count = options.workers ?? 2;
@@ -111,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (identities) {
       progress('starting nats-server (JetStream, one identity per worker) ...');
       nats = await startNatsServer({ install: options.installNats ?? false, log: progress, config: authorizationConfig(identities.control, identities.workers) });
-      started.push(nats);
+      started.push({ role: 'nats-server', stoppable: nats });
     }
     const natsUrl = options.natsUrl ?? (nats as NatsServerHandle).url;
     const addWorkerIdentity = async (workerId: string): Promise<{ nkeySeed: string }> => {
@@ -126,14 +141,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const engineKind = options.engineKind ?? 'vllm';
     // One tokenizer pool for every role in this process.
     const tokens = createTokenCounter();
-    started.push({ stop: () => tokens.close() });
+    started.push({ role: 'tokenizer pool', stoppable: { stop: () => tokens.close() } });
 
     const routers: Router[] = [];
     for (let i = 0; i < (options.routers ?? 1); i++) {
       progress(`starting router ${i + 1} ...`);
       const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }), ...control,
         ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
-      started.push(router);
+      started.push({ role: 'router', stoppable: router });
       routers.push(router);
     }
     const router = routers[0] as Router;
@@ -146,19 +161,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (!engineUrl) {
         const sim = await startSim({ models: [model], format: engineKind, ...options.sim,
           ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}) });
-        started.push(sim);
+        started.push({ role: 'engine simulator', stoppable: sim });
         sims.push(sim);
         engineUrl = sim.url;
       }
       const worker = await runWorker({
         natsUrl, log: options.log.child({ role: 'worker' }), engineKind, engineUrl,
         functionId, versionId: demoVersionId, model, heartbeatMs, tokens,
+        ...(options.workerTimeouts ? { timeouts: options.workerTimeouts } : {}),
         ...(identities ? { workerId: identities.workers[i]?.workerId as string, nkeySeed: identities.workers[i]?.identity.seed as string } : {}),
         ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
         ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
         ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
       });
-      started.push(worker);
+      started.push({ role: 'worker', stoppable: worker });
       workers.push(worker);
     }
 
@@ -166,7 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (options.startLimiter !== false) {
       progress('starting limiter ...');
       limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }), ...control });
-      started.push(limiter);
+      started.push({ role: 'limiter', stoppable: limiter });
     }
     const gateways: RunningGateway[] = [];
     for (let i = 0; i < (options.gateways ?? 1); i++) {
@@ -177,7 +193,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...(options.jwt ? { jwt: options.jwt } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
         ...(options.limiter ? { limiter: options.limiter } : {}),
       });
-      started.push(g);
+      started.push({ role: 'gateway', stoppable: g });
       gateways.push(g);
     }
     const gateway = gateways[0] as RunningGateway;

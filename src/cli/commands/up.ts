@@ -44,7 +44,15 @@ export async function up(opts: UpOptions): Promise<void> {
   // file only its owner can read rather than printed, so it never lands in a terminal log.
   const adminKey = opts.adminKey ?? `llmux-admin-${randomBytes(18).toString('base64url')}`;
   const adminKeyFile = opts.adminKey ? undefined : join(tmpdir(), `llmux-admin-key-${process.pid}`);
+  let seedFile: string | undefined;
+  // Removed however the process ends: a stop, a failed start, a forced exit.
+  const removeFiles = (): void => {
+    for (const file of [adminKeyFile, seedFile]) if (file) rmSync(file, { force: true });
+  };
+  process.on('exit', removeFiles);
   if (adminKeyFile) writeFileSync(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
+  // The last step reported, so a forced exit can say which stop it gave up on.
+  let step = '';
   const policy = policyFromFlags({ ...opts, adminKey });
   const stack = await startLocalStack({
     ...policy,
@@ -65,7 +73,10 @@ export async function up(opts: UpOptions): Promise<void> {
     model: opts.model,
     sim: { ttftMs: opts.ttftMs, itlMs: opts.itlMs },
     installNats: true,
-    onProgress: (line) => say(`llmux: ${line}`),
+    onProgress: (line) => {
+      step = line.replace(/ \.\.\.$/, '');
+      say(`llmux: ${line}`);
+    },
   });
   if (resources && opts.config) {
     const { applyResources } = await import('../admin/apply.js');
@@ -79,12 +90,12 @@ export async function up(opts: UpOptions): Promise<void> {
     }
   }
   // The managed nats-server admits nkey identities only: the control one, for `llmux usage` and friends.
-  const seedFile = stack.natsCredentials.nkeySeed ? join(tmpdir(), `llmux-nats-seed-${process.pid}`) : undefined;
+  seedFile = stack.natsCredentials.nkeySeed ? join(tmpdir(), `llmux-nats-seed-${process.pid}`) : undefined;
   if (seedFile) writeFileSync(seedFile, `${stack.natsCredentials.nkeySeed}\n`, { mode: 0o600 });
   stopOnSignals(async () => {
     await stack.stop();
-    for (const file of [adminKeyFile, seedFile]) if (file) rmSync(file, { force: true });
-  }, say);
+    removeFiles();
+  }, { say, status: () => `still ${step}` });
 
   const model = stack.models[0] ?? '';
   const auth = apiKeys.length > 0 ? ` \\\n  -H 'Authorization: Bearer ${apiKeys[0]}'` : '';

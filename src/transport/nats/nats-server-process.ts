@@ -1,8 +1,15 @@
 /**
  * Starts and stops a nats-server child process with JetStream on a random loopback port. Used by
  * `llmux up` (the managed server) and by integration tests (each starts its own).
+ *
+ * The server never outlives this process. `stop()` is the orderly way; an 'exit' hook kills it when
+ * the process ends without one (process.exit, a second Ctrl-C, an uncaught error); and on Linux the
+ * server is started through util-linux's `setpriv --pdeathsig`, so the kernel sends it SIGTERM when
+ * this process dies even by SIGKILL. Without setpriv (macOS, minimal images) that last case is not
+ * covered: a SIGKILLed parent leaves its nats-server running.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +56,32 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** null until looked up; undefined when there is no usable setpriv. */
+let setprivPath: string | undefined | null = null;
+
+/** setpriv, when it is there and knows `--pdeathsig` (util-linux 2.33 and later); looked up once. */
+function pdeathsigLauncher(): string | undefined {
+  if (setprivPath !== null) return setprivPath;
+  setprivPath = undefined;
+  if (process.platform !== 'linux') return setprivPath;
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/bin'];
+  const found = dirs.map((dir) => join(dir, 'setpriv')).find((path) => existsSync(path));
+  if (found && spawnSync(found, ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig')) setprivPath = found;
+  return setprivPath;
+}
+
+/**
+ * Spawns nats-server so that it gets SIGTERM when this process dies. setpriv sets the signal and then
+ * execs the server, so `child.pid` is nats-server's own pid (its ports file is named after it). The
+ * kernel ties the signal to the thread that forked, which for `spawn` is the main thread: call this
+ * from a worker thread and the server would stop when that thread ends.
+ */
+function spawnTiedToParent(binary: string, args: string[]): ChildProcess {
+  const setpriv = pdeathsigLauncher();
+  const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
+  return spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const binary = await ensureNatsServerBinary({ install: options.install ?? false, ...(options.log ? { log: options.log } : {}) });
   const host = options.host ?? '127.0.0.1';
@@ -58,13 +91,20 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   if (options.config !== undefined) await writeFile(configFile, options.config, { mode: 0o600 });
   const args = [...(options.config !== undefined ? ['-c', configFile] : []), '-a', host, '-p', String(options.port && options.port > 0 ? options.port : -1), '-js', '-sd', storeDir,
     '--ports_file_dir', work, ...(options.args ?? [])];
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnTiedToParent(binary, args);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${binary}`);
+  // 'exit' listeners must be synchronous: kill now, without waiting. SIGKILL when the store is our
+  // temp dir, which goes too; SIGTERM lets a server with a caller's store directory close it cleanly.
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(options.storeDir ? 'SIGTERM' : 'SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  };
+  process.on('exit', killOnExit);
 
   let port: number | undefined;
   for (let i = 0; i < 200 && port === undefined; i++) {
@@ -74,6 +114,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
   if (port === undefined) {
     child.kill('SIGKILL');
+    process.off('exit', killOnExit);
     await rm(work, { recursive: true, force: true });
     throw new Error(`nats-server did not start: ${stderr.trim() || 'no output'}`);
   }
@@ -85,6 +126,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await waitExit(child);
       clearTimeout(killTimer);
+      process.off('exit', killOnExit);
       await rm(work, { recursive: true, force: true });
     })();
     return stopping;
