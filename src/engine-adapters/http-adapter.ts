@@ -9,7 +9,8 @@
  */
 import { Pool } from 'undici';
 import { LlmuxError } from '../errors.js';
-import type { EngineAdapter, EngineAdapterOptions, EngineEvent, EngineLoad, EngineRequest } from './adapter.js';
+import type { Continuation, EngineAdapter, EngineAdapterOptions, EngineEvent, EngineLoad, EngineRequest } from './adapter.js';
+import { type ContinuationSupport, continueRequest } from './continuation.js';
 import { engineHttpError, engineRequestError, engineStreamCut, engineTimeout } from './engine-errors.js';
 
 export interface EngineCall {
@@ -33,6 +34,8 @@ export interface HttpAdapterSpec {
   httpError?(status: number, text: string): LlmuxError;
   /** The engine's Prometheus metrics and how to read its load from them. */
   metrics?: { path: string; read(text: string): EngineLoad | undefined };
+  /** How the engine continues a partial answer (continuation.ts); absent when it cannot. */
+  continuation?: ContinuationSupport;
 }
 
 /** setTimeout fires at once beyond this (2^31 - 1 ms, about 24.8 days). */
@@ -117,9 +120,11 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
     }
   };
 
+  const { continuation } = spec;
   return {
     kind,
     stream,
+    ...(continuation ? { continueRequest: (request: EngineRequest, c: Continuation) => continueRequest(continuation, request, c) } : {}),
     async health(signal) {
       const res = await get(spec.healthPath, signal);
       return res !== undefined && res.status >= 200 && res.status < 300;

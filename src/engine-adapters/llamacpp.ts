@@ -1,4 +1,8 @@
-/** llama.cpp's server (`llama-server`, OpenAI-compatible; `/metrics` when started with --metrics). */
+/**
+ * llama.cpp's server (`llama-server`, OpenAI-compatible; `/metrics` when started with --metrics). It
+ * continues a trailing assistant message by itself (its default `--prefill-assistant`) and has no
+ * `continue_final_message`.
+ */
 import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
 import { checkSettings } from './http-adapter.js';
 import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
@@ -8,6 +12,7 @@ export function createLlamacppAdapter(options: EngineAdapterOptions): EngineAdap
   return createOpenAiCompatibleAdapter({
     ...options,
     kind: 'llamacpp',
+    continuation: { chat: 'trailing-assistant', completion: true },
     loadMetrics: {
       running: ['llamacpp:requests_processing'],
       waiting: ['llamacpp:requests_deferred'],

@@ -1,12 +1,23 @@
 /** For engines whose native endpoint takes text, not OpenAI messages: the prompt and the sampling fields. */
 import { invalidRequest } from '../errors.js';
-import { renderChatMl } from '../tokenize/chat-template.js';
+import { contentText, renderChatMl } from '../tokenize/chat-template.js';
 import type { ChatMessage, ChatPromptRenderer, EngineEvent, EngineRequest } from './adapter.js';
 
-/** The prompt text: the chat rendered by the model's template (ChatML by default), or the completion prompt. */
+/**
+ * The prompt text: the chat rendered by the model's template (ChatML by default), or the completion
+ * prompt. With vLLM's `continue_final_message` (a prefill, or a migrated answer: continuation.ts)
+ * the final assistant message stays open: the chat before it, rendered up to the assistant's turn,
+ * then that message's text.
+ */
 export function promptText(request: EngineRequest, render: ChatPromptRenderer = renderChatMl): string {
   const { body } = request;
-  if (request.operation === 'chat') return render(body.messages as ChatMessage[]);
+  if (request.operation === 'chat') {
+    const messages = body.messages as ChatMessage[];
+    if (body.continue_final_message !== true) return render(messages);
+    const last = messages.at(-1);
+    if (last?.role !== 'assistant') throw invalidRequest('continue_final_message', 'continue_final_message needs a final assistant message to continue');
+    return render(messages.slice(0, -1)) + contentText(last.content);
+  }
   const prompt = body.prompt;
   if (typeof prompt === 'string') return prompt;
   if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') return prompt[0];

@@ -1,7 +1,9 @@
 /**
  * Ollama: `POST /api/chat` (messages) and `/api/generate` (prompt), answering NDJSON lines; the
  * last line has `done: true`, `done_reason` and the counts (`prompt_eval_count`, `eval_count`).
- * Errors are `{"error": "..."}`, as a body or as a line mid-stream.
+ * Errors are `{"error": "..."}`, as a body or as a line mid-stream. Ollama continues a trailing
+ * assistant message of a chat; `/api/generate` wraps its prompt in the model's template, so a
+ * completion cannot be continued.
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent, Usage } from './adapter.js';
 import { engineReportedError } from './engine-errors.js';
@@ -18,6 +20,7 @@ export function createOllamaAdapter(options: EngineAdapterOptions): EngineAdapte
     kind,
     options,
     headers: bearerAuth(options.apiKey),
+    continuation: { chat: 'trailing-assistant', completion: false },
     healthPath: '/api/version',
     call: (request) => {
       const chat = request.operation === 'chat';

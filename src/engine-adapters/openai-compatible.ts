@@ -5,6 +5,7 @@
  * instead of one event per token, as EngineRequest.stream allows).
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineRequest } from './adapter.js';
+import type { ContinuationSupport } from './continuation.js';
 import { createHttpAdapter } from './http-adapter.js';
 import { readEventStream, readWholeAnswer } from './openai-body.js';
 import { bearerAuth } from './native-request.js';
@@ -26,13 +27,15 @@ export interface OpenAiCompatibleOptions extends EngineAdapterOptions {
   keyHeader?: (key: string) => Record<string, string>;
   /** The engine's load metric names on GET /metrics, when it has them. */
   loadMetrics?: LoadMetricNames;
+  /** How the engine continues a partial answer (continuation.ts); absent when it cannot (hosted providers). */
+  continuation?: ContinuationSupport;
 }
 
 const openAiPaths: OpenAiPaths = { chat: () => '/v1/chat/completions', completion: () => '/v1/completions', health: '/health' };
 
 export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions): EngineAdapter {
   const paths: OpenAiPaths = { ...openAiPaths, ...options.paths };
-  const { loadMetrics } = options;
+  const { loadMetrics, continuation } = options;
   return createHttpAdapter({
     kind: options.kind,
     options,
@@ -47,6 +50,7 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
     }),
     read: (request, body) => (request.stream ? readEventStream(options.kind, body) : wholeAnswer(options.kind, body)),
     ...(loadMetrics ? { metrics: { path: '/metrics', read: (text: string) => readLoad(text, loadMetrics) } } : {}),
+    ...(continuation ? { continuation } : {}),
   });
 }
 

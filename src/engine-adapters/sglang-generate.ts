@@ -5,6 +5,7 @@
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineReportedError, errorFields } from './engine-errors.js';
+import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { readLoad } from './prometheus-text.js';
@@ -27,6 +28,7 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
     kind,
     options,
     headers: bearerAuth(options.apiKey),
+    continuation: continueFinalMessage,
     healthPath: '/health',
     call: (request) => ({
       path: '/generate',

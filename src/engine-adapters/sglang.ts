@@ -1,5 +1,6 @@
 /** SGLang's OpenAI-compatible server (`python -m sglang.launch_server`). */
 import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
+import { continueFinalMessage } from './continuation.js';
 import { checkSettings } from './http-adapter.js';
 import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
 import type { LoadMetricNames } from './prometheus-text.js';
@@ -12,5 +13,5 @@ export const sglangLoadMetrics: LoadMetricNames = {
 
 export function createSglangAdapter(options: EngineAdapterOptions): EngineAdapter {
   checkSettings('sglang', options.settings, []);
-  return createOpenAiCompatibleAdapter({ ...options, kind: 'sglang', loadMetrics: sglangLoadMetrics });
+  return createOpenAiCompatibleAdapter({ ...options, kind: 'sglang', loadMetrics: sglangLoadMetrics, continuation: continueFinalMessage });
 }

@@ -7,6 +7,7 @@
 import { ErrorCode, LlmuxError } from '../errors.js';
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineHttpError, engineReportedError } from './engine-errors.js';
+import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
@@ -21,6 +22,7 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
     kind,
     options,
     headers: bearerAuth(options.apiKey),
+    continuation: continueFinalMessage,
     healthPath: '/health',
     call: (request) => ({
       path: '/generate_stream',

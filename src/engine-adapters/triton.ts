@@ -8,6 +8,7 @@
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineReportedError } from './engine-errors.js';
+import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
@@ -19,6 +20,7 @@ export function createTritonAdapter(options: EngineAdapterOptions): EngineAdapte
     kind,
     options,
     headers: bearerAuth(options.apiKey),
+    continuation: continueFinalMessage,
     healthPath: '/v2/health/ready',
     call: (request) => ({
       path: `/v2/models/${encodeURIComponent(request.model)}/generate_stream`,

@@ -1,5 +1,6 @@
 /** vLLM's OpenAI-compatible server (`vllm serve`). */
 import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
+import { continueFinalMessage } from './continuation.js';
 import { checkSettings } from './http-adapter.js';
 import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
 
@@ -8,6 +9,7 @@ export function createVllmAdapter(options: EngineAdapterOptions): EngineAdapter 
   return createOpenAiCompatibleAdapter({
     ...options,
     kind: 'vllm',
+    continuation: continueFinalMessage,
     loadMetrics: {
       running: ['vllm:num_requests_running'],
       waiting: ['vllm:num_requests_waiting'],

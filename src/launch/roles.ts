@@ -13,6 +13,7 @@ import { RouteTable } from '../actors/control/route-table.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, type WorkerOptions, startWorker } from '../actors/worker/worker.js';
+import { openStreamJournal } from '../actors/gateway/stream-journal.js';
 import type { WorkerDescriptor, WorkerLimits } from '../actors/router/registry.protocol.js';
 import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
@@ -70,9 +71,10 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   await routes.start();
   const limiter = new LimiterClient(transport, options.limiter?.timeoutMs ?? 500);
   const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log);
+  const journal = await openStreamJournal(transport);
   const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, ...gatewayOptions } = options;
   const gateway = await startGateway({
-    ...gatewayOptions, transport, catalog, tokens, keys, routes,
+    ...gatewayOptions, transport, catalog, tokens, keys, routes, journal,
     admission: { limiter, failMode: options.limiter?.failMode ?? 'open', defaultMaxTokens: options.limiter?.defaultMaxTokens ?? 1024 },
     ...(ledger ? { ledger } : {}),
   });

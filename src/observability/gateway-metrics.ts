@@ -71,6 +71,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly slowClients = new Counter({
+    name: 'llmux_gateway_slow_client_cancels_total',
+    help: 'Streams cancelled because their client stopped reading (stalled past --client-stall-ms, or too many bytes unread).',
+    registers: [this.registry],
+  });
+
   readonly rateLimited = new Counter({
     name: 'llmux_gateway_rate_limited_total',
     help: 'Requests refused with 429, by the kind of limit hit (requests, tokens, prompt, completion) and its scope (key, tenant, model, header).',

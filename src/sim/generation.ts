@@ -13,9 +13,32 @@ const vocabulary = (
   'one two three four five six seven eight nine ten many few some all each every other'
 ).split(' ');
 
+const words = new Set(vocabulary);
+
+/** Whether `word` is one the simulator generates (without its leading space). */
+export const isVocabularyWord = (word: string): boolean => words.has(word);
+
+/** The words the simulator generates. */
+export const vocabularyWords: readonly string[] = vocabulary;
+
 /** A 32-bit seed for a prompt's output. */
 export function seedOf(promptText: string): number {
   return createHash('sha256').update(promptText).digest().readUInt32BE(0);
+}
+
+/**
+ * seedOf(text.slice(0, cut)) for each cut, in ascending order, hashing the text once: the hash state
+ * is copied at each cut rather than every prefix hashed from its start. Cuts fall on whole
+ * characters, so each prefix encodes as it would on its own.
+ */
+export function* prefixSeeds(text: string, cuts: readonly number[]): Generator<number, void, undefined> {
+  const hash = createHash('sha256');
+  let hashed = 0;
+  for (const cut of cuts) {
+    hash.update(text.slice(hashed, cut));
+    hashed = cut;
+    yield hash.copy().digest().readUInt32BE(0);
+  }
 }
 
 /**
@@ -34,7 +57,23 @@ export function tokenAt(seed: number, i: number): string {
 
 /** The first `count` tokens for `seed`, joined. */
 export function textOf(seed: number, count: number): string {
+  return textBetween(seed, 0, count);
+}
+
+/** Tokens `from` … `to` − 1 for `seed`, joined: what a continuation from token `from` generates. */
+export function textBetween(seed: number, from: number, to: number): string {
   let text = '';
-  for (let i = 0; i < count; i++) text += tokenAt(seed, i);
+  for (let i = from; i < to; i++) text += tokenAt(seed, i);
   return text;
+}
+
+/** Whether `text` from `from` on is exactly the first `count` tokens for `seed`, stopping at the first token that differs. */
+export function isTextOf(seed: number, count: number, text: string, from = 0): boolean {
+  let at = from;
+  for (let i = 0; i < count; i++) {
+    const token = tokenAt(seed, i);
+    if (!text.startsWith(token, at)) return false;
+    at += token.length;
+  }
+  return at === text.length;
 }

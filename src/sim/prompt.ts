@@ -13,12 +13,18 @@
 export interface SimPrompt {
   text: string;
   tokens: number;
+  /**
+   * A continuation (continuation.ts): the answer's first `tokens` tokens are already in the request,
+   * `text` is the prompt without them and `tokens` (above) counts them too. `exact`: they are the
+   * tokens the simulator generates for `text`.
+   */
+  continues?: { tokens: number; exact: boolean };
 }
 
-const wordCount = (text: string): number => text.split(/\s+/).filter(Boolean).length;
+export const wordCount = (text: string): number => text.split(/\s+/).filter(Boolean).length;
 
 /** A message's content: a string, or OpenAI content parts of which only the text parts count. */
-function contentText(content: unknown): string {
+export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content

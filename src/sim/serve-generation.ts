@@ -3,11 +3,17 @@
  * token, then write the answer (SSE chunks or one JSON body), pacing tokens by the inter-token
  * latency. Every wait also watches the client: if it goes away, queued or generating, the request
  * stops at once, frees its slot and is counted as aborted.
+ *
+ * A continuation (continuation.ts) generates tokens k, k+1, … of the answer to the original prompt
+ * and ends where the undisturbed answer would have, with the same finish reason: its max_tokens is
+ * the remaining budget, and the default length counts the k tokens it was given. Fault positions
+ * count over the whole answer (faults.ts).
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { seedOf, textOf, tokenAt } from './generation.js';
+import type { Fault } from './faults.js';
+import { seedOf, textBetween, tokenAt } from './generation.js';
 import type { PrefixCache } from './prefix-cache.js';
 import type { Scheduler } from './scheduler.js';
 import type { SimCounters } from './sim-metrics.js';
@@ -53,6 +59,23 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
 }
 
+/** Waits until the client goes away: a hung engine. */
+function stall(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/**
+ * Where the answer's tokens `start` … `end` − 1 meet a positioned fault of `type`. A continuation
+ * (`resumed`) does not meet again the fault at its own first position: the engine before it did.
+ */
+function faultAt(fault: Fault, type: 'cut-after' | 'error-after' | 'stall-after', start: number, end: number, resumed: boolean): number | undefined {
+  if (fault.type !== type || fault.tokens >= end) return undefined;
+  return fault.tokens > start || (fault.tokens === start && !resumed) ? fault.tokens : undefined;
+}
+
 /** Writes, and waits for the client to drain when it reads slower than tokens are made. */
 async function write(res: ServerResponse, data: string, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
@@ -74,12 +97,18 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
     return;
   }
 
-  const count = request.maxTokens ?? ctx.defaultMaxTokens;
-  // A client limit is what ends the answer when given; otherwise the simulated end of sequence does.
+  const { prompt } = request;
+  const resumed = prompt.continues !== undefined;
+  const start = prompt.continues?.tokens ?? 0;
+  // A client limit is what ends the answer when given; otherwise the simulated end of sequence does,
+  // at the default length of the whole answer (a continuation still gets a token, as an engine would).
+  const end = request.maxTokens !== undefined ? start + request.maxTokens : Math.max(ctx.defaultMaxTokens, start + 1);
+  const count = end - start;
   const finish: FinishReason = request.maxTokens !== undefined ? 'length' : 'stop';
-  const cutAt = fault.type === 'cut-after' && fault.tokens < count ? fault.tokens : undefined;
-  const errorAt = fault.type === 'error-after' && fault.tokens < count ? fault.tokens : undefined;
-  const seed = seedOf(request.prompt.text);
+  const cutAt = faultAt(fault, 'cut-after', start, end, resumed);
+  const errorAt = faultAt(fault, 'error-after', start, end, resumed);
+  const stallAt = faultAt(fault, 'stall-after', start, end, resumed);
+  const seed = seedOf(prompt.text);
   const g = newGeneration(request.operation, model, request.includeUsage, request.details);
   const signal = client.signal;
   let generated = 0;
@@ -89,33 +118,36 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
   };
 
   // Looked up once the request runs, as an engine's scheduler does; the cached share skips prefill.
-  const cached = ctx.prefixCache.admit(request.prompt.text);
-  ctx.counters.prefixCacheQueries += request.prompt.tokens;
-  ctx.counters.prefixCacheHits += Math.round(request.prompt.tokens * cached.cachedShare);
+  const cached = ctx.prefixCache.admit(prompt.text);
+  ctx.counters.prefixCacheQueries += prompt.tokens;
+  ctx.counters.prefixCacheHits += Math.round(prompt.tokens * cached.cachedShare);
   try {
-    await pause(ctx.ttftMs * (1 - (1 - ctx.cachedTtftFraction) * cached.cachedShare), signal);
-    ctx.counters.promptTokens += request.prompt.tokens;
+    await pause(ctx.ttftMs * (1 - (1 - ctx.cachedTtftFraction) * cached.cachedShare) + request.prefillMs, signal);
+    ctx.counters.promptTokens += prompt.tokens;
     if (request.stream) {
       res.writeHead(200, { 'content-type': dialect.streamType, 'cache-control': 'no-cache' });
-      const head = dialect.head(g, request.prompt.tokens);
+      const head = dialect.head(g, prompt.tokens);
       if (head) await write(res, head, signal);
       let soFar = '';
-      for (let i = 0; i < count; i++) {
-        if (i > 0) await pause(ctx.itlMs, signal);
+      for (let i = start; i < end; i++) {
+        if (i > start) await pause(ctx.itlMs, signal);
         if (i === cutAt) return cut();
         if (i === errorAt) return void res.end(dialect.streamError(`simulated engine failure after ${i} tokens ([[sim:error-after]])`));
+        if (i === stallAt) await stall(signal);
         const text = tokenAt(seed, i);
         soFar += text;
         generated++;
-        await write(res, dialect.token(g, text, i, i === count - 1 ? finish : null, soFar, usageOf(request.prompt.tokens, generated)), signal);
+        // Dialects number the tokens of this response, as the engine would.
+        await write(res, dialect.token(g, text, i - start, i === end - 1 ? finish : null, soFar, usageOf(prompt.tokens, generated)), signal);
         ctx.counters.generationTokens++;
       }
-      res.end(dialect.tail(g, finish, usageOf(request.prompt.tokens, generated), soFar));
+      res.end(dialect.tail(g, finish, usageOf(prompt.tokens, generated), soFar));
     } else {
       if (cutAt !== undefined) return cut();
+      if (stallAt !== undefined) await stall(signal);
       for (let i = 1; i < count; i++) await pause(ctx.itlMs, signal);
       ctx.counters.generationTokens += count;
-      sendJson(res, 200, dialect.whole(g, textOf(seed, count), finish, usageOf(request.prompt.tokens, count)));
+      sendJson(res, 200, dialect.whole(g, textBetween(seed, start, end), finish, usageOf(prompt.tokens, count)));
     }
     ctx.counters.finished[finish]++;
   } catch (error) {

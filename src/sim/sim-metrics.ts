@@ -15,10 +15,12 @@ export interface SimCounters {
   /** Prompt tokens looked up in the prefix cache, and the share of them found (vLLM counts tokens). */
   prefixCacheQueries: number;
   prefixCacheHits: number;
+  /** Continuations received (continuation.ts): `exact` when the partial answer was the simulator's own text. */
+  continuations: { exact: number; inexact: number };
 }
 
 export function newCounters(): SimCounters {
-  return { requestsByModel: new Map(), finished: { stop: 0, length: 0, abort: 0 }, promptTokens: 0, generationTokens: 0, aborted: 0, prefixCacheQueries: 0, prefixCacheHits: 0 };
+  return { requestsByModel: new Map(), finished: { stop: 0, length: 0, abort: 0 }, promptTokens: 0, generationTokens: 0, aborted: 0, prefixCacheQueries: 0, prefixCacheHits: 0, continuations: { exact: 0, inexact: 0 } };
 }
 
 export interface SimGauges {

@@ -4,23 +4,33 @@
  * own validation does; schema-level problems (not JSON, a missing field) carry `param: null`, as
  * vLLM's request-validation handler answers them.
  */
-import { type Fault, faultIn } from './faults.js';
-import { chatPrompt, completionPrompt, type SimPrompt } from './prompt.js';
+import { continuedChat, continuedText } from './continuation.js';
+import { directivesIn, type Fault } from './faults.js';
+import { chatPrompt, completionPrompt, contentText, type SimPrompt } from './prompt.js';
 
 export type SimOperation = 'chat' | 'completion';
+
+/**
+ * How an engine treats a chat's final assistant message: continues it when asked with vLLM's
+ * `continue_final_message` (vLLM, SGLang), continues a trailing one by itself (llama.cpp, Ollama),
+ * or answers it with a new turn.
+ */
+export type ChatContinuation = 'continue-final-message' | 'trailing-assistant' | 'none';
 
 export interface SimRequest {
   operation: SimOperation;
   /** The model name as the client sent it; absent means the first served name. */
   model: string | undefined;
   prompt: SimPrompt;
-  /** The client's token limit; absent means "until the simulated end of sequence". */
+  /** The client's token limit (a continuation's: what remains of it); absent means "until the simulated end of sequence". */
   maxTokens: number | undefined;
   stream: boolean;
   includeUsage: boolean;
   /** TGI's `parameters.details`. */
   details: boolean;
   fault: Fault;
+  /** Extra time before the first token, from [[sim:prefill-ms:M]]. */
+  prefillMs: number;
 }
 
 /** A request the simulator refuses with HTTP 400. */
@@ -59,13 +69,31 @@ export function positiveInteger(body: Body, param: string): number | undefined {
   return value;
 }
 
-export function chatPromptOf(body: Body): SimPrompt {
+/** The chat's prompt; a continuation (continuation.ts) when the engine continues its final assistant message. */
+export function chatPromptOf(body: Body, continuation: ChatContinuation): SimPrompt {
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) throw new SimBadRequest('messages must be a non-empty list');
   if (!messages.every((m) => isObject(m) && typeof m.role === 'string')) {
     throw new SimBadRequest('every message must be an object with a string role');
   }
-  return chatPrompt(messages as Body[]);
+  const all = messages as Array<Body & { role: string }>;
+  const last = all.at(-1)!;
+  const assistantLast = last.role === 'assistant';
+  switch (continuation) {
+    case 'continue-final-message':
+      if (body.continue_final_message !== true) return chatPrompt(all);
+      if (body.add_generation_prompt === true) throw new SimBadRequest('Cannot set both `continue_final_message` and `add_generation_prompt` to True.');
+      if (!assistantLast) throw new SimBadRequest('continue_final_message is set but the final message is not from the assistant, so there is nothing to continue.');
+      break;
+    case 'trailing-assistant':
+      if (!assistantLast) return chatPrompt(all);
+      if (all.at(-2)?.role === 'assistant') throw new SimBadRequest('Cannot have 2 or more assistant messages at the end of the list.');
+      break;
+    case 'none':
+      return chatPrompt(all);
+  }
+  // The continued assistant turn takes the place of the generation prompt: no per-message count for it.
+  return continuedChat(chatPrompt(all.slice(0, -1)), contentText(last.content));
 }
 
 /** vLLM batches several prompts into one request; the simulator answers one prompt per request. */
@@ -74,12 +102,12 @@ function completionPromptOf(body: Body): SimPrompt {
   if (absent(prompt)) throw new SimBadRequest('prompt is required');
   if (typeof prompt === 'string') {
     if (prompt === '') throw new SimBadRequest('prompt cannot be empty', 'prompt');
-    return completionPrompt(prompt);
+    return continuedText(prompt);
   }
   if (isTokenIds(prompt) && prompt.length > 0) return completionPrompt(prompt);
   if (Array.isArray(prompt) && prompt.length === 1) {
     const only: unknown = prompt[0];
-    if (typeof only === 'string' && only !== '') return completionPrompt(only);
+    if (typeof only === 'string' && only !== '') return continuedText(only);
     if (isTokenIds(only) && only.length > 0) return completionPrompt(only);
   }
   if (Array.isArray(prompt) && prompt.length > 1 && prompt.every((p) => typeof p === 'string' || isTokenIds(p))) {
@@ -88,8 +116,8 @@ function completionPromptOf(body: Body): SimPrompt {
   throw new SimBadRequest('prompt must be a non-empty string, a list of token ids, or a list of one of those', 'prompt');
 }
 
-export function parseSimRequest(operation: SimOperation, body: Body): SimRequest {
-  const prompt = operation === 'chat' ? chatPromptOf(body) : completionPromptOf(body);
+export function parseSimRequest(operation: SimOperation, body: Body, chat: ChatContinuation): SimRequest {
+  const prompt = operation === 'chat' ? chatPromptOf(body, chat) : completionPromptOf(body);
   if (!absent(body.model) && typeof body.model !== 'string') throw new SimBadRequest('model must be a string', 'model');
   if (!absent(body.stream) && typeof body.stream !== 'boolean') throw new SimBadRequest('stream must be a boolean', 'stream');
   const stream = body.stream === true;
@@ -109,6 +137,6 @@ export function parseSimRequest(operation: SimOperation, body: Body): SimRequest
     stream,
     includeUsage: stream && isObject(streamOptions) && streamOptions.include_usage === true,
     details: false,
-    fault: faultIn(prompt.text),
+    ...directivesIn(prompt.text),
   };
 }

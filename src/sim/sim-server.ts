@@ -3,7 +3,8 @@
  * speaks one engine's wire format (formats/: vLLM by default, or SGLang, TGI, Triton, Ollama, OpenAI,
  * Azure, Anthropic…), answers deterministically with exactly `max_tokens` tokens (generation.ts),
  * queues beyond `maxConcurrency` (scheduler.ts), stops when the client goes away
- * (serve-generation.ts), exposes the engine's metric names and fails on request (faults.ts). Plain
+ * (serve-generation.ts), continues a partial answer exactly as it would have generated it
+ * (continuation.ts), exposes the engine's metric names and fails on request (faults.ts). Plain
  * node:http: the simulator must not be the slow part of a benchmark.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -55,6 +56,8 @@ export interface SimStats {
   lastRequestBody: unknown;
   /** Prompt tokens looked up in the prefix cache, and those found there (vLLM's prefix_cache_* counters). */
   prefixCache: { queries: number; hits: number };
+  /** Continuations of a partial answer (continuation.ts); `inexact`: the partial was not the simulator's own text. */
+  continuations: { exact: number; inexact: number };
 }
 
 export interface SimServer {
@@ -134,6 +137,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     const model = pathModel ?? request.model ?? servedModel;
     requestsTotal++;
     counters.requestsByModel.set(model, (counters.requestsByModel.get(model) ?? 0) + 1);
+    if (request.prompt.continues) counters.continuations[request.prompt.continues.exact ? 'exact' : 'inexact']++;
     await serveGeneration(ctx, route.generate.dialect, request, model, res);
   };
 
@@ -175,6 +179,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       byModel: Object.fromEntries(counters.requestsByModel),
       lastRequestBody,
       prefixCache: { queries: counters.prefixCacheQueries, hits: counters.prefixCacheHits },
+      continuations: { ...counters.continuations },
     }),
     close,
     stop: close,

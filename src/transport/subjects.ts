@@ -50,6 +50,8 @@ export const subjects = {
    * every lease interval; a request whose lease lapses has lost its gateway and is aborted.
    */
   workerLease: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.lease`,
+  /** Flow control from the gateway holding a slow client: pause and resume reading one request's engine stream. */
+  workerFlow: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.flow`,
   /** Asks a worker to drain: take nothing new, finish what it has. */
   workerDrain: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.drain`,
   /** Worker registry events (register, heartbeat, deregister). */

@@ -91,6 +91,29 @@ export interface DurableStream {
   read(since?: number): AsyncIterable<StoredMessage>;
 }
 
+export interface JournalOptions {
+  /** Every entry under `subjectPrefix.<key>`. */
+  subjectPrefix: string;
+  /** Entries older than this are removed. */
+  maxAgeMs: number;
+  /** The journal holds at most this many bytes; the oldest entries go first. */
+  maxBytes: number;
+}
+
+/**
+ * A bounded, replayable log of entries per key (JetStream, memory storage): a stream's SSE events,
+ * so a client that lost its connection can read the rest from any gateway.
+ */
+export interface Journal {
+  /** Appends one entry under `key`, after every entry appended before it. Resolves once stored. */
+  append(key: string, body: unknown): Promise<void>;
+  /**
+   * Calls `onEntry` with every entry under `key`, oldest first, then with each new one as it is
+   * appended, until the handle is stopped. Resolves once following has begun.
+   */
+  follow(key: string, onEntry: (body: unknown) => void): Promise<Subscription>;
+}
+
 export interface Transport {
   /** A name for logs: which process/role this connection belongs to. */
   readonly name: string;
@@ -109,6 +132,8 @@ export interface Transport {
   keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore>;
   /** Opens (creating when missing) a durable stream. */
   durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream>;
+  /** Opens (creating when missing) a journal. */
+  journal(name: string, options: JournalOptions): Promise<Journal>;
   /** Drains subscriptions and closes. Safe to call twice. */
   close(): Promise<void>;
 }

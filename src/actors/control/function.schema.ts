@@ -48,6 +48,8 @@ export const llmConfigSchema = z.object({
    * carries the answer on from what the client has, up to `attempts` times (0 turns it off).
    */
   migration: z.object({ attempts: z.number().int().min(0).max(10) }).partial().optional(),
+  /** Every stream of this model is resumable (as with `x-llmux-resumable: 1`): journaled, and generated on when its client drops. */
+  resumable: z.boolean().optional(),
   contextLength: z.number().int().positive().optional(),
 }).strict();
 export type LlmConfig = z.infer<typeof llmConfigSchema>;

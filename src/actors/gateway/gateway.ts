@@ -14,7 +14,9 @@ import type { Operation } from '../../engine-adapters/adapter.js';
 import type { Logger } from '../../observability/logger.js';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
-import type { Inbound, Subscription, Transport } from '../../transport/transport.js';
+import type { Inbound, Journal, Subscription, Transport } from '../../transport/transport.js';
+import { JournalWriter, newStreamId, ownerOf, parseSseId } from './stream-journal.js';
+import { serveResume } from './resume.js';
 import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
@@ -45,6 +47,7 @@ export type GatewayMessage =
   | { type: 'open'; session: RequestSession }
   | { type: 'frame'; token: string; message: Inbound }
   | { type: 'client-gone'; session: RequestSession }
+  | { type: 'client-drain'; session: RequestSession }
   | { type: 'sweep' };
 
 export interface GatewayOptions {
@@ -66,6 +69,8 @@ export interface GatewayOptions {
   admission?: Omit<AdmissionOptions, 'log' | 'keys'>;
   /** Where a record of every request goes. */
   ledger?: UsageLedger;
+  /** Where resumable streams are journaled (without it, no stream is resumable). */
+  journal?: Journal;
   /** Backends and routes: models served straight from the gateway by providers and engines. */
   routes?: RouteTable;
   limits?: Partial<SessionLimits>;
@@ -161,6 +166,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }
         case 'client-gone':
           guarded(msg.session, 'a client disconnect', () => msg.session.clientGone());
+          return;
+        case 'client-drain':
+          guarded(msg.session, 'a client catching up', () => msg.session.clientDrained());
           return;
         case 'sweep': {
           const now = Date.now();
@@ -258,7 +266,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     );
     // The client left while its tokens were being reserved: nothing to start, the reservation goes back.
     if (res.destroyed) return onEnd({ outcome: 'cancelled', status: 499, promptTokens: 0, completionTokens: 0 });
+    const streamId = newStreamId();
+    const resumable = validated.stream && options.journal !== undefined && (req.headers['x-llmux-resumable'] === '1' || llmConfig.resumable === true);
+    const journal = resumable && options.journal ? new JournalWriter(options.journal, streamId, ownerOf(principal), log) : undefined;
+    journal?.open(requestId);
     const session: RequestSession = new RequestSession({
+      streamId, ...(journal ? { journal } : {}),
       transport, metrics, log, limits,
       replies: repliesFor(() => session),
       migrationAttempts: llmConfig.migration?.attempts ?? defaultMigrationAttempts,
@@ -283,6 +296,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.on('close', () => {
       if (!res.writableFinished) actor.tell({ type: 'client-gone', session });
     });
+    res.on('drain', () => actor.tell({ type: 'client-drain', session }));
     if (!actor.tell({ type: 'open', session })) {
       reply(res, operation, { code: ErrorCode.noActiveBackend, retryable: true, message: 'gateway overloaded' });
       onEnd({ outcome: 'failed', status: 503, promptTokens: 0, completionTokens: 0, errorCode: ErrorCode.noActiveBackend });
@@ -336,6 +350,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (denied) return void sendError(res, denied.toInfo());
       return handleAdmin({ transport, catalog, ...(options.keys ? { keys: options.keys } : {}), ...(options.routes ? { routes: options.routes } : {}) }, req, res, path);
     }
+    const resumeOf = path.startsWith('/v1/streams/') ? path.slice('/v1/streams/'.length) : undefined;
+    const lastEventId = req.headers['last-event-id'];
+    if (resumeOf !== undefined || (typeof lastEventId === 'string' && operationByPath[path] && req.method === 'POST')) {
+      return resume(req, res, resumeOf, typeof lastEventId === 'string' ? lastEventId : undefined);
+    }
     const operation = operationByPath[path];
     const isModels = path === '/v1/models';
     if (!operation && !isModels) {
@@ -351,6 +370,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, message: `use POST ${path}` });
     }
     await handleInference(req, res, operation as Operation, requestId, principal);
+  };
+
+  /**
+   * A client back for the rest of a stream: `GET /v1/streams/<stream-id>`, or its original request
+   * again with `Last-Event-ID`. Only the credential that started it may read it; anyone else gets
+   * the same 404 as for a stream that does not exist.
+   */
+  const resume = async (req: IncomingMessage, res: ServerResponse, streamId: string | undefined, lastEventId: string | undefined): Promise<void> => {
+    const principal = await auth.authenticate(req.headers.authorization);
+    if (principal instanceof LlmuxError) return reply(res, undefined, principal.toInfo());
+    if (req.method === 'POST') await readJsonBody(req); // the repeated request body is not needed
+    const last = lastEventId !== undefined ? parseSseId(lastEventId) : undefined;
+    if (lastEventId !== undefined && !last) {
+      return reply(res, undefined, { code: ErrorCode.invalidRequest, retryable: false, param: 'last-event-id', message: 'Last-Event-ID is not an id this gateway sent' });
+    }
+    const id = streamId ?? last?.streamId;
+    if (!id || !options.journal || (last && last.streamId !== id)) {
+      return reply(res, undefined, { code: ErrorCode.notFound, retryable: false, message: 'no such stream (or it is past its retention window)' });
+    }
+    await serveResume({ journal: options.journal, log }, principal, id, last?.id, res);
   };
 
   const server: Server = createServer((req, res) => {

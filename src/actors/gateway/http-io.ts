@@ -3,6 +3,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ErrorInfo, httpStatusOf, invalidRequest, type LlmuxError, openAiErrorBody } from '../../errors.js';
 
 export const maxBodyBytes = 8 * 1024 * 1024;
+/** Deeper bodies are refused: encoders and validators recurse, and no OpenAI request nests this deep. */
+export const maxJsonDepth = 64;
+
+/** The nesting depth of a parsed JSON value, counted without recursion and given up past `limit`. */
+function depthOf(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 /**
  * Reads and parses a JSON body, at most `maxBodyBytes`. Event listeners rather than `for await`:
@@ -28,11 +44,14 @@ export function readJsonBody(req: IncomingMessage): Promise<unknown | LlmuxError
       if (tooLarge) return;
       const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve(invalidRequest('body', 'the request body is empty; send a JSON object'));
+      let parsed: unknown;
       try {
-        resolve(JSON.parse(text) as unknown);
+        parsed = JSON.parse(text) as unknown;
       } catch (error) {
-        resolve(invalidRequest('body', `the request body is not valid JSON: ${(error as Error).message}`));
+        return resolve(invalidRequest('body', `the request body is not valid JSON: ${(error as Error).message}`));
       }
+      if (depthOf(parsed, maxJsonDepth) > maxJsonDepth) return resolve(invalidRequest('body', `the request body nests deeper than ${maxJsonDepth} levels`));
+      resolve(parsed);
     });
   });
 }

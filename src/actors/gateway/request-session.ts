@@ -26,6 +26,7 @@ import type { Continuation, Usage } from '../../engine-adapters/adapter.js';
 import type { InferRequest, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
 import { ClientStream } from './client-stream.js';
 import { Delivered } from './delivered.js';
+import type { JournalWriter } from './stream-journal.js';
 import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
 import { parseReplyFrame } from './reply.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
@@ -45,10 +46,15 @@ export interface SessionLimits {
   idleTimeoutMs: number;
   /** How often the gateway renews its leases on the workers that hold its requests. */
   leaseIntervalMs: number;
+  /** A client that reads nothing for this long while its stream waits is dropped and the request cancelled. */
+  clientStallMs: number;
+  /** A client that lets this many bytes pile up unread is dropped and the request cancelled. */
+  maxBufferedBytes: number;
 }
 
 export const defaultSessionLimits: SessionLimits = {
   maxAttempts: 3, acceptTimeoutMs: 2_000, livenessTimeoutMs: 1_500, idleTimeoutMs: 120_000, leaseIntervalMs: 1_000,
+  clientStallMs: 30_000, maxBufferedBytes: 1024 * 1024,
 };
 
 /** Reply subjects for a session's attempts, each routed back to the session by the gateway. */
@@ -80,6 +86,10 @@ export interface SessionInit {
   migrationAttempts: number;
   /** `x-llmux-debug: 1`: answer with headers naming the worker and the routing method. */
   debug: boolean;
+  /** The stream's id, in every SSE event's `id:`. */
+  streamId: string;
+  /** A resumable stream's journal: the request keeps generating when its client drops. */
+  journal?: JournalWriter;
   /** Headers every answer carries (rate limits), errors included. */
   responseHeaders?: Record<string, string>;
   /** Set when the gateway capped the completion at what the rate limits reserved (the client gave no max_tokens). */
@@ -131,6 +141,8 @@ export class RequestSession {
   #delivered = new Delivered();
   #acc = new CompletionAccumulator();
   #end: SessionEnd | undefined;
+  /** Since when the client's socket has been full (the worker is paused), if it is. */
+  #pausedSince: number | undefined;
   readonly #render: RenderContext;
   readonly #client: ClientStream;
   readonly #accounting: SessionAccounting;
@@ -143,7 +155,9 @@ export class RequestSession {
       operation: init.request.operation,
     };
     this.#accounting = new SessionAccounting(init.metrics, init.request.operation, init.clientModel, init.arrivedAt);
-    this.#client = new ClientStream(init.res, () => this.#accounting.firstByte());
+    this.#client = new ClientStream(init.res, {
+      onFirstByte: () => this.#accounting.firstByte(), streamId: init.streamId, ...(init.journal ? { journal: init.journal } : {}),
+    });
   }
 
   /** The worker holding the request, for the gateway's leases. */
@@ -156,6 +170,8 @@ export class RequestSession {
   dispatch(continuation?: Continuation): void {
     const { init } = this;
     if (this.#attempt) init.replies.close(this.#attempt.reply);
+    // A successor starts unpaused: the next full write pauses it.
+    this.#pausedSince = undefined;
     this.#dispatches++;
     this.#phase = 'routing';
     const now = Date.now();
@@ -241,6 +257,13 @@ export class RequestSession {
   /** The client closed the connection before the answer was complete. */
   clientGone(): void {
     if (this.#phase === 'closed' || this.#phase === 'cancelling') return;
+    if (this.#client.resumable && this.init.request.stream) {
+      // The client may come back with Last-Event-ID: the answer goes on, into the journal.
+      this.init.log.info({ requestId: this.init.requestId, streamId: this.init.streamId }, 'client went away from a resumable stream; generating on');
+      this.#client.detach();
+      this.clientDrained();
+      return;
+    }
     this.#accounting.cancelled();
     this.init.log.info({ requestId: this.init.requestId, worker: this.#attempt?.workerId }, 'client went away; cancelling');
     this.#phase = 'cancelling';
@@ -272,7 +295,9 @@ export class RequestSession {
         }
         return;
       case 'accepted':
-        if (silence > this.init.limits.livenessTimeoutMs) {
+        if (this.#pausedSince !== undefined && now - this.#pausedSince > this.init.limits.clientStallMs) {
+          this.#clientStalled(`nothing read for ${now - this.#pausedSince} ms`);
+        } else if (silence > this.init.limits.livenessTimeoutMs) {
           this.init.metrics.workerLosses.inc();
           if (attempt.workerId) this.#exclude.push(attempt.workerId);
           this.#recover({ code: ErrorCode.upstreamError, retryable: true,
@@ -296,8 +321,34 @@ export class RequestSession {
     const fresh = attempt.continuation ? deltas.map(({ role: _, ...d }) => d) : deltas;
     this.#delivered.add(fresh);
     if (this.#phase === 'cancelling') return;
-    if (this.init.request.stream) this.#client.events(renderChunkEvents(this.#render, fresh), () => this.#headers());
-    else this.#acc.add(fresh);
+    if (!this.init.request.stream) return this.#acc.add(fresh);
+    const flowing = this.#client.events(renderChunkEvents(this.#render, fresh), () => this.#headers());
+    if (this.#client.buffered > this.init.limits.maxBufferedBytes) return this.#clientStalled(`${this.#client.buffered} bytes unread`);
+    if (!flowing && this.#pausedSince === undefined) {
+      this.#pausedSince = Date.now();
+      this.#sendFlow(attempt, true);
+    }
+  }
+
+  /** The client's socket took what was waiting: let the worker read its engine again. */
+  clientDrained(): void {
+    if (this.#pausedSince === undefined || this.#phase === 'closed') return;
+    this.#pausedSince = undefined;
+    if (this.#attempt) this.#sendFlow(this.#attempt, false);
+  }
+
+  #sendFlow(attempt: Attempt, paused: boolean): void {
+    if (!attempt.workerId) return;
+    const flow: WorkerInbound = { type: 'flow', reply: attempt.reply, paused };
+    this.init.transport.publish(subjects.workerFlow(attempt.workerId), flow, { headers: { requestId: this.init.requestId } });
+  }
+
+  /** A client that does not read: cancel its request and drop its connection, so nothing waits for it in memory. */
+  #clientStalled(why: string): void {
+    this.init.metrics.slowClients.inc();
+    this.init.log.warn({ requestId: this.init.requestId, why }, 'client stopped reading; cancelling');
+    this.#client.abandon();
+    this.clientGone();
   }
 
   #inSequence(attempt: Attempt, seq: number): boolean {

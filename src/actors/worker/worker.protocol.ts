@@ -58,12 +58,22 @@ export interface LeaseRequest {
   replies: string[];
 }
 
+/**
+ * From the gateway holding the request: its client stopped reading (`paused`), or caught up. A
+ * paused worker stops reading its engine's stream, so the engine's own socket fills.
+ */
+export interface FlowRequest {
+  type: 'flow';
+  reply: string;
+  paused: boolean;
+}
+
 /** From the admin API: take nothing new, finish what is in flight. */
 export interface DrainRequest {
   type: 'drain';
 }
 
-export type WorkerInbound = InferRequest | CancelRequest | LeaseRequest | DrainRequest;
+export type WorkerInbound = InferRequest | CancelRequest | LeaseRequest | FlowRequest | DrainRequest;
 
 export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
   if (!isObject(body)) return undefined;
@@ -77,6 +87,8 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
         : undefined;
     case 'cancel':
       return isString(body.requestId) && isString(body.reply) ? (body as unknown as CancelRequest) : undefined;
+    case 'flow':
+      return isString(body.reply) && typeof body.paused === 'boolean' ? { type: 'flow', reply: body.reply, paused: body.paused } : undefined;
     case 'lease':
       return isStringArray(body.replies) ? { type: 'lease', replies: body.replies } : undefined;
     case 'drain':

@@ -28,6 +28,7 @@ export type WorkerMessage =
   | { type: 'infer'; request: InferRequest; reply: string; headers: MessageHeaders }
   | { type: 'cancel'; reply: string }
   | { type: 'lease'; replies: string[] }
+  | { type: 'flow'; reply: string; paused: boolean }
   | { type: 'tick' }
   | { type: 'finished'; reply: string; outcome: Outcome; tokens: number }
   | { type: 'first-token'; ms: number }
@@ -56,7 +57,18 @@ interface Held {
   lastLease: number;
   /** The next chunk's sequence number. */
   seq: number;
+  /** Set while the gateway's client is not reading: resolving it lets the engine read go on. */
+  paused: { resume: () => void; done: Promise<void> } | undefined;
 }
+
+const pausedFlow = (signal: AbortSignal): NonNullable<Held['paused']> => {
+  let resume = (): void => undefined;
+  const done = new Promise<void>((resolve) => {
+    resume = resolve;
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  return { resume, done };
+};
 
 export const workerTimeoutDefaults = {
   /** An `alive` frame for every held request this often, when nothing else was sent. */
@@ -193,6 +205,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         if (held.seq === 0 && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
         if (request.stream) watchStall();
         send(reply, held, { type: 'chunk', seq: held.seq++, deltas });
+        if (held.paused) {
+          // The client is not reading: stop reading the engine (its socket fills) until it catches up.
+          clearTimeout(stallTimer);
+          await held.paused.done;
+          if (request.stream) watchStall();
+        }
       }
       clearTimeout(stallTimer);
       const completionTokens = await countOutput(request, output);
@@ -266,7 +284,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
             return;
           }
           const now = Date.now();
-          const held: Held = { controller: new AbortController(), lastSent: now, lastLease: now, seq: 0 };
+          const held: Held = { controller: new AbortController(), lastSent: now, lastLease: now, seq: 0, paused: undefined };
           // Keyed by reply subject: unique per dispatch attempt, whatever request id the client chose.
           inFlight.set(reply, held);
           send(reply, held, { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId,
@@ -283,6 +301,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           for (const reply of msg.replies) {
             const held = inFlight.get(reply);
             if (held) held.lastLease = now;
+          }
+          return;
+        }
+        case 'flow': {
+          const held = inFlight.get(msg.reply);
+          if (!held) return;
+          if (msg.paused) held.paused ??= pausedFlow(held.controller.signal);
+          else {
+            held.paused?.resume();
+            held.paused = undefined;
           }
           return;
         }
@@ -334,6 +362,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     transport.subscribe(subjects.workerCancel(descriptor.workerId), (m) => {
       const cancel = parseWorkerInbound(m.body);
       if (cancel?.type === 'cancel') actor.tell({ type: 'cancel', reply: cancel.reply });
+    }),
+    transport.subscribe(subjects.workerFlow(descriptor.workerId), (m) => {
+      const flow = parseWorkerInbound(m.body);
+      if (flow?.type === 'flow') actor.tell({ type: 'flow', reply: flow.reply, paused: flow.paused });
     }),
     transport.subscribe(subjects.workerLease(descriptor.workerId), (m) => {
       const lease = parseWorkerInbound(m.body);

@@ -39,7 +39,7 @@ function parse(body: Body) {
   const maxTokens = positiveInteger(body, 'max_tokens');
   if (maxTokens === undefined) throw new SimBadRequest('max_tokens: Field required', 'max_tokens');
   return nativeRequest({
-    operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt: messagesPrompt(body, body.system),
+    operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt: messagesPrompt(body, 'none', body.system),
     maxTokens, stream: optionalBoolean(body, 'stream', false),
   });
 }

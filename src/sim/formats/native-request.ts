@@ -1,7 +1,8 @@
 /** Turning the native (non-OpenAI) request bodies into the simulator's SimRequest. */
-import { faultIn } from '../faults.js';
+import { continuedText } from '../continuation.js';
+import { directivesIn } from '../faults.js';
 import { chatPrompt, completionPrompt, type SimPrompt } from '../prompt.js';
-import { chatPromptOf, isObject, positiveInteger, SimBadRequest, type SimOperation, type SimRequest } from '../sim-request.js';
+import { type ChatContinuation, chatPromptOf, isObject, positiveInteger, SimBadRequest, type SimOperation, type SimRequest } from '../sim-request.js';
 import type { Body } from './sim-format.js';
 
 export interface NativeFields {
@@ -16,25 +17,29 @@ export interface NativeFields {
 export function nativeRequest(f: NativeFields): SimRequest {
   return {
     operation: f.operation, model: f.model, prompt: f.prompt, maxTokens: f.maxTokens, stream: f.stream,
-    includeUsage: false, details: f.details ?? false, fault: faultIn(f.prompt.text),
+    includeUsage: false, details: f.details ?? false, ...directivesIn(f.prompt.text),
   };
 }
 
-/** A required non-empty string field holding the prompt text. */
-export function textPrompt(body: Body, field: string): SimPrompt {
+/**
+ * A required non-empty string field holding the prompt text; a continuation when it ends with an
+ * answer to what comes before it (continuation.ts), unless the engine wraps the prompt in a
+ * template (`continues: false`).
+ */
+export function textPrompt(body: Body, field: string, continues = true): SimPrompt {
   const value = body[field];
   if (typeof value !== 'string' || value === '') throw new SimBadRequest(`${field} must be a non-empty string`, field);
-  return completionPrompt(value);
+  return continues ? continuedText(value) : completionPrompt(value);
 }
 
 /** `messages` (plus Anthropic's top-level `system`) as a chat prompt. */
-export function messagesPrompt(body: Body, system?: unknown): SimPrompt {
+export function messagesPrompt(body: Body, continuation: ChatContinuation, system?: unknown): SimPrompt {
   if (typeof system === 'string' && system !== '') {
     const messages = body.messages;
     if (!Array.isArray(messages)) throw new SimBadRequest('messages must be a list', 'messages');
     return chatPrompt([{ role: 'system', content: system }, ...(messages as Body[])]);
   }
-  return chatPromptOf(body);
+  return chatPromptOf(body, continuation);
 }
 
 /** A positive integer inside a nested object (`parameters.max_new_tokens`, `options.num_predict`). */

@@ -1,6 +1,8 @@
 /**
  * Ollama: `/api/chat` and `/api/generate` answer NDJSON (streaming is the default), the last line
  * `done: true` with the counts; errors are `{"error": "..."}`, as a body or as a line mid-stream.
+ * A chat's trailing assistant message is continued; /api/generate wraps its prompt in the model's
+ * template, so a prompt ending with an answer is not taken for a continuation.
  */
 import type { Dialect } from '../dialect.js';
 import type { FinishReason, Generation, SimUsage } from '../wire.js';
@@ -32,11 +34,11 @@ const ollamaDialect: Dialect = {
 };
 
 const parseChat = (body: Body) => nativeRequest({
-  operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt: messagesPrompt(body),
+  operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt: messagesPrompt(body, 'trailing-assistant'),
   maxTokens: nestedInteger(body, 'options', 'num_predict'), stream: optionalBoolean(body, 'stream', true),
 });
 const parseGenerate = (body: Body) => nativeRequest({
-  operation: 'completion', model: typeof body.model === 'string' ? body.model : undefined, prompt: textPrompt(body, 'prompt'),
+  operation: 'completion', model: typeof body.model === 'string' ? body.model : undefined, prompt: textPrompt(body, 'prompt', false),
   maxTokens: nestedInteger(body, 'options', 'num_predict'), stream: optionalBoolean(body, 'stream', true),
 });
 

@@ -2,7 +2,7 @@
  * Engines with an OpenAI-compatible server: vLLM, SGLang's OpenAI endpoints, trtllm-serve,
  * llama.cpp, and remote providers (OpenAI's API, Azure OpenAI's deployment paths).
  */
-import { parseSimRequest } from '../sim-request.js';
+import { type ChatContinuation, parseSimRequest } from '../sim-request.js';
 import { renderMetrics } from '../sim-metrics.js';
 import { modelList, notFoundBody } from '../wire.js';
 import { openAiDialect } from './openai-dialect.js';
@@ -12,11 +12,12 @@ const MAX_MODEL_LEN = 8192;
 const fastApiNotFound: Reply = { status: 404, body: notFoundBody };
 const ok: Reply = { status: 200, body: '', contentType: 'text/plain' };
 
-function generation(dialect = openAiDialect(), base = '/v1'): SimRoute[] {
+/** The OpenAI endpoints; `chat`: how the engine treats a final assistant message (a completion prompt always continues). */
+function generation(chat: ChatContinuation, dialect = openAiDialect()): SimRoute[] {
   return [
-    { method: 'POST', path: `${base}/chat/completions`, generate: { dialect, parse: (body: Body) => parseSimRequest('chat', body) } },
-    { method: 'POST', path: `${base}/completions`, generate: { dialect, parse: (body: Body) => parseSimRequest('completion', body) } },
-    { method: 'GET', path: `${base}/models`, respond: (env: RouteEnv) => ({ status: 200, body: modelList(env.models, MAX_MODEL_LEN) }) },
+    { method: 'POST', path: '/v1/chat/completions', generate: { dialect, parse: (body: Body) => parseSimRequest('chat', body, chat) } },
+    { method: 'POST', path: '/v1/completions', generate: { dialect, parse: (body: Body) => parseSimRequest('completion', body, chat) } },
+    { method: 'GET', path: '/v1/models', respond: (env: RouteEnv) => ({ status: 200, body: modelList(env.models, MAX_MODEL_LEN) }) },
   ];
 }
 
@@ -24,7 +25,7 @@ const vllmMetrics = (env: RouteEnv): Reply => metricsReply(renderMetrics(env.ser
 
 export const vllm: SimFormat = {
   name: 'vllm',
-  routes: [...generation(), { method: 'GET', path: '/health', respond: () => ok }, { method: 'GET', path: '/metrics', respond: vllmMetrics }],
+  routes: [...generation('continue-final-message'), { method: 'GET', path: '/health', respond: () => ok }, { method: 'GET', path: '/metrics', respond: vllmMetrics }],
   notFound: fastApiNotFound,
   errors: openAiDialect(),
 };
@@ -43,7 +44,7 @@ function sglangMetrics(env: RouteEnv): Reply {
 export const sglangOpenAi: SimFormat = {
   name: 'sglang',
   routes: [
-    ...generation(openAiDialect('flat')),
+    ...generation('continue-final-message', openAiDialect('flat')),
     { method: 'GET', path: '/health', respond: () => ok },
     { method: 'GET', path: '/get_model_info', respond: (env) => ({ status: 200, body: { model_path: env.servedModel, is_generation: true } }) },
     { method: 'GET', path: '/metrics', respond: sglangMetrics },
@@ -54,7 +55,7 @@ export const sglangOpenAi: SimFormat = {
 
 export const trtllm: SimFormat = {
   name: 'trtllm',
-  routes: [...generation(), { method: 'GET', path: '/health', respond: () => ok }],
+  routes: [...generation('none'), { method: 'GET', path: '/health', respond: () => ok }],
   notFound: fastApiNotFound,
   errors: openAiDialect(),
 };
@@ -62,7 +63,7 @@ export const trtllm: SimFormat = {
 export const llamacpp: SimFormat = {
   name: 'llamacpp',
   routes: [
-    ...generation(),
+    ...generation('trailing-assistant'),
     { method: 'GET', path: '/health', respond: () => ({ status: 200, body: { status: 'ok' } }) },
     {
       method: 'GET', path: '/metrics',
@@ -86,7 +87,7 @@ const invalidKey: Reply = {
 /** OpenAI's API (and Mistral, Groq…): a bearer key on every request, the models list as health. */
 export const openai: SimFormat = {
   name: 'openai',
-  routes: generation(),
+  routes: generation('none'),
   notFound: { status: 404, body: { error: { message: 'Invalid URL', type: 'invalid_request_error', param: null, code: null } } },
   check: (headers, _query, apiKey) => (apiKey !== undefined && headers.authorization !== `Bearer ${apiKey}` ? invalidKey : undefined),
   errors: openAiDialect(),
@@ -96,8 +97,8 @@ export const openai: SimFormat = {
 export const azureOpenAi: SimFormat = {
   name: 'azure-openai',
   routes: [
-    { ...generation()[0]!, path: /^\/openai\/deployments\/([^/]+)\/chat\/completions$/ },
-    { ...generation()[1]!, path: /^\/openai\/deployments\/([^/]+)\/completions$/ },
+    { ...generation('none')[0]!, path: /^\/openai\/deployments\/([^/]+)\/chat\/completions$/ },
+    { ...generation('none')[1]!, path: /^\/openai\/deployments\/([^/]+)\/completions$/ },
     { method: 'GET', path: '/openai/models', respond: (env) => ({ status: 200, body: modelList(env.models, MAX_MODEL_LEN) }) },
   ],
   notFound: { status: 404, body: { error: { code: '404', message: 'Resource not found' } } },

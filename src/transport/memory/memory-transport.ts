@@ -12,6 +12,8 @@ import type {
   DurableStreamOptions,
   Inbound,
   InboundHandler,
+  Journal,
+  JournalOptions,
   KvStore,
   PublishOptions,
   SubscribeOptions,
@@ -19,6 +21,7 @@ import type {
   Transport,
 } from '../transport.js';
 import { MemoryDurableStream } from './memory-durable-stream.js';
+import { MemoryJournal } from './memory-journal.js';
 import { MemoryKvStore } from './memory-kv-store.js';
 
 interface Sub {
@@ -32,6 +35,7 @@ export class MemoryBus {
   readonly subs = new Set<Sub>();
   readonly buckets = new Map<string, MemoryKvStore>();
   readonly streams = new Map<string, MemoryDurableStream>();
+  readonly journals = new Map<string, MemoryJournal>();
 
   connect(name: string): MemoryTransport {
     return new MemoryTransport(this, name);
@@ -122,6 +126,18 @@ export class MemoryTransport implements Transport {
       this.bus.streams.set(name, stream);
     }
     return stream;
+  }
+
+  /** Like the NATS one: created when missing; a later opener's limits replace the earlier ones. */
+  async journal(name: string, options: JournalOptions): Promise<Journal> {
+    let journal = this.bus.journals.get(name);
+    if (!journal) {
+      journal = new MemoryJournal(options);
+      this.bus.journals.set(name, journal);
+    } else {
+      journal.options = options;
+    }
+    return journal;
   }
 
   async keyValue(bucket: string): Promise<KvStore> {

@@ -23,7 +23,7 @@ export function newIdentity(): NatsIdentity {
 export function workerPermissions(workerId: string): { publish: string[]; subscribe: string[] } {
   return {
     publish: [subjects.registry(workerId)],
-    subscribe: [subjects.workerInfer(workerId), subjects.workerCancel(workerId), subjects.workerLease(workerId), subjects.workerDrain(workerId), subjects.discover],
+    subscribe: [subjects.workerInfer(workerId), subjects.workerCancel(workerId), subjects.workerLease(workerId), subjects.workerFlow(workerId), subjects.workerDrain(workerId), subjects.discover],
   };
 }
 

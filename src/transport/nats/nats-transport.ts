@@ -1,6 +1,7 @@
 /**
  * The NATS Transport (@nats-io/transport-node v3). Core NATS for the hot path; JetStream KV for the
- * control plane (nats-kv-store.ts).
+ * control plane (nats-kv-store.ts), streams for the usage ledger (nats-durable-stream.ts) and the
+ * stream journal (nats-journal.ts).
  */
 import { connect } from '@nats-io/transport-node';
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, nkeyAuthenticator } from '@nats-io/nats-core';
@@ -8,11 +9,14 @@ import { Kvm } from '@nats-io/kv';
 import { decode, encode } from '../codec.js';
 import { headerNames } from '../headers.js';
 import { openNatsDurableStream } from './nats-durable-stream.js';
+import { openNatsJournal } from './nats-journal.js';
 import type {
   DurableStream,
   DurableStreamOptions,
   Inbound,
   InboundHandler,
+  Journal,
+  JournalOptions,
   KvBucketOptions,
   KvStore,
   MessageHeaders,
@@ -170,6 +174,10 @@ export class NatsTransport implements Transport {
 
   durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream> {
     return openNatsDurableStream(this.#nc, name, options);
+  }
+
+  journal(name: string, options: JournalOptions): Promise<Journal> {
+    return openNatsJournal(this.#nc, name, options);
   }
 
   /** Resolves when the connection closes for good (after close(), or when the server is gone for good). */

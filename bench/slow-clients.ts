@@ -1,0 +1,94 @@
+/**
+ * Slow clients: N streaming clients that send a long request and then never read a byte. Without
+ * backpressure the gateway buffers every token for them; with it, the socket fills, the worker
+ * stops reading its engine, and after --client-stall-ms the requests are cancelled. Prints the
+ * llmux process's RSS over time (gateway, router and workers; the simulator runs in its own
+ * process), the cancels counted, and what the engine still runs.
+ *
+ *   npm run bench:slow-clients [-- --clients 50 --max-tokens 20000 --seconds 40]
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '50' },
+    'max-tokens': { type: 'string', default: '20000' },
+    seconds: { type: 'string', default: '40' },
+  },
+});
+const clients = Number(values.clients);
+const maxTokens = Number(values['max-tokens']);
+const seconds = Number(values.seconds);
+
+async function launch(args: string[], ready: string): Promise<{ out: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['bin/llmux.js', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LLMUX_LOG_LEVEL: 'error' } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const started = Date.now();
+  while (!out.includes(ready)) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux ${args[0]} did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    out,
+    pid: child.pid as number,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+const rssMb = (pid: number): number => {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+  return Number(line.replace(/\D+/g, '')) / 1024;
+};
+
+const metric = async (url: string, name: string): Promise<number> => {
+  const text = await (await fetch(url)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.split(' ').pop()) : 0;
+};
+
+const sim = await launch(['sim', '--port', '0', '--ttft-ms', '0', '--itl-ms', '0', '--max-concurrency', '256', '--model', 'llmux-sim-8b'], 'listening on');
+const simUrl = /listening on (\S+)/.exec(sim.out)?.[1] as string;
+const up = await launch(['up', '--port', '0', '--workers', '2', '--engine-url', simUrl, '--model', 'llmux-sim-8b'], 'Press Ctrl-C');
+const base = (/base URL\s+(\S+)/.exec(up.out)?.[1] as string).replace(/\/v1$/, '');
+const { hostname, port } = new URL(base);
+const samples: Array<{ t: number; rssMb: number; running: number; cancels: number }> = [];
+const sample = async (t: number): Promise<void> => {
+  samples.push({
+    t, rssMb: rssMb(up.pid), running: await metric(`${simUrl}/metrics`, 'vllm:num_requests_running'),
+    cancels: await metric(`${base}/metrics`, 'llmux_gateway_slow_client_cancels_total'),
+  });
+  const s = samples.at(-1)!;
+  say(`t=${t}s rss ${s.rssMb.toFixed(0)} MB, engine running ${s.running}, slow-client cancels ${s.cancels}`);
+};
+
+await sample(0);
+const sockets: Socket[] = [];
+const body = JSON.stringify({ model: 'demo/llmux-sim-8b', stream: true, max_tokens: maxTokens, messages: [{ role: 'user', content: 'a very long answer' }] });
+for (let i = 0; i < clients; i++) {
+  const socket = connect(Number(port), hostname);
+  // Never read: the kernel's receive buffer fills, then the gateway's socket, then (without backpressure) its memory.
+  socket.pause();
+  socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.on('error', () => undefined);
+  sockets.push(socket);
+}
+for (let t = 5; t <= seconds; t += 5) {
+  await new Promise((r) => setTimeout(r, 5_000));
+  await sample(t);
+}
+for (const s of sockets) s.destroy();
+await up.stop();
+await sim.stop();
+
+const rows = samples.map((s) => [String(s.t), s.rssMb.toFixed(0), String(s.running), String(s.cancels)]);
+process.stdout.write(`\n${clients} clients that never read, max_tokens ${maxTokens}, simulator at zero delay\n\n`);
+process.stdout.write(`${formatTable(['t (s)', 'llmux RSS (MB)', 'engine running', 'slow-client cancels'], rows)}\n`);
+writeResults('slow-clients', { machine: machineInfo(), clients, maxTokens, samples });
