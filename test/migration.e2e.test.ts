@@ -127,6 +127,14 @@ describe('mid-stream migration', () => {
     expect(cut.done).toBe(false);
   });
 
+  it('ends the stream with an SSE error event when no other worker can carry it on', async () => {
+    stack = await startTestStack({ workers: 1, heartbeatMs: 250, sim: { itlMs: 5 } });
+    const cut = await streamChat(stack, 'cut me [[sim:cut-after:4]]', 'nowhere-to-go');
+    expect(cut.text.split(' ')).toHaveLength(4);
+    expect(cut.errorEvent).toMatch(/upstream_error/);
+    expect(cut.done).toBe(false);
+  });
+
   it('keeps a request whose engine is silent in a long prefill: the worker\'s keepalives, not the engine\'s output, say it is alive', async () => {
     stack = await startTestStack({ workers: 2, heartbeatMs: 250, sim: { itlMs: 1 } });
     const slow = await streamChat(stack, 'think hard first [[sim:prefill-ms:3000]]', 'long-prefill');

@@ -1,5 +1,6 @@
 /** The engine adapters' public pieces: the interface, the registry, the shared base and the SSE parser. */
 export type {
+  Continuation,
   Delta,
   EngineAdapter,
   EngineAdapterFactory,
@@ -11,5 +12,6 @@ export type {
 } from './adapter.js';
 export { createEngineAdapter, engineAdapters, engineKinds, isEngineKind, type EngineKind } from './registry.js';
 export { createOpenAiCompatibleAdapter, type OpenAiCompatibleOptions, type OpenAiPaths } from './openai-compatible.js';
+export { continueFinalMessage, type ContinuationSupport } from './continuation.js';
 export { createVllmAdapter } from './vllm.js';
 export { SseParser, parseSse, type SseEvent } from './sse.js';

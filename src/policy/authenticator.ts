@@ -51,8 +51,11 @@ export class Authenticator {
         ...(stored.requestRateLimit ? { requestRateLimit: stored.requestRateLimit } : {}),
       };
     }
-    const hash = Buffer.from(sha256Hex(credential), 'hex');
-    if (this.#static.some((h) => timingSafeEqual(h, hash))) return { tenant: 'default', keyId: 'static', functions: ['*'], via: 'static-key' };
+    const hex = sha256Hex(credential);
+    const hash = Buffer.from(hex, 'hex');
+    // Each static key its own id (a fingerprint of its hash, never the key): limits, ledger records
+    // and stream resumes tell them apart.
+    if (this.#static.some((h) => timingSafeEqual(h, hash))) return { tenant: 'default', keyId: `static-${hex.slice(0, 12)}`, functions: ['*'], via: 'static-key' };
     if (!this.required) return anonymous;
     return unauthorized('invalid API key');
   }

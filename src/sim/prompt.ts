@@ -7,7 +7,8 @@
  *                chat template's role markers)
  *   completion   whitespace-separated words of the prompt text; a prompt of token ids counts one
  *                per id
- * and never less than 1, since a real engine always has at least one prompt token.
+ * and never less than 1, since a real engine always has at least one prompt token. A continuation
+ * (continuation.ts) counts the original prompt plus the answer tokens it carries.
  */
 
 export interface SimPrompt {

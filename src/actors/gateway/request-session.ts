@@ -503,6 +503,8 @@ export class RequestSession {
     const cancelled = this.#phase === 'cancelling';
     this.#phase = 'closed';
     if (this.#attempt) this.init.replies.close(this.#attempt.reply);
+    // However it ended, its journal is over (a reader then stops instead of waiting on `alive`s).
+    this.init.journal?.end();
     this.init.onClose();
     this.init.onEnd?.(this.#end ?? { ...this.#partialUsage(), outcome: cancelled ? 'cancelled' : 'failed', status: cancelled ? 499 : 500 });
   }
