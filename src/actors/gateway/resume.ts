@@ -93,7 +93,8 @@ export function serveResume(ctx: ResumeContext, principal: Principal, streamId: 
           }
           return;
         case 'end':
-          return;
+          res.end();
+          return finish();
         case 'open':
         case 'alive':
           return;

@@ -146,13 +146,29 @@ describe('journal writer', () => {
     expect(stored.at(-1)).toEqual({ type: 'end' });
   });
 
+  it('holds one alive timer from open to end, none after', () => {
+    vi.useFakeTimers();
+    try {
+      const journal: Journal = { append: async () => undefined, follow: () => Promise.reject(new Error('not used')) };
+      const { w } = writer(journal, { aliveEveryMs: 40 });
+      expect(vi.getTimerCount()).toBe(0);
+      w.open('req-1');
+      w.open('req-1');
+      expect(vi.getTimerCount()).toBe(1);
+      w.end();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('does not write alive while events flow', async () => {
     const { journal, stored } = recordingJournal(() => 0);
-    const { w } = writer(journal, { aliveEveryMs: 60 });
+    const { w } = writer(journal, { aliveEveryMs: 200 });
     w.open('req-1');
-    for (let i = 1; i <= 15; i++) {
+    for (let i = 1; i <= 30; i++) {
       w.event(i, 'data: x\n\n');
-      await sleep(15);
+      await sleep(10);
     }
     w.end();
     await w.settled();
