@@ -56,8 +56,16 @@ const metric = async (url: string, name: string): Promise<number> => {
 
 const sim = await launch(['sim', '--port', '0', '--ttft-ms', '0', '--itl-ms', '0', '--max-concurrency', '256', '--model', 'llmux-sim-8b'], 'listening on');
 const simUrl = /listening on (\S+)/.exec(sim.out)?.[1] as string;
-const up = await launch(['up', '--port', '0', '--workers', '2', '--engine-url', simUrl, '--model', 'llmux-sim-8b'], 'Press Ctrl-C');
+const adminKey = 'llmux-admin-bench-slow-clients';
+const up = await launch(['up', '--port', '0', '--workers', '2', '--engine-url', simUrl, '--model', 'llmux-sim-8b', '--admin-key', adminKey], 'Press Ctrl-C');
 const base = (/base URL\s+(\S+)/.exec(up.out)?.[1] as string).replace(/\/v1$/, '');
+// The demo model's context (8192) is too short for the streams asked for: widen it through the admin API.
+const widened = await fetch(`${base}/admin/api/functions/demo/versions/v1/models/llmux-sim-8b`, {
+  method: 'PATCH', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ contextLength: maxTokens + 1024 }),
+});
+if (!widened.ok) throw new Error(`could not widen the model's context: ${widened.status} ${await widened.text()}`);
+await new Promise((r) => setTimeout(r, 500)); // the routers' catalogs follow through their KV watch
 const { hostname, port } = new URL(base);
 const samples: Array<{ t: number; rssMb: number; running: number; cancels: number }> = [];
 const sample = async (t: number): Promise<void> => {

@@ -2,7 +2,7 @@
  * The gateway's Prometheus metrics, named after the OpenTelemetry GenAI conventions where they
  * exist (dots become underscores in Prometheus), plus llmux's own.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -74,6 +74,12 @@ export class GatewayMetrics {
   readonly slowClients = new Counter({
     name: 'llmux_gateway_slow_client_cancels_total',
     help: 'Streams cancelled because their client stopped reading (stalled past --client-stall-ms, or too many bytes unread).',
+    registers: [this.registry],
+  });
+
+  readonly clientBuffered = new Gauge({
+    name: 'llmux_gateway_client_buffered_bytes',
+    help: 'Bytes written for streaming clients and not yet taken by their sockets, all sessions together (sampled every sweep).',
     registers: [this.registry],
   });
 

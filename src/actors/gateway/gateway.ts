@@ -85,6 +85,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Sessions in flight. */
   activeSessions(): number;
+  /** Bytes written for streaming clients and not yet taken by their sockets. */
+  bufferedBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -172,7 +174,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           return;
         case 'sweep': {
           const now = Date.now();
-          for (const s of sessions) guarded(s, 'a timeout check', () => s.checkTimeout(now));
+          let buffered = 0;
+          for (const s of sessions) {
+            guarded(s, 'a timeout check', () => s.checkTimeout(now));
+            buffered += s.buffered();
+          }
+          metrics.clientBuffered.set(buffered);
           if (now - lastLease >= limits.leaseIntervalMs) {
             lastLease = now;
             renewLeases();
@@ -414,6 +421,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port: address.port,
     metrics,
     activeSessions: () => sessions.size,
+    bufferedBytes: () => [...sessions].reduce((n, s) => n + s.buffered(), 0),
     async stop() {
       ready = false;
       clearInterval(sweepTimer);

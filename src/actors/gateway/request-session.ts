@@ -160,6 +160,11 @@ export class RequestSession {
     });
   }
 
+  /** Bytes written for the client and not yet taken by its socket. */
+  buffered(): number {
+    return this.#client.buffered;
+  }
+
   /** The worker holding the request, for the gateway's leases. */
   held(): { workerId: string; reply: string } | undefined {
     const a = this.#attempt;
