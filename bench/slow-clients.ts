@@ -67,14 +67,16 @@ const widened = await fetch(`${base}/admin/api/functions/demo/versions/v1/models
 if (!widened.ok) throw new Error(`could not widen the model's context: ${widened.status} ${await widened.text()}`);
 await new Promise((r) => setTimeout(r, 500)); // the routers' catalogs follow through their KV watch
 const { hostname, port } = new URL(base);
-const samples: Array<{ t: number; rssMb: number; running: number; cancels: number }> = [];
+const samples: Array<{ t: number; rssMb: number; heapMb: number; bufferedMb: number; running: number; cancels: number }> = [];
 const sample = async (t: number): Promise<void> => {
   samples.push({
     t, rssMb: rssMb(up.pid), running: await metric(`${simUrl}/metrics`, 'vllm:num_requests_running'),
+    heapMb: (await metric(`${base}/metrics`, 'llmux_gateway_nodejs_heap_size_used_bytes')) / 2 ** 20,
+    bufferedMb: (await metric(`${base}/metrics`, 'llmux_gateway_client_buffered_bytes')) / 2 ** 20,
     cancels: await metric(`${base}/metrics`, 'llmux_gateway_slow_client_cancels_total'),
   });
   const s = samples.at(-1)!;
-  say(`t=${t}s rss ${s.rssMb.toFixed(0)} MB, engine running ${s.running}, slow-client cancels ${s.cancels}`);
+  say(`t=${t}s rss ${s.rssMb.toFixed(0)} MB, heap ${s.heapMb.toFixed(0)} MB, unread ${s.bufferedMb.toFixed(2)} MB, engine running ${s.running}, slow-client cancels ${s.cancels}`);
 };
 
 await sample(0);
@@ -96,7 +98,7 @@ for (const s of sockets) s.destroy();
 await up.stop();
 await sim.stop();
 
-const rows = samples.map((s) => [String(s.t), s.rssMb.toFixed(0), String(s.running), String(s.cancels)]);
+const rows = samples.map((s) => [String(s.t), s.rssMb.toFixed(0), s.heapMb.toFixed(0), s.bufferedMb.toFixed(2), String(s.running), String(s.cancels)]);
 process.stdout.write(`\n${clients} clients that never read, max_tokens ${maxTokens}, simulator at zero delay\n\n`);
-process.stdout.write(`${formatTable(['t (s)', 'llmux RSS (MB)', 'engine running', 'slow-client cancels'], rows)}\n`);
+process.stdout.write(`${formatTable(['t (s)', 'llmux RSS (MB)', 'JS heap used (MB)', 'unread in gateway (MB)', 'engine running', 'slow-client cancels'], rows)}\n`);
 writeResults('slow-clients', { machine: machineInfo(), clients, maxTokens, samples });

@@ -57,6 +57,7 @@ const settings: TrialSettings = {
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
 const d = await Deployment.start({ ...defaultDeployment, itlMs: number('itl-ms', values['itl-ms']) });
+process.once('SIGINT', () => void d.stop().finally(() => process.exit(130)));
 let missed = 0;
 try {
   say(describeSettings(d, settings, seed));

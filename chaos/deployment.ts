@@ -80,6 +80,14 @@ export class Deployment {
       const [gatewayUrl] = await Promise.all([launch(gateway), ...workers.map(launch)]);
       gateway.pin('--port', new URL(gatewayUrl).port);
       const d = new Deployment(options, nats, storeDir, sims, simUrls, proxies, workers, workerIds, routers, limiter, gateway, gatewayUrl);
+      // The roles die with the harness (role-process.ts); so must the server they talk over.
+      process.once('exit', () => {
+        try {
+          process.kill(d.nats.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      });
       await d.waitSteady(30_000);
       return d;
     } catch (error) {
@@ -156,15 +164,17 @@ export class Deployment {
 
   /**
    * Waits until every process runs, both routers answer and every worker is registered, healthy and
-   * with a closed circuit breaker; returns how long it took. A half-open breaker closes only on a
+   * with a closed circuit breaker; returns how long it took and what it waited for. A half-open breaker closes only on a
    * request that succeeds, so while one is half-open a short request is sent each round.
    */
-  async waitSteady(timeoutMs: number): Promise<number> {
+  async waitSteady(timeoutMs: number): Promise<{ ms: number; waitedFor: string[] }> {
     const start = Date.now();
+    const waitedFor = new Set<string>();
     let why: string | undefined = 'not checked';
     for (let round = 0; Date.now() - start < timeoutMs; round++) {
       why = await this.unsteadiness();
-      if (why === undefined) return Date.now() - start;
+      if (why === undefined) return { ms: Date.now() - start, waitedFor: [...waitedFor] };
+      waitedFor.add(why.replace(/\d+ ms ago/, 'a while ago'));
       if (why.endsWith('half-open')) await this.#nudge(round);
       await sleep(100);
     }

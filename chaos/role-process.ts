@@ -24,6 +24,12 @@ export function llmuxBin(): string {
 
 const tailBytes = 16_000;
 
+/** Every child still running, killed if the harness itself exits without stopping them (a crash, a failed test run). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export class RoleProcess {
   #child: ChildProcess | undefined;
   #tail = '';
@@ -66,7 +72,11 @@ export class RoleProcess {
     });
     this.#child = child;
     this.#frozen = false;
-    this.#exited = new Promise((done) => child.once('exit', () => done()));
+    running.add(child);
+    this.#exited = new Promise((done) => child.once('exit', () => {
+      running.delete(child);
+      done();
+    }));
     let seen = '';
     return new Promise((resolveReady, reject) => {
       let settled = false;

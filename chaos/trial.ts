@@ -38,6 +38,8 @@ export interface TrialResult {
   engineIdleMs: number | null;
   orphaned: boolean;
   restoreMs: number;
+  /** What the restore waited for (a restarted process, an open breaker, …). */
+  waitedFor: string[];
   /** The whole trial, restore included. */
   durationMs: number;
 }
@@ -72,6 +74,13 @@ function holdersOf(streams: RunningStream[], d: Deployment): Map<number, number>
   return holders;
 }
 
+/** What differs from a plain stream, per stream; one line when every stream differs alike. */
+function describeStreams(plans: StreamPlan[], shape: WorkloadShape): string[] {
+  const lines = plans.map((p, i) => describePlan(p, i, shape)).filter((s): s is string => s !== undefined);
+  const alike = new Set(lines.map((l) => l.replace(/^stream \d+: /, '')));
+  return lines.length === plans.length && alike.size === 1 ? [`every stream: ${[...alike][0]}`] : lines;
+}
+
 export async function runTrial(d: Deployment, cls: FaultClass, index: number, seed: number, settings: TrialSettings, say: (line: string) => void): Promise<TrialResult> {
   const rng = createRng(seed);
   const plans = cls.plan(rng, seed, settings, settings.fault);
@@ -84,7 +93,7 @@ export async function runTrial(d: Deployment, cls: FaultClass, index: number, se
   const injected = await cls.inject({ deployment: d, rng, settings: settings.fault, holders: () => holdersOf(streams, d) });
   const schedule = {
     atMs: faultAt - started, target: injected.target, ...(injected.detail ? { detail: injected.detail } : {}),
-    streams: plans.map((p, i) => describePlan(p, i, settings)).filter((s): s is string => s !== undefined),
+    streams: describeStreams(plans, settings),
   };
   say(`  trial ${cls.name}#${index} seed=${hex(seed)}: at +${schedule.atMs} ms → ${schedule.target}${schedule.detail ? ` (${schedule.detail})` : ''}` +
     `${schedule.streams.length ? `; ${schedule.streams.join('; ')}` : ''}`);
@@ -99,7 +108,7 @@ export async function runTrial(d: Deployment, cls: FaultClass, index: number, se
 
   const restoreStart = Date.now();
   await injected.restore();
-  await d.waitSteady(30_000);
+  const { waitedFor } = await d.waitSteady(30_000);
   const results = records.map((r, i) => ({
     index: i,
     ...classify(r, expectedText(plans[i] as StreamPlan)),
@@ -108,10 +117,10 @@ export async function runTrial(d: Deployment, cls: FaultClass, index: number, se
   }));
   const tally = new Map<string, number>();
   for (const r of results) tally.set(r.outcome, (tally.get(r.outcome) ?? 0) + 1);
-  say(`    → ${[...tally].map(([o, n]) => `${n} ${o}`).join(', ')}; recovery ${recoveryMs ?? 'none'} ms; engines idle after ${engineIdleMs ?? 'never'} ms; restored in ${Date.now() - restoreStart} ms; trial ${Date.now() - started} ms`);
+  say(`    → ${[...tally].map(([o, n]) => `${n} ${o}`).join(', ')}; recovery ${recoveryMs ?? 'none'} ms; engines idle after ${engineIdleMs ?? 'never'} ms; restored in ${Date.now() - restoreStart} ms${waitedFor.length ? ` (${waitedFor.join('; ')})` : ''}; trial ${Date.now() - started} ms`);
   for (const s of results.filter((r) => r.outcome !== 'completed')) say(`    stream ${s.index}${s.workerId ? ` on ${s.workerId}` : ''}: ${s.outcome} — ${s.why}`);
   return {
     className: cls.name, index, seed: hex(seed), schedule, streams: results, recoveryMs, engineIdleMs,
-    orphaned: engineIdleMs === null || engineIdleMs > settings.orphanMs, restoreMs: Date.now() - restoreStart, durationMs: Date.now() - started,
+    orphaned: engineIdleMs === null || engineIdleMs > settings.orphanMs, restoreMs: Date.now() - restoreStart, waitedFor, durationMs: Date.now() - started,
   };
 }

@@ -49,6 +49,11 @@ export interface WorkerLoad {
   usage: { tokensPerMinute: number; requestsPerMinute: number };
   /** What the engine itself reports (queue, KV cache), when it has a metrics endpoint. */
   engine?: EngineLoad;
+  /**
+   * Engine requests the worker aborted on its own since it started: `orphaned`, their gateway's
+   * lease lapsed (it died or was cut off); `stalled`, the engine went silent mid-answer.
+   */
+  aborts?: { orphaned: number; stalled: number };
 }
 
 export type RegistryEvent =
@@ -85,7 +90,8 @@ function isLoad(v: unknown): v is WorkerLoad {
   return isObject(v) && isFiniteNumber(v.inFlight) && (v.state === 'active' || v.state === 'draining') && typeof v.healthy === 'boolean' &&
     isObject(v.outcomes) && isFiniteNumber(v.outcomes.ok) && isFiniteNumber(v.outcomes.failed) && optionalNumber(v.ttftMs) &&
     isObject(v.usage) && isFiniteNumber(v.usage.tokensPerMinute) && isFiniteNumber(v.usage.requestsPerMinute) &&
-    (v.engine === undefined || isEngineLoad(v.engine));
+    (v.engine === undefined || isEngineLoad(v.engine)) &&
+    (v.aborts === undefined || (isObject(v.aborts) && isFiniteNumber(v.aborts.orphaned) && isFiniteNumber(v.aborts.stalled)));
 }
 
 export function parseRegistryEvent(body: unknown): RegistryEvent | undefined {

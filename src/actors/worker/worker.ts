@@ -141,6 +141,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     inFlight: inFlight.size, state, healthy: failedChecks < unhealthyAfterFailedChecks, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
     ...(ttft.value !== undefined ? { ttftMs: Math.round(ttft.value * 10) / 10 } : {}),
     ...(engineLoad ? { engine: engineLoad } : {}),
+    aborts: { orphaned: stats.orphanedAborts, stalled: stats.engineStalls },
   });
   /** Health check and metrics scrape, once per heartbeat and never two at once. */
   const probeEngine = (): void => {
@@ -225,6 +226,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         send(reply, held, { type: 'cancelled', requestId: request.requestId });
         log.info({ requestId: request.requestId, reason }, reason === 'cancel' ? 'engine request aborted on cancel' : 'engine request aborted: its gateway is gone');
       } else {
+        if (reason === 'stalled') stats.engineStalls++;
         // A shutdown or a stuck engine: the gateway carries the request on elsewhere.
         const info = reason === 'shutdown'
           ? { code: ErrorCode.upstreamError, retryable: true, message: `worker ${descriptor.workerId} stopped with the request in flight` }
