@@ -17,6 +17,7 @@ const policyOptions = (command: Command): Command => command
   .addOption(adminKeyOption())
   .addOption(new Option('--limiter-fail <mode>', 'when the rate limiter does not answer: admit (open) or refuse with 503 (closed)').choices(['open', 'closed']).default('open'))
   .addOption(new Option('--default-max-tokens <n>', 'completion tokens reserved for a request without max_tokens').default(1024).argParser(positiveInt))
+  .addOption(new Option('--limiter-timeout-ms <ms>', 'how long admission waits for the rate limiter before --limiter-fail applies').default(500).argParser(positiveInt))
   .addOption(new Option('--jwt-issuer <iss>', 'accept bearer JWTs from this issuer (with --jwt-audience and --jwks)'))
   .addOption(new Option('--jwt-audience <aud>', 'the audience JWTs must name'))
   .addOption(new Option('--jwks <file-or-url>', 'the issuer\'s JWKS: a JSON file or an https URL'))
@@ -83,6 +84,7 @@ program
   .addOption(seedFileOption())
   .addOption(clusterOption())
   .addOption(new Option('--id <id>', 'router id, in decision records (default: generated)'))
+  .addOption(new Option('--breaker-cooldown-ms <ms>', 'how long an open circuit stays open before one probe (doubling on each failed probe, to 12 times this)').default(5000).argParser(positiveInt))
   .addHelpText('after', '\nExample:\n  llmux router --nats nats://127.0.0.1:4222 --cluster eu-1\n')
   .action(async (opts) => (await import('./commands/roles.js')).router(opts));
 

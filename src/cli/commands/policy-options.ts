@@ -5,13 +5,14 @@ export interface PolicyFlags {
   adminKey?: string;
   limiterFail: 'open' | 'closed';
   defaultMaxTokens: number;
+  limiterTimeoutMs: number;
   jwtIssuer?: string;
   jwtAudience?: string;
   jwks?: string;
   jwtTenantClaim: string;
 }
 
-export function policyFromFlags(flags: PolicyFlags): { adminKey?: string; jwt?: JwtOptions; limiter: { failMode: 'open' | 'closed'; defaultMaxTokens: number } } {
+export function policyFromFlags(flags: PolicyFlags): { adminKey?: string; jwt?: JwtOptions; limiter: { failMode: 'open' | 'closed'; defaultMaxTokens: number; timeoutMs: number } } {
   const jwtFlags = { '--jwt-issuer': flags.jwtIssuer, '--jwt-audience': flags.jwtAudience, '--jwks': flags.jwks };
   const given = Object.entries(jwtFlags).filter(([, v]) => v !== undefined);
   if (given.length > 0 && given.length < 3) {
@@ -23,6 +24,6 @@ export function policyFromFlags(flags: PolicyFlags): { adminKey?: string; jwt?: 
     ...(given.length === 3
       ? { jwt: { issuer: flags.jwtIssuer as string, audience: flags.jwtAudience as string, jwks: flags.jwks as string, tenantClaim: flags.jwtTenantClaim } }
       : {}),
-    limiter: { failMode: flags.limiterFail, defaultMaxTokens: flags.defaultMaxTokens },
+    limiter: { failMode: flags.limiterFail, defaultMaxTokens: flags.defaultMaxTokens, timeoutMs: flags.limiterTimeoutMs },
   };
 }

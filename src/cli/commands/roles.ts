@@ -1,4 +1,5 @@
 /** `llmux gateway|router|worker`: one role each, for real deployments. */
+import { defaultBreakerPolicy } from '../../actors/router/circuit-breaker.js';
 import { runGateway, runLimiter, runRouter, runWorker } from '../../launch/roles.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
@@ -18,9 +19,10 @@ export async function gateway(opts: {
   log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
 
-export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string }): Promise<void> {
+export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number }): Promise<void> {
   const log = createLogger('router');
-  const r = await runRouter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, cluster: opts.cluster, ...(opts.id ? { routerId: opts.id } : {}) });
+  const breakerPolicy = { ...defaultBreakerPolicy, cooldownMs: opts.breakerCooldownMs, maxCooldownMs: 12 * opts.breakerCooldownMs };
+  const r = await runRouter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, cluster: opts.cluster, breakerPolicy, ...(opts.id ? { routerId: opts.id } : {}) });
   stopOnSignals(() => r.stop());
   log.info({ router: r.routerId, cluster: opts.cluster }, 'router running');
 }
