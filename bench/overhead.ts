@@ -4,6 +4,8 @@
  * gateway → NATS → router → worker → that simulator), alternating rounds in one run so drift hits
  * both alike. Prints a table and writes JSON to bench/results/.
  *
+ * The streaming case runs twice through llmux: as is, and resumable (the stream journal on).
+ *
  *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16]
  */
 import { spawn } from 'node:child_process';
@@ -73,10 +75,12 @@ async function startStack(): Promise<Stack> {
   };
 }
 
-type Case = { name: string; stream: boolean };
+type Case = { name: string; stream: boolean; headers?: Record<string, string> };
 const cases: Case[] = [
   { name: 'chat, non-streaming', stream: false },
   { name: 'chat, streaming', stream: true },
+  // What the stream journal costs: every event also appended to JetStream (opt-in per request).
+  { name: 'chat, streaming, resumable', stream: true, headers: { 'x-llmux-resumable': '1' } },
 ];
 
 function body(model: string, stream: boolean): string {
@@ -91,7 +95,7 @@ async function main(): Promise<void> {
   try {
     for (const c of cases) {
       const direct = { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
-      const viaLlmux = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream) };
+      const viaLlmux = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream), ...(c.headers ? { headers: c.headers } : {}) };
       say(`[${c.name}] warm-up`);
       await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });
       await runLoad({ ...viaLlmux, concurrency, requests: Math.min(500, requests) });
