@@ -8,9 +8,9 @@
  *
  *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16]
  */
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { type LoadResult, runLoad } from './lib/load.js';
+import { launch } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
 const { values } = parseArgs({
@@ -32,27 +32,6 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-/** Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout; returns the output so far. */
-async function launch(args: string[], ready: string): Promise<{ out: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['bin/llmux.js', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LLMUX_LOG_LEVEL: 'error' },
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const started = Date.now();
-  while (!out.includes(ready)) {
-    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux ${args[0]} did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    out,
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
-}
 
 /**
  * The simulator runs in its own process, as an engine would on its own machine, so the llmux

@@ -7,10 +7,10 @@
  *
  *   npm run bench:slow-clients [-- --clients 50 --max-tokens 20000 --seconds 40]
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { launch } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
 const { values } = parseArgs({
@@ -24,24 +24,6 @@ const clients = Number(values.clients);
 const maxTokens = Number(values['max-tokens']);
 const seconds = Number(values.seconds);
 
-async function launch(args: string[], ready: string): Promise<{ out: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['bin/llmux.js', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LLMUX_LOG_LEVEL: 'error' } });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const started = Date.now();
-  while (!out.includes(ready)) {
-    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux ${args[0]} did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    out,
-    pid: child.pid as number,
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
-}
 
 const rssMb = (pid: number): number => {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';

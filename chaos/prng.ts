@@ -3,6 +3,8 @@
  * again from the seeds it prints.
  */
 
+import { seededRandom } from '../src/actors/router/router-test-support.js';
+
 export interface Rng {
   /** A float in [0, 1). */
   next(): number;
@@ -14,15 +16,7 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let state = seed >>> 0 || 0x9e3779b9;
-  const next = (): number => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x1_0000_0000;
-  };
+  const next = seededRandom(seed >>> 0 || 0x9e3779b9);
   const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
   return {
     next,

@@ -124,6 +124,14 @@ function cleanUp(up: UpProcess, sockets: Socket[], started: { children: number[]
 
 const hostileArgs = ['--workers', '2', '--ttft-ms', '0', '--itl-ms', '5'];
 
+/** `llmux up` with never-reading streams and an oversized body in flight, and what it started (its nats-server among them). */
+async function upUnderHostileLoad(): Promise<{ up: Awaited<ReturnType<typeof startUp>>; sockets: Awaited<ReturnType<typeof hostileLoad>>; started: ReturnType<typeof startedBy>; children: number[] }> {
+  const up = await startUp(hostileArgs);
+  const sockets = await hostileLoad(up);
+  const started = startedBy(up.child.pid!);
+  return { up, sockets, started, children: started.children };
+}
+
 describe('llmux up', () => {
   it('starts the stack, prints a working URL and curl, and stops everything on SIGTERM', async () => {
     const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', '--workers', '2', '--api-key', 'sk-up-test', '--ttft-ms', '0', '--itl-ms', '0'], {
@@ -169,10 +177,7 @@ describe('llmux up', () => {
   });
 
   it('stops everything within a bound on SIGINT while clients never read their streams', async () => {
-    const up = await startUp(hostileArgs);
-    const sockets = await hostileLoad(up);
-    const started = startedBy(up.child.pid!);
-    const { children } = started;
+    const { up, sockets, started, children } = await upUnderHostileLoad();
     try {
       expect(children.map(comm)).toContain('nats-server');
       up.child.kill('SIGINT');
@@ -191,10 +196,7 @@ describe('llmux up', () => {
   });
 
   it('exits at once on a second SIGINT and still stops its nats-server', async () => {
-    const up = await startUp(hostileArgs);
-    const sockets = await hostileLoad(up);
-    const started = startedBy(up.child.pid!);
-    const { children } = started;
+    const { up, sockets, started, children } = await upUnderHostileLoad();
     try {
       expect(children.map(comm)).toContain('nats-server');
       up.child.kill('SIGINT');
@@ -212,10 +214,7 @@ describe('llmux up', () => {
   });
 
   it('takes its nats-server down with it when killed with SIGKILL', async () => {
-    const up = await startUp(hostileArgs);
-    const sockets = await hostileLoad(up);
-    const started = startedBy(up.child.pid!);
-    const { children } = started;
+    const { up, sockets, started, children } = await upUnderHostileLoad();
     try {
       expect(children.map(comm)).toContain('nats-server');
       up.child.kill('SIGKILL');

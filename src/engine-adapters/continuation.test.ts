@@ -1,28 +1,13 @@
 // Mid-stream migration: what every adapter sends its engine to carry on an answer another engine
 // started, checked on the wire (a loopback replay server), and which adapters cannot continue.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Continuation, EngineAdapter, EngineRequest } from './adapter.js';
-import { fixture, ReplayServer } from './fixtures/replay-server.js';
+import { fixture } from './fixtures/replay-server.js';
+import { replayAdapters } from './fixtures/replay-adapters.js';
 import { createEngineAdapter, type EngineKind, engineKinds } from './registry.js';
 
-let server: ReplayServer;
-const adapters = new Map<string, EngineAdapter>();
-beforeAll(async () => {
-  server = await ReplayServer.start();
-});
-afterAll(async () => {
-  for (const a of adapters.values()) await a.close();
-  await server.close();
-});
-
-function adapter(kind: EngineKind): EngineAdapter {
-  let a = adapters.get(kind);
-  if (!a) {
-    a = createEngineAdapter(kind, { baseUrl: server.baseUrl });
-    adapters.set(kind, a);
-  }
-  return a;
-}
+const replay = replayAdapters();
+const adapter = replay.adapter;
 
 type Json = Record<string, unknown>;
 const chat = (body: Json = {}): EngineRequest => ({
@@ -92,11 +77,11 @@ const cases: Record<EngineKind, 'absent' | { stream: string; chat?: Sent; comple
 
 /** The request the engine got for `request` (the stream itself is a recorded one, read to its end). */
 async function sentFor(kind: EngineKind, stream: string, request: EngineRequest): Promise<Sent> {
-  server.reply = { status: 200, body: fixture(kind, stream) };
+  replay.server().reply = { status: 200, body: fixture(kind, stream) };
   for await (const _ of adapter(kind).stream(request, new AbortController().signal)) {
     // read to the end
   }
-  const last = server.last!;
+  const last = replay.server().last!;
   return { path: last.path, body: last.body ?? {} };
 }
 
@@ -160,7 +145,7 @@ describe('adapters - continuing a partial answer', () => {
   });
 
   it('text-only adapters refuse continue_final_message without a final assistant message, as vLLM does', async () => {
-    server.reply = { status: 200, body: fixture('tgi', 'generate-stream.sse') };
+    replay.server().reply = { status: 200, body: fixture('tgi', 'generate-stream.sse') };
     const error = await (async () => {
       for await (const _ of adapter('tgi').stream(chat({ continue_final_message: true }), new AbortController().signal)) {
         // not reached

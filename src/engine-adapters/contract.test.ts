@@ -2,29 +2,14 @@
 // served over real HTTP on loopback and written 1 byte, 7 bytes and all at once per read, so events
 // and multi-byte UTF-8 characters split across reads. (vllm.contract.test.ts holds vLLM's own,
 // more detailed cases.)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EngineAdapter, EngineEvent, EngineRequest, Usage } from './adapter.js';
-import { fixture, ReplayServer } from './fixtures/replay-server.js';
+import { fixture } from './fixtures/replay-server.js';
+import { replayAdapters } from './fixtures/replay-adapters.js';
 import { createEngineAdapter, type EngineKind } from './registry.js';
 
-let server: ReplayServer;
-const adapters = new Map<string, EngineAdapter>();
-beforeAll(async () => {
-  server = await ReplayServer.start();
-});
-afterAll(async () => {
-  for (const a of adapters.values()) await a.close();
-  await server.close();
-});
-
-function adapter(kind: EngineKind): EngineAdapter {
-  let a = adapters.get(kind);
-  if (!a) {
-    a = createEngineAdapter(kind, { baseUrl: server.baseUrl, apiKey: 'sk-engine' });
-    adapters.set(kind, a);
-  }
-  return a;
-}
+const engines = replayAdapters({ apiKey: 'sk-engine' });
+const adapter = engines.adapter;
 
 const request = (operation: 'chat' | 'completion' = 'chat'): EngineRequest => ({
   operation, stream: true, model: 'm', requestId: 'r1',
@@ -41,7 +26,7 @@ interface Outcome {
 }
 
 async function replay(kind: EngineKind, file: string, options: { status?: number; piece?: number; cut?: boolean } = {}): Promise<Outcome> {
-  server.reply = { status: options.status ?? 200, body: fixture(kind, file), ...(options.piece ? { piece: options.piece } : {}), ...(options.cut ? { cut: true } : {}) };
+  engines.server().reply = { status: options.status ?? 200, body: fixture(kind, file), ...(options.piece ? { piece: options.piece } : {}), ...(options.cut ? { cut: true } : {}) };
   const events: EngineEvent[] = [];
   let error: Outcome['error'];
   try {
@@ -140,7 +125,7 @@ describe.each(Object.keys(contracts) as EngineKind[])('%s adapter - contract aga
 describe('adapters - what each sends to its engine', () => {
   const sent = async (kind: EngineKind, operation: 'chat' | 'completion' = 'chat') => {
     await replay(kind, contracts[kind].stream[0]!.file);
-    const r = server.last!;
+    const r = engines.server().last!;
     await adapter(kind).stream(request(operation), new AbortController().signal)[Symbol.asyncIterator]().return?.();
     return r;
   };
@@ -189,18 +174,18 @@ describe('adapters - what each sends to its engine', () => {
     const r = await sent('openai');
     expect(r.headers.authorization).toBe('Bearer sk-engine');
     await adapter('openai').health();
-    expect(server.last).toMatchObject({ method: 'GET', path: '/v1/models' });
+    expect(engines.server().last).toMatchObject({ method: 'GET', path: '/v1/models' });
   });
 
   it('rejects settings an adapter does not know, naming the ones it does', () => {
-    expect(() => createEngineAdapter('azure-openai', { baseUrl: server.baseUrl, settings: { 'api-verison': 'x' } })).toThrow(/no setting 'api-verison': its settings are api-version, deployment/);
-    expect(() => createEngineAdapter('vllm', { baseUrl: server.baseUrl, settings: { x: '1' } })).toThrow(/takes none/);
+    expect(() => createEngineAdapter('azure-openai', { baseUrl: engines.server().baseUrl, settings: { 'api-verison': 'x' } })).toThrow(/no setting 'api-verison': its settings are api-version, deployment/);
+    expect(() => createEngineAdapter('vllm', { baseUrl: engines.server().baseUrl, settings: { x: '1' } })).toThrow(/takes none/);
   });
 });
 
 describe('adapters - engine load from /metrics', () => {
   it('reads vLLM (current and older KV names), SGLang and llama.cpp load signals', async () => {
-    server.metricsText = [
+    engines.server().metricsText = [
       '# HELP vllm:num_requests_running x', '# TYPE vllm:num_requests_running gauge',
       'vllm:num_requests_running{model_name="m",engine="0"} 3', 'vllm:num_requests_running{model_name="m",engine="1"} 2',
       'vllm:num_requests_waiting{model_name="m",engine="0"} 7', 'vllm:gpu_cache_usage_perc{model_name="m"} 0.25',
@@ -213,7 +198,7 @@ describe('adapters - engine load from /metrics', () => {
       expect(await adapter('llamacpp').load()).toEqual({ running: 1, waiting: 0 });
       expect(await adapter('tgi').load()).toBeUndefined();
     } finally {
-      server.metricsText = undefined;
+      engines.server().metricsText = undefined;
     }
   });
 });

@@ -8,7 +8,7 @@ import type { Continuation, EngineAdapter, EngineRequest, Usage } from '../engin
 import { createEngineAdapter, engineKinds } from '../engine-adapters/registry.js';
 import { cutAfterDirective, errorAfterDirective, prefillMsDirective, stallAfterDirective } from './faults.js';
 import { seedOf, textOf } from './generation.js';
-import { chatBody, post, simulators } from './sim-test-support.js';
+import { chatBody, post, simulators, readUntilCut } from './sim-test-support.js';
 
 const start = simulators();
 type Json = Record<string, unknown>;
@@ -95,17 +95,6 @@ const continued = (content: string, delivered: string, extra: Json = {}): Json =
   model: 'sim-model', messages: [{ role: 'user', content }, { role: 'assistant', content: delivered }], continue_final_message: true, add_generation_prompt: false, ...extra,
 });
 
-/** Reads a streamed body to its end or its break. */
-async function read(res: Response): Promise<{ text: string; broke: boolean }> {
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(part, { stream: true });
-    return { text, broke: false };
-  } catch {
-    return { text, broke: true };
-  }
-}
 
 describe('sim - the vLLM format continuing a chat', () => {
   it('refuses continue_final_message when the last message is not the assistant’s, or with add_generation_prompt, with a 400', async () => {
@@ -158,17 +147,17 @@ describe('sim - fault directives over the whole answer', () => {
   for (const [name, directive] of [['cut-after', cutAfterDirective(3)], ['error-after', errorAfterDirective(3)]] as const) {
     it(`${name}:3 fails the first engine after 3 tokens, not a continuation from token 3, and again one from token 1 after 2 more`, async () => {
       const sim = await start();
-      const first = await read(await post(sim, '/v1/chat/completions', chatBody(prompt(directive), { stream: true, max_tokens: 8 })));
+      const first = await readUntilCut(await post(sim, '/v1/chat/completions', chatBody(prompt(directive), { stream: true, max_tokens: 8 })));
       expect(sseText(first.text)).toBe(textOf(seedOf(prompt(directive)), 3));
       expect(name === 'cut-after' ? first.broke : /error/.test(first.text)).toBe(true);
 
       const delivered = tokensOf(full(directive));
-      const fromThree = await read(await post(sim, '/v1/chat/completions', continued(prompt(directive), delivered.slice(0, 3).join(''), { stream: true, max_tokens: 5 })));
+      const fromThree = await readUntilCut(await post(sim, '/v1/chat/completions', continued(prompt(directive), delivered.slice(0, 3).join(''), { stream: true, max_tokens: 5 })));
       expect(fromThree.broke).toBe(false);
       expect(sseText(fromThree.text)).toBe(delivered.slice(3).join(''));
       expect(fromThree.text.endsWith('data: [DONE]\n\n')).toBe(true);
 
-      const fromOne = await read(await post(sim, '/v1/chat/completions', continued(prompt(directive), delivered[0]!, { stream: true, max_tokens: 7 })));
+      const fromOne = await readUntilCut(await post(sim, '/v1/chat/completions', continued(prompt(directive), delivered[0]!, { stream: true, max_tokens: 7 })));
       expect(sseText(fromOne.text)).toBe(delivered.slice(1, 3).join(''));
       expect(fromOne.text).not.toContain('[DONE]');
     });
@@ -191,7 +180,7 @@ describe('sim - fault directives over the whole answer', () => {
     expect(sim.stats().running).toBe(0);
 
     const delivered = tokensOf(full(directive));
-    const rest = await read(await post(sim, '/v1/completions', { prompt: prompt(directive) + delivered.slice(0, 2).join(''), stream: true, max_tokens: 6 }));
+    const rest = await readUntilCut(await post(sim, '/v1/completions', { prompt: prompt(directive) + delivered.slice(0, 2).join(''), stream: true, max_tokens: 6 }));
     expect(sseText(rest.text)).toBe(delivered.slice(2).join(''));
   });
 

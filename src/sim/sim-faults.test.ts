@@ -1,21 +1,10 @@
 // Failure paths over real HTTP: fault directives in the prompt, and 400s for bodies vLLM refuses.
 import { describe, expect, it } from 'vitest';
 import { cutAfterDirective, FAIL_DIRECTIVE } from './faults.js';
-import { chatBody, post, simulators } from './sim-test-support.js';
+import { chatBody, post, simulators, readUntilCut } from './sim-test-support.js';
 
 const startSim = simulators();
 
-/** Reads a body to its end or its break; returns the text that arrived and whether it broke. */
-async function readUntilCut(res: Response): Promise<{ text: string; broke: boolean }> {
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(part, { stream: true });
-    return { text, broke: false };
-  } catch {
-    return { text, broke: true };
-  }
-}
 
 describe('sim faults', () => {
   it('fails with HTTP 500 and a vLLM error body on [[sim:fail]], streaming or not', async () => {

@@ -66,3 +66,15 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   return Date.now() - started;
 }
+
+/** Reads a body to its end or its break; returns the text that arrived and whether it broke. */
+export async function readUntilCut(res: Response): Promise<{ text: string; broke: boolean }> {
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(part, { stream: true });
+    return { text, broke: false };
+  } catch {
+    return { text, broke: true };
+  }
+}

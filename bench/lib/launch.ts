@@ -1,0 +1,34 @@
+/** Starts `node bin/llmux.js ARGS` for a benchmark and waits for its ready line. */
+import { spawn } from 'node:child_process';
+
+export interface Launched {
+  /** Its stdout up to the ready line. */
+  out: string;
+  pid: number;
+  /** SIGTERM, resolved once it exited. */
+  stop(): Promise<void>;
+}
+
+/** Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout (30 s at most). */
+export async function launch(args: string[], ready: string): Promise<Launched> {
+  const child = spawn(process.execPath, ['bin/llmux.js', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LLMUX_LOG_LEVEL: 'error' },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const started = Date.now();
+  while (!out.includes(ready)) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux ${args[0]} did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    out,
+    pid: child.pid as number,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
