@@ -70,6 +70,8 @@ policyOptions(program
   .addOption(new Option('--idle-timeout-ms <ms>', 'longest a request may go without output from its engine').default(120_000).argParser(positiveInt))
   .addOption(new Option('--lease-interval-ms <ms>', 'how often the gateway tells each worker which of its requests it still holds').default(1000).argParser(positiveInt))
   .addOption(new Option('--max-attempts <n>', 'dispatch attempts before the first byte (each on another worker)').default(3).argParser(positiveInt))
+  .addOption(new Option('--request-timeout-ms <ms>', 'longest a request may take end to end').default(600_000).argParser(positiveInt))
+  .addOption(new Option('--resume-idle-ms <ms>', 'a resumed stream whose journal gets no entry this long ends with an SSE error (its gateway is gone)').default(15_000).argParser(positiveInt))
   .addOption(new Option('--client-stall-ms <ms>', 'a streaming client that reads nothing this long is dropped and its request cancelled').default(30_000).argParser(positiveInt))
   .addOption(new Option('--max-buffered-bytes <n>', 'a streaming client that leaves this many bytes unread is dropped and its request cancelled').default(1024 * 1024).argParser(positiveInt))
   .addHelpText('after', '\nExample:\n  llmux gateway --nats nats://127.0.0.1:4222 --port 8080 --api-key "$KEY"\n')

@@ -74,8 +74,10 @@ export interface GatewayOptions {
   /** Backends and routes: models served straight from the gateway by providers and engines. */
   routes?: RouteTable;
   limits?: Partial<SessionLimits>;
-  /** Longest a request may take end to end. */
+  /** Longest a request may take end to end (default 600 s). */
   requestTimeoutMs?: number;
+  /** Resuming a stream: how long to wait for its journal's first entry, and for any entry after (defaults 2 s, 15 s). */
+  resume?: { openWaitMs?: number; idleMs?: number };
   metrics?: GatewayMetrics;
 }
 
@@ -396,7 +398,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!id || !options.journal || (last && last.streamId !== id)) {
       return reply(res, undefined, { code: ErrorCode.notFound, retryable: false, message: 'no such stream (or it is past its retention window)' });
     }
-    await serveResume({ journal: options.journal, log }, principal, id, last?.id, res);
+    await serveResume({ journal: options.journal, log, ...options.resume }, principal, id, last?.id, res);
   };
 
   const server: Server = createServer((req, res) => {

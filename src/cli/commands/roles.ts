@@ -9,12 +9,15 @@ import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 export async function gateway(opts: {
   nats: string; nkeySeedFile?: string; port: number; host: string; apiKey?: string[];
   acceptTimeoutMs: number; livenessTimeoutMs: number; idleTimeoutMs: number; leaseIntervalMs: number; maxAttempts: number;
-  clientStallMs: number; maxBufferedBytes: number;
+  clientStallMs: number; maxBufferedBytes: number; requestTimeoutMs: number; resumeIdleMs: number;
 } & PolicyFlags): Promise<void> {
   const log = createLogger('gateway');
   const limits = { acceptTimeoutMs: opts.acceptTimeoutMs, livenessTimeoutMs: opts.livenessTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs,
     leaseIntervalMs: opts.leaseIntervalMs, maxAttempts: opts.maxAttempts, clientStallMs: opts.clientStallMs, maxBufferedBytes: opts.maxBufferedBytes };
-  const g = await runGateway({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits, ...policyFromFlags(opts) });
+  const g = await runGateway({
+    natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits,
+    requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, ...policyFromFlags(opts),
+  });
   stopOnSignals(() => g.stop());
   log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
