@@ -66,6 +66,30 @@ describe('usage ledger', () => {
     expect(pendingSeen).toBeGreaterThan(0);
   });
 
+  it('bills every request, whatever x-request-id the client sends: five requests with one id are five records', async () => {
+    const ids: string[] = [];
+    const duplicatesBefore = stack.gateway.ledger?.duplicates;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json', 'x-request-id': 'reused-id-1' },
+        body: JSON.stringify({ model: stack.models[0], max_tokens: 2, messages: [{ role: 'user', content: `reuse ${i}` }] }),
+      });
+      expect(res.status).toBe(200);
+      ids.push(res.headers.get('x-request-id') as string);
+    }
+    expect(new Set(ids)).toEqual(new Set(['reused-id-1']));
+    await stack.gateway.ledger?.flush(10_000);
+    const transport = await connectNats({ servers: stack.natsUrl, name: 'test-ledger-reuse' });
+    try {
+      const records = (await readUsageRecords(await openUsageStream(transport))).filter((r) => r.requestId === 'reused-id-1');
+      expect(records).toHaveLength(5);
+      expect(new Set(records.map((r) => r.recordId)).size).toBe(5);
+      expect(stack.gateway.ledger?.duplicates).toBe(duplicatesBefore);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('stores a record appended twice with the same request id once (a publish retried after a lost ack)', async () => {
     const transport = await connectNats({ servers: stack.natsUrl, name: 'test-ledger-dedupe' });
     try {

@@ -1,6 +1,8 @@
 /**
  * The usage ledger: one record per request (finished, failed or cancelled) appended to the
- * `LLMUX_USAGE` JetStream stream (file storage) with `Nats-Msg-Id` = the request id. Records wait
+ * `LLMUX_USAGE` JetStream stream (file storage) with `Nats-Msg-Id` = the record's own id, made by the
+ * gateway (never the client's `x-request-id`, which a client may reuse, or copy from another
+ * tenant's request to have its own go unbilled as a "duplicate"). Records wait
  * in an outbox until the server acknowledges them and are retried with backoff while it is away
  * (a restart, a partition); a retry of a record that was stored but not acknowledged is dropped by
  * the server as a duplicate. So every request has exactly one record, whatever happens to NATS.
@@ -13,6 +15,9 @@ import type { DurableStream, Transport } from '../transport/transport.js';
 export const usageStreamName = 'LLMUX_USAGE';
 
 export interface UsageRecord {
+  /** Made by the gateway, unique per request: what the ledger de-duplicates on. Absent in records written before it existed. */
+  recordId?: string;
+  /** The request id the client saw (its own `x-request-id`, or one the gateway made). */
   requestId: string;
   tenant: string;
   keyId: string;
@@ -76,7 +81,7 @@ export class UsageLedger {
     while (this.#outbox.length > 0 && this.#inFlight < this.maxInFlight) {
       const record = this.#outbox.shift() as UsageRecord;
       this.#inFlight++;
-      this.stream.append(subjects.usage(record.tenant), record, record.requestId).then((ack) => {
+      this.stream.append(subjects.usage(record.tenant), record, record.recordId ?? record.requestId).then((ack) => {
         this.appended++;
         if (ack.duplicate) this.duplicates++;
         this.#backoffMs = 0;
