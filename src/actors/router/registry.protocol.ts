@@ -69,6 +69,14 @@ export type RegistryEvent =
 
 
 const optionalNumber = (v: unknown): boolean => v === undefined || isFiniteNumber(v);
+
+/**
+ * Heartbeat intervals a router accepts: a descriptor is believed only as long as its heartbeats keep
+ * coming, so an interval of years (a phantom that outlives its connection) is refused.
+ */
+export const heartbeatBoundsMs = { min: 50, max: 60_000 } as const;
+const maxCapacity = 100_000;
+const inRange = (v: unknown, min: number, max: number): boolean => isFiniteNumber(v) && v >= min && v <= max;
 const positive = (v: unknown): boolean => isFiniteNumber(v) && v > 0;
 
 function isLabels(v: unknown): v is Record<string, string> {
@@ -77,7 +85,8 @@ function isLabels(v: unknown): v is Record<string, string> {
 
 function isDescriptor(v: unknown): v is WorkerDescriptor {
   return isObject(v) && isString(v.workerId) && isString(v.functionId) && isString(v.versionId) && isString(v.model) &&
-    isString(v.engineKind) && isString(v.cluster) && isLabels(v.labels) && positive(v.capacity) && positive(v.heartbeatMs) &&
+    isString(v.engineKind) && isString(v.cluster) && isLabels(v.labels) && inRange(v.capacity, 1, maxCapacity) &&
+    inRange(v.heartbeatMs, heartbeatBoundsMs.min, heartbeatBoundsMs.max) &&
     (v.weight === undefined || positive(v.weight)) &&
     (v.limits === undefined || (isObject(v.limits) && optionalNumber(v.limits.tokensPerMinute) && optionalNumber(v.limits.requestsPerMinute)));
 }
@@ -92,6 +101,11 @@ function isLoad(v: unknown): v is WorkerLoad {
     isObject(v.usage) && isFiniteNumber(v.usage.tokensPerMinute) && isFiniteNumber(v.usage.requestsPerMinute) &&
     (v.engine === undefined || isEngineLoad(v.engine)) &&
     (v.aborts === undefined || (isObject(v.aborts) && isFiniteNumber(v.aborts.orphaned) && isFiniteNumber(v.aborts.stalled)));
+}
+
+/** The worker an event speaks for: a router accepts it only on that worker's own subject. */
+export function eventWorkerId(event: RegistryEvent): string {
+  return event.type === 'register' || event.type === 'heartbeat' ? event.worker.workerId : event.workerId;
 }
 
 export function parseRegistryEvent(body: unknown): RegistryEvent | undefined {

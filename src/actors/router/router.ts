@@ -20,7 +20,7 @@ import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol
 import type { BreakerPolicy } from './circuit-breaker.js';
 import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide } from './decision.js';
 import { DecisionLog } from './decision-log.js';
-import { type RegistryEvent, parseRegistryEvent } from './registry.protocol.js';
+import { eventWorkerId, type RegistryEvent, parseRegistryEvent } from './registry.protocol.js';
 import { type RoutedEvent, type RouterAnswer, type RouterQuery, parseRoutedEvent, parseRouterQuery } from './router.protocol.js';
 import { newRoutingState, type RoutingRequest } from './routing-request.js';
 import { effectiveInFlight, WorkerTable } from './worker-table.js';
@@ -211,7 +211,14 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const subs: Subscription[] = [
     transport.subscribe(subjects.registryAll, (m) => {
       const event = parseRegistryEvent(m.body);
-      if (event) actor.tell({ type: 'registry', event });
+      if (!event) return;
+      // A worker may publish only on its own subject (its NATS permissions), so the subject is who
+      // sent it: an event for any other worker id is a forgery by a stolen credential.
+      if (m.subject !== subjects.registry(eventWorkerId(event))) {
+        log.warn({ subject: m.subject, claimed: eventWorkerId(event), type: event.type }, 'refused a registry event for another worker than its subject names');
+        return;
+      }
+      actor.tell({ type: 'registry', event });
     }),
     transport.subscribe(subjects.routed, (m) => {
       const event = parseRoutedEvent(m.body);
