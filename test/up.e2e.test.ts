@@ -2,9 +2,9 @@
 // prints a URL and a curl, answers requests, and on SIGTERM, SIGINT (once or twice) or SIGKILL leaves
 // no process behind, even with hostile clients connected.
 import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -53,15 +53,21 @@ interface UpProcess {
   child: ChildProcessByStdio<null, Readable, Readable>;
   baseUrl: string;
   model: string;
+  stdout(): string;
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function startUp(args: string[]): Promise<UpProcess> {
-  const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LLMUX_LOG_LEVEL: 'warn' },
-  });
+/**
+ * Starts `llmux up`. With `before`, a shell runs that script first (its $$ is llmux's pid, as it execs
+ * llmux), with the temp dir as $1: a local user's files, planted where llmux will run.
+ */
+async function startUp(args: string[], how: { before?: string } = {}): Promise<UpProcess> {
+  const argv = [process.execPath, 'bin/llmux.js', 'up', '--port', '0', ...args];
+  const env = { ...process.env, LLMUX_LOG_LEVEL: 'warn' };
+  const child = how.before === undefined
+    ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn('/bin/sh', ['-c', `set -e; ${how.before}; shift; exec "$@"`, 'sh', tmpdir(), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -74,6 +80,7 @@ async function startUp(args: string[]): Promise<UpProcess> {
     child,
     baseUrl: /base URL\s+(\S+)/.exec(stdout)?.[1] ?? '',
     model: /models\s+(\S+)/.exec(stdout)?.[1] ?? '',
+    stdout: () => stdout,
     stderr: () => stderr,
     exited,
   };
@@ -104,13 +111,21 @@ async function hostileLoad(up: UpProcess): Promise<Socket[]> {
   return [...streams, large];
 }
 
+/** The private directory holding the admin key and the NATS control seed, as the banner names it. */
+const secretsDir = (up: UpProcess): string | undefined => {
+  // Only a directory llmux made for itself: never the temp dir itself, whatever the banner says.
+  const file = /admin\s+key in (\S+)/.exec(up.stdout())?.[1];
+  return file !== undefined && /^llmux-up-/.test(basename(dirname(file))) ? dirname(file) : undefined;
+};
+
 /** What one `llmux up` started outside itself: child processes, and files a SIGKILL leaves behind. */
-function startedBy(upPid: number): { children: number[]; files: string[] } {
-  const children = childPids(upPid);
+function startedBy(up: UpProcess): { children: number[]; files: string[] } {
+  const children = childPids(up.child.pid!);
   const nats = children.find((pid) => comm(pid) === 'nats-server');
   const argv = nats === undefined ? [] : readFileSync(`/proc/${nats}/cmdline`, 'utf8').split('\0');
   const natsDir = argv.includes('--ports_file_dir') ? argv[argv.indexOf('--ports_file_dir') + 1] : undefined;
-  const files = [join(tmpdir(), `llmux-admin-key-${upPid}`), join(tmpdir(), `llmux-nats-seed-${upPid}`), ...(natsDir ? [natsDir] : [])];
+  const secrets = secretsDir(up);
+  const files = [...(secrets ? [secrets] : []), ...(natsDir ? [natsDir] : [])];
   return { children, files };
 }
 
@@ -128,15 +143,15 @@ const hostileArgs = ['--workers', '2', '--ttft-ms', '0', '--itl-ms', '5'];
 async function upUnderHostileLoad(): Promise<{ up: Awaited<ReturnType<typeof startUp>>; sockets: Awaited<ReturnType<typeof hostileLoad>>; started: ReturnType<typeof startedBy>; children: number[] }> {
   const up = await startUp(hostileArgs);
   const sockets = await hostileLoad(up);
-  const started = startedBy(up.child.pid!);
+  const started = startedBy(up);
   return { up, sockets, started, children: started.children };
 }
 
 describe('llmux up', () => {
   it('starts the stack, prints a working URL and curl, and stops everything on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', '--workers', '2', '--api-key', 'sk-up-test', '--ttft-ms', '0', '--itl-ms', '0'], {
+    const child = spawn(process.execPath, ['bin/llmux.js', 'up', '--port', '0', '--workers', '2', '--ttft-ms', '0', '--itl-ms', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LLMUX_LOG_LEVEL: 'warn' },
+      env: { ...process.env, LLMUX_LOG_LEVEL: 'warn', LLMUX_API_KEY: 'sk-up-test' },
     });
     let stdout = '';
     let stderr = '';
@@ -154,7 +169,10 @@ describe('llmux up', () => {
       expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
       expect(model).toBe('demo/llmux-sim-8b');
       expect(stdout).toContain("curl -sN");
-      expect(stdout).toContain('Authorization: Bearer sk-up-test');
+      // The curl reads the key from the environment: printed, it would land in terminal logs.
+      expect(stdout).toContain('-H "Authorization: Bearer $LLMUX_API_KEY"');
+      expect(stdout + stderr).not.toContain('sk-up-test');
+      expect(stderr).not.toContain('warning: --api-key');
 
       const res = await fetch(`${baseUrl}/chat/completions`, {
         method: 'POST',
@@ -222,6 +240,52 @@ describe('llmux up', () => {
       for (const pid of children) expect(await until(() => !alive(pid), 2_000), `child ${pid} (${comm(pid)}) still running`).toBe(true);
     } finally {
       cleanUp(up, sockets, started);
+    }
+  });
+
+  it('keeps its secrets in a fresh private directory, never in files or symlinks another local user planted', async () => {
+    // What a local user could do before: guess the paths from the pid, and plant a symlink to a file
+    // of theirs (llmux would write the admin key through it) and a world-readable file (the seed).
+    const decoy = join(tmpdir(), `llmux-test-decoy-${process.pid}`);
+    writeFileSync(decoy, 'decoy\n', { mode: 0o644 });
+    const plant = 'ln -s "$1/llmux-test-decoy-' + process.pid + '" "$1/llmux-admin-key-$$"; printf planted > "$1/llmux-nats-seed-$$"; chmod 644 "$1/llmux-nats-seed-$$"';
+    const up = await startUp(['--workers', '1', '--ttft-ms', '0', '--itl-ms', '0', '--engine-api-key', 'sk-engine-flag'], { before: plant });
+    const planted = { key: join(tmpdir(), `llmux-admin-key-${up.child.pid}`), seed: join(tmpdir(), `llmux-nats-seed-${up.child.pid}`) };
+    const started = startedBy(up);
+    try {
+      expect(readlinkSync(planted.key)).toBe(decoy);
+      expect(readFileSync(decoy, 'utf8')).toBe('decoy\n');
+      expect(readFileSync(planted.seed, 'utf8')).toBe('planted');
+      const dir = secretsDir(up);
+      expect(dir, up.stdout()).toBeDefined();
+      const keyFile = join(dir!, 'admin-key');
+      const seedFile = /--nkey-seed-file (\S+)/.exec(up.stdout())?.[1];
+      expect(seedFile && dirname(seedFile)).toBe(dir);
+      // The directory: ours, a real directory, listable and enterable by us alone.
+      const dirStat = lstatSync(dir!);
+      expect(dirStat.isDirectory()).toBe(true);
+      expect(dirStat.uid).toBe(process.getuid!());
+      expect(dirStat.mode & 0o777).toBe(0o700);
+      for (const file of [keyFile, seedFile!]) {
+        const stat = lstatSync(file);
+        expect(stat.isFile(), file).toBe(true);
+        expect(stat.mode & 0o777, file).toBe(0o600);
+      }
+      expect(readdirSync(dir!).sort()).toEqual(['admin-key', 'nats-control-seed']);
+      // The key in the file is the admin key.
+      const adminKey = readFileSync(keyFile, 'utf8').trim();
+      const res = await fetch(`${new URL(up.baseUrl).origin}/admin/api/keys`, { headers: { authorization: `Bearer ${adminKey}` } });
+      expect(res.status).toBe(200);
+      // A secret given as a flag is shown to every local user by ps: llmux says so.
+      expect(up.stderr()).toContain('--engine-api-key on the command line is visible to every local user');
+      up.child.kill('SIGTERM');
+      expect((await up.exited).code, up.stderr()).toBe(0);
+      expect(existsSync(dir!), `${dir} left behind`).toBe(false);
+      expect(readFileSync(decoy, 'utf8')).toBe('decoy\n');
+      expect(statSync(planted.seed).size).toBe('planted'.length);
+    } finally {
+      cleanUp(up, [], started);
+      for (const file of [decoy, planted.key, planted.seed]) rmSync(file, { force: true });
     }
   });
 

@@ -24,7 +24,7 @@ for _ in $(seq 1 150); do grep -q 'llmux is up' "$WORK/up.out" 2>/dev/null && br
 grep -q 'llmux is up' "$WORK/up.out" || { cat "$WORK/up.err" >&2; echo "llmux up did not start" >&2; exit 1; }
 export LLMUX_URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/up.out" | head -1)
 NATS=$(grep -o 'nats://127.0.0.1:[0-9]*' "$WORK/up.out" | head -1)
-SEED=$(grep -o '/[^ ]*llmux-nats-seed-[0-9]*' "$WORK/up.out" | head -1)
+SEED=$(grep -o -- '--nkey-seed-file [^ ]*' "$WORK/up.out" | head -1 | cut -d' ' -f2)
 echo "gateway at $LLMUX_URL"
 
 echo "== 2. create, configure and deploy the function"

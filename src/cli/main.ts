@@ -4,6 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { routingMethods } from '../actors/control/routing-method-names.js';
+import { defaultHttpLimits } from '../actors/gateway/http-limits.js';
+import { authModes } from '../policy/auth-mode.js';
 import { addAdminCommands } from './admin-commands.js';
 import { collect, keyValue, nonNegative, nonNegativeInt, port, positiveInt } from './arg-parsers.js';
 
@@ -21,7 +23,10 @@ const policyOptions = (command: Command): Command => command
   .addOption(new Option('--jwt-issuer <iss>', 'accept bearer JWTs from this issuer (with --jwt-audience and --jwks)'))
   .addOption(new Option('--jwt-audience <aud>', 'the audience JWTs must name'))
   .addOption(new Option('--jwks <file-or-url>', 'the issuer\'s JWKS: a JSON file or an https URL'))
-  .addOption(new Option('--jwt-tenant-claim <claim>', 'the JWT claim naming the tenant').default('tenant'));
+  .addOption(new Option('--jwt-tenant-claim <claim>', 'the JWT claim naming the tenant').default('tenant'))
+  .addOption(new Option('--jwt-allow-no-exp', 'accept JWTs without an exp claim (refused by default: they never expire)'))
+  .addOption(new Option('--auth <mode>', 'required: every caller needs a key or token; off: callers without one are tenant anonymous '
+    + '(default: required, except llmux up on a loopback address with its own NATS and no --api-key or JWT)').choices(authModes).env('LLMUX_AUTH'));
 
 const natsOption = () => new Option('--nats <url>', 'NATS server URL').env('LLMUX_NATS_URL');
 const seedFileOption = () => new Option('--nkey-seed-file <path>', 'connect to NATS as this nkey identity (a file holding its seed)').env('LLMUX_NKEY_SEED_FILE');
@@ -74,6 +79,11 @@ policyOptions(program
   .addOption(new Option('--resume-idle-ms <ms>', 'a resumed stream whose journal gets no entry this long ends with an SSE error (its gateway is gone)').default(15_000).argParser(positiveInt))
   .addOption(new Option('--client-stall-ms <ms>', 'a streaming client that reads nothing this long is dropped and its request cancelled').default(30_000).argParser(positiveInt))
   .addOption(new Option('--max-buffered-bytes <n>', 'a streaming client that leaves this many bytes unread is dropped and its request cancelled').default(1024 * 1024).argParser(positiveInt))
+  .addOption(new Option('--headers-timeout-ms <ms>', "longest a client may take to send a request's headers; then 408 and the connection closes (0: no bound)").default(defaultHttpLimits.headersTimeoutMs).argParser(nonNegativeInt))
+  .addOption(new Option('--body-timeout-ms <ms>', 'longest a client may take to send a whole request, headers and body; then 408. Never bounds the answer (0: no bound)').default(defaultHttpLimits.bodyTimeoutMs).argParser(nonNegativeInt))
+  .addOption(new Option('--keep-alive-timeout-ms <ms>', 'how long a keep-alive connection may stay idle between requests').default(defaultHttpLimits.keepAliveTimeoutMs).argParser(positiveInt))
+  .addOption(new Option('--max-connections <n>', 'open connections at most; more are closed at once (0: no cap)').default(defaultHttpLimits.maxConnections).argParser(nonNegativeInt))
+  .addOption(new Option('--max-connections-per-client <n>', 'open connections per client address (IPv6: per /64); more are closed at once. Behind a proxy every client is the proxy: raise it or 0 (no cap)').default(defaultHttpLimits.maxConnectionsPerClient).argParser(nonNegativeInt))
   .addHelpText('after', '\nExample:\n  llmux gateway --nats nats://127.0.0.1:4222 --port 8080 --api-key "$KEY"\n')
   .action(async (opts) => (await import('./commands/roles.js')).gateway(opts));
 

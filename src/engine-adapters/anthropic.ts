@@ -8,7 +8,7 @@
 import { ErrorCode, LlmuxError } from '../errors.js';
 import { contentText } from '../tokenize/chat-template.js';
 import type { ChatMessage, EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } from './adapter.js';
-import { engineErrorMessage } from './engine-errors.js';
+import { clientSafe, EngineFailureDetail, engineReportedError } from './engine-errors.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
@@ -16,7 +16,10 @@ import { parseJsonRecord, readRecords } from './record-stream.js';
 type Json = Record<string, unknown>;
 export const anthropicDefaultMaxTokens = 4096;
 const stopReasons: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls', refusal: 'content_filter' };
-/** Anthropic error types that say nothing against the request: another worker (or later) may succeed. */
+/**
+ * Anthropic error types that say nothing against the request: another worker (or later) may succeed.
+ * Over HTTP their statuses say the same (529, 500, 429, 504), so engineHttpError maps those alone.
+ */
 const retryableTypes = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error']);
 
 function messagesBody(request: EngineRequest): Json {
@@ -27,14 +30,11 @@ function messagesBody(request: EngineRequest): Json {
   return { messages, ...(system ? { system } : {}) };
 }
 
-function anthropicError(type: string, message: string, status?: number): LlmuxError {
-  const retryable = retryableTypes.has(type) || (status !== undefined && (status === 429 || status >= 500));
-  return new LlmuxError({
-    code: retryable ? ErrorCode.upstreamError : ErrorCode.invalidRequest,
-    message: retryable ? `anthropic engine error (${type}): ${message}` : message,
-    retryable,
-    ...(status !== undefined ? { upstreamStatus: status } : {}),
-  });
+/** An error event inside a 200 stream: the engine's trouble when its type says so, else the request's fault. */
+function anthropicStreamError(type: string, message: string): LlmuxError {
+  if (retryableTypes.has(type)) return engineReportedError('anthropic', `${type}: ${message}`);
+  return new LlmuxError({ code: ErrorCode.invalidRequest, message: clientSafe(message), retryable: false },
+    { cause: new EngineFailureDetail('reported', `anthropic engine error (${type}): ${message.slice(0, 1000)}`) });
 }
 
 export function createAnthropicAdapter(options: EngineAdapterOptions): EngineAdapter {
@@ -57,15 +57,6 @@ export function createAnthropicAdapter(options: EngineAdapterOptions): EngineAda
         stream: true,
       },
     }),
-    httpError(status, text) {
-      let type = 'api_error';
-      try {
-        type = String(((JSON.parse(text) as Json).error as Json | undefined)?.type ?? type);
-      } catch {
-        // not JSON
-      }
-      return anthropicError(type, engineErrorMessage(text).message, status);
-    },
     read(request, body) {
       let first = request.operation === 'chat';
       return readRecords(kind, 'sse', body, {
@@ -101,7 +92,7 @@ export function createAnthropicAdapter(options: EngineAdapterOptions): EngineAda
               return true;
             case 'error': {
               const error = json.error as Json | undefined;
-              throw anthropicError(String(error?.type ?? 'api_error'), String(error?.message ?? record.data));
+              throw anthropicStreamError(String(error?.type ?? 'api_error'), String(error?.message ?? record.data));
             }
             default: // ping, content_block_start, content_block_stop
               return false;

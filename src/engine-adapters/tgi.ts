@@ -1,12 +1,11 @@
 /**
  * Hugging Face TGI's native `POST /generate_stream`: one event per token, the last carrying
  * `generated_text` and (asked for with `details: true`) the finish reason and generated token count;
- * no [DONE]. Errors are `{"error","error_type"}`: a 422 is the request's fault. TGI reports no prompt
- * count while streaming: the gateway's own count stands.
+ * no [DONE]. Errors are `{"error","error_type"}`: a 422 is the request's fault, as engineHttpError
+ * reads any such 4xx. TGI reports no prompt count while streaming: the gateway's own count stands.
  */
-import { ErrorCode, LlmuxError } from '../errors.js';
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
-import { engineHttpError, engineReportedError } from './engine-errors.js';
+import { engineReportedError } from './engine-errors.js';
 import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
@@ -36,19 +35,6 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
         stream: true,
       },
     }),
-    httpError(status, text) {
-      // 422: TGI's validation error (prompt too long, bad parameter), the client's fault.
-      if (status === 422) {
-        let message = text;
-        try {
-          message = String((JSON.parse(text) as Json).error ?? text);
-        } catch {
-          // keep the raw text
-        }
-        return new LlmuxError({ code: ErrorCode.invalidRequest, message, retryable: false, upstreamStatus: status });
-      }
-      return engineHttpError(kind, status, text);
-    },
     read(request, body) {
       const deltas = new ChoiceDeltas(request.operation === 'chat');
       return readRecords(kind, 'sse', body, {

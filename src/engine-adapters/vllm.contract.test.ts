@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmuxError } from '../errors.js';
 import type { EngineAdapter, EngineEvent, EngineRequest } from './adapter.js';
+import { engineFailureDetail } from './engine-errors.js';
 import { fixture, ReplayServer } from './fixtures/replay-server.js';
 import { createEngineAdapter, engineKinds, isEngineKind } from './registry.js';
 
@@ -132,7 +133,9 @@ describe('vllm adapter - contract against recorded transcripts', () => {
     server.reply = { status: 500, body: vllm('error-500.json') };
     const { error } = await run();
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true, upstreamStatus: 500 });
-    expect((error as Error).message).toContain('EngineCore encountered an issue.');
+    // The engine's words go to the log only (engine-errors.ts); the client reads llmux's.
+    expect(engineFailureDetail(error)).toContain('EngineCore encountered an issue.');
+    expect((error as Error).message).not.toContain('EngineCore encountered an issue.');
   });
 
   it('maps a 429 to a retryable upstream_error, not the client fault', async () => {
@@ -141,11 +144,12 @@ describe('vllm adapter - contract against recorded transcripts', () => {
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true, upstreamStatus: 429 });
   });
 
-  it('maps a non-JSON error body to its text', async () => {
+  it('maps a non-JSON error body to an upstream_error, its text kept for the log', async () => {
     server.reply = { status: 502, body: 'Bad Gateway' };
     const { error } = await run();
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true, upstreamStatus: 502 });
-    expect((error as Error).message).toContain('Bad Gateway');
+    expect(engineFailureDetail(error)).toContain('Bad Gateway');
+    expect((error as Error).message).not.toContain('Bad Gateway');
   });
 
   for (const name of ['chat-error-after-200.sse', 'chat-error-after-200-legacy.sse']) {
@@ -155,7 +159,8 @@ describe('vllm adapter - contract against recorded transcripts', () => {
       expect(text(events)).toBe('Par');
       expect(error).toBeInstanceOf(LlmuxError);
       expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
-      expect((error as Error).message).toContain('CUDA out of memory');
+      expect(engineFailureDetail(error)).toContain('CUDA out of memory');
+      expect((error as Error).message).not.toContain('CUDA out of memory');
     });
   }
 

@@ -17,6 +17,7 @@ import { createTokenCounter } from '../tokenize/index.js';
 import { authorizationConfig, newIdentity } from '../transport/nats/nats-credentials.js';
 import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-server-process.js';
 import type { Limiter } from '../actors/limiter/limiter.js';
+import { type AuthMode, defaultAuthMode } from '../policy/auth-mode.js';
 import type { JwtOptions } from '../policy/jwt-auth.js';
 import { newId, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
 
@@ -34,6 +35,8 @@ export interface LocalStackOptions {
   /** Requests each worker takes at once before it counts as full (default 64). */
   workerCapacity?: number;
   apiKeys?: string[];
+  /** Whether callers must authenticate; default: defaultAuthMode (off only on loopback with its own NATS and no keys or JWT). */
+  auth?: AuthMode;
   /** The admin credential (the admin API is off without one). */
   adminKey?: string;
   jwt?: JwtOptions;
@@ -184,12 +187,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }), ...control });
       started.push({ role: 'limiter', stoppable: limiter });
     }
+    const auth = options.auth ?? defaultAuthMode({ host: options.host ?? '127.0.0.1', staticKeys: options.apiKeys?.length ?? 0,
+      jwt: options.jwt !== undefined, sharedKeyStore: options.natsUrl !== undefined });
     const gateways: RunningGateway[] = [];
     for (let i = 0; i < (options.gateways ?? 1); i++) {
       progress(`starting gateway${(options.gateways ?? 1) > 1 ? ` ${i + 1}` : ''} ...`);
       const g = await runGateway({
         natsUrl, log: options.log.child({ role: 'gateway' }), ...control, host: options.host ?? '127.0.0.1', port: i === 0 ? (options.port ?? 0) : 0,
-        apiKeys: options.apiKeys ?? [], tokens, ...(options.adminKey ? { adminKey: options.adminKey } : {}),
+        apiKeys: options.apiKeys ?? [], auth, tokens, ...(options.adminKey ? { adminKey: options.adminKey } : {}),
         ...(options.jwt ? { jwt: options.jwt } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
         ...(options.limiter ? { limiter: options.limiter } : {}),
       });

@@ -9,6 +9,7 @@ import { LimiterClient, type LimiterFailMode } from '../actors/gateway/limiter-c
 import { openUsageStream, UsageLedger } from '../ledger/usage-ledger.js';
 import { type Limiter, startLimiter } from '../actors/limiter/limiter.js';
 import { ApiKeyStore } from '../policy/api-key-store.js';
+import type { AuthMode } from '../policy/auth-mode.js';
 import { RouteTable } from '../actors/control/route-table.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
@@ -42,6 +43,8 @@ export const newId = (role: string): string => `${role}-${randomBytes(4).toStrin
 
 export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens' | 'keys' | 'admission' | 'ledger' | 'routes'> {
   natsUrl: string;
+  /** Whether callers must authenticate (default `required`), handed to the gateway's Authenticator. */
+  auth?: AuthMode;
   /** Rate limiting: what to do when the limiter does not answer (default open), and the default completion reservation. */
   limiter?: { failMode?: LimiterFailMode; defaultMaxTokens?: number; timeoutMs?: number };
   /** Write the usage ledger (default true). */

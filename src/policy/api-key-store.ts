@@ -30,6 +30,10 @@ export const tenantRecordSchema = z.object({
 }).strict();
 export type TenantRecord = z.infer<typeof tenantRecordSchema>;
 
+/** Every stored key's secret starts so: a bearer in this shape that matches no key is unknown or revoked, never `anonymous`. */
+export const storedKeyPrefix = 'sk-llmux-';
+export const isStoredKeySecret = (credential: string): boolean => credential.startsWith(storedKeyPrefix);
+
 export const sha256Hex = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
 
 export class ApiKeyStore {
@@ -51,10 +55,6 @@ export class ApiKeyStore {
     for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
   }
 
-  get size(): number {
-    return this.#keys.size;
-  }
-
   lookup(secret: string): ApiKeyRecord | undefined {
     return this.#keys.get(sha256Hex(secret));
   }
@@ -69,7 +69,7 @@ export class ApiKeyStore {
 
   /** Creates a key; the only time its secret exists outside the client. */
   async create(fields: Omit<ApiKeyRecord, 'keyId' | 'createdAt'>): Promise<{ secret: string; record: ApiKeyRecord }> {
-    const secret = `sk-llmux-${randomBytes(24).toString('base64url')}`;
+    const secret = `${storedKeyPrefix}${randomBytes(24).toString('base64url')}`;
     const record = apiKeyRecordSchema.parse({ ...fields, keyId: `key_${randomBytes(8).toString('hex')}`, createdAt: new Date().toISOString() });
     await this.#keys.put(sha256Hex(secret), record);
     return { secret, record };

@@ -1,17 +1,21 @@
 /**
  * Who is calling (`Authorization: Bearer <credential>`), in this order: a JWT when one is
  * configured and the credential looks like one; a key from the API key store; a static `--api-key`.
- * Authentication is required once any of those exists (a static key, a JWT issuer, or one stored
- * key); until then callers are `anonymous`. Credentials are compared as SHA-256 hashes, in
- * constant time for static keys, and never logged.
+ * Whether a credential is required is the deployment's `mode`, fixed at start (auth-mode.ts). A
+ * credential that fails is refused in either mode, so a revoked key never becomes `anonymous`; in
+ * `off` mode only a bearer that is not an llmux key or a JWT (an SDK's placeholder) counts as none.
+ * Credentials are compared as SHA-256 hashes, in constant time for static keys, and never logged.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { ErrorCode, LlmuxError } from '../errors.js';
-import { type ApiKeyStore, sha256Hex } from './api-key-store.js';
+import { type ApiKeyStore, isStoredKeySecret, sha256Hex } from './api-key-store.js';
+import type { AuthMode } from './auth-mode.js';
 import { JwtAuth, type JwtOptions, looksLikeJwt } from './jwt-auth.js';
 import { anonymous, type Principal } from './principal.js';
 
 export interface AuthenticatorOptions {
+  /** Whether callers must present a credential (default `required`). */
+  mode?: AuthMode;
   /** `--api-key`: keys for the `default` tenant, every function. */
   staticKeys?: readonly string[];
   store?: ApiKeyStore;
@@ -27,20 +31,18 @@ export function bearer(authorization: string | undefined): string | undefined {
 export class Authenticator {
   readonly #static: Buffer[];
   readonly #jwt: JwtAuth | undefined;
+  readonly mode: AuthMode;
 
   constructor(readonly options: AuthenticatorOptions) {
+    this.mode = options.mode ?? 'required';
     this.#static = (options.staticKeys ?? []).map((k) => Buffer.from(sha256Hex(k), 'hex'));
     this.#jwt = options.jwt ? new JwtAuth(options.jwt) : undefined;
-  }
-
-  get required(): boolean {
-    return this.#static.length > 0 || this.#jwt !== undefined || (this.options.store?.size ?? 0) > 0;
   }
 
   async authenticate(authorization: string | undefined): Promise<Principal | LlmuxError> {
     const credential = bearer(authorization);
     if (!credential) {
-      return this.required ? unauthorized('missing credentials: send `Authorization: Bearer <API key or token>`') : anonymous;
+      return this.mode === 'required' ? unauthorized('missing credentials: send `Authorization: Bearer <API key or token>`') : anonymous;
     }
     if (this.#jwt && looksLikeJwt(credential)) return this.#jwt.verify(credential);
     const stored = this.options.store?.lookup(credential);
@@ -56,7 +58,7 @@ export class Authenticator {
     // Each static key its own id (a fingerprint of its hash, never the key): limits, ledger records
     // and stream resumes tell them apart.
     if (this.#static.some((h) => timingSafeEqual(h, hash))) return { tenant: 'default', keyId: `static-${hex.slice(0, 12)}`, functions: ['*'], via: 'static-key' };
-    if (!this.required) return anonymous;
+    if (this.mode === 'off' && !isStoredKeySecret(credential)) return anonymous;
     return unauthorized('invalid API key');
   }
 }

@@ -14,6 +14,21 @@ function add(out: BucketRef[], scope: string, tokens: string | undefined, reques
   if (requests) out.push({ scope, spec: requests, counts: 'requests' });
 }
 
+const selectorValue = (headers: IncomingHttpHeaders, header: string): string | undefined => {
+  const value = headers[header.toLowerCase()];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+
+/**
+ * The header of the first `required` selector the request lacks. Such a request is refused: without
+ * the header it would escape that selector's limit. A client can still change the value, so the
+ * header must come from a trusted proxy that overwrites it (docs/policy.md).
+ */
+export function missingSelectorHeader(llmConfig: LlmConfig, headers: IncomingHttpHeaders): string | undefined {
+  const missing = (llmConfig.rateLimitSelectors ?? []).find((s) => s.required && !selectorValue(headers, s.header));
+  return missing?.header.toLowerCase();
+}
+
 export function limitBuckets(principal: Principal, tenant: TenantRecord | undefined, functionId: string, model: string,
   llmConfig: LlmConfig, headers: IncomingHttpHeaders): BucketRef[] {
   const out: BucketRef[] = [];
@@ -21,8 +36,8 @@ export function limitBuckets(principal: Principal, tenant: TenantRecord | undefi
   add(out, `tenant:${principal.tenant}`, tenant?.tokenRateLimit, tenant?.requestRateLimit);
   add(out, `model:${functionId}/${model}`, llmConfig.tokenRateLimit, llmConfig.requestRateLimit);
   for (const selector of llmConfig.rateLimitSelectors ?? []) {
-    const value = headers[selector.header.toLowerCase()];
-    if (typeof value !== 'string' || value === '') continue;
+    const value = selectorValue(headers, selector.header);
+    if (value === undefined) continue;
     add(out, `header:${functionId}/${model}:${selector.header.toLowerCase()}=${value}`, selector.tokenRateLimit, selector.requestRateLimit);
   }
   return out;

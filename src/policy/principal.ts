@@ -1,7 +1,10 @@
 /** Who is calling: what authentication established, and what the rest of the gateway checks against. */
+import { z } from 'zod';
+import { idSchema } from '../actors/control/function.schema.js';
+
 export interface Principal {
   tenant: string;
-  /** The API key's id, or `jwt:<sub>` for a bearer token, or `static` for a `--api-key` key. */
+  /** The API key's id, or `jwt:<sub>` for a bearer token, or `static-<fingerprint>` for a `--api-key` key. */
   keyId: string;
   /** Function ids this caller may use; `*` for all. */
   functions: readonly string[];
@@ -10,6 +13,18 @@ export interface Principal {
   tokenRateLimit?: string;
   requestRateLimit?: string;
 }
+
+/**
+ * A tenant id from any credential. The tenant names a NATS subject (`llmux.usage.<tenant>`, each
+ * unsafe byte written as three characters), a limiter scope and ledger records, so it is bounded
+ * here, where a principal is made: a 5,000-character tenant once made the ledger's subject exceed
+ * nats-server's line limit, and the server dropped the gateway's connection every few seconds.
+ */
+export const tenantSchema = z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -');
+/** Function ids a credential grants: `*` for all; never a string standing for a list. */
+export const grantedFunctionsSchema = z.array(z.union([idSchema, z.literal('*')])).max(256);
+/** Printable ASCII without spaces, bounded: what a JWT `sub` may be to name a key. */
+export const subjectClaimSchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces');
 
 export const anonymous: Principal = { tenant: 'anonymous', keyId: 'anonymous', functions: ['*'], via: 'anonymous' };
 

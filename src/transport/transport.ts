@@ -4,6 +4,9 @@
  * (src/transport/nats/, the only code that imports @nats-io) and in-memory (unit tests of one actor).
  * Bodies are plain data, encoded with msgpackr by the transport (src/transport/codec.ts).
  */
+/** nats-server's `max_payload` unless its configuration says otherwise: 1 MiB. */
+export const defaultMaxPayload = 1024 * 1024;
+
 export interface MessageHeaders {
   requestId?: string;
   /** Epoch milliseconds after which nobody waits for an answer. */
@@ -129,6 +132,11 @@ export interface Transport {
   connected(): boolean;
   /** What the server refused this connection so far (permission violations), newest last. */
   refusals(): string[];
+  /**
+   * The most bytes one message may hold, body and headers together: the connected server's
+   * `max_payload`. Publishing more throws.
+   */
+  maxPayload(): number;
   keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore>;
   /** Opens (creating when missing) a durable stream. */
   durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream>;

@@ -40,6 +40,8 @@ export const llmConfigSchema = z.object({
     header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name'),
     tokenRateLimit: limitSpecSchema.optional(),
     requestRateLimit: requestLimitSpecSchema.optional(),
+    /** Refuse a request without this header (400), rather than let it past this limit. */
+    required: z.boolean().optional(),
   }).strict()).max(8).optional(),
   routingMethod: z.enum(routingMethods).optional(),
   routing: routingOptionsSchema.optional(),

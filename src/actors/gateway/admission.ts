@@ -2,14 +2,15 @@
  * Admission (DESIGN.md §3 step 1): which limits apply to the caller and model, and a reservation
  * of prompt tokens plus the completion budget against all of them at the limiter. The answer is the
  * rate-limit headers for the response, and for a request without `max_tokens` the completion budget
- * the engine is held to; or the 429 (or, failing closed, the 503) to send instead.
+ * the engine is held to; or the 429 (or, failing closed, the 503) to send instead, or a 400 when a
+ * `required` header selector's header is missing.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode, type ErrorInfo } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
-import { limitBuckets } from '../../policy/limit-buckets.js';
+import { limitBuckets, missingSelectorHeader } from '../../policy/limit-buckets.js';
 import type { Principal } from '../../policy/principal.js';
 import type { LlmConfig } from '../control/function.schema.js';
 import type { LimiterClient, LimiterFailMode } from './limiter-client.js';
@@ -42,6 +43,11 @@ export type Admission =
   | { ok: false; error: ErrorInfo; headers: Record<string, string> };
 
 export async function admit(options: AdmissionOptions, request: AdmissionRequest): Promise<Admission> {
+  const missing = missingSelectorHeader(request.llmConfig, request.headers);
+  if (missing) {
+    return { ok: false, headers: {}, error: { code: ErrorCode.invalidRequest, retryable: false, param: missing,
+      message: `this model is rate-limited per '${missing}' header, and the request has none` } };
+  }
   const buckets = limitBuckets(request.principal, options.keys?.tenant(request.principal.tenant), request.functionId, request.model,
     request.llmConfig, request.headers);
   if (buckets.length === 0) return { ok: true, reserved: false, headers: {} };

@@ -25,10 +25,12 @@ import { handleAdmin } from './admin-api.js';
 import { AdminAuth, Authenticator } from '../../policy/authenticator.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { JwtOptions } from '../../policy/jwt-auth.js';
+import type { AuthMode } from '../../policy/auth-mode.js';
 import { mayUse, type Principal } from '../../policy/principal.js';
 import { admit, type AdmissionOptions, reservationFields } from './admission.js';
 import type { UsageLedger } from '../../ledger/usage-ledger.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
+import { answerHalfClosed, bodyLimitFor, capConnections, defaultHttpLimits, type HttpLimits, serverOptions } from './http-limits.js';
 import { parseModelAddress } from './model-address.js';
 import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
 import { type ValidatedRequest, validateRequest } from './request-schema.js';
@@ -63,6 +65,8 @@ export interface GatewayOptions {
   /** API keys and tenants from the control plane (created through the admin API). */
   keys?: ApiKeyStore;
   jwt?: JwtOptions;
+  /** Whether callers must authenticate (default `required`); never inferred from how many keys exist. */
+  auth?: AuthMode;
   /** The admin credential; without it the admin API answers 401. */
   adminKey?: string;
   /** Rate limits: the limiter, the fail mode, the default completion reservation. */
@@ -79,6 +83,8 @@ export interface GatewayOptions {
   /** Resuming a stream: how long to wait for its journal's first entry, and for any entry after (defaults 2 s, 15 s). */
   resume?: { openWaitMs?: number; idleMs?: number };
   metrics?: GatewayMetrics;
+  /** Body size, header, body and idle timeouts, connection caps (defaults: defaultHttpLimits). */
+  http?: Partial<HttpLimits>;
 }
 
 export interface Gateway {
@@ -105,12 +111,14 @@ const operationByPath: Record<string, Operation> = {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { transport, catalog, tokens, log } = options;
   const metrics = options.metrics ?? new GatewayMetrics();
-  const auth = new Authenticator({ staticKeys: options.apiKeys ?? [], ...(options.keys ? { store: options.keys } : {}), ...(options.jwt ? { jwt: options.jwt } : {}) });
+  const auth = new Authenticator({ ...(options.auth ? { mode: options.auth } : {}), staticKeys: options.apiKeys ?? [], ...(options.keys ? { store: options.keys } : {}), ...(options.jwt ? { jwt: options.jwt } : {}) });
   const adminAuth = new AdminAuth(options.adminKey);
   const gatewayTag = transport.newInboxPrefix().slice(-8);
   const adapters = new BackendAdapters();
   const limits: SessionLimits = { ...defaultSessionLimits, ...options.limits };
   const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
+  // What one NATS message carries, less the envelope: asked each time, as a reconnect may reach a server configured otherwise.
+  const bodyLimit = (): number => bodyLimitFor(transport.maxPayload());
   /** Live sessions, and the reply token of each session's current attempt. */
   const sessions = new Set<RequestSession>();
   const byReply = new Map<string, RequestSession>();
@@ -206,7 +214,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal): Promise<void> => {
     const arrivedAt = process.hrtime.bigint();
-    const raw = await readJsonBody(req);
+    const raw = await readJsonBody(req, bodyLimit());
     if (raw instanceof LlmuxError) return void reply(res, operation, raw.toInfo());
     const validated = validateRequest(operation, raw);
     if (validated instanceof LlmuxError) return void reply(res, operation, validated.toInfo());
@@ -389,7 +397,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const resume = async (req: IncomingMessage, res: ServerResponse, streamId: string | undefined, lastEventId: string | undefined): Promise<void> => {
     const principal = await auth.authenticate(req.headers.authorization);
     if (principal instanceof LlmuxError) return reply(res, undefined, principal.toInfo());
-    if (req.method === 'POST') await readJsonBody(req); // the repeated request body is not needed
+    if (req.method === 'POST') await readJsonBody(req, bodyLimit()); // the repeated request body is not needed
     const last = lastEventId !== undefined ? parseSseId(lastEventId) : undefined;
     if (lastEventId !== undefined && !last) {
       return reply(res, undefined, { code: ErrorCode.invalidRequest, retryable: false, param: 'last-event-id', message: 'Last-Event-ID is not an id this gateway sent' });
@@ -401,18 +409,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await serveResume({ journal: options.journal, log, ...options.resume }, principal, id, last?.id, res);
   };
 
-  const server: Server = createServer((req, res) => {
+  const http: HttpLimits = { ...defaultHttpLimits, ...options.http };
+  const server: Server = createServer(serverOptions(http), (req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error({ err: error }, 'unhandled error in request handler');
       if (!res.headersSent) sendError(res, { code: ErrorCode.internalError, retryable: true, message: 'internal error' });
       else res.end();
     });
   });
-  server.keepAliveTimeout = 65_000;
+  capConnections(server, http, log);
+  answerHalfClosed(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
+  // Listening, a failed accept (EMFILE: out of file descriptors) is an 'error' event: logged, not a crash.
+  server.on('error', (error) => log.error({ err: error }, 'the HTTP server failed to accept a connection'));
   await transport.flush();
   ready = true;
   const address = server.address() as AddressInfo;

@@ -1,8 +1,10 @@
 /** Small node:http helpers: bounded body reading, JSON and OpenAI error answers. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ErrorInfo, httpStatusOf, invalidRequest, type LlmuxError, openAiErrorBody } from '../../errors.js';
+import { ErrorCode, type ErrorInfo, httpStatusOf, invalidRequest, LlmuxError, openAiErrorBody } from '../../errors.js';
+import { encode } from '../../transport/codec.js';
+import { defaultMaxPayload } from '../../transport/transport.js';
+import { bodyLimitFor, envelopeBytes, maxEncodingGrowth } from './http-limits.js';
 
-export const maxBodyBytes = 8 * 1024 * 1024;
 /** Deeper bodies are refused: encoders and validators recurse, and no OpenAI request nests this deep. */
 export const maxJsonDepth = 64;
 
@@ -20,28 +22,39 @@ function depthOf(value: unknown, limit: number): number {
   return deepest;
 }
 
+/** The 413 for a body over `maxBytes`, the most a message of the gateway's NATS server carries with its envelope. */
+function tooLarge(maxBytes: number): LlmuxError {
+  return new LlmuxError({ code: ErrorCode.requestTooLarge, retryable: false,
+    message: `the request body is larger than ${maxBytes} bytes, the most this gateway takes (its NATS server's max_payload less ${envelopeBytes} bytes)` });
+}
+
 /**
- * Reads and parses a JSON body, at most `maxBodyBytes`. Event listeners rather than `for await`:
- * the async iterator costs ~10% of throughput on small requests (bench/http-layer.ts).
+ * Reads and parses a JSON body of at most `maxBytes` (by default what nats-server's default
+ * max_payload leaves). A larger one is refused as soon as it shows, from its content-length or
+ * once that many bytes have come, and the rest is never read. Event listeners rather than
+ * `for await`: the async iterator costs ~10% of throughput on small requests (bench/http-layer.ts).
  */
-export function readJsonBody(req: IncomingMessage): Promise<unknown | LlmuxError> {
+export function readJsonBody(req: IncomingMessage, maxBytes = bodyLimitFor(defaultMaxPayload)): Promise<unknown | LlmuxError> {
+  if (Number(req.headers['content-length']) > maxBytes) return Promise.resolve(tooLarge(maxBytes));
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
+    let refused = false;
     req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
+      if (refused) return;
       size += chunk.length;
-      if (size > maxBodyBytes) {
-        tooLarge = true;
-        resolve(invalidRequest('body', `request body larger than ${maxBodyBytes} bytes`));
+      if (size > maxBytes) {
+        refused = true;
+        chunks.length = 0;
+        req.pause(); // the 413 closes the connection (sendError)
+        resolve(tooLarge(maxBytes));
         return;
       }
       chunks.push(chunk);
     });
     req.on('error', () => resolve(invalidRequest('body', 'the request body could not be read')));
     req.on('end', () => {
-      if (tooLarge) return;
+      if (refused) return;
       const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve(invalidRequest('body', 'the request body is empty; send a JSON object'));
       let parsed: unknown;
@@ -51,6 +64,8 @@ export function readJsonBody(req: IncomingMessage): Promise<unknown | LlmuxError
         return resolve(invalidRequest('body', `the request body is not valid JSON: ${(error as Error).message}`));
       }
       if (depthOf(parsed, maxJsonDepth) > maxJsonDepth) return resolve(invalidRequest('body', `the request body nests deeper than ${maxJsonDepth} levels`));
+      // Re-encoded with msgpack for NATS, a body of numbers grows: only one that might outgrow the limit is encoded to see.
+      if (size * maxEncodingGrowth > maxBytes && encode(parsed).length > maxBytes) return resolve(tooLarge(maxBytes));
       resolve(parsed);
     });
   });
@@ -64,7 +79,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, error: ErrorInfo, headers: Record<string, string> = {}): number {
   const status = httpStatusOf(error.code);
-  const extra = error.code === 'no_active_backend' ? { 'retry-after': '1', ...headers } : headers;
+  const extra = error.code === 'no_active_backend' ? { 'retry-after': '1', ...headers }
+    // The rest of an oversized body is never read, so this connection cannot carry another request.
+    : error.code === 'request_too_large' ? { connection: 'close', ...headers } : headers;
   if (res.headersSent) {
     res.end();
     return status;

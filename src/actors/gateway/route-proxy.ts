@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, type ErrorInfo, LlmuxError } from '../../errors.js';
 import type { Delta, EngineAdapter, Usage } from '../../engine-adapters/adapter.js';
+import { engineFailureDetail, isEngineRequestFailure } from '../../engine-adapters/engine-errors.js';
 import { createEngineAdapter } from '../../engine-adapters/registry.js';
 import type { Logger } from '../../observability/logger.js';
 import { createChatPromptRenderer, guessTokenizer } from '../../tokenize/index.js';
@@ -44,13 +45,18 @@ export class BackendAdapters {
 type RetryOn = (typeof retryOnValues)[number];
 
 /** Which of a route's retry classes a failure falls in, if any (4xx other than 429 never retries). */
-export function retryClass(e: ErrorInfo): RetryOn | undefined {
-  if (e.upstreamStatus === 429) return '429';
-  if (e.upstreamStatus !== undefined) return e.upstreamStatus >= 500 ? '5xx' : undefined;
-  if (e.code === ErrorCode.timeout) return '5xx';
-  // engineRequestError: the connection was refused or reset, or no headers came.
-  if (e.code === ErrorCode.upstreamError && /request failed/.test(e.message)) return 'connect-failure';
-  return e.code === ErrorCode.upstreamError ? '5xx' : undefined;
+export function retryClass(error: LlmuxError): RetryOn | undefined {
+  if (error.upstreamStatus === 429) return '429';
+  if (error.upstreamStatus !== undefined) return error.upstreamStatus >= 500 ? '5xx' : undefined;
+  if (error.code === ErrorCode.timeout) return '5xx';
+  if (isEngineRequestFailure(error)) return 'connect-failure';
+  return error.code === ErrorCode.upstreamError ? '5xx' : undefined;
+}
+
+/** The log's account of a failure: the engine's own words, with the backend's key cut out should it echo it. */
+function failureDetail(error: LlmuxError, backend: Backend): string | undefined {
+  const detail = engineFailureDetail(error);
+  return backend.apiKey && detail ? detail.replaceAll(backend.apiKey, '(the backend key)') : detail;
 }
 
 export interface RouteRequest {
@@ -132,10 +138,14 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
           r.onEnd({ outcome: 'cancelled', status: 499, workerId: backend.name, promptTokens: r.promptTokens, completionTokens: deltas });
           return;
         }
-        lastError = error instanceof LlmuxError ? error.toInfo() : { code: ErrorCode.internalError, retryable: true, message: String(error) };
-        const kind = retryClass(lastError);
+        // The client reads llmux's words only; what the engine said goes to the log (engine-errors.ts).
+        const failure = error instanceof LlmuxError ? error
+          : new LlmuxError({ code: ErrorCode.internalError, retryable: true, message: `the gateway failed serving backend '${backend.name}'` }, { cause: error });
+        lastError = failure.toInfo();
+        const kind = retryClass(failure);
         const again = !headersSent && kind !== undefined && plan.route.retry.retryOn.includes(kind);
-        r.log.warn({ requestId: r.requestId, route: plan.route.name, backend: backend.name, attempt, code: lastError.code, err: lastError.message, retry: again }, 'backend failed');
+        r.log.warn({ requestId: r.requestId, route: plan.route.name, backend: backend.name, attempt, code: lastError.code, err: lastError.message,
+          detail: failureDetail(failure, backend), retry: again }, 'backend failed');
         if (!again) return fail(r, lastError, headersSent, tried, backend.name, deltas);
         if (attempt < plan.route.retry.attempts) await sleep(plan.route.retry.backoffMs * 2 ** (attempt - 1));
         else break; // the next backend: a fallback
@@ -151,7 +161,7 @@ function fail(r: RouteRequest, error: ErrorInfo, headersSent: boolean, tried: st
     r.res.end(sseErrorEvent(error));
   } else {
     const upstream = error.code === ErrorCode.invalidRequest ? error
-      : { ...error, code: ErrorCode.upstreamError, message: `route '${r.plan.route.name}': ${tried.length} attempt(s) on ${[...new Set(tried)].join(', ')} failed; last: ${error.message}` };
+      : { ...error, code: ErrorCode.upstreamError, message: `route '${r.plan.route.name}': ${tried.length} attempt(s) on ${[...new Set(tried)].join(', ')} failed; last${backend ? `, on backend '${backend}'` : ''}: ${error.message}` };
     status = sendError(r.res, upstream, r.headers);
   }
   r.onEnd({ outcome: 'failed', status, ...(backend ? { workerId: backend } : {}), promptTokens: deltas > 0 ? r.promptTokens : 0, completionTokens: deltas, errorCode: error.code });

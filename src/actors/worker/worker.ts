@@ -11,6 +11,7 @@
  */
 import { ErrorCode, type ErrorInfo, LlmuxError, assertNever, httpStatusOf } from '../../errors.js';
 import type { EngineAdapter, EngineLoad, Delta, Usage } from '../../engine-adapters/adapter.js';
+import { engineFailureDetail } from '../../engine-adapters/engine-errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { TokenCounter } from '../../tokenize/index.js';
 import { subjects } from '../../transport/subjects.js';
@@ -112,7 +113,8 @@ export interface Worker {
 
 function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof LlmuxError) return error.toInfo();
-  return { code: ErrorCode.internalError, message: error instanceof Error ? error.message : String(error), retryable: true };
+  // The client hears llmux's words; what went wrong inside is logged (engineFailureDetail below).
+  return { code: ErrorCode.internalError, message: 'the worker failed serving the request', retryable: true };
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
@@ -236,7 +238,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         // A 4xx is the client's fault: the engine is fine, and the circuit breaker must not count it.
         outcome = reason === 'shutdown' ? 'cancelled' : httpStatusOf(info.code) >= 500 ? 'failed' : 'ok';
         send(reply, held, { type: 'error', seq: held.seq++, error: info, workerId: descriptor.workerId });
-        log.warn({ requestId: request.requestId, code: info.code, err: info.message }, 'engine request failed');
+        const detail = engineFailureDetail(error) ?? (error instanceof LlmuxError ? undefined : String(error));
+        log.warn({ requestId: request.requestId, code: info.code, err: info.message, ...(detail ? { detail } : {}) }, 'engine request failed');
       }
     } finally {
       self.tell({ type: 'finished', reply, outcome, tokens: tokensServed });

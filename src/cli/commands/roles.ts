@@ -1,4 +1,5 @@
 /** `llmux gateway|router|worker`: one role each, for real deployments. */
+import type { HttpLimits } from '../../actors/gateway/http-limits.js';
 import { defaultBreakerPolicy } from '../../actors/router/circuit-breaker.js';
 import { runGateway, runLimiter, runRouter, runWorker } from '../../launch/roles.js';
 import { createLogger } from '../../observability/logger.js';
@@ -10,16 +11,19 @@ export async function gateway(opts: {
   nats: string; nkeySeedFile?: string; port: number; host: string; apiKey?: string[];
   acceptTimeoutMs: number; livenessTimeoutMs: number; idleTimeoutMs: number; leaseIntervalMs: number; maxAttempts: number;
   clientStallMs: number; maxBufferedBytes: number; requestTimeoutMs: number; resumeIdleMs: number;
-} & PolicyFlags): Promise<void> {
+} & HttpLimits & PolicyFlags): Promise<void> {
   const log = createLogger('gateway');
   const limits = { acceptTimeoutMs: opts.acceptTimeoutMs, livenessTimeoutMs: opts.livenessTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs,
     leaseIntervalMs: opts.leaseIntervalMs, maxAttempts: opts.maxAttempts, clientStallMs: opts.clientStallMs, maxBufferedBytes: opts.maxBufferedBytes };
+  const policy = policyFromFlags(opts);
   const g = await runGateway({
     natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits,
-    requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, ...policyFromFlags(opts),
+    requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, ...policy,
+    http: { headersTimeoutMs: opts.headersTimeoutMs, bodyTimeoutMs: opts.bodyTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
+      maxConnections: opts.maxConnections, maxConnectionsPerClient: opts.maxConnectionsPerClient },
   });
   stopOnSignals(() => g.stop());
-  log.info({ url: g.url, auth: (opts.apiKey ?? []).length > 0, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
+  log.info({ url: g.url, auth: policy.auth, staticKeys: (opts.apiKey ?? []).length, jwt: policy.jwt !== undefined, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
 
 export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number }): Promise<void> {

@@ -1,13 +1,11 @@
 /** `llmux up`: a whole stack on this machine, with a ready-to-paste request. */
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RoutingMethod } from '../../actors/control/function.schema.js';
 import { startLocalStack } from '../../launch/local-stack.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
+import { PrivateFiles, secretFlagWarnings } from './private-files.js';
 
 export interface UpOptions extends PolicyFlags {
   port: number;
@@ -35,22 +33,19 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 export async function up(opts: UpOptions): Promise<void> {
   const apiKeys = opts.apiKey ?? [];
   if (!isLoopback(opts.host) && apiKeys.length === 0) {
-    throw new Error(`refusing to listen on ${opts.host} without an API key: pass --api-key KEY (or bind to 127.0.0.1)`);
+    throw new Error(`refusing to listen on ${opts.host} without an API key: set LLMUX_API_KEY (or pass --api-key KEY; or bind to 127.0.0.1)`);
   }
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  for (const warning of secretFlagWarnings(process.argv)) say(`llmux: ${warning}`);
   // Read and check the config file before starting anything: a typo fails fast.
   const resources = opts.config ? (await import('../admin/apply.js')).readResources(opts.config) : undefined;
   // Without --admin-key, a fresh one for this run (the admin API is off without one), written to a
   // file only its owner can read rather than printed, so it never lands in a terminal log.
   const adminKey = opts.adminKey ?? `llmux-admin-${randomBytes(18).toString('base64url')}`;
-  const adminKeyFile = opts.adminKey ? undefined : join(tmpdir(), `llmux-admin-key-${process.pid}`);
-  let seedFile: string | undefined;
-  // Removed however the process ends: a stop, a failed start, a forced exit.
-  const removeFiles = (): void => {
-    for (const file of [adminKeyFile, seedFile]) if (file) rmSync(file, { force: true });
-  };
-  process.on('exit', removeFiles);
-  if (adminKeyFile) writeFileSync(adminKeyFile, `${adminKey}\n`, { mode: 0o600 });
+  const files = new PrivateFiles();
+  // Removed however the process ends: a stop, a failed start, a forced exit (not a SIGKILL).
+  process.on('exit', () => files.remove());
+  const adminKeyFile = opts.adminKey ? undefined : files.write('admin-key', `${adminKey}\n`);
   // The last step reported, so a forced exit can say which stop it gave up on.
   let step = '';
   const policy = policyFromFlags({ ...opts, adminKey });
@@ -90,15 +85,15 @@ export async function up(opts: UpOptions): Promise<void> {
     }
   }
   // The managed nats-server admits nkey identities only: the control one, for `llmux usage` and friends.
-  seedFile = stack.natsCredentials.nkeySeed ? join(tmpdir(), `llmux-nats-seed-${process.pid}`) : undefined;
-  if (seedFile) writeFileSync(seedFile, `${stack.natsCredentials.nkeySeed}\n`, { mode: 0o600 });
+  const seedFile = stack.natsCredentials.nkeySeed ? files.write('nats-control-seed', `${stack.natsCredentials.nkeySeed}\n`) : undefined;
   stopOnSignals(async () => {
     await stack.stop();
-    removeFiles();
+    files.remove();
   }, { say, status: () => `still ${step}` });
 
   const model = stack.models[0] ?? '';
-  const auth = apiKeys.length > 0 ? ` \\\n  -H 'Authorization: Bearer ${apiKeys[0]}'` : '';
+  // The key itself is never printed: the shell fills it in from the environment.
+  const auth = apiKeys.length > 0 ? ` \\\n  -H "Authorization: Bearer $LLMUX_API_KEY"` : '';
   const lines = [
     '',
     'llmux is up.',
@@ -107,8 +102,10 @@ export async function up(opts: UpOptions): Promise<void> {
     `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed; one nkey identity per worker, control identity in the file below)' : ''}`,
     `  workers    ${stack.workers.length}${stack.sims.length > 0 ? ` (engine simulators at ${stack.sims.map((s) => s.url).join(', ')})` : ''}`,
     `  routing    ${opts.routingMethod}, ${stack.routers.length} router(s); add -H 'x-llmux-debug: 1' to see the worker, then GET /admin/api/decisions/<x-request-id>`,
-    `  auth       ${apiKeys.length > 0 ? 'API key required' : 'off (pass --api-key KEY to require one)'}${policy.jwt ? `; JWTs from ${policy.jwt.issuer}` : ''}`,
-    `  admin      ${adminKeyFile ? `key in ${adminKeyFile} (readable by you only; removed on stop)` : 'the --admin-key you gave'}: Authorization: Bearer <key> on ${stack.gatewayUrl}/admin/api/…`,
+    `  auth       ${policy.auth === 'required'
+      ? `required${apiKeys.length > 0 ? ' (the curl below reads the key from LLMUX_API_KEY)' : ': create keys with llmux keys create, or set LLMUX_API_KEY'}`
+      : 'off: callers without a key are tenant anonymous (set LLMUX_API_KEY, or pass --auth required)'}${policy.jwt ? `; JWTs from ${policy.jwt.issuer}` : ''}`,
+    `  admin      ${adminKeyFile ? `key in ${adminKeyFile} (readable by you only; removed on stop)` : 'the one you gave (LLMUX_ADMIN_KEY or --admin-key)'}: Authorization: Bearer <key> on ${stack.gatewayUrl}/admin/api/…`,
     `  limits     rate limiter running; ${policy.limiter.failMode === 'open' ? 'admits' : 'refuses'} requests if it stops answering; usage: llmux usage --nats ${stack.natsUrl}${seedFile ? ` --nkey-seed-file ${seedFile}` : ''}`,
     ...(stack.gateways.length > 1 ? [`  gateways   ${stack.gateways.map((g) => g.url).join(', ')}`] : []),
     `  metrics    ${stack.gatewayUrl}/metrics`,

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { decode, encode } from '../codec.js';
 import { subjectMatches } from '../subject-match.js';
+import { defaultMaxPayload } from '../transport.js';
 import type {
   DurableStream,
   DurableStreamOptions,
@@ -32,6 +33,9 @@ interface Sub {
 
 /** The shared "server": connect several MemoryTransports to one bus. */
 export class MemoryBus {
+  /** Reported as every connection's maxPayload(); not enforced. */
+  constructor(readonly maxPayload = defaultMaxPayload) {}
+
   readonly subs = new Set<Sub>();
   readonly buckets = new Map<string, MemoryKvStore>();
   readonly streams = new Map<string, MemoryDurableStream>();
@@ -113,6 +117,10 @@ export class MemoryTransport implements Transport {
 
   connected(): boolean {
     return true;
+  }
+
+  maxPayload(): number {
+    return this.bus.maxPayload;
   }
 
   async flush(): Promise<void> {

@@ -25,6 +25,7 @@ import type {
   Subscription,
   Transport,
 } from '../transport.js';
+import { defaultMaxPayload } from '../transport.js';
 import { NatsKvStore } from './nats-kv-store.js';
 
 export interface NatsTransportOptions {
@@ -121,6 +122,11 @@ export class NatsTransport implements Transport {
 
   connected(): boolean {
     return this.#up && !this.#nc.isClosed();
+  }
+
+  /** As the connected server's INFO says: after a reconnect, another server of a cluster may say otherwise. */
+  maxPayload(): number {
+    return this.#nc.info?.max_payload ?? defaultMaxPayload;
   }
 
   publish(subject: string, body: unknown, options?: PublishOptions): void {
