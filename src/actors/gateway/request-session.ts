@@ -53,7 +53,7 @@ export interface SessionLimits {
 }
 
 export const defaultSessionLimits: SessionLimits = {
-  maxAttempts: 3, acceptTimeoutMs: 2_000, livenessTimeoutMs: 1_500, idleTimeoutMs: 120_000, leaseIntervalMs: 1_000,
+  maxAttempts: 3, acceptTimeoutMs: 2_000, livenessTimeoutMs: 1_500, idleTimeoutMs: 120_000, leaseIntervalMs: 500,
   clientStallMs: 30_000, maxBufferedBytes: 1024 * 1024,
 };
 

@@ -74,8 +74,8 @@ const pausedFlow = (signal: AbortSignal): NonNullable<Held['paused']> => {
 export const workerTimeoutDefaults = {
   /** An `alive` frame for every held request this often, when nothing else was sent. */
   keepaliveMs: 400,
-  /** A request whose gateway sent no lease for this long is aborted (gateways lease every second). */
-  leaseTimeoutMs: 2_500,
+  /** A request whose gateway sent no lease for this long is aborted (gateways lease every 500 ms: four chances). */
+  leaseTimeoutMs: 2_000,
   /** After the first token, an engine silent this long is stuck: the request fails, retryable. */
   engineStallMs: 5_000,
 } as const;
