@@ -31,6 +31,20 @@ describe('policy - API keys, JWT, permissions', () => {
   });
   afterAll(async () => stack?.stop());
 
+  it('gives debug headers (the worker, the routing method) only to keys allowed them', async () => {
+    const plain = (await admin(stack, 'POST', '/admin/api/keys', undefined, { tenant: 'acme' })).body.key as string;
+    const debugging = (await admin(stack, 'POST', '/admin/api/keys', undefined, { tenant: 'acme', debug: true })).body.key as string;
+    await waitFor(async () => (await chat(stack, {}, as(debugging))).status === 200, 2_000);
+    const hidden = await chat(stack, {}, { ...as(plain), 'x-llmux-debug': '1' });
+    expect(hidden.status).toBe(200);
+    expect(hidden.headers.get('x-llmux-worker')).toBeNull();
+    expect(hidden.headers.get('x-llmux-routing-method')).toBeNull();
+    const shown = await chat(stack, {}, { ...as(debugging), 'x-llmux-debug': '1' });
+    expect(shown.headers.get('x-llmux-worker')).toBe(stack.workers[0]!.descriptor.workerId);
+    // The operator's own --api-key keys may always ask.
+    expect((await chat(stack, {}, { 'x-llmux-debug': '1' })).headers.get('x-llmux-worker')).toBe(stack.workers[0]!.descriptor.workerId);
+  });
+
   it('creates a key through the admin API, stores only its hash, and revokes it', async () => {
     expect((await admin(stack, 'POST', '/admin/api/keys', testApiKey, { tenant: 'acme' })).status).toBe(401); // a client key is not an admin key
     const created = await admin(stack, 'POST', '/admin/api/keys', undefined, { tenant: 'acme', functions: [demoFunctionId], name: 'ci' });

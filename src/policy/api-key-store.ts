@@ -19,6 +19,8 @@ export const apiKeyRecordSchema = z.object({
   name: z.string().max(128).optional(),
   tokenRateLimit: limitSpecSchema.optional(),
   requestRateLimit: requestLimitSpecSchema.optional(),
+  /** May ask for debug headers (`x-llmux-debug: 1`: worker ids, backends, routes). */
+  debug: z.boolean().optional(),
   createdAt: z.string(),
 }).strict();
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;

@@ -51,6 +51,7 @@ export class Authenticator {
         tenant: stored.tenant, keyId: stored.keyId, functions: stored.functions, via: 'api-key',
         ...(stored.tokenRateLimit ? { tokenRateLimit: stored.tokenRateLimit } : {}),
         ...(stored.requestRateLimit ? { requestRateLimit: stored.requestRateLimit } : {}),
+        ...(stored.debug ? { debug: true } : {}),
       };
     }
     const hex = sha256Hex(credential);

@@ -12,7 +12,15 @@ export interface Principal {
   /** Limits attached to the key itself (limit-spec.ts syntax). */
   tokenRateLimit?: string;
   requestRateLimit?: string;
+  /** May see debug headers (which worker, backend, route served it): the operator's own keys and keys created with `debug`. */
+  debug?: boolean;
 }
+
+/**
+ * Whether `x-llmux-debug: 1` is honoured for this caller. Debug headers name workers, backends and
+ * routes: the operator's (`--api-key` keys, or an open local stack), and keys made with `debug: true`.
+ */
+export const mayDebug = (p: Principal): boolean => p.debug === true || p.via === 'static-key' || p.via === 'anonymous';
 
 /**
  * A tenant id from any credential. The tenant names a NATS subject (`llmux.usage.<tenant>`, each

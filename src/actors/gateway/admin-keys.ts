@@ -9,7 +9,7 @@ import { type ApiKeyStore, apiKeyRecordSchema, tenantRecordSchema } from '../../
 import { readBody } from './admin-body.js';
 import { sendError, sendJson } from './http-io.js';
 
-const createKeySchema = apiKeyRecordSchema.pick({ tenant: true, functions: true, name: true, tokenRateLimit: true, requestRateLimit: true })
+const createKeySchema = apiKeyRecordSchema.pick({ tenant: true, functions: true, name: true, tokenRateLimit: true, requestRateLimit: true, debug: true })
   .extend({ functions: apiKeyRecordSchema.shape.functions.default(['*']) }).strict();
 
 export async function createKey(keys: ApiKeyStore, req: IncomingMessage, res: ServerResponse): Promise<void> {

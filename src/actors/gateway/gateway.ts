@@ -26,7 +26,7 @@ import { AdminAuth, Authenticator } from '../../policy/authenticator.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { JwtOptions } from '../../policy/jwt-auth.js';
 import type { AuthMode } from '../../policy/auth-mode.js';
-import { mayUse, type Principal } from '../../policy/principal.js';
+import { mayDebug, mayUse, type Principal } from '../../policy/principal.js';
 import { admit, type AdmissionOptions, reservationFields } from './admission.js';
 import type { UsageLedger } from '../../ledger/usage-ledger.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
@@ -302,7 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       tokenizer,
       promptTokens: prompt.total,
       routing: routingHints(validated, req.headers, override ?? llmConfig.routingMethod ?? defaultRoutingMethod, override, prompt.total, maxTokens),
-      debug: req.headers['x-llmux-debug'] === '1',
+      debug: req.headers['x-llmux-debug'] === '1' && mayDebug(principal),
       ...(admission?.ok ? { responseHeaders: admission.headers } : {}),
       ...(budget ? { completionBudget: budget } : {}),
       onEnd,

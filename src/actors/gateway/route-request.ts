@@ -10,7 +10,7 @@ import { ErrorCode, type ErrorInfo } from '../../errors.js';
 import type { Operation } from '../../engine-adapters/adapter.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
-import { mayUse, type Principal } from '../../policy/principal.js';
+import { mayDebug, mayUse, type Principal } from '../../policy/principal.js';
 import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
 import type { Route } from '../control/route.schema.js';
 import { admit, reservationFields } from './admission.js';
@@ -90,7 +90,7 @@ export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Pro
   );
   await serveRoute({
     plan, request: validated, requestId, clientModel: validated.model, promptTokens: prompt.total, res, log, adapters: ctx.adapters,
-    headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1',
+    headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1' && mayDebug(principal),
     onEnd: (end) => {
       ctx.metrics.requests.inc({ route: operation === 'chat' ? '/v1/chat/completions' : '/v1/completions', status: String(end.status) });
       ctx.metrics.duration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: validated.model, status: String(end.status) },
