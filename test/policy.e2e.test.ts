@@ -165,6 +165,21 @@ describe('policy - token-aware rate limits', () => {
     expect(squeezed.body.match(/"content":"[^"]+"/g)).toHaveLength(budget);
   });
 
+  it('reserves max_tokens for every prompt of a completions prompt array, since the engine answers each', async () => {
+    await setLlmConfig(stack, { tokenRateLimit: '250-S' }, 'least-busy');
+    await new Promise((r) => setTimeout(r, 1_100));
+    const complete = (prompt: string | string[]) => fetch(`${stack.gatewayUrl}/v1/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: stack.models[0], max_tokens: 100, prompt }),
+    });
+    // One prompt: about 100 tokens of 250 per second. Three prompts: 300 completion tokens, more than the limit.
+    expect((await complete('one prompt')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const three = await complete(['first', 'second', 'third']);
+    expect(three.status).toBe(429);
+    expect(((await three.json()) as { error: { message: string } }).error.message).toMatch(/this request needs 30\d/);
+  });
+
   it('applies limits per key, per tenant and per header value, and says which one was hit', async () => {
     await setLlmConfig(stack, { rateLimitSelectors: [{ header: 'x-claim-name', requestRateLimit: '2-M' }] }, 'least-busy');
     const perClaim = async (claim: string) => (await chat(stack, { max_tokens: 2 }, { 'x-claim-name': claim })).status;

@@ -75,6 +75,7 @@ policyOptions(program
   .addOption(new Option('--idle-timeout-ms <ms>', 'longest a request may go without output from its engine').default(120_000).argParser(positiveInt))
   .addOption(new Option('--lease-interval-ms <ms>', 'how often the gateway tells each worker which of its requests it still holds').default(500).argParser(positiveInt))
   .addOption(new Option('--max-attempts <n>', 'dispatch attempts before the first byte (each on another worker)').default(3).argParser(positiveInt))
+  .addOption(new Option('--max-tokens-ceiling <n>', 'the most completion tokens a request may ask for when its model sets no contextLength (400 beyond)').default(32_768).argParser(positiveInt))
   .addOption(new Option('--request-timeout-ms <ms>', 'longest a request may take end to end').default(600_000).argParser(positiveInt))
   .addOption(new Option('--resume-idle-ms <ms>', 'a resumed stream whose journal gets no entry this long ends with an SSE error (its gateway is gone)').default(15_000).argParser(positiveInt))
   .addOption(new Option('--client-stall-ms <ms>', 'a streaming client that reads nothing this long is dropped and its request cancelled').default(30_000).argParser(positiveInt))

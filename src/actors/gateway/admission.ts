@@ -34,8 +34,10 @@ export interface AdmissionRequest {
   llmConfig: LlmConfig;
   headers: IncomingHttpHeaders;
   promptTokens: number;
-  /** What the client asked for, if it did. */
+  /** What the client asked for, if it did: per answer. */
   maxTokens: number | undefined;
+  /** Answers the engine generates (a completions prompt array: one per prompt), each up to maxTokens. Default 1. */
+  answers?: number;
 }
 
 export type Admission =
@@ -54,9 +56,11 @@ export async function admit(options: AdmissionOptions, request: AdmissionRequest
   const flexible = request.maxTokens === undefined;
   const room = request.llmConfig.contextLength !== undefined ? request.llmConfig.contextLength - request.promptTokens : Infinity;
   const wanted = request.maxTokens ?? Math.max(1, Math.min(options.defaultMaxTokens, room));
+  // An engine generates up to max_tokens for each prompt of a completions array: reserve for all of them.
+  const answers = Math.max(1, request.answers ?? 1);
   const started = process.hrtime.bigint();
   const result = await options.limiter.reserve({
-    id: request.reservationId, buckets, promptTokens: request.promptTokens, completion: { wanted, flexible },
+    id: request.reservationId, buckets, promptTokens: request.promptTokens, completion: { wanted: wanted * answers, flexible },
   });
   options.metrics?.admission.observe(Number(process.hrtime.bigint() - started) / 1e9);
   if (result === 'unavailable') {
@@ -72,17 +76,19 @@ export async function admit(options: AdmissionOptions, request: AdmissionRequest
   }
   const headers = rateLimitHeaders(result.states);
   if (!flexible) return { ok: true, reserved: true, headers, admittedAt: result.at };
-  const why = result.completionTokens < wanted
+  // The budget is per answer: the engine holds each prompt's completion to it.
+  const perAnswer = Math.max(1, Math.floor(result.completionTokens / answers));
+  const why = perAnswer < wanted
     ? 'what the rate limits had left'
     : `no max_tokens in the request; the gateway reserves ${options.defaultMaxTokens} by default`;
-  return { ok: true, reserved: true, headers, budget: { tokens: result.completionTokens, why }, admittedAt: result.at };
+  return { ok: true, reserved: true, headers, budget: { tokens: perAnswer, why }, admittedAt: result.at };
 }
 
 /** The ledger's view of an admission: the tokens reserved and when the limiter admitted them (none without limits). */
-export function reservationFields(admission: Admission | undefined, promptTokens: number, maxTokens: number | undefined): { reservedTokens?: number; admittedAt?: string } {
+export function reservationFields(admission: Admission | undefined, promptTokens: number, maxTokens: number | undefined, answers = 1): { reservedTokens?: number; admittedAt?: string } {
   if (!admission?.ok || !admission.reserved) return {};
   return {
-    reservedTokens: promptTokens + (admission.budget?.tokens ?? maxTokens ?? 0),
+    reservedTokens: promptTokens + (admission.budget?.tokens ?? maxTokens ?? 0) * answers,
     admittedAt: new Date(admission.admittedAt ?? Date.now()).toISOString(),
   };
 }

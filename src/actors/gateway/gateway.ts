@@ -78,6 +78,8 @@ export interface GatewayOptions {
   /** Backends and routes: models served straight from the gateway by providers and engines. */
   routes?: RouteTable;
   limits?: Partial<SessionLimits>;
+  /** The most completion tokens a request may ask for when its model sets no contextLength (default 32,768). */
+  maxTokensCeiling?: number;
   /** Longest a request may take end to end (default 600 s). */
   requestTimeoutMs?: number;
   /** Resuming a stream: how long to wait for its journal's first entry, and for any entry after (defaults 2 s, 15 s). */
@@ -258,7 +260,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     metrics.promptCounting.observe(Number(process.hrtime.bigint() - countStarted) / 1e9);
     const maxTokens = requestedMaxTokens(validated);
-    const tooLong = contextLengthError(prompt, maxTokens, llmConfig.contextLength, validated);
+    const tooLong = contextLengthError(prompt, maxTokens, llmConfig.contextLength, validated, options.maxTokensCeiling);
     if (tooLong) return void reply(res, operation, tooLong.toInfo());
     if (res.destroyed) return; // the client left while its body was being read: nothing to start
     const token = String(nextToken++);
@@ -266,12 +268,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const admission = options.admission
       ? await admit({ ...options.admission, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
         reservationId, principal, functionId: address.functionId, model: address.model, llmConfig, headers: req.headers,
-        promptTokens: prompt.total, maxTokens,
+        promptTokens: prompt.total, maxTokens, answers: prompt.answers,
       })
       : undefined;
     if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
     const budget = admission?.ok ? admission.budget : undefined;
-    const reserved = reservationFields(admission, prompt.total, maxTokens);
+    const reserved = reservationFields(admission, prompt.total, maxTokens, prompt.answers);
     // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
     if (budget) validated.body.max_tokens = budget.tokens;
     const startedAt = new Date().toISOString();

@@ -26,8 +26,13 @@ describe('context length check', () => {
     expect(contextLengthError({ total: 1500, longest: 600 }, 100, 1000, completion)).toBeUndefined();
   });
 
-  it('checks nothing when the model has no context length', () => {
+  it('checks only the max_tokens ceiling when the model has no context length', () => {
     expect(contextLengthError({ total: 10 ** 9, longest: 10 ** 9 }, 100, undefined, chat({}))).toBeUndefined();
+    expect(contextLengthError({ total: 10, longest: 10 }, 32_768, undefined, chat({}))).toBeUndefined();
+    const tooMany = contextLengthError({ total: 10, longest: 10 }, 32_769, undefined, chat({}))?.toInfo();
+    expect(tooMany?.param).toBe('max_tokens');
+    expect(tooMany?.message).toMatch(/32768/);
+    expect(contextLengthError({ total: 10, longest: 10 }, 500, undefined, chat({}), 400)?.toInfo().param).toBe('max_tokens');
   });
 
   it('prefers max_completion_tokens over max_tokens', () => {

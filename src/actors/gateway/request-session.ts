@@ -26,6 +26,7 @@ import type { Continuation, Usage } from '../../engine-adapters/adapter.js';
 import type { InferRequest, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
 import { ClientStream } from './client-stream.js';
 import { Delivered } from './delivered.js';
+import { requestedMaxTokens } from './prompt-tokens.js';
 import type { JournalWriter } from './stream-journal.js';
 import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
 import { parseReplyFrame } from './reply.protocol.js';
@@ -389,9 +390,7 @@ export class RequestSession {
 
   /** The client's limit on the completion (the reserved budget when it gave none). */
   #maxTokens(): number | undefined {
-    const { body } = this.init.request;
-    const max = body.max_tokens ?? body.max_completion_tokens;
-    return typeof max === 'number' ? max : undefined;
+    return requestedMaxTokens(this.init.request);
   }
 
   /** A retryable failure: retry whole while nothing reached the client, migrate after, else fail. */

@@ -73,18 +73,18 @@ export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Pro
       message: ownedBy ? `route '${route.name}' has no backend owned by '${ownedBy}'` : `route '${route.name}' names no backend that exists` });
   }
   // A route has no tokenizer setting: the model name's guess, and an engine's own count wins where it reports one.
-  const prompt = await countPrompt(ctx.tokens, guessTokenizer(validated.model), validated).catch(() => ({ total: 0, longest: 0 }));
+  const prompt = await countPrompt(ctx.tokens, guessTokenizer(validated.model), validated).catch(() => ({ total: 0, longest: 0, answers: 1 }));
   const admission = options.admission
     ? await admit({ ...options.admission, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
       reservationId, principal, functionId: route.name, model: validated.model, llmConfig: {}, headers: req.headers,
-      promptTokens: prompt.total, maxTokens: requestedMaxTokens(validated),
+      promptTokens: prompt.total, maxTokens: requestedMaxTokens(validated), answers: prompt.answers,
     })
     : undefined;
   if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
   if (admission?.ok && admission.budget) validated.body.max_tokens = admission.budget.tokens;
   const recordEnd = onRequestEnd(
     { requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: route.name, versionId: 'route', model: validated.model,
-      start: new Date().toISOString(), ...reservationFields(admission, prompt.total, requestedMaxTokens(validated)) },
+      start: new Date().toISOString(), ...reservationFields(admission, prompt.total, requestedMaxTokens(validated), prompt.answers) },
     admission?.ok && admission.reserved && options.admission ? { limiter: options.admission.limiter, reservationId } : undefined,
     options.ledger,
   );

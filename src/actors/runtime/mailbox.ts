@@ -36,6 +36,14 @@ export class Mailbox<M> {
     return true;
   }
 
+  /** Discards every queued message; returns how many there were. */
+  clear(): number {
+    const n = this.size;
+    this.#items = [];
+    this.#head = 0;
+    return n;
+  }
+
   take(): M | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const m = this.#items[this.#head++];

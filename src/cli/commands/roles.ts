@@ -10,7 +10,7 @@ import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 export async function gateway(opts: {
   nats: string; nkeySeedFile?: string; port: number; host: string; apiKey?: string[];
   acceptTimeoutMs: number; livenessTimeoutMs: number; idleTimeoutMs: number; leaseIntervalMs: number; maxAttempts: number;
-  clientStallMs: number; maxBufferedBytes: number; requestTimeoutMs: number; resumeIdleMs: number;
+  clientStallMs: number; maxBufferedBytes: number; requestTimeoutMs: number; resumeIdleMs: number; maxTokensCeiling: number;
 } & HttpLimits & PolicyFlags): Promise<void> {
   const log = createLogger('gateway');
   const limits = { acceptTimeoutMs: opts.acceptTimeoutMs, livenessTimeoutMs: opts.livenessTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs,
@@ -18,7 +18,7 @@ export async function gateway(opts: {
   const policy = policyFromFlags(opts);
   const g = await runGateway({
     natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits,
-    requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, ...policy,
+    requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, maxTokensCeiling: opts.maxTokensCeiling, ...policy,
     http: { headersTimeoutMs: opts.headersTimeoutMs, bodyTimeoutMs: opts.bodyTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
       maxConnections: opts.maxConnections, maxConnectionsPerClient: opts.maxConnectionsPerClient },
   });
