@@ -4,8 +4,8 @@ export { startRouter, type Router, type RouterOptions } from './actors/router/ro
 export { startWorker, type Worker, type WorkerOptions } from './actors/worker/worker.js';
 export { FunctionCatalog, controlBucket } from './actors/control/function-catalog.js';
 export type { FunctionRecord, VersionRecord, ModelSpec, LlmConfig, RoutingMethod } from './actors/control/function.schema.js';
-export { spawn, type ActorRef, type Behavior, type BehaviorFactory } from './actors/runtime/actor.js';
-export { restartWithBackoff, stopOnFailure, type Supervision } from './actors/runtime/supervision.js';
+export { spawn, type ActorRef, type ActorStats, type Behavior, type BehaviorFactory, type Failure } from './actors/runtime/actor.js';
+export { restartOnFailure, restartWithBackoff, resumeOnFailure, stopOnFailure, type Supervision } from './actors/runtime/supervision.js';
 export { Overflow, type MailboxOptions } from './actors/runtime/mailbox.js';
 export type { Transport, KvStore, Inbound, MessageHeaders } from './transport/transport.js';
 export { connectNats, type NatsTransportOptions } from './transport/nats/nats-transport.js';

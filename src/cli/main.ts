@@ -98,6 +98,8 @@ program
   .addOption(clusterOption())
   .addOption(new Option('--id <id>', 'router id, in decision records (default: generated)'))
   .addOption(new Option('--breaker-cooldown-ms <ms>', 'how long an open circuit stays open before one probe (doubling on each failed probe, to 12 times this)').default(5000).argParser(positiveInt))
+  .addOption(new Option('--require-worker-binding', 'refuse workers without a binding (llmux credentials --nats); default with --nkey-seed-file'))
+  .addOption(new Option('--no-require-worker-binding', 'let in workers without a binding (default without --nkey-seed-file; bindings that exist still apply)'))
   .addHelpText('after', '\nExample:\n  llmux router --nats nats://127.0.0.1:4222 --cluster eu-1\n')
   .action(async (opts) => (await import('./commands/roles.js')).router(opts));
 
@@ -175,10 +177,17 @@ program
 
 program
   .command('credentials')
-  .description('make NATS identities (nkeys) for roles run separately: a control seed, one seed per worker, and the nats-server authorization block')
-  .requiredOption('--worker <id>', 'a worker id to make an identity for (repeatable)', collect)
-  .requiredOption('--out <dir>', 'directory for the seeds and nats-auth.conf')
-  .addHelpText('after', '\nExample:\n  llmux credentials --worker gpu-1 --worker gpu-2 --out ./nats-identities\n')
+  .description('make NATS identities (nkeys) for roles run separately (--out: a control seed, one seed per worker, the nats-server authorization block), and bind worker identities to what they may serve (--nats)')
+  .requiredOption('--worker <id>', 'a worker id to make an identity for, or to bind (repeatable)', collect)
+  .addOption(new Option('--out <dir>', 'make identities: directory for the seeds and nats-auth.conf'))
+  .addOption(new Option('--nats <url>', 'bind the workers in the control plane at this NATS server (connect with --nkey-seed-file, the control seed)'))
+  .addOption(seedFileOption())
+  .addOption(new Option('--function <id>', 'with --nats: the function the workers may serve'))
+  .addOption(new Option('--function-version <id>', 'with --nats: the version they may serve (default: any)'))
+  .addOption(new Option('--model <name>', 'with --nats: the model they may serve (default: any)'))
+  .addOption(new Option('--unbind', 'with --nats: remove the workers\' bindings (routers that require bindings then refuse them)'))
+  .addHelpText('after', '\nExamples:\n  llmux credentials --worker gpu-1 --worker gpu-2 --out ./nats-identities\n' +
+    '  llmux credentials --nats nats://127.0.0.1:4222 --nkey-seed-file ./nats-identities/control.seed --worker gpu-1 --worker gpu-2 --function demo --model llmux-sim-8b\n')
   .action(async (opts) => (await import('./commands/credentials.js')).credentials(opts));
 
 addAdminCommands(program);

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
 import type { FunctionCatalog } from '../actors/control/function-catalog.js';
 import type { LlmConfig } from '../actors/control/function.schema.js';
+import { type WorkerBinding, WorkerBindings } from '../actors/control/worker-bindings.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';
@@ -84,9 +85,11 @@ export interface LocalStack {
   natsCredentials: { nkeySeed?: string };
   /**
    * A NATS identity for one more worker (started elsewhere with `--nkey-seed-file`): nats-server reloads
-   * its users live. Only when llmux runs nats-server.
+   * its users live. Only when llmux runs nats-server. The identity is bound (`workers.<id>`) to
+   * `binding`, by default what the stack's own workers serve; `null` leaves it unbound, so routers
+   * refuse it. Resolves once every router sees the binding.
    */
-  addWorkerIdentity(workerId: string): Promise<{ nkeySeed: string }>;
+  addWorkerIdentity(workerId: string, binding?: WorkerBinding | null): Promise<{ nkeySeed: string }>;
   limiter: Limiter | undefined;
   /** The first router (of `routers`). */
   router: Router;
@@ -132,13 +135,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       started.push({ role: 'nats-server', stoppable: nats });
     }
     const natsUrl = options.natsUrl ?? (nats as NatsServerHandle).url;
-    const addWorkerIdentity = async (workerId: string): Promise<{ nkeySeed: string }> => {
-      if (!identities || !nats) throw new Error('worker identities exist only when llmux runs nats-server');
-      const identity = newIdentity();
-      identities.workers.push({ workerId, identity });
-      await nats.reload(authorizationConfig(identities.control, identities.workers));
-      return { nkeySeed: identity.seed };
-    };
     const model = options.model ?? demoModel;
     const heartbeatMs = options.heartbeatMs ?? 1000;
     const engineKind = options.engineKind ?? 'vllm';
@@ -149,12 +145,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const routers: Router[] = [];
     for (let i = 0; i < (options.routers ?? 1); i++) {
       progress(`starting router ${i + 1} ...`);
-      const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }), ...control,
+      // Where the stack issues worker identities, a worker without a binding is refused (fail closed).
+      const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }), ...control, requireWorkerBinding: identities !== undefined,
         ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
       started.push({ role: 'router', stoppable: router });
       routers.push(router);
     }
     const router = routers[0] as Router;
+
+    // Whoever issues a worker identity binds it to what it may serve (control/worker-bindings.ts); the
+    // workers start only once every router sees their bindings, so none is refused at registration.
+    const issuer = new WorkerBindings(router.catalog.kv);
+    const stackBinding: WorkerBinding = { functionId, versionId: demoVersionId, model, issuedAt: new Date().toISOString(), issuedBy: 'llmux local stack' };
+    const bind = async (workerId: string, binding: WorkerBinding | null): Promise<void> => {
+      if (binding) await issuer.put(workerId, binding);
+      else await issuer.delete(workerId);
+      const seen = (r: Router): boolean => JSON.stringify(r.bindings.get(workerId) ?? null) === JSON.stringify(binding);
+      for (let i = 0; i < 200 && !routers.every(seen); i++) await sleep(25);
+      if (!routers.every(seen)) throw new Error(`routers did not see the binding of worker '${workerId}' within 5 s`);
+    };
+    for (const w of identities?.workers ?? []) await bind(w.workerId, stackBinding);
+    const addWorkerIdentity = async (workerId: string, binding: WorkerBinding | null = stackBinding): Promise<{ nkeySeed: string }> => {
+      if (!identities || !nats) throw new Error('worker identities exist only when llmux runs nats-server');
+      const identity = newIdentity();
+      identities.workers.push({ workerId, identity });
+      await bind(workerId, binding);
+      await nats.reload(authorizationConfig(identities.control, identities.workers));
+      return { nkeySeed: identity.seed };
+    };
 
     const sims: SimServer[] = [];
     const workers: Worker[] = [];

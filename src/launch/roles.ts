@@ -15,6 +15,7 @@ import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, type WorkerOptions, startWorker } from '../actors/worker/worker.js';
 import { openStreamJournal } from '../actors/gateway/stream-journal.js';
+import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { WorkerDescriptor, WorkerLimits } from '../actors/router/registry.protocol.js';
 import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
@@ -73,11 +74,12 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   const routes = new RouteTable(controlKv);
   await routes.start();
   const limiter = new LimiterClient(transport, options.limiter?.timeoutMs ?? 500);
-  const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log);
+  const metrics = options.metrics ?? new GatewayMetrics();
+  const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log, 64, () => metrics.ledgerSetAside.inc());
   const journal = await openStreamJournal(transport);
   const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, ...gatewayOptions } = options;
   const gateway = await startGateway({
-    ...gatewayOptions, transport, catalog, tokens, keys, routes, journal,
+    ...gatewayOptions, transport, catalog, tokens, keys, routes, journal, metrics,
     admission: { limiter, failMode: options.limiter?.failMode ?? 'open', defaultMaxTokens: options.limiter?.defaultMaxTokens ?? 1024 },
     ...(ledger ? { ledger } : {}),
   });
@@ -104,17 +106,33 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   };
 }
 
-export async function runRouter(options: { natsUrl: string; log: Logger; routerId?: string; cluster?: string; breakerPolicy?: BreakerPolicy; nkeySeed?: string }): Promise<Router> {
+export interface RunRouterOptions {
+  natsUrl: string;
+  log: Logger;
+  routerId?: string;
+  cluster?: string;
+  breakerPolicy?: BreakerPolicy;
+  nkeySeed?: string;
+  /**
+   * Refuse workers without a binding record (RouterOptions.requireWorkerBinding). Default: on when the
+   * router connects with an nkey identity, i.e. in a deployment whose workers have identities of their own.
+   */
+  requireWorkerBinding?: boolean;
+}
+
+export async function runRouter(options: RunRouterOptions): Promise<Router> {
   const routerId = options.routerId ?? newId('router');
   const transport = await connectNats({ servers: options.natsUrl, name: routerId, ...seed(options.nkeySeed) });
   const catalog = await openCatalog(transport);
   const router = await startRouter({ transport, catalog, log: options.log, routerId,
+    requireWorkerBinding: options.requireWorkerBinding ?? options.nkeySeed !== undefined,
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}), ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
   return {
     routerId,
     table: router.table,
     catalog: router.catalog,
     decisions: router.decisions,
+    bindings: router.bindings,
     async stop() {
       await router.stop();
       catalog.stop();

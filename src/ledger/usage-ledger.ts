@@ -46,8 +46,24 @@ export async function openUsageStream(transport: Transport): Promise<DurableStre
   return transport.durableStream(usageStreamName, { subjects: [subjects.usageAll], duplicateWindowMs: 10 * 60_000 });
 }
 
+/**
+ * A record that can never be stored: a subject past what nats-server takes on one line (it closes the
+ * connection: every other record, and every stream on that connection, would suffer), a record past
+ * what one message carries, or one that kept failing while records after it were stored.
+ */
+const maxSubjectLength = 1_024;
+const maxRecordBytes = 64 * 1024;
+const maxFailuresWhileOthersLand = 5;
+/** Set-aside records kept in memory for the operator to inspect (the oldest dropped past this). */
+const keptAside = 1_000;
+
 export class UsageLedger {
   readonly #outbox: UsageRecord[] = [];
+  /** Failed appends per record, while others were stored since its first failure. */
+  readonly #failures = new Map<UsageRecord, { count: number; appendedThen: number }>();
+  /** Records that can never be stored, newest last (see `setAside`). */
+  readonly setAsideRecords: UsageRecord[] = [];
+  setAside = 0;
   #inFlight = 0;
   #backoffMs = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -55,11 +71,23 @@ export class UsageLedger {
   appended = 0;
   duplicates = 0;
 
-  constructor(readonly stream: DurableStream, readonly log: Logger, readonly maxInFlight = 64) {}
+  constructor(readonly stream: DurableStream, readonly log: Logger, readonly maxInFlight = 64, readonly onSetAside: (why: string) => void = () => undefined) {}
 
   append(record: UsageRecord): void {
+    const why = unpublishable(record);
+    if (why) return this.#putAside(record, why);
     this.#outbox.push(record);
     this.#pump();
+  }
+
+  /** Keeps a record that can never be stored out of the outbox, so it holds up nothing, and says so. */
+  #putAside(record: UsageRecord, why: string): void {
+    this.setAside++;
+    this.setAsideRecords.push(record);
+    if (this.setAsideRecords.length > keptAside) this.setAsideRecords.shift();
+    this.onSetAside(why);
+    // The tenant may be what is wrong with it: log its length, not the value.
+    this.log.error({ requestId: record.requestId, recordId: record.recordId, tenantLength: record.tenant.length, why }, 'usage record can never be stored; set aside');
   }
 
   /** Records not yet acknowledged. */
@@ -85,9 +113,19 @@ export class UsageLedger {
         this.appended++;
         if (ack.duplicate) this.duplicates++;
         this.#backoffMs = 0;
+        this.#failures.delete(record);
       }, (error: unknown) => {
-        // Back to the front: the same message id, so a copy the server did store is not stored twice.
-        this.#outbox.unshift(record);
+        const failed = this.#failures.get(record) ?? { count: 0, appendedThen: this.appended };
+        failed.count++;
+        this.#failures.set(record, failed);
+        if (failed.count >= maxFailuresWhileOthersLand && this.appended > failed.appendedThen) {
+          this.#failures.delete(record);
+          this.#putAside(record, `failed ${failed.count} times while other records were stored: ${error instanceof Error ? error.message : String(error)}`);
+          return;
+        }
+        // To the back, so one record that keeps failing holds up none behind it; the same message id,
+        // so a copy the server did store is not stored twice.
+        this.#outbox.push(record);
         this.#backoffMs = Math.min(5_000, Math.max(100, this.#backoffMs * 2));
         if (this.#backoffMs >= 1_600) this.log.warn({ pending: this.pending, err: error instanceof Error ? error.message : String(error) }, 'usage ledger unavailable; retrying');
       }).finally(() => {
@@ -105,6 +143,15 @@ export class UsageLedger {
       });
     }
   }
+}
+
+/** Why a record can never be stored, if it cannot. */
+export function unpublishable(record: UsageRecord): string | undefined {
+  const subject = subjects.usage(record.tenant);
+  if (subject.length > maxSubjectLength) return `its subject is ${subject.length} characters (at most ${maxSubjectLength})`;
+  const bytes = Buffer.byteLength(JSON.stringify(record));
+  if (bytes > maxRecordBytes) return `it is ${bytes} bytes (at most ${maxRecordBytes})`;
+  return undefined;
 }
 
 function isUsageRecord(v: unknown): v is UsageRecord {

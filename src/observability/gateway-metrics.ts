@@ -83,6 +83,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly ledgerSetAside = new Counter({
+    name: 'llmux_gateway_usage_records_set_aside_total',
+    help: 'Usage records that can never be stored (a subject or size nats-server refuses, or endless failures while others land): kept out of the outbox and logged.',
+    registers: [this.registry],
+  });
+
   readonly rateLimited = new Counter({
     name: 'llmux_gateway_rate_limited_total',
     help: 'Requests refused with 429, by the kind of limit hit (requests, tokens, prompt, completion) and its scope (key, tenant, model, header).',

@@ -204,7 +204,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   }), {
     mailbox: { capacity: 200_000, overflow: Overflow.reject },
-    onFailure: (error) => log.error({ err: error }, 'gateway actor failed; restarting'),
+    // Its state (sessions, byReply) lives outside the behaviour, so a restart would rebuild nothing: resume.
+    supervision: { type: 'resume' },
+    onFailure: (error, failure) => log.error({ err: error, messageType: failure.messageType, failures: failure.failures }, 'gateway actor failed on a message; dropped it and resumed'),
   });
 
   const inboxSub: Subscription = transport.subscribe(`${inbox}.*`, (m) => {

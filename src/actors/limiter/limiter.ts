@@ -45,7 +45,9 @@ export async function startLimiter(options: { transport: Transport; log: Logger;
     },
   }), {
     mailbox: { capacity: 100_000, overflow: Overflow.reject },
-    onFailure: (error) => log.error({ err: error }, 'limiter actor failed; restarting'),
+    // Its state (the LimiterState) lives outside the behaviour, so a restart would rebuild nothing: resume.
+    supervision: { type: 'resume' },
+    onFailure: (error, failure) => log.error({ err: error, messageType: failure.messageType, failures: failure.failures }, 'limiter actor failed on a message; dropped it and resumed'),
   });
   const sub: Subscription = transport.subscribe(subjects.limiter, (m) => {
     const request = parseLimiterRequest(m.body);

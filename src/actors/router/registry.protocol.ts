@@ -74,7 +74,7 @@ const optionalNumber = (v: unknown): boolean => v === undefined || isFiniteNumbe
  * Heartbeat intervals a router accepts: a descriptor is believed only as long as its heartbeats keep
  * coming, so an interval of years (a phantom that outlives its connection) is refused.
  */
-export const heartbeatBoundsMs = { min: 50, max: 60_000 } as const;
+export const heartbeatBoundsMs = { min: 10, max: 60_000 } as const;
 const maxCapacity = 100_000;
 const inRange = (v: unknown, min: number, max: number): boolean => isFiniteNumber(v) && v >= min && v <= max;
 const positive = (v: unknown): boolean => isFiniteNumber(v) && v > 0;

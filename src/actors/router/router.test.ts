@@ -56,7 +56,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
   await catalog.putFunction({ id: 'fn', name: 'fn', functionType: 'LLM', createdAt: '2026-01-01' });
   await catalog.putVersion({ functionId: 'fn', versionId: 'v1', createdAt: '2026-01-01', models: [{ name: 'm', llmConfig: { routingMethod: 'round-robin' } }] });
   await vi.waitFor(() => expect(catalog.resolve('fn', 'm')).toBeDefined());
-  const router: Router = await startRouter({ transport: bus.connect('router'), catalog, log: silentLogger() });
+  const router: Router = await startRouter({ transport: bus.connect('router'), catalog, log: silentLogger(), requireWorkerBinding: false });
   stops.push(() => router.stop());
   const workers: Worker[] = [];
   const engines: ScriptedEngine[] = [];

@@ -4,6 +4,7 @@
  * subject untouched so tokens never pass through the router. Several routers share the request
  * subject in one queue group (active-active) and tell each other where they sent each request.
  * Every decision is recorded (decision-log.ts) and answers `GET /admin/api/decisions/<id>`.
+ * A worker joins the table only for what its identity is bound to serve (worker-binding-check.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
@@ -15,14 +16,16 @@ import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import { defaultRoutingMethod, type RoutingMethod } from '../control/function.schema.js';
+import { WorkerBindings } from '../control/worker-bindings.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
 import type { BreakerPolicy } from './circuit-breaker.js';
 import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide } from './decision.js';
 import { DecisionLog } from './decision-log.js';
-import { eventWorkerId, type RegistryEvent, parseRegistryEvent } from './registry.protocol.js';
+import { eventWorkerId, type RegistryEvent, parseRegistryEvent, type WorkerDescriptor } from './registry.protocol.js';
 import { type RoutedEvent, type RouterAnswer, type RouterQuery, parseRoutedEvent, parseRouterQuery } from './router.protocol.js';
 import { newRoutingState, type RoutingRequest } from './routing-request.js';
+import { bindingRefusal } from './worker-binding-check.js';
 import { effectiveInFlight, WorkerTable } from './worker-table.js';
 
 export type RouterMessage =
@@ -36,6 +39,12 @@ export interface RouterOptions {
   transport: Transport;
   catalog: FunctionCatalog;
   log: Logger;
+  /**
+   * Refuse a worker whose id has no binding record (`workers.<id>` in the control KV). Where workers
+   * have their own NATS identities this must be on (fail closed); without NATS auth a worker can
+   * claim any id, so there is nothing to bind. A binding that exists is enforced either way.
+   */
+  requireWorkerBinding: boolean;
   routerId?: string;
   /** The cluster this router runs in: its workers are preferred while one of them is eligible. */
   cluster?: string;
@@ -53,6 +62,8 @@ export interface Router {
   /** The router's own view of the function catalog (it lags a write made through another catalog). */
   readonly catalog: FunctionCatalog;
   readonly decisions: DecisionLog;
+  /** The router's view of the worker bindings (it lags a write made elsewhere by the KV watch). */
+  readonly bindings: WorkerBindings;
   stop(): Promise<void>;
 }
 
@@ -67,6 +78,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const table = new WorkerTable(options.breakerPolicy);
   const state = newRoutingState(options.random);
   const decisions = new DecisionLog();
+  const bindings = new WorkerBindings(catalog.kv);
+  await bindings.start();
+  /** The last refusal logged per worker, so a refused worker logs once per reason, not every heartbeat. */
+  const refusals = new Map<string, string>();
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweepDue = 0;
 
@@ -152,6 +167,20 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
   };
 
+  /**
+   * A registration outside the worker's binding never enters the table; a worker already in it (its
+   * binding changed live) leaves at this heartbeat, so it gets no new requests.
+   */
+  const refuse = (worker: WorkerDescriptor, reason: string): void => {
+    const removed = table.remove(worker.workerId);
+    if (removed) state.prefixes.remove(worker.workerId);
+    if (!removed && refusals.get(worker.workerId) === reason) return;
+    if (refusals.size >= 10_000) refusals.clear();
+    refusals.set(worker.workerId, reason);
+    log.warn({ worker: worker.workerId, fn: worker.functionId, version: worker.versionId, model: worker.model, reason },
+      `${removed ? 'removed' : 'refused'} worker '${worker.workerId}': ${reason}`);
+  };
+
   const onRegistry = (e: RegistryEvent): void => {
     if (e.type === 'load') {
       table.updateInFlight(e.workerId, e.inFlight, now());
@@ -162,6 +191,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       state.prefixes.remove(e.workerId);
       return;
     }
+    const refusal = bindingRefusal(e.worker, bindings.state(e.worker.workerId), options.requireWorkerBinding);
+    if (refusal) return refuse(e.worker, refusal);
+    refusals.delete(e.worker.workerId);
     const known = table.get(e.worker.workerId) !== undefined;
     const change = table.upsert(e.worker, e.load, now());
     if (!known) log.info({ worker: e.worker.workerId, model: e.worker.model, fn: e.worker.functionId, cluster: e.worker.cluster }, 'worker joined');
@@ -189,11 +221,15 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
           case 'sweep':
             // A sweep that runs late (the event loop stalled) judges as of when it was due: the
             // heartbeats that arrived meanwhile are still unread, and timers run before I/O.
-            for (const id of table.sweep(Math.min(now(), sweepDue))) {
-              state.prefixes.remove(id);
-              log.warn({ worker: id }, 'worker expired: heartbeats stopped');
+            try {
+              for (const id of table.sweep(Math.min(now(), sweepDue))) {
+                state.prefixes.remove(id);
+                log.warn({ worker: id }, 'worker expired: heartbeats stopped');
+              }
+            } finally {
+              // The next sweep whatever happened to this one: under resume, nothing else would schedule it.
+              scheduleSweep(self);
             }
-            scheduleSweep(self);
             return;
           default:
             assertNever(msg);
@@ -205,7 +241,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     };
   }, {
     mailbox: { capacity: 50_000, overflow: Overflow.reject },
-    onFailure: (error) => log.error({ err: error }, 'router actor failed; restarting'),
+    // Its state (the worker table, prefixes, cursors) lives outside the behaviour, so a restart would rebuild nothing: resume.
+    supervision: { type: 'resume' },
+    onFailure: (error, failure) => log.error({ err: error, messageType: failure.messageType, failures: failure.failures }, 'router actor failed on a message; dropped it and resumed'),
   });
 
   const subs: Subscription[] = [
@@ -245,8 +283,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     table,
     catalog,
     decisions,
+    bindings,
     async stop() {
       for (const s of subs) s.unsubscribe();
+      bindings.stop();
       await actor.stop();
     },
   };

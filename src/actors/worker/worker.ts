@@ -352,7 +352,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     },
   }), {
     mailbox: { capacity: 50_000, overflow: Overflow.reject },
-    onFailure: (error) => log.error({ err: error }, 'worker actor failed; restarting'),
+    // Its state (inFlight, outcomes, drain state) lives outside the behaviour, so a restart would rebuild nothing: resume.
+    supervision: { type: 'resume' },
+    onFailure: (error, failure) => log.error({ err: error, messageType: failure.messageType, failures: failure.failures }, 'worker actor failed on a message; dropped it and resumed'),
   });
 
   const subs: Subscription[] = [

@@ -26,12 +26,13 @@ export async function gateway(opts: {
   log.info({ url: g.url, auth: policy.auth, staticKeys: (opts.apiKey ?? []).length, jwt: policy.jwt !== undefined, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
 
-export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number }): Promise<void> {
+export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number; requireWorkerBinding?: boolean }): Promise<void> {
   const log = createLogger('router');
   const breakerPolicy = { ...defaultBreakerPolicy, cooldownMs: opts.breakerCooldownMs, maxCooldownMs: 12 * opts.breakerCooldownMs };
-  const r = await runRouter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, cluster: opts.cluster, breakerPolicy, ...(opts.id ? { routerId: opts.id } : {}) });
+  const requireWorkerBinding = opts.requireWorkerBinding ?? opts.nkeySeedFile !== undefined;
+  const r = await runRouter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, cluster: opts.cluster, breakerPolicy, requireWorkerBinding, ...(opts.id ? { routerId: opts.id } : {}) });
   stopOnSignals(() => r.stop());
-  log.info({ router: r.routerId, cluster: opts.cluster }, 'router running');
+  log.info({ router: r.routerId, cluster: opts.cluster, requireWorkerBinding }, 'router running');
 }
 
 export async function worker(opts: {

@@ -69,6 +69,15 @@ describe('worker credentials', () => {
     }
   });
 
+  it('refuses a worker writing the control plane, so it cannot bind itself to another function', async () => {
+    const wa = await as(a.seed);
+    for (const subject of ['$KV.llmux_control.workers.worker-a', '$JS.API.STREAM.INFO.KV_llmux_control']) {
+      const error = nextPermissionError(wa);
+      wa.publish(subject, JSON.stringify({ functionId: 'secret', versionId: '*', model: '*' }));
+      expect(await error).toContain(`Permissions Violation for Publish to "${subject}"`);
+    }
+  });
+
   it('does not let an identity the server does not know connect, so it cannot register', async () => {
     const stranger = newIdentity();
     await expect(as(stranger.seed)).rejects.toThrow(/Authorization Violation/i);

@@ -4,6 +4,10 @@
  * received (`allow_responses`, many per request: a stream is many frames). Gateways, routers and the
  * limiter share a control identity. The server's config holds public keys only; each process holds
  * its own seed. A stolen worker seed cannot receive or impersonate another worker.
+ *
+ * What a worker identity may *serve* (function, version, model) is not in these permissions: it is a
+ * binding record in the control KV (actors/control/worker-bindings.ts) that routers check. A worker
+ * cannot write it, since its permissions allow no JetStream or KV subject (`$JS.API.>`, `$KV.>`).
  */
 import { nkeys } from '@nats-io/nats-core';
 import { subjects } from '../subjects.js';
