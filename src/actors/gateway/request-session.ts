@@ -142,6 +142,8 @@ export class RequestSession {
   #delivered = new Delivered();
   #acc = new CompletionAccumulator();
   #end: SessionEnd | undefined;
+  /** The current attempt timed out waiting for `accepted`: its successor asks the router to skip that worker. */
+  #unanswered = false;
   /** Since when the client's socket has been full (the worker is paused), if it is. */
   #pausedSince: number | undefined;
   readonly #render: RenderContext;
@@ -175,7 +177,11 @@ export class RequestSession {
 
   dispatch(continuation?: Continuation): void {
     const { init } = this;
-    if (this.#attempt) init.replies.close(this.#attempt.reply);
+    const previous = this.#attempt;
+    if (previous) init.replies.close(previous.reply);
+    // Nobody accepted the previous attempt: the gateway never heard who had it, the routers did.
+    const unanswered = previous && previous.workerId === undefined && this.#unanswered ? previous.reply : undefined;
+    this.#unanswered = false;
     // A successor starts unpaused: the next full write pauses it.
     this.#pausedSince = undefined;
     this.#dispatches++;
@@ -196,7 +202,7 @@ export class RequestSession {
       exclude: this.#exclude,
       tokenizer: init.tokenizer,
       promptTokens: init.promptTokens,
-      routing: { ...init.routing, attempt: this.#dispatches },
+      routing: { ...init.routing, attempt: this.#dispatches, ...(unanswered ? { unanswered } : {}) },
       ...(continuation ? { continuation } : {}),
     };
     init.transport.publish(subjects.route(init.functionId), request, {
@@ -297,6 +303,7 @@ export class RequestSession {
     switch (this.#phase) {
       case 'routing':
         if (silence > this.init.limits.acceptTimeoutMs) {
+          this.#unanswered = true;
           this.#recover({ code: ErrorCode.noActiveBackend, retryable: true, message: `no worker accepted the request within ${this.init.limits.acceptTimeoutMs} ms` });
         }
         return;

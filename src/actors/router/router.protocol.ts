@@ -15,6 +15,8 @@ export interface RoutedEvent {
   workerId: string;
   tokens: number;
   blocks?: number[];
+  /** The dispatch's reply subject (unique per attempt): lets any router name the worker an attempt went to. */
+  reply?: string;
 }
 
 export type RouterQuery = { type: 'decisions'; requestId: string } | { type: 'workers' };
@@ -35,7 +37,8 @@ export type RouterAnswer =
 
 export function parseRoutedEvent(body: unknown): RoutedEvent | undefined {
   return isObject(body) && body.type === 'routed' && isString(body.routerId) && isString(body.workerId) && isFiniteNumber(body.tokens) &&
-    (body.blocks === undefined || (Array.isArray(body.blocks) && body.blocks.every(isFiniteNumber)))
+    (body.blocks === undefined || (Array.isArray(body.blocks) && body.blocks.every(isFiniteNumber))) &&
+    (body.reply === undefined || isString(body.reply))
     ? (body as unknown as RoutedEvent)
     : undefined;
 }

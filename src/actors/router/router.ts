@@ -22,6 +22,7 @@ import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol
 import type { BreakerPolicy } from './circuit-breaker.js';
 import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide } from './decision.js';
 import { DecisionLog } from './decision-log.js';
+import { BoundedMap } from './bounded-map.js';
 import { eventWorkerId, type RegistryEvent, parseRegistryEvent, type WorkerDescriptor } from './registry.protocol.js';
 import { type RoutedEvent, type RouterAnswer, type RouterQuery, parseRoutedEvent, parseRouterQuery } from './router.protocol.js';
 import { newRoutingState, type RoutingRequest } from './routing-request.js';
@@ -107,6 +108,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     decisions.add(entry);
   };
 
+  /** Which worker each recent dispatch went to, by reply subject, from every router: to exclude a worker that never accepted. */
+  const dispatchedTo = new BoundedMap<string, string>(20_000);
+  const withUnanswered = (exclude: string[], unanswered: string | undefined): string[] => {
+    const silent = unanswered !== undefined ? dispatchedTo.get(unanswered) : undefined;
+    return silent !== undefined && !exclude.includes(silent) ? [...exclude, silent] : exclude;
+  };
+
   const noteRouted = (workerId: string, tokens: number, blocks: readonly number[] | undefined): void => {
     const entry = table.get(workerId);
     if (!entry) return;
@@ -127,7 +135,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       return;
     }
     const routingRequest: RoutingRequest = {
-      requestId: request.requestId, functionId: request.functionId, model: request.model, exclude: request.exclude,
+      requestId: request.requestId, functionId: request.functionId, model: request.model,
+      exclude: withUnanswered(request.exclude, request.routing.unanswered),
       tokens: request.routing.tokens, ...(request.routing.key !== undefined ? { key: request.routing.key } : {}),
       ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}),
     };
@@ -147,8 +156,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     noteRouted(workerId, request.routing.tokens, request.routing.blocks);
     record(request, method, 'dispatched', candidates, started, workerId);
     transport.forward(subjects.workerInfer(workerId), { ...message, headers: { ...message.headers, routingMethod: method } });
+    if (message.reply) dispatchedTo.set(message.reply, workerId);
     transport.publish(subjects.routed, { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
-      ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}) } satisfies RoutedEvent);
+      ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}), ...(message.reply ? { reply: message.reply } : {}) } satisfies RoutedEvent);
     log.debug({ requestId: request.requestId, worker: workerId, method }, 'dispatched');
   };
 
@@ -213,7 +223,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             dispatch(msg.message, msg.request);
             return;
           case 'routed':
-            if (msg.event.routerId !== routerId) noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks);
+            if (msg.event.routerId === routerId) return;
+            noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks);
+            if (msg.event.reply) dispatchedTo.set(msg.event.reply, msg.event.workerId);
             return;
           case 'query':
             transport.publish(msg.reply, answer(msg.query));

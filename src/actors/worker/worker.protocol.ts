@@ -18,6 +18,11 @@ export interface RoutingHints {
   tokens: number;
   /** 1 for the first dispatch; each retry on another worker adds one. */
   attempt: number;
+  /**
+   * The reply subject of the previous attempt when no worker accepted it in time: the router excludes
+   * the worker it went to (the gateway never heard its name), so one silent worker cannot use up every attempt.
+   */
+  unanswered?: string;
 }
 
 export interface InferRequest {
@@ -105,5 +110,6 @@ function isContinuation(v: unknown): v is Continuation {
 function isRoutingHints(v: unknown): v is RoutingHints {
   return isObject(v) && (v.key === undefined || isString(v.key)) && isFiniteNumber(v.tokens) && isFiniteNumber(v.attempt) &&
     (v.blocks === undefined || (Array.isArray(v.blocks) && v.blocks.every(isFiniteNumber))) &&
-    (v.method === undefined || (routingMethods as readonly unknown[]).includes(v.method));
+    (v.method === undefined || (routingMethods as readonly unknown[]).includes(v.method)) &&
+    (v.unanswered === undefined || isString(v.unanswered));
 }
