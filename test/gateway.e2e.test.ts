@@ -129,6 +129,17 @@ describe('gateway - OpenAI API through the whole stack', () => {
     expect(((await notJson.json()) as { error: { param: string } }).error.param).toBe('body');
   });
 
+  it('answers a body nested 100,000 levels deep with 400, and keeps serving', async () => {
+    const deep = `{"model":"${model}","messages":[{"role":"user","content":"hi"}],"metadata":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const res = await fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json' }, body: deep,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string; param: string } }).error).toMatchObject({ param: 'body', message: expect.stringMatching(/deeper than 64/) });
+    const after = await client.chat.completions.create({ model, max_tokens: 2, messages: [{ role: 'user', content: 'still there?' }] });
+    expect(after.choices[0]?.message.content).toBeTruthy();
+  });
+
   it('answers 502 upstream_error when the engine fails before the first byte', async () => {
     const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'please [[sim:fail]]' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);
