@@ -47,6 +47,9 @@ describe('one process per role', () => {
       .toThrow(/Authorization Violation/);
     const registered = execFileSync(process.execPath, ['bin/llmux.js', 'register-demo', '--nats', nats.url, ...control, '--model', 'tiny'], { encoding: 'utf8' });
     expect(registered).toContain("'demo/tiny'");
+    // Routers with an identity refuse a worker without a binding: bind w-one to what it serves.
+    const bound = execFileSync(process.execPath, ['bin/llmux.js', 'credentials', '--nats', nats.url, ...control, '--worker', 'w-one', '--function', 'demo', '--model', 'tiny'], { encoding: 'utf8' });
+    expect(bound).toContain("bound w-one to function 'demo', version any, model 'tiny'");
     const simUrl = await role(['sim', '--port', '0', '--model', 'tiny'], /listening on (http:\/\/\S+)/);
     await role(['router', '--nats', nats.url, ...control], /router running/);
     await role(['limiter', '--nats', nats.url, ...control], /limiter running/);

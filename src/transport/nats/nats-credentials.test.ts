@@ -5,6 +5,7 @@ import { nkeyAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjects } from '../subjects.js';
 import { authorizationConfig, newIdentity } from './nats-credentials.js';
+import { connectNats } from './nats-transport.js';
 import { type NatsServerHandle, startNatsServer } from './nats-server-process.js';
 
 const control = newIdentity();
@@ -90,5 +91,18 @@ describe('worker credentials', () => {
     const wc = await as(c.seed);
     wc.publish(subjects.registry('worker-c'), 'hello');
     await wc.flush();
+  });
+
+  it('keeps JetStream on across a reload, so the control plane still answers after a worker is added', async () => {
+    const ctl = await connectNats({ servers: server.url, name: 'control', nkeySeed: control.seed });
+    try {
+      const kv = await ctl.keyValue('llmux_control_reload_test');
+      await kv.put('workers.a', { before: true });
+      await server.reload(authorizationConfig(control, [{ workerId: 'worker-a', identity: a }, { workerId: 'worker-d', identity: newIdentity() }]));
+      await kv.put('workers.d', { after: true });
+      expect((await kv.get('workers.a'))?.value).toEqual({ before: true });
+    } finally {
+      await ctl.close();
+    }
   });
 });

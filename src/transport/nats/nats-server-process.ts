@@ -88,8 +88,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const work = await mkdtemp(join(tmpdir(), 'llmux-nats-'));
   const storeDir = options.storeDir ?? join(work, 'js');
   const configFile = join(work, 'nats-server.conf');
-  if (options.config !== undefined) await writeFile(configFile, options.config, { mode: 0o600 });
-  const args = [...(options.config !== undefined ? ['-c', configFile] : []), '-a', host, '-p', String(options.port && options.port > 0 ? options.port : -1), '-js', '-sd', storeDir,
+  // With a configuration file, JetStream is set in it rather than by `-js -sd`: nats-server 2.9 turns
+  // flag-set JetStream off on a SIGHUP reload (every KV, ledger and journal call then fails with
+  // "jetstream is not enabled"), and refuses a store_dir given both ways.
+  const withJetStream = (config: string): string => `jetstream { store_dir: ${JSON.stringify(storeDir)} }\n${config}`;
+  if (options.config !== undefined) await writeFile(configFile, withJetStream(options.config), { mode: 0o600 });
+  const args = [...(options.config !== undefined ? ['-c', configFile] : ['-js', '-sd', storeDir]), '-a', host, '-p', String(options.port && options.port > 0 ? options.port : -1),
     '--ports_file_dir', work, ...(options.args ?? [])];
   const child = spawnTiedToParent(binary, args);
   let stderr = '';
@@ -133,7 +137,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   };
   const reload = async (config: string): Promise<void> => {
     if (options.config === undefined) throw new Error('this nats-server was started without a configuration file to reload');
-    await writeFile(configFile, config, { mode: 0o600 });
+    await writeFile(configFile, withJetStream(config), { mode: 0o600 });
     const reloads = (): number => stderr.split('Reloaded server configuration').length;
     const before = reloads();
     child.kill('SIGHUP');
