@@ -114,3 +114,21 @@ describe('token counter - the pool', () => {
     await expect(counter.countText('cl100k', 'x')).rejects.toThrow(/closed/);
   });
 });
+
+describe('token counts - hostile text', () => {
+  it('counts a long run without whitespace in slices: close to the exact count, and in linear time', async () => {
+    // Exact on a run BPE can still handle whole (10,000 'a' are 1,250 o200k tokens): within 3 %.
+    const sliced = await pooled.countText('o200k', 'a'.repeat(10_000));
+    expect(Math.abs(sliced - 1_250) / 1_250).toBeLessThan(0.03);
+    // 300,000 of them took 86 s counted whole; sliced it is well inside the test's timeout.
+    expect(await pooled.countText('o200k', 'a'.repeat(300_000))).toBeGreaterThan(30_000);
+    expect(await pooled.countText('llama3', 'b'.repeat(100_000))).toBeGreaterThan(1_000);
+  });
+
+  it('counts text with ordinary whitespace exactly as before', async () => {
+    const text = readFileSync(new URL('./fixtures/chats.json', import.meta.url), 'utf8');
+    const { countInPieces } = await import('./encoders.js');
+    let calls = 0;
+    expect(countInPieces(text, () => ++calls)).toBe(1);
+  });
+});
