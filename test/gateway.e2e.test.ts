@@ -201,6 +201,9 @@ describe('gateway - OpenAI API through the whole stack', () => {
     await catalog.putFunction({ id: 'fresh', name: 'fresh', functionType: 'LLM', createdAt: new Date().toISOString() });
     await catalog.putVersion({ functionId: 'fresh', versionId: 'v1', createdAt: new Date().toISOString(), models: [{ name: 'llmux-sim-8b', llmConfig: {} }] });
     await waitFor(async () => (await client.models.list()).data.some((m) => m.id === 'fresh/llmux-sim-8b'), 3000);
+    // The gateway's catalog saw its own write at once; the router learns it through its KV watch, and
+    // until then would call the model unknown (404): on a loaded machine that window is wide.
+    await waitFor(() => stack.router.catalog.resolve('fresh', 'llmux-sim-8b') !== undefined, 3000);
     // No worker serves `fresh` yet: known but unserved is a 503, not a 404.
     const error = await client.chat.completions.create({ model: 'fresh/llmux-sim-8b', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
