@@ -7,23 +7,27 @@
  */
 import type fc from 'fast-check';
 
-export interface FuzzBudget {
+export interface FuzzBudget<Ts> {
   /** fast-check's parameters for the property. */
-  parameters: fc.Parameters<unknown>;
+  parameters: fc.Parameters<Ts>;
   /** vitest's timeout for the test. */
   timeoutMs: number;
 }
 
-/** `shortRuns` cases by default; `msPerCase` a generous estimate of one case on a loaded machine. */
-export function fuzzBudget(shortRuns: number, msPerCase: number): FuzzBudget {
+/**
+ * `shortRuns` cases by default, after `examples` (counterexamples found before, run every time);
+ * `msPerCase`: a generous estimate of one case on a loaded machine.
+ */
+export function fuzzBudget<Ts>(shortRuns: number, msPerCase: number, examples: Ts[] = []): FuzzBudget<Ts> {
   const asked = Number(process.env.LLMUX_FUZZ_RUNS);
   const numRuns = Number.isSafeInteger(asked) && asked > 0 ? asked : shortRuns;
   const seed = process.env.LLMUX_FUZZ_SEED;
   // Room for the runs, and for shrinking a failure (each shrink step replays a case).
-  const runMs = numRuns * msPerCase + 60_000;
+  const runMs = (numRuns + examples.length) * msPerCase + 60_000;
   return {
     parameters: {
       numRuns,
+      examples,
       ...(seed ? { seed: Number(seed), ...(process.env.LLMUX_FUZZ_PATH ? { path: process.env.LLMUX_FUZZ_PATH } : {}) } : {}),
       interruptAfterTimeLimit: runMs,
       markInterruptAsFailure: true,

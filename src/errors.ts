@@ -60,7 +60,7 @@ export function httpStatusOf(code: ErrorCode): number {
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && value in statusOf;
+  return typeof value === 'string' && Object.hasOwn(statusOf, value);
 }
 
 /** The plain-data form of an error: what crosses NATS and thread boundaries (class identity does not). */

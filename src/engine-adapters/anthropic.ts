@@ -83,7 +83,7 @@ export function createAnthropicAdapter(options: EngineAdapterOptions): EngineAda
             }
             case 'message_delta': {
               const reason = (json.delta as Json | undefined)?.stop_reason;
-              if (typeof reason === 'string') out.push({ type: 'delta', delta: { index: 0, finishReason: stopReasons[reason] ?? 'stop' } });
+              if (typeof reason === 'string') out.push({ type: 'delta', delta: { index: 0, finishReason: (Object.hasOwn(stopReasons, reason) ? stopReasons[reason] : undefined) ?? 'stop' } });
               const output = (json.usage as Json | undefined)?.output_tokens;
               if (typeof output === 'number') out.push({ type: 'usage', usage: { completionTokens: output } });
               return false;

@@ -45,7 +45,8 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
           const text = token && token.special !== true && typeof token.text === 'string' ? token.text : '';
           const details = json.details as Json | null | undefined;
           const last = typeof json.generated_text === 'string';
-          const finish = last ? (finishReasons[String(details?.finish_reason)] ?? 'stop') : undefined;
+          const reason = String(details?.finish_reason);
+          const finish = last ? ((Object.hasOwn(finishReasons, reason) ? finishReasons[reason] : undefined) ?? 'stop') : undefined;
           deltas.push(out, text, finish);
           if (last && typeof details?.generated_tokens === 'number') out.push({ type: 'usage', usage: { completionTokens: details.generated_tokens } });
           return last;

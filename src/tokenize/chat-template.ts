@@ -23,7 +23,7 @@ export function contentText(content: unknown): string {
 
 /** Messages as templates expect them: role and string content (and name, when given). */
 export function plainMessages(messages: readonly ChatMessage[]): Array<{ role: string; content: string; name?: string }> {
-  return messages.map((m) => (m.name === undefined ? { role: m.role, content: contentText(m.content) } : { role: m.role, content: contentText(m.content), name: m.name }));
+  return messages.map((m) => (typeof m.name !== 'string' ? { role: m.role, content: contentText(m.content) } : { role: m.role, content: contentText(m.content), name: m.name }));
 }
 
 /** ChatML, the fallback (and what Qwen's own template renders for plain chats). */

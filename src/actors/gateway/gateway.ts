@@ -15,7 +15,7 @@ import type { Logger } from '../../observability/logger.js';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
 import type { Inbound, Journal, Subscription, Transport } from '../../transport/transport.js';
-import { JournalWriter, newStreamId, ownerOf, parseSseId } from './stream-journal.js';
+import { isStreamId, JournalWriter, newStreamId, ownerOf, parseSseId } from './stream-journal.js';
 import { serveResume } from './resume.js';
 import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
@@ -407,7 +407,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reply(res, undefined, { code: ErrorCode.invalidRequest, retryable: false, param: 'last-event-id', message: 'Last-Event-ID is not an id this gateway sent' });
     }
     const id = streamId ?? last?.streamId;
-    if (!id || !options.journal || (last && last.streamId !== id)) {
+    // The id becomes part of a JetStream subject: anything but a stream id's shape (a 4 KB one reset the
+    // gateway's NATS connection, over nats-server's line limit) is simply not a stream.
+    if (!id || !isStreamId(id) || !options.journal || (last && last.streamId !== id)) {
       return reply(res, undefined, { code: ErrorCode.notFound, retryable: false, message: 'no such stream (or it is past its retention window)' });
     }
     await serveResume({ journal: options.journal, log, ...options.resume }, principal, id, last?.id, res);

@@ -21,6 +21,7 @@ const common = {
 const message = z.looseObject({
   role: z.string().min(1),
   content: z.union([z.string(), z.array(z.unknown()), z.null()]).optional(),
+  name: z.string().nullish(),
 });
 
 export const chatBodySchema = z.looseObject({
