@@ -22,3 +22,11 @@ describe('reconcileUsage', () => {
     });
   });
 });
+
+describe('usage reconcile - counts that cannot be billed', () => {
+  it('ignores negative, fractional and infinite counts from the engine or a worker frame, keeping its own', () => {
+    const { usage } = reconcileUsage({ promptTokens: -5, completionTokens: 1.5, cachedTokens: Infinity }, { promptTokens: 7, completionTokens: 3 });
+    expect(usage).toEqual({ promptTokens: 7, completionTokens: 3 });
+    expect(reconcileUsage(undefined, { promptTokens: 7, completionTokens: -1e9 }).usage.completionTokens).toBe(0);
+  });
+});

@@ -17,10 +17,20 @@ export interface ReconciledUsage {
   differences: { prompt?: number; completion?: number };
 }
 
-export function reconcileUsage(engine: Usage | undefined, counted: TokenUsage): ReconciledUsage {
+/** A token count that can be billed: a non-negative safe integer (an engine or a worker frame may send -1, 1.5 or 1e400). */
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+export function reconcileUsage(reported: Usage | undefined, counted: TokenUsage): ReconciledUsage {
+  // What cannot be billed is not believed: a negative count would settle below the reservation and
+  // free quota. llmux's own count stands in for it.
+  const engine: Usage | undefined = reported && {
+    ...(isCount(reported.promptTokens) ? { promptTokens: reported.promptTokens } : {}),
+    ...(isCount(reported.completionTokens) ? { completionTokens: reported.completionTokens } : {}),
+    ...(isCount(reported.cachedTokens) ? { cachedTokens: reported.cachedTokens } : {}),
+  };
   const usage: TokenUsage = {
-    promptTokens: engine?.promptTokens ?? counted.promptTokens,
-    completionTokens: engine?.completionTokens ?? counted.completionTokens,
+    promptTokens: engine?.promptTokens ?? Math.max(0, Math.round(counted.promptTokens)),
+    completionTokens: engine?.completionTokens ?? (isCount(counted.completionTokens) ? counted.completionTokens : 0),
   };
   if (engine?.cachedTokens !== undefined) usage.cachedTokens = engine.cachedTokens;
   const differences: ReconciledUsage['differences'] = {};
