@@ -17,7 +17,10 @@ const trials = Number(process.env.LLMUX_CHAOS_TRIALS ?? 2);
 // To fit about two minutes: streams last 1.2 s and the fault strikes by 0.8 s, so a stream still
 // open 6 s after it started has missed even the nats-server target (5 s after the fault) and is
 // counted hung (the full run waits 20 s); a SIGSTOP lasts 2 s (the full run: 3 s).
-const settings: TrialSettings = { ...defaultTrialSettings, boundMs: 6000, fault: { ...defaultTrialSettings.fault, stopMs: 2000 } };
+// The hung bound must exceed what the slowest scripted reader needs by itself: slow-clients reads one
+// chunk (an SSE event) every 20-50 ms, so 120 events take up to 6 s with nothing wrong. At 6 s the
+// bound called such a stream hung now and then (119 of 120 tokens, silent for 14 ms).
+const settings: TrialSettings = { ...defaultTrialSettings, boundMs: 10_000, fault: { ...defaultTrialSettings.fault, stopMs: 2000 } };
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 let d: Deployment | undefined;
