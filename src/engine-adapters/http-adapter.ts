@@ -30,8 +30,6 @@ export interface HttpAdapterSpec {
   call(request: EngineRequest): EngineCall;
   /** Reads a 2xx answer into batches of events. */
   read(request: EngineRequest, body: AsyncIterable<Uint8Array> & { text(): Promise<string> }): AsyncIterable<EngineEvent[]>;
-  /** Maps a non-2xx answer; default: engineHttpError. */
-  httpError?(status: number, text: string): LlmuxError;
   /** The engine's Prometheus metrics and how to read its load from them. */
   metrics?: { path: string; read(text: string): EngineLoad | undefined };
   /** How the engine continues a partial answer (continuation.ts); absent when it cannot. */
@@ -98,7 +96,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
       }
       if (res.statusCode < 200 || res.statusCode >= 300) {
         const text = await res.body.text().catch(() => '');
-        throw (spec.httpError ?? ((status: number, body: string) => engineHttpError(kind, status, body)))(res.statusCode, text);
+        throw engineHttpError(kind, res.statusCode, text);
       }
       try {
         yield* spec.read(request, res.body);

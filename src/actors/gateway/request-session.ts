@@ -469,14 +469,7 @@ export class RequestSession {
   #finish(attempt: Attempt, engineUsage: Usage | undefined, workerCount: number): void {
     if (this.#phase === 'cancelling') return this.#close();
     const carried = attempt.continuation?.tokens ?? 0;
-    const engine: Usage | undefined = engineUsage && carried > 0
-      ? {
-        ...engineUsage,
-        ...(engineUsage.promptTokens !== undefined ? { promptTokens: Math.max(1, engineUsage.promptTokens - carried) } : {}),
-        ...(engineUsage.completionTokens !== undefined ? { completionTokens: engineUsage.completionTokens + carried } : {}),
-      }
-      : engineUsage;
-    const reconciled = reconcileUsage(engine, { promptTokens: this.init.promptTokens, completionTokens: workerCount + carried });
+    const reconciled = reconcileUsage(engineUsage, { promptTokens: this.init.promptTokens, completionTokens: workerCount + carried }, carried);
     const { usage } = reconciled;
     if (this.init.request.stream) {
       let tail = this.init.request.includeUsage ? renderUsageEvent(this.#render, usage) : '';

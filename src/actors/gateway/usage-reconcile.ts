@@ -20,12 +20,17 @@ export interface ReconciledUsage {
 /** A token count that can be billed: a non-negative safe integer (an engine or a worker frame may send -1, 1.5 or 1e400). */
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-export function reconcileUsage(reported: Usage | undefined, counted: TokenUsage): ReconciledUsage {
+/**
+ * `carried`: tokens an earlier worker delivered before this one continued the answer (mid-stream
+ * migration). The engine's counts cover its own part only: the prompt it saw held the delivered
+ * text, which the completion counts instead. `counted.completionTokens` already includes them.
+ */
+export function reconcileUsage(reported: Usage | undefined, counted: TokenUsage, carried = 0): ReconciledUsage {
   // What cannot be billed is not believed: a negative count would settle below the reservation and
   // free quota. llmux's own count stands in for it.
   const engine: Usage | undefined = reported && {
-    ...(isCount(reported.promptTokens) ? { promptTokens: reported.promptTokens } : {}),
-    ...(isCount(reported.completionTokens) ? { completionTokens: reported.completionTokens } : {}),
+    ...(isCount(reported.promptTokens) ? { promptTokens: Math.max(carried > 0 ? 1 : 0, reported.promptTokens - carried) } : {}),
+    ...(isCount(reported.completionTokens) ? { completionTokens: reported.completionTokens + carried } : {}),
     ...(isCount(reported.cachedTokens) ? { cachedTokens: reported.cachedTokens } : {}),
   };
   const usage: TokenUsage = {
