@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeSegment, encodeSegment, subjects } from '../src/transport/subjects.js';
+import { decodeSegment, encodeSegment, spilledFrom, subjects } from '../src/transport/subjects.js';
 
 describe('subjects - user input can never act as a NATS token or wildcard', () => {
   it('encodes any string to one safe token and back', () => {
@@ -29,5 +29,24 @@ describe('subjects - user input can never act as a NATS token or wildcard', () =
     expect(subject.split('.')).toHaveLength(3);
     expect(subject).not.toMatch(/[*>]/);
     expect(subjects.workerInfer('a.b')).toBe('llmux.worker.a~2eb.infer');
+  });
+
+  it('keeps cluster names in one segment: scoped registry, summary and spill subjects have a fixed shape, and a spill names its origin', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (to, from, fn, worker) => {
+        expect(subjects.registry(to, worker).split('.')).toHaveLength(4);
+        expect(subjects.summary(to).split('.')).toHaveLength(3);
+        const spill = subjects.spill(to, fn, from);
+        expect(spill.split('.')).toHaveLength(6);
+        expect(spill).not.toMatch(/[*>\s]/);
+        expect(spilledFrom(spill)).toBe(from);
+        // Distinct clusters never share a registry subject, so one cluster's router never hears another's workers.
+        fc.pre(to !== from);
+        expect(subjects.registry(to, worker)).not.toBe(subjects.registry(from, worker));
+      }),
+      { numRuns: 500 },
+    );
+    expect(spilledFrom(subjects.route('fn'))).toBeUndefined();
+    expect(spilledFrom('llmux.cluster.b.route.fn.~zz')).toBeUndefined();
   });
 });

@@ -30,7 +30,7 @@ const load: WorkerLoad = { inFlight: 0, state: 'active', healthy: true, outcomes
  * effect, so only a close watch sees it): returns whether `forged` was ever true.
  */
 const publish = async (event: RegistryEvent, forged: () => boolean = () => false): Promise<boolean> => {
-  thief.publish(subjects.registry(thiefId), event);
+  thief.publish(subjects.registry('local', thiefId), event);
   await thief.flush();
   let seen = false;
   for (const until = Date.now() + 400; Date.now() < until;) {
@@ -47,6 +47,14 @@ describe('registry - a worker credential speaks only for its own worker', () => 
     expect(await publish({ type: 'deregister', workerId: victim.workerId, reason: 'forged' }, () => entry() === undefined), 'the victim left the table').toBe(false);
     expect(await publish({ type: 'heartbeat', worker: victim, load: { ...load, state: 'draining', healthy: false } },
       () => entry()?.load.state !== 'active' || entry()?.load.healthy !== true), 'the victim looked draining or unhealthy').toBe(false);
+  });
+
+  it('refuses a registration naming another cluster than its subject\'s, and NATS refuses the other cluster\'s subject', async () => {
+    const elsewhere: WorkerDescriptor = { ...stack.workers[0]!.descriptor, workerId: thiefId, cluster: 'elsewhere', heartbeatMs: 250 };
+    expect(await publish({ type: 'register', worker: elsewhere, load }, () => stack.router.table.get(thiefId) !== undefined), 'the thief joined').toBe(false);
+    thief.publish(subjects.registry('elsewhere', thiefId), { type: 'register', worker: elsewhere, load });
+    await thief.flush();
+    await waitFor(() => thief.refusals().some((r) => r.includes(subjects.registry('elsewhere', thiefId))), 2_000);
   });
 
   it('refuses a phantom registration with a heartbeat interval of years, and believes a sane one', async () => {

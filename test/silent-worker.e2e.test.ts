@@ -23,7 +23,7 @@ beforeAll(async () => {
   silent.subscribe(subjects.workerInfer(silentId), () => undefined);
   const load: WorkerLoad = { inFlight: 0, state: 'active', healthy: true, outcomes: { ok: 0, failed: 0 }, usage: { tokensPerMinute: 0, requestsPerMinute: 0 } };
   const register: RegistryEvent = { type: 'heartbeat', worker: { ...stack.workers[0]!.descriptor, workerId: silentId }, load };
-  heartbeats = setInterval(() => silent.publish(subjects.registry(silentId), register), 100);
+  heartbeats = setInterval(() => silent.publish(subjects.registry('local', silentId), register), 100);
   const started = Date.now();
   while (!stack.router.table.get(silentId) && Date.now() - started < 3_000) await new Promise((r) => setTimeout(r, 20));
   expect(stack.router.table.get(silentId)).toBeDefined();

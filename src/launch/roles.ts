@@ -22,10 +22,11 @@ import { createEngineAdapter } from '../engine-adapters/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { createChatPromptRenderer, createTokenCounter, guessTokenizer, type TokenCounter } from '../tokenize/index.js';
 import { connectNats } from '../transport/nats/nats-transport.js';
+import { defaultCluster } from '../transport/subjects.js';
 import type { Transport } from '../transport/transport.js';
 
 /** The cluster of workers and routers started without one. */
-export const defaultCluster = 'local';
+export { defaultCluster } from '../transport/subjects.js';
 
 /** The nkey seed a role connects with, when NATS requires identities (nats-credentials.ts). */
 const seed = (nkeySeed: string | undefined): { nkeySeed?: string } => (nkeySeed ? { nkeySeed } : {});

@@ -54,11 +54,26 @@ export const subjects = {
   workerFlow: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.flow`,
   /** Asks a worker to drain: take nothing new, finish what it has. */
   workerDrain: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.drain`,
-  /** Worker registry events (register, heartbeat, deregister). */
-  registry: (workerId: string): string => `${ROOT}.registry.${encodeSegment(workerId)}`,
-  registryAll: `${ROOT}.registry.*`,
-  /** Each router tells the others where it sent a request, so their load and prefix views stay current. */
-  routed: `${ROOT}.routed`,
+  /**
+   * Worker registry events (register, heartbeat, load, deregister), scoped to the worker's cluster:
+   * a router subscribes to its own cluster's only (`registryOf`), so registry traffic never leaves
+   * the cluster. A worker's NATS permissions allow it this one subject.
+   */
+  registry: (cluster: string, workerId: string): string => `${ROOT}.registry.${encodeSegment(cluster)}.${encodeSegment(workerId)}`,
+  registryOf: (cluster: string): string => `${ROOT}.registry.${encodeSegment(cluster)}.*`,
+  /** Each router tells the others of its cluster where it sent a request, so their load and prefix views stay current. */
+  routed: (cluster: string): string => `${ROOT}.routed.${encodeSegment(cluster)}`,
+  /** Every router publishes a summary of its cluster's workers here (about once a second); routers of other clusters read them. */
+  summary: (cluster: string): string => `${ROOT}.summary.${encodeSegment(cluster)}`,
+  summaryAll: `${ROOT}.summary.*`,
+  /**
+   * A request spilled from cluster `from` to cluster `to`'s routers (one queue group per cluster),
+   * forwarded unchanged with the gateway's reply subject. The origin is a subject token rather than
+   * a header, so the receiving router knows it must not spill it again.
+   */
+  spill: (to: string, functionId: string, from: string): string =>
+    `${ROOT}.cluster.${encodeSegment(to)}.route.${encodeSegment(functionId)}.${encodeSegment(from)}`,
+  spillInto: (cluster: string): string => `${ROOT}.cluster.${encodeSegment(cluster)}.route.*.*`,
   /** Questions for every router (decision records, the worker table); each answers to the reply subject. */
   routerAdmin: `${ROOT}.router.admin`,
   /** Rate-limit reservations and settlements, to the one limiter. */
@@ -66,9 +81,23 @@ export const subjects = {
   /** The usage ledger (a JetStream stream): one record per request, by tenant. */
   usage: (tenant: string): string => `${ROOT}.usage.${encodeSegment(tenant)}`,
   usageAll: `${ROOT}.usage.>`,
-  /** Routers ask every worker to announce itself (after a router starts). */
-  discover: `${ROOT}.discover`,
+  /** Routers ask every worker of their cluster to announce itself (after a router starts). */
+  discover: (cluster: string): string => `${ROOT}.discover.${encodeSegment(cluster)}`,
 } as const;
+
+/** The cluster a process belongs to when none is configured: a single-cluster deployment uses it throughout. */
+export const defaultCluster = 'local';
+
+/** The origin cluster of a spilled request's subject (`subjects.spill`), or undefined when it is not one. */
+export function spilledFrom(subject: string): string | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 6 || parts[0] !== ROOT || parts[1] !== 'cluster' || parts[3] !== 'route') return undefined;
+  try {
+    return decodeSegment(parts[5] as string);
+  } catch {
+    return undefined;
+  }
+}
 
 export const queues = {
   routers: 'llmux-routers',

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
-import { queues, subjects } from '../../transport/subjects.js';
+import { defaultCluster, queues, subjects } from '../../transport/subjects.js';
 import type { Inbound, Subscription, Transport } from '../../transport/transport.js';
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
@@ -47,7 +47,10 @@ export interface RouterOptions {
    */
   requireWorkerBinding: boolean;
   routerId?: string;
-  /** The cluster this router runs in: its workers are preferred while one of them is eligible. */
+  /**
+   * The cluster this router runs in (default `local`): it hears only this cluster's registry, and
+   * its workers are preferred while one of them is eligible.
+   */
   cluster?: string;
   defaultRoutingMethod?: RoutingMethod;
   breakerPolicy?: BreakerPolicy;
@@ -76,6 +79,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const { transport, catalog, log } = options;
   const now = options.now ?? Date.now;
   const routerId = options.routerId ?? `router-${randomUUID().slice(0, 8)}`;
+  const cluster = options.cluster ?? defaultCluster;
   const table = new WorkerTable(options.breakerPolicy);
   const state = newRoutingState(options.random);
   const decisions = new DecisionLog();
@@ -144,7 +148,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (deployments) routingRequest.deployments = deployments;
     const { winner, candidates } = decide({
       request: routingRequest, method, options: configured?.routing ?? {}, workers: table.ofFunction(request.functionId),
-      state, now: now(), ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
+      state, now: now(), cluster,
     });
     if (!winner) {
       record(request, method, 'no_active_backend', candidates, started);
@@ -157,7 +161,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     record(request, method, 'dispatched', candidates, started, workerId);
     transport.forward(subjects.workerInfer(workerId), { ...message, headers: { ...message.headers, routingMethod: method } });
     if (message.reply) dispatchedTo.set(message.reply, workerId);
-    transport.publish(subjects.routed, { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
+    transport.publish(subjects.routed(cluster), { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
       ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}), ...(message.reply ? { reply: message.reply } : {}) } satisfies RoutedEvent);
     log.debug({ requestId: request.requestId, worker: workerId, method }, 'dispatched');
   };
@@ -259,18 +263,20 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   });
 
   const subs: Subscription[] = [
-    transport.subscribe(subjects.registryAll, (m) => {
+    transport.subscribe(subjects.registryOf(cluster), (m) => {
       const event = parseRegistryEvent(m.body);
       if (!event) return;
-      // A worker may publish only on its own subject (its NATS permissions), so the subject is who
-      // sent it: an event for any other worker id is a forgery by a stolen credential.
-      if (m.subject !== subjects.registry(eventWorkerId(event))) {
-        log.warn({ subject: m.subject, claimed: eventWorkerId(event), type: event.type }, 'refused a registry event for another worker than its subject names');
+      // A worker may publish only on its own subject in its own cluster (its NATS permissions), so the
+      // subject is who sent it: an event for any other worker id, or a descriptor naming another
+      // cluster, is a forgery by a stolen credential.
+      const claimedCluster = event.type === 'register' || event.type === 'heartbeat' ? event.worker.cluster : cluster;
+      if (m.subject !== subjects.registry(cluster, eventWorkerId(event)) || claimedCluster !== cluster) {
+        log.warn({ subject: m.subject, claimed: eventWorkerId(event), claimedCluster, type: event.type }, 'refused a registry event for another worker or cluster than its subject names');
         return;
       }
       actor.tell({ type: 'registry', event });
     }),
-    transport.subscribe(subjects.routed, (m) => {
+    transport.subscribe(subjects.routed(cluster), (m) => {
       const event = parseRoutedEvent(m.body);
       if (event) actor.tell({ type: 'routed', event });
     }),
@@ -288,7 +294,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   ];
   // Ask workers to announce themselves now rather than at their next heartbeat.
   await transport.flush();
-  transport.publish(subjects.discover, { type: 'discover' });
+  transport.publish(subjects.discover(cluster), { type: 'discover' });
 
   return {
     routerId,

@@ -37,7 +37,7 @@ async function start(engine: EngineAdapter) {
   const bus = new MemoryBus();
   const registry: RegistryEvent[] = [];
   const gateway = bus.connect('gateway');
-  gateway.subscribe(subjects.registryAll, (m) => {
+  gateway.subscribe(subjects.registryOf('local'), (m) => {
     const e = parseRegistryEvent(m.body);
     if (e) registry.push(e);
   });

@@ -138,7 +138,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const ttft = new PeakEwma();
   const usage = new UsageWindow();
 
-  const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.workerId), event);
+  const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.cluster, descriptor.workerId), event);
   const load = (): WorkerLoad => ({
     inFlight: inFlight.size, state, healthy: failedChecks < unhealthyAfterFailedChecks, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
     ...(ttft.value !== undefined ? { ttftMs: Math.round(ttft.value * 10) / 10 } : {}),
@@ -383,7 +383,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       actor.tell({ type: 'drain' });
       if (m.reply) transport.publish(m.reply, { type: 'draining', workerId: descriptor.workerId, inFlight: inFlight.size });
     }),
-    transport.subscribe(subjects.discover, () => actor.tell({ type: 'announce' })),
+    transport.subscribe(subjects.discover(descriptor.cluster), () => actor.tell({ type: 'announce' })),
   ];
   await transport.flush();
   actor.tell({ type: 'announce' });

@@ -1,9 +1,10 @@
 // Worker credentials on a real nats-server: a worker's nkey user receives only its own subjects and
-// publishes only its own registry events and replies; an unknown identity cannot connect at all.
+// publishes only its own registry events (in its own cluster) and replies; an unknown identity cannot
+// connect at all.
 import { connect } from '@nats-io/transport-node';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subjects } from '../subjects.js';
+import { defaultCluster, subjects } from '../subjects.js';
 import { authorizationConfig, newIdentity } from './nats-credentials.js';
 import { connectNats } from './nats-transport.js';
 import { type NatsServerHandle, startNatsServer } from './nats-server-process.js';
@@ -27,7 +28,8 @@ const nextPermissionError = (nc: NatsConnection): Promise<string> => new Promise
 });
 
 beforeAll(async () => {
-  server = await startNatsServer({ config: authorizationConfig(control, [{ workerId: 'worker-a', identity: a }, { workerId: 'worker-b', identity: b }]) });
+  // worker-a in the default cluster, worker-b in cluster 'east'.
+  server = await startNatsServer({ config: authorizationConfig(control, [{ workerId: 'worker-a', identity: a }, { workerId: 'worker-b', identity: b, cluster: 'east' }]) });
 });
 afterAll(async () => {
   for (const nc of connections) await nc.close().catch(() => undefined);
@@ -63,11 +65,31 @@ describe('worker credentials', () => {
 
   it("refuses a worker publishing into another worker's subjects or registering as it", async () => {
     const wa = await as(a.seed);
-    for (const subject of [subjects.workerInfer('worker-b'), subjects.registry('worker-b'), subjects.route('demo')]) {
+    for (const subject of [subjects.workerInfer('worker-b'), subjects.registry('east', 'worker-b'), subjects.registry(defaultCluster, 'worker-b'), subjects.route('demo')]) {
       const error = nextPermissionError(wa);
       wa.publish(subject, 'forged');
       expect(await error).toContain(`Permissions Violation for Publish to "${subject}"`);
     }
+  });
+
+  it('lets a worker register only in the cluster its identity was made for, and hear only that cluster\'s discovery', async () => {
+    const wb = await as(b.seed);
+    const heard: string[] = [];
+    wb.subscribe(subjects.discover('east'), { callback: (e, m) => void (e ? undefined : heard.push(m.subject)) });
+    wb.publish(subjects.registry('east', 'worker-b'), 'heartbeat');
+    await wb.flush();
+    const ctl = await as(control.seed);
+    ctl.publish(subjects.discover('east'), 'discover');
+    await ctl.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(heard).toEqual([subjects.discover('east')]);
+
+    const publishError = nextPermissionError(wb);
+    wb.publish(subjects.registry(defaultCluster, 'worker-b'), 'forged');
+    expect(await publishError).toContain(`Permissions Violation for Publish to "${subjects.registry(defaultCluster, 'worker-b')}"`);
+    const subscribeError = nextPermissionError(wb);
+    wb.subscribe(subjects.discover(defaultCluster), { callback: () => undefined });
+    expect(await subscribeError).toContain(`Permissions Violation for Subscription to "${subjects.discover(defaultCluster)}"`);
   });
 
   it('refuses a worker writing the control plane, so it cannot bind itself to another function', async () => {
@@ -87,9 +109,9 @@ describe('worker credentials', () => {
   it('takes a new worker identity on a configuration reload, without a restart', async () => {
     const c = newIdentity();
     await expect(as(c.seed)).rejects.toThrow(/Authorization Violation/i);
-    await server.reload(authorizationConfig(control, [{ workerId: 'worker-a', identity: a }, { workerId: 'worker-b', identity: b }, { workerId: 'worker-c', identity: c }]));
+    await server.reload(authorizationConfig(control, [{ workerId: 'worker-a', identity: a }, { workerId: 'worker-b', identity: b, cluster: 'east' }, { workerId: 'worker-c', identity: c }]));
     const wc = await as(c.seed);
-    wc.publish(subjects.registry('worker-c'), 'hello');
+    wc.publish(subjects.registry(defaultCluster, 'worker-c'), 'hello');
     await wc.flush();
   });
 

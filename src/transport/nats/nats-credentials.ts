@@ -1,16 +1,18 @@
 /**
  * NATS identities and permissions (DESIGN.md §4): each worker connects as its own nkey user that may
- * receive only its own subjects and publish only its own registry events and replies to requests it
- * received (`allow_responses`, many per request: a stream is many frames). Gateways, routers and the
+ * receive only its own subjects and publish only its own registry events, on its own cluster's
+ * registry subject, and replies to requests it received (`allow_responses`, many per request: a
+ * stream is many frames). Gateways, routers and the
  * limiter share a control identity. The server's config holds public keys only; each process holds
- * its own seed. A stolen worker seed cannot receive or impersonate another worker.
+ * its own seed. A stolen worker seed cannot receive or impersonate another worker, nor register in
+ * another cluster than the one its identity was made for.
  *
  * What a worker identity may *serve* (function, version, model) is not in these permissions: it is a
  * binding record in the control KV (actors/control/worker-bindings.ts) that routers check. A worker
  * cannot write it, since its permissions allow no JetStream or KV subject (`$JS.API.>`, `$KV.>`).
  */
 import { nkeys } from '@nats-io/nats-core';
-import { subjects } from '../subjects.js';
+import { defaultCluster, subjects } from '../subjects.js';
 
 export interface NatsIdentity {
   /** The nkey seed (secret): what the process connects with. */
@@ -23,22 +25,30 @@ export function newIdentity(): NatsIdentity {
   return { seed: new TextDecoder().decode(pair.getSeed()), publicKey: pair.getPublicKey() };
 }
 
-/** What a worker may do on NATS: its own subjects, the discovery broadcast, replies. */
-export function workerPermissions(workerId: string): { publish: string[]; subscribe: string[] } {
+/** What a worker of `cluster` may do on NATS: its own subjects, its cluster's registry and discovery broadcast, replies. */
+export function workerPermissions(workerId: string, cluster: string = defaultCluster): { publish: string[]; subscribe: string[] } {
   return {
-    publish: [subjects.registry(workerId)],
-    subscribe: [subjects.workerInfer(workerId), subjects.workerCancel(workerId), subjects.workerLease(workerId), subjects.workerFlow(workerId), subjects.workerDrain(workerId), subjects.discover],
+    publish: [subjects.registry(cluster, workerId)],
+    subscribe: [subjects.workerInfer(workerId), subjects.workerCancel(workerId), subjects.workerLease(workerId), subjects.workerFlow(workerId),
+      subjects.workerDrain(workerId), subjects.discover(cluster)],
   };
+}
+
+/** A worker identity in an authorization block; without `cluster`, the default cluster. */
+export interface WorkerIdentity {
+  workerId: string;
+  identity: NatsIdentity;
+  cluster?: string;
 }
 
 const quote = (s: string): string => JSON.stringify(s);
 
 /** The `authorization` block of a nats-server config for a control identity and a set of workers. */
-export function authorizationConfig(control: NatsIdentity, workers: ReadonlyArray<{ workerId: string; identity: NatsIdentity }>): string {
+export function authorizationConfig(control: NatsIdentity, workers: ReadonlyArray<WorkerIdentity>): string {
   const users = [
     `    { nkey: ${quote(control.publicKey)} }`,
-    ...workers.map(({ workerId, identity }) => {
-      const p = workerPermissions(workerId);
+    ...workers.map(({ workerId, identity, cluster }) => {
+      const p = workerPermissions(workerId, cluster);
       return [
         `    { nkey: ${quote(identity.publicKey)}, permissions: {`,
         `        publish: { allow: [${p.publish.map(quote).join(', ')}] }`,
