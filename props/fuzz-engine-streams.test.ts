@@ -5,10 +5,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineAdapter, EngineEvent, EngineRequest } from '../src/engine-adapters/adapter.js';
+import { engineFailureDetail } from '../src/engine-adapters/engine-errors.js';
 import { createEngineAdapter, engineKinds, type EngineKind } from '../src/engine-adapters/registry.js';
 import { ErrorCode, LlmuxError } from '../src/errors.js';
 import { fuzzBudget } from './fuzz-runs.js';
-import { type Dialect, dialectOf, type EngineAnswer, engineAnswerArb, engineBody, HostileEngine, plantedSecrets } from './hostile-engine.js';
+import { type Dialect, dialectOf, type EngineAnswer, engineAnswerArb, engineApiKey, engineBody, HostileEngine, plantedSecrets } from './hostile-engine.js';
 
 const knownCodes = new Set<string>(Object.values(ErrorCode));
 /** What in a body lets each dialect end cleanly (a necessary condition, not a sufficient one). */
@@ -30,27 +31,43 @@ afterAll(async () => {
 });
 const adapterFor = (kind: EngineKind): EngineAdapter => {
   let a = adapters.get(kind);
-  if (!a) adapters.set(kind, (a = createEngineAdapter(kind, { baseUrl: engine.baseUrl, apiKey: 'sk-engine' })));
+  if (!a) adapters.set(kind, (a = createEngineAdapter(kind, { baseUrl: engine.baseUrl, apiKey: engineApiKey })));
   return a;
 };
 
 const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
 const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 
+/** Why `c` is not a well-typed tool-call delta, or undefined when it is. */
+function illTypedToolCall(c: unknown): string | undefined {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return `entry ${JSON.stringify(c)}`;
+  const t = c as Record<string, unknown>;
+  if (!isCount(t.index)) return `index ${String(t.index)}`;
+  if (!optionalString(t.id) || !optionalString(t.type)) return 'id or type not a string';
+  if (t.function === undefined) return undefined;
+  const fn = t.function as Record<string, unknown> | null;
+  if (typeof fn !== 'object' || fn === null || Array.isArray(fn)) return `function ${JSON.stringify(fn)}`;
+  return optionalString(fn.name) && optionalString(fn.arguments) ? undefined : 'function name or arguments not a string';
+}
+
 /** Why `e` is not a well-typed event, or undefined when it is. */
 function illTyped(e: EngineEvent): string | undefined {
   if (e.type === 'delta') {
     const d = e.delta as unknown as Record<string, unknown>;
-    if (typeof d.index !== 'number') return `delta index ${String(d.index)}`;
+    if (!isCount(d.index) || (d.index as number) > 127) return `delta index ${String(d.index)}`;
     for (const key of ['role', 'text', 'reasoning', 'finishReason']) if (!optionalString(d[key])) return `delta ${key} of type ${typeof d[key]}`;
-    if (d.toolCalls !== undefined && !Array.isArray(d.toolCalls)) return 'delta toolCalls not an array';
+    if (d.toolCalls !== undefined) {
+      if (!Array.isArray(d.toolCalls)) return 'delta toolCalls not an array';
+      const bad = (d.toolCalls as unknown[]).find((c) => illTypedToolCall(c) !== undefined);
+      if (bad !== undefined) return `tool call ${illTypedToolCall(bad)}`;
+    }
     const extra = Object.keys(d).filter((k) => !['index', 'role', 'text', 'reasoning', 'toolCalls', 'finishReason'].includes(k));
     return extra.length > 0 ? `delta keys ${extra.join(', ')}` : undefined;
   }
   if (e.type === 'usage') {
     for (const [key, v] of Object.entries(e.usage)) {
       if (!['promptTokens', 'completionTokens', 'cachedTokens'].includes(key)) return `usage key ${key}`;
-      if (v !== undefined && typeof v !== 'number') return `usage ${key} ${String(v)}`;
+      if (v !== undefined && !isCount(v)) return `usage ${key} ${String(v)}`;
     }
     return undefined;
   }
@@ -112,6 +129,8 @@ describe.each(engineKinds())('%s adapter - hostile engine answers', (kind) => {
         expect(error, `threw ${String(error)}`).toBeInstanceOf(LlmuxError);
         expect(knownCodes.has((error as LlmuxError).code)).toBe(true);
         for (const secret of plantedSecrets) expect((error as LlmuxError).message).not.toContain(secret);
+        // The log's account (the engine's words) keeps addresses, but never the key the adapter sent.
+        expect(engineFailureDetail(error) ?? '').not.toContain(engineApiKey);
       }
       if (answer.status < 200 || answer.status >= 300) {
         expect(out.ended).toBe('threw');

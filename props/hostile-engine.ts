@@ -49,10 +49,14 @@ const errorObject: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ object: fc.constant('error'), message: text, type: optional(text) }, { requiredKeys: ['object'] }),
 );
 
+const toolCall = fc.record({
+  index: field(fc.nat(3)), id: optional(text), type: optional(text),
+  function: optional(field(fc.record({ name: optional(text), arguments: optional(text) }, { requiredKeys: [] }))),
+}, { requiredKeys: [] });
 const openaiChoice = fc.record({
   index: field(fc.nat(2)),
   delta: field(fc.record({
-    role: optional(text), content: optional(text), reasoning_content: optional(text), reasoning: optional(text), tool_calls: optional(field(fc.array(anyJson, { maxLength: 2 }))),
+    role: optional(text), content: optional(text), reasoning_content: optional(text), reasoning: optional(text), tool_calls: optional(field(fc.array(fc.oneof(toolCall, anyJson), { maxLength: 3 }))),
   }, { requiredKeys: [] })),
   text: optional(text),
   finish_reason: optional(field(fc.constantFrom('stop', 'length', 'tool_calls', null))),
@@ -130,9 +134,11 @@ export interface EngineAnswer {
   ending: 'end' | 'cut' | 'hold';
 }
 
-const secretish = fc.constantFrom('sk-proj-LEAKME0123456789', 'http://10.1.2.3:8000/v1', '10.9.8.7:9000', 'Bearer sk-live-LEAKME9876');
+/** The key every fuzzed adapter is given: shaped like no known key, so only knowing it can cut it out. */
+export const engineApiKey = 'engkey.Q7vX2mN9pL4t';
+const secretish = fc.constantFrom('sk-proj-LEAKME0123456789', 'http://10.1.2.3:8000/v1', '10.9.8.7:9000', 'Bearer sk-live-LEAKME9876', engineApiKey);
 /** Secrets planted in engine error bodies: none may reach an error's message. */
-export const plantedSecrets = ['LEAKME', '10.1.2.3', '10.9.8.7'];
+export const plantedSecrets = ['LEAKME', '10.1.2.3', '10.9.8.7', engineApiKey];
 
 export const engineAnswerArb = (dialect: Dialect): fc.Arbitrary<EngineAnswer> => fc.record({
   status: fc.oneof({ weight: 6, arbitrary: fc.constant(200) }, { weight: 1, arbitrary: fc.constantFrom(204, 400, 401, 404, 408, 413, 422, 429, 500, 503, 529) }),

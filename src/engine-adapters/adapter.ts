@@ -22,14 +22,22 @@ export interface EngineRequest {
   deadline?: number;
 }
 
+/** One entry of OpenAI's `delta.tool_calls`: the pieces of a call, joined by `index` across chunks. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+
 /** One increment of one choice: chat `delta.content` and completion `text` both land in `text`. */
 export interface Delta {
   index: number;
   role?: string;
   text?: string;
   reasoning?: string;
-  /** OpenAI `delta.tool_calls`, passed through untouched. */
-  toolCalls?: unknown[];
+  /** OpenAI `delta.tool_calls`, their well-formed entries (engine-values.ts). */
+  toolCalls?: ToolCallDelta[];
   finishReason?: string;
 }
 

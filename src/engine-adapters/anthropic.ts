@@ -9,6 +9,7 @@ import { ErrorCode, LlmuxError } from '../errors.js';
 import { contentText } from '../tokenize/chat-template.js';
 import type { ChatMessage, EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } from './adapter.js';
 import { clientSafe, EngineFailureDetail, engineReportedError } from './engine-errors.js';
+import { countOf, usageFrom } from './engine-values.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { defined, maxTokensOf, promptText, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
@@ -67,11 +68,12 @@ export function createAnthropicAdapter(options: EngineAdapterOptions): EngineAda
               const usage = (json.message as Json | undefined)?.usage as Json | undefined;
               if (first) out.push({ type: 'delta', delta: { index: 0, role: 'assistant' } });
               first = false;
-              if (typeof usage?.input_tokens === 'number') {
+              const input = countOf(usage?.input_tokens);
+              if (input !== undefined) {
                 // Anthropic's input_tokens leave out cache reads and writes; OpenAI's prompt_tokens include them.
-                const read = typeof usage.cache_read_input_tokens === 'number' ? usage.cache_read_input_tokens : 0;
-                const written = typeof usage.cache_creation_input_tokens === 'number' ? usage.cache_creation_input_tokens : 0;
-                out.push({ type: 'usage', usage: { promptTokens: usage.input_tokens + read + written, ...(read > 0 ? { cachedTokens: read } : {}) } });
+                const read = countOf(usage?.cache_read_input_tokens) ?? 0;
+                const written = countOf(usage?.cache_creation_input_tokens) ?? 0;
+                out.push({ type: 'usage', usage: usageFrom({ promptTokens: input + read + written, ...(read > 0 ? { cachedTokens: read } : {}) }) });
               }
               return false;
             }
@@ -84,8 +86,8 @@ export function createAnthropicAdapter(options: EngineAdapterOptions): EngineAda
             case 'message_delta': {
               const reason = (json.delta as Json | undefined)?.stop_reason;
               if (typeof reason === 'string') out.push({ type: 'delta', delta: { index: 0, finishReason: (Object.hasOwn(stopReasons, reason) ? stopReasons[reason] : undefined) ?? 'stop' } });
-              const output = (json.usage as Json | undefined)?.output_tokens;
-              if (typeof output === 'number') out.push({ type: 'usage', usage: { completionTokens: output } });
+              const output = countOf((json.usage as Json | undefined)?.output_tokens);
+              if (output !== undefined) out.push({ type: 'usage', usage: { completionTokens: output } });
               return false;
             }
             case 'message_stop':

@@ -5,8 +5,9 @@
  * assistant message of a chat; `/api/generate` wraps its prompt in the model's template, so a
  * completion cannot be continued.
  */
-import type { EngineAdapter, EngineAdapterOptions, EngineEvent, Usage } from './adapter.js';
+import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineReportedError } from './engine-errors.js';
+import { usageFrom } from './engine-values.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
@@ -46,10 +47,7 @@ export function createOllamaAdapter(options: EngineAdapterOptions): EngineAdapte
           const finish = done ? (json.done_reason === 'length' ? 'length' : 'stop') : undefined;
           deltas.push(out, text, finish);
           if (done) {
-            const usage: Usage = {};
-            if (typeof json.prompt_eval_count === 'number') usage.promptTokens = json.prompt_eval_count;
-            if (typeof json.eval_count === 'number') usage.completionTokens = json.eval_count;
-            out.push({ type: 'usage', usage });
+            out.push({ type: 'usage', usage: usageFrom({ promptTokens: json.prompt_eval_count, completionTokens: json.eval_count }) });
           }
           return done;
         },

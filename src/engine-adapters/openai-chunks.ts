@@ -1,15 +1,12 @@
 /** OpenAI chunk JSON (chat and completions, streamed) → normalized engine events. */
 import type { Delta, EngineEvent, Usage } from './adapter.js';
+import { choiceIndexOf, toolCallDeltasOf, usageFrom } from './engine-values.js';
 
 type Json = Record<string, unknown>;
 
 function usageOf(u: Json): Usage {
   const details = u.prompt_tokens_details as { cached_tokens?: unknown } | null | undefined;
-  const usage: Usage = {};
-  if (typeof u.prompt_tokens === 'number') usage.promptTokens = u.prompt_tokens;
-  if (typeof u.completion_tokens === 'number') usage.completionTokens = u.completion_tokens;
-  if (typeof details?.cached_tokens === 'number') usage.cachedTokens = details.cached_tokens;
-  return usage;
+  return usageFrom({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, cachedTokens: details?.cached_tokens });
 }
 
 export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
@@ -17,7 +14,9 @@ export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
   if (Array.isArray(choices)) {
     for (const raw of choices as (Json | null)[]) {
       if (typeof raw !== 'object' || raw === null) continue;
-      const d: Delta = { index: typeof raw.index === 'number' ? raw.index : 0 };
+      const index = choiceIndexOf(raw.index);
+      if (index === undefined) continue;
+      const d: Delta = { index };
       let meaningful = false;
       const delta = raw.delta as Json | null | undefined;
       if (typeof delta === 'object' && delta !== null) {
@@ -35,8 +34,9 @@ export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
           d.reasoning = reasoning;
           meaningful = true;
         }
-        if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
-          d.toolCalls = delta.tool_calls;
+        const toolCalls = toolCallDeltasOf(delta.tool_calls);
+        if (toolCalls) {
+          d.toolCalls = toolCalls;
           meaningful = true;
         }
       } else if (typeof raw.text === 'string' && raw.text !== '') {
@@ -55,7 +55,7 @@ export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
 
 /** A whole (non-streamed) `chat.completion` or `text_completion` → the same events, in one batch. */
 export function eventsFromCompletion(body: Json, out: EngineEvent[]): void {
-  const choices = Array.isArray(body.choices) ? (body.choices as Json[]) : [];
+  const choices = Array.isArray(body.choices) ? (body.choices as unknown[]).filter((c): c is Json => typeof c === 'object' && c !== null) : [];
   const asChunk = choices.map((c) => {
     const message = c.message as Json | undefined;
     return message ? { index: c.index, delta: message, finish_reason: c.finish_reason } : { index: c.index, text: c.text, finish_reason: c.finish_reason };

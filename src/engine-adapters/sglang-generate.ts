@@ -5,6 +5,7 @@
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineReportedError, errorFields } from './engine-errors.js';
+import { usageFrom } from './engine-values.js';
 import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
@@ -59,11 +60,7 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
           const finishReason = finishOf(meta);
           deltas.push(out, piece, finishReason);
           if (finishReason !== undefined && meta) {
-            const usage: Record<string, number> = {};
-            if (typeof meta.prompt_tokens === 'number') usage.promptTokens = meta.prompt_tokens;
-            if (typeof meta.completion_tokens === 'number') usage.completionTokens = meta.completion_tokens;
-            if (typeof meta.cached_tokens === 'number') usage.cachedTokens = meta.cached_tokens;
-            out.push({ type: 'usage', usage });
+            out.push({ type: 'usage', usage: usageFrom({ promptTokens: meta.prompt_tokens, completionTokens: meta.completion_tokens, cachedTokens: meta.cached_tokens }) });
           }
           return false;
         },

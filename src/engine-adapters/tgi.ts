@@ -6,6 +6,7 @@
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
 import { engineReportedError } from './engine-errors.js';
+import { countOf } from './engine-values.js';
 import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
@@ -48,7 +49,8 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
           const reason = String(details?.finish_reason);
           const finish = last ? ((Object.hasOwn(finishReasons, reason) ? finishReasons[reason] : undefined) ?? 'stop') : undefined;
           deltas.push(out, text, finish);
-          if (last && typeof details?.generated_tokens === 'number') out.push({ type: 'usage', usage: { completionTokens: details.generated_tokens } });
+          const generated = countOf(details?.generated_tokens);
+          if (last && generated !== undefined) out.push({ type: 'usage', usage: { completionTokens: generated } });
           return last;
         },
       });

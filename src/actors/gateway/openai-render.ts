@@ -2,7 +2,7 @@
  * Renders worker deltas as the OpenAI wire format the client asked for: SSE chunk events when
  * streaming, one completion object otherwise. The client sees its own model string back.
  */
-import type { Delta, Operation } from '../../engine-adapters/adapter.js';
+import type { Delta, Operation, ToolCallDelta } from '../../engine-adapters/adapter.js';
 import type { TokenUsage } from './usage-reconcile.js';
 
 export interface RenderContext {
@@ -108,14 +108,11 @@ export class CompletionAccumulator {
   }
 }
 
-function mergeToolCall(acc: ChoiceAcc['toolCalls'], raw: unknown): void {
-  if (typeof raw !== 'object' || raw === null) return;
-  const t = raw as { index?: number; id?: string; type?: string; function?: { name?: string; arguments?: string } };
-  const index = t.index ?? acc.size;
-  const existing = acc.get(index) ?? { function: { name: '', arguments: '' } };
+function mergeToolCall(acc: ChoiceAcc['toolCalls'], t: ToolCallDelta): void {
+  const existing = acc.get(t.index) ?? { function: { name: '', arguments: '' } };
   if (t.id) existing.id = t.id;
   if (t.type) existing.type = t.type;
   if (t.function?.name) existing.function.name += t.function.name;
   if (t.function?.arguments) existing.function.arguments += t.function.arguments;
-  acc.set(index, existing);
+  acc.set(t.index, existing);
 }

@@ -5,6 +5,7 @@
  * of its own, so frames of an attempt the gateway gave up on can never mix into the next one.
  */
 import type { Delta, Usage } from '../../engine-adapters/adapter.js';
+import { isDelta } from '../../engine-adapters/engine-values.js';
 import { type ErrorInfo, isErrorCode } from '../../errors.js';
 import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 
@@ -29,7 +30,9 @@ export function parseReplyFrame(body: unknown): ReplyFrame | undefined {
   if (!isObject(body)) return undefined;
   switch (body.type) {
     case 'chunk':
-      return isFiniteNumber(body.seq) && Array.isArray(body.deltas) ? (body as unknown as ReplyFrame) : undefined;
+      // Deltas are checked one by one: a worker (or a stolen worker credential) cannot put a non-string
+      // into a client's answer or a counter.
+      return isFiniteNumber(body.seq) && Array.isArray(body.deltas) && body.deltas.every(isDelta) ? (body as unknown as ReplyFrame) : undefined;
     case 'alive':
       return isFiniteNumber(body.seq) ? (body as unknown as ReplyFrame) : undefined;
     case 'end':

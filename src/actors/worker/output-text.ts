@@ -3,7 +3,7 @@
  * tokens itself: the engine may not report them (TGI without details, Triton, some providers), and
  * where it does, llmux's own count shows whether the tokenizer matches the engine.
  */
-import type { Delta } from '../../engine-adapters/adapter.js';
+import type { Delta, ToolCallDelta } from '../../engine-adapters/adapter.js';
 
 export class OutputText {
   readonly #byChoice = new Map<number, string>();
@@ -25,8 +25,6 @@ export class OutputText {
 }
 
 /** The generated part of a streamed tool call: its function name and argument text. */
-function toolCallText(call: unknown): string {
-  if (typeof call !== 'object' || call === null) return '';
-  const fn = (call as { function?: { name?: unknown; arguments?: unknown } }).function;
-  return (typeof fn?.name === 'string' ? fn.name : '') + (typeof fn?.arguments === 'string' ? fn.arguments : '');
+function toolCallText(call: ToolCallDelta): string {
+  return (call.function?.name ?? '') + (call.function?.arguments ?? '');
 }
