@@ -41,6 +41,21 @@ export function engineFailureDetail(error: unknown): string | undefined {
   return parts.length > 0 ? parts.join(' <- ') : undefined;
 }
 
+/**
+ * `error` with every occurrence of `secret` (the engine's API key) cut out of its message and its
+ * causes' messages: an engine that echoes the key it was sent, in an error body or a stream, puts it
+ * in neither a client's answer nor the log.
+ */
+export function withoutSecret(error: unknown, secret: string | undefined): unknown {
+  if (!secret || secret.length < 4) return error;
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 6; depth++) {
+    if (e.message.includes(secret)) e.message = e.message.replaceAll(secret, '(the engine key)');
+    e = e.cause;
+  }
+  return error;
+}
+
 /** Whether the request failed before any answer began (refused, reset, unresolvable, no headers). */
 export function isEngineRequestFailure(error: unknown): boolean {
   return error instanceof LlmuxError && error.cause instanceof EngineFailureDetail && error.cause.stage === 'request';

@@ -11,7 +11,7 @@ import { Pool } from 'undici';
 import { LlmuxError } from '../errors.js';
 import type { Continuation, EngineAdapter, EngineAdapterOptions, EngineEvent, EngineLoad, EngineRequest } from './adapter.js';
 import { type ContinuationSupport, continueRequest } from './continuation.js';
-import { engineHttpError, engineRequestError, engineStreamCut, engineTimeout } from './engine-errors.js';
+import { engineHttpError, engineRequestError, engineStreamCut, engineTimeout, withoutSecret } from './engine-errors.js';
 
 export interface EngineCall {
   /** Path (and query) under the base URL. */
@@ -103,6 +103,8 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
       } catch (error) {
         throw explain(error, (e) => engineStreamCut(kind, e));
       }
+    } catch (error) {
+      throw withoutSecret(error, options.apiKey);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

@@ -1,10 +1,15 @@
 /**
  * The one newline-delimited JSON line splitter (Ollama): incremental, UTF-8 decoded in streaming
- * mode so a character split across reads stays whole, LF or CRLF line ends, blank lines skipped.
+ * mode so a character split across reads stays whole, LF or CRLF line ends, blank lines skipped. A
+ * line longer than `maxChars` (record-limit.ts) throws RecordTooLong.
  */
+import { maxRecordChars, RecordTooLong } from './record-limit.js';
+
 export class NdjsonParser {
   readonly #decoder = new TextDecoder('utf-8');
   #partial = '';
+
+  constructor(readonly maxChars: number = maxRecordChars) {}
 
   /** Feeds one read; returns the complete lines it finished. */
   push(bytes: Uint8Array): string[] {
@@ -24,12 +29,14 @@ export class NdjsonParser {
     const out: string[] = [];
     let start = 0;
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
+      if (this.#partial.length + (i - start) > this.maxChars) throw new RecordTooLong(this.maxChars);
       const line = (this.#partial + text.slice(start, i)).trim();
       this.#partial = '';
       if (line !== '') out.push(line);
       start = i + 1;
     }
     this.#partial += text.slice(start);
+    if (this.#partial.length > this.maxChars) throw new RecordTooLong(this.maxChars);
     return out;
   }
 }

@@ -7,6 +7,7 @@
 import type { EngineEvent } from './adapter.js';
 import { engineGarbled, engineStreamCut } from './engine-errors.js';
 import { NdjsonParser } from './ndjson.js';
+import { RecordTooLong } from './record-limit.js';
 import { SseParser } from './sse.js';
 
 export interface StreamRecord {
@@ -26,10 +27,25 @@ export interface RecordDecoder {
 
 type Framing = 'sse' | 'ndjson';
 
-function splitter(framing: Framing): { push(bytes: Uint8Array): StreamRecord[]; end(): StreamRecord[] } {
+interface Splitter {
+  push(bytes: Uint8Array): StreamRecord[];
+  end(): StreamRecord[];
+}
+
+function splitter(framing: Framing): Splitter {
   if (framing === 'sse') return new SseParser();
   const p = new NdjsonParser();
   return { push: (b) => p.push(b).map((data) => ({ data })), end: () => p.end().map((data) => ({ data })) };
+}
+
+/** The records `split` completes; an overlong record is the engine's garbage, as an unparseable one is. */
+function split(kind: string, split: () => StreamRecord[]): StreamRecord[] {
+  try {
+    return split();
+  } catch (error) {
+    if (error instanceof RecordTooLong) throw engineGarbled(kind, error.message);
+    throw error;
+  }
 }
 
 export function parseJsonRecord(kind: string, data: string): Record<string, unknown> {
@@ -62,9 +78,9 @@ export async function* readRecords(kind: string, framing: Framing, body: AsyncIt
     if (failure !== undefined) throw failure;
   };
   for await (const bytes of body) {
-    if (!done) yield* step(records.push(bytes));
+    if (!done) yield* step(split(kind, () => records.push(bytes)));
   }
-  if (!done) yield* step(records.end());
+  if (!done) yield* step(split(kind, () => records.end()));
   if (!done && decoder.endsWithBody) {
     const out: EngineEvent[] = [];
     decoder.finish?.(out);

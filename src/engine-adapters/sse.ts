@@ -9,10 +9,14 @@
  * - `retry` is ignored: nothing here reconnects.
  * - `id` persists across events, as the spec's "last event ID" does: an event carries the latest id
  *   seen so far.
+ * - A line or an event's data longer than `maxChars` (record-limit.ts) throws RecordTooLong: the
+ *   parser never holds more than that for one record.
  * - At the end of the stream an event that lacks its closing blank line is still delivered (the spec
  *   discards it): an engine that ends without the blank line loses nothing. Callers that must tell a
  *   clean end from a cut judge by the transport, not by this parser.
  */
+import { maxRecordChars, RecordTooLong } from './record-limit.js';
+
 export interface SseEvent {
   /** The `event:` field; absent means the default type, "message". */
   event?: string;
@@ -35,6 +39,8 @@ export class SseParser {
   #data: string | undefined;
   #event: string | undefined;
   #id: string | undefined;
+
+  constructor(readonly maxChars: number = maxRecordChars) {}
 
   /** Feeds one read of the stream; returns the events it completed (often none, often one). */
   push(bytes: Uint8Array): SseEvent[] {
@@ -77,6 +83,7 @@ export class SseParser {
       start = i + 1;
     }
     if (start < length) this.#partial += start === 0 ? text : text.slice(start);
+    if (this.#partial.length > this.maxChars) throw new RecordTooLong(this.maxChars);
   }
 
   #line(line: string, out: SseEvent[]): void {
@@ -85,7 +92,7 @@ export class SseParser {
     // `data:` first and without slicing out the field name: nearly every line of an engine stream is one.
     if (line.startsWith('data:')) {
       const value = line.charCodeAt(5) === SPACE ? line.slice(6) : line.slice(5);
-      this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
+      this.#appendData(value);
       return;
     }
     const colon = line.indexOf(':');
@@ -94,7 +101,7 @@ export class SseParser {
     if (colon !== -1) value = line.charCodeAt(colon + 1) === SPACE ? line.slice(colon + 2) : line.slice(colon + 1);
     switch (field) {
       case 'data': // "data" with no colon: an empty data line
-        this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
+        this.#appendData(value);
         return;
       case 'event':
         this.#event = value === '' ? undefined : value;
@@ -105,6 +112,11 @@ export class SseParser {
       default:
         return; // `retry` and unknown fields
     }
+  }
+
+  #appendData(value: string): void {
+    this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
+    if (this.#data.length > this.maxChars) throw new RecordTooLong(this.maxChars);
   }
 
   #dispatch(out: SseEvent[]): void {
