@@ -114,6 +114,9 @@ export interface RunRouterOptions {
   cluster?: string;
   breakerPolicy?: BreakerPolicy;
   nkeySeed?: string;
+  /** RouterOptions.takeGatewayRequests (default true). */
+  takeGatewayRequests?: boolean;
+  summaryIntervalMs?: number;
   /**
    * Refuse workers without a binding record (RouterOptions.requireWorkerBinding). Default: on when the
    * router connects with an nkey identity, i.e. in a deployment whose workers have identities of their own.
@@ -127,13 +130,18 @@ export async function runRouter(options: RunRouterOptions): Promise<Router> {
   const catalog = await openCatalog(transport);
   const router = await startRouter({ transport, catalog, log: options.log, routerId,
     requireWorkerBinding: options.requireWorkerBinding ?? options.nkeySeed !== undefined,
-    ...(options.cluster !== undefined ? { cluster: options.cluster } : {}), ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
+    ...(options.cluster !== undefined ? { cluster: options.cluster } : {}), ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}),
+    ...(options.takeGatewayRequests !== undefined ? { takeGatewayRequests: options.takeGatewayRequests } : {}),
+    ...(options.summaryIntervalMs !== undefined ? { summaryIntervalMs: options.summaryIntervalMs } : {}) });
   return {
     routerId,
     table: router.table,
     catalog: router.catalog,
     decisions: router.decisions,
     bindings: router.bindings,
+    cluster: router.cluster,
+    clusters: router.clusters,
+    stats: router.stats,
     async stop() {
       await router.stop();
       catalog.stop();

@@ -26,6 +26,17 @@ export const routingOptionsSchema = z.object({
 }).strict();
 export type RoutingOptions = z.infer<typeof routingOptionsSchema>;
 
+/**
+ * Where a model's requests may be served across clusters (docs/routing.md, "Locality"): `strict`
+ * never leaves the router's cluster; `prefer` uses local workers and spills to another cluster when
+ * they are saturated, unhealthy, draining or absent; `any` goes to the cluster with the most free capacity.
+ */
+export const localityModes = ['strict', 'prefer', 'any'] as const;
+export type Locality = (typeof localityModes)[number];
+export const defaultLocality: Locality = 'prefer';
+/** By default the local cluster counts as saturated only when no local worker has a free slot. */
+export const defaultSpillAt = 1;
+
 export const llmConfigSchema = z.object({
   /** OpenAI paths this model may be called on; absent means every supported path. */
   uris: z.array(z.string().startsWith('/')).optional(),
@@ -45,6 +56,13 @@ export const llmConfigSchema = z.object({
   }).strict()).max(8).optional(),
   routingMethod: z.enum(routingMethods).optional(),
   routing: routingOptionsSchema.optional(),
+  /** Cross-cluster locality (default `prefer`). */
+  locality: z.enum(localityModes).optional(),
+  /**
+   * With `prefer`: the utilisation (in-flight ÷ capacity, 0–1) at which a local worker counts as
+   * saturated; the router spills once every eligible local worker is at or above it. Default 1 (full).
+   */
+  spillAt: z.number().min(0).max(1).optional(),
   /**
    * Mid-stream migration: when a worker or its engine fails after output started, another worker
    * carries the answer on from what the client has, up to `attempts` times (0 turns it off).

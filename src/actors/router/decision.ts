@@ -3,8 +3,9 @@
  * the router's own cluster when it has an eligible worker there, let the method choose, and keep
  * what a record of it needs for `GET /admin/api/decisions/<request-id>`.
  */
-import type { RoutingMethod, RoutingOptions } from '../control/function.schema.js';
+import type { Locality, RoutingMethod, RoutingOptions } from '../control/function.schema.js';
 import { type ExclusionReason, exclusionOf, exclusionReasons } from './eligibility.js';
+import type { RemoteCandidate, SpillReason } from './locality.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import { routingMethodFns } from './methods/index.js';
 import type { RoutingRequest, RoutingState } from './routing-request.js';
@@ -21,7 +22,8 @@ export interface CandidateRecord {
   score?: number;
 }
 
-export type DecisionOutcome = 'dispatched' | 'no_active_backend' | 'no_eligible_candidates';
+/** `spilled`: sent to another cluster's routers, whose own record names the worker. */
+export type DecisionOutcome = 'dispatched' | 'spilled' | 'no_active_backend' | 'no_eligible_candidates';
 
 /** A decision as the router keeps it: the candidates stay in columns until someone asks. */
 export type StoredDecision = Omit<DecisionRecord, 'candidates' | 'at'> & { candidates: CandidateTable | readonly CandidateRecord[]; at: number };
@@ -40,6 +42,16 @@ export interface DecisionRecord {
   candidates: CandidateRecord[];
   winner?: string;
   outcome: DecisionOutcome;
+  /** The deciding router's cluster (each candidate names its own). */
+  cluster: string;
+  /** The model's locality setting as applied (a spilled request is routed as `strict`). */
+  locality: Locality;
+  /** Remote clusters weighed from their summaries, when the router considered leaving its own. */
+  remoteCandidates?: readonly RemoteCandidate[];
+  /** Where the request was spilled, and why. */
+  spill?: { cluster: string; reason: SpillReason };
+  /** The cluster whose router spilled the request here: it is routed here, never spilled again. */
+  spilledFrom?: string;
   /** Time spent deciding, microseconds. */
   decisionMicros: number;
 }

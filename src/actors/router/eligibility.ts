@@ -13,6 +13,8 @@
  *
  * Every routing method chooses only among the eligible; a property test holds them to it.
  */
+import type { Deployment } from '../control/function.schema.js';
+import type { WorkerDescriptor } from './registry.protocol.js';
 import type { RoutingRequest } from './routing-request.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
 
@@ -24,11 +26,7 @@ export type ExclusionReason = (typeof exclusionReasons)[number];
 export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number): ExclusionReason | undefined {
   const { descriptor: d, load } = w;
   if (d.model !== request.model) return 'model-mismatch';
-  if (request.deployments) {
-    const deployment = request.deployments.get(d.versionId);
-    if (!deployment || (deployment.cluster !== undefined && deployment.cluster !== d.cluster)) return 'not-deployed';
-    for (const [k, v] of Object.entries(deployment.labels ?? {})) if (d.labels[k] !== v) return 'not-deployed';
-  }
+  if (!deployedIn(d, request.deployments)) return 'not-deployed';
   if (request.exclude.includes(d.workerId)) return 'failed-this-request';
   if (load.state === 'draining') return 'draining';
   if (!load.healthy) return 'unhealthy';
@@ -46,4 +44,16 @@ export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number
 /** Tokens per minute as this router sees it: the worker's last report plus what was sent to it since. */
 export function usedTokensPerMinute(w: WorkerEntry): number {
   return w.load.usage.tokensPerMinute + w.tokensSinceReport;
+}
+
+/**
+ * Whether the worker's version may serve, given the function's deployments (none: every version
+ * may): its version is deployed, in the deployment's cluster if it names one, with its labels.
+ */
+export function deployedIn(d: WorkerDescriptor, deployments: ReadonlyMap<string, Deployment> | undefined): boolean {
+  if (!deployments) return true;
+  const deployment = deployments.get(d.versionId);
+  if (!deployment || (deployment.cluster !== undefined && deployment.cluster !== d.cluster)) return false;
+  for (const [k, v] of Object.entries(deployment.labels ?? {})) if (d.labels[k] !== v) return false;
+  return true;
 }

@@ -28,7 +28,7 @@ describe('decision log', () => {
   const record = (requestId: string, candidates: number): StoredDecision => ({
     requestId, attempt: 1, routerId: 'r', at: 0, functionId: 'fn', model: 'm', method: 'least-busy', overridden: false,
     candidates: Array.from({ length: candidates }, (_, i) => ({ workerId: `w${i}`, cluster: 'local', inFlight: 0, capacity: 1 })),
-    outcome: 'dispatched', decisionMicros: 1,
+    outcome: 'dispatched', decisionMicros: 1, cluster: 'local', locality: 'prefer',
   });
 
   it('keeps every attempt of a request, and drops the oldest requests beyond its bounds', () => {

@@ -5,6 +5,8 @@
  * subject in one queue group (active-active) and tell each other where they sent each request.
  * Every decision is recorded (decision-log.ts) and answers `GET /admin/api/decisions/<id>`.
  * A worker joins the table only for what its identity is bound to serve (worker-binding-check.ts).
+ * A router hears only its own cluster's workers; other clusters reach it as summaries, and a model's
+ * `locality` decides when a request spills to one of them (locality.ts, cluster-link.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
@@ -15,25 +17,32 @@ import type { Inbound, Subscription, Transport } from '../../transport/transport
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
-import { defaultRoutingMethod, type RoutingMethod } from '../control/function.schema.js';
+import { defaultLocality, defaultRoutingMethod, defaultSpillAt, type Locality, type RoutingMethod } from '../control/function.schema.js';
 import { WorkerBindings } from '../control/worker-bindings.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
 import type { BreakerPolicy } from './circuit-breaker.js';
+import { ClusterLink, defaultSummaryIntervalMs } from './cluster-link.js';
 import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide } from './decision.js';
 import { DecisionLog } from './decision-log.js';
 import { BoundedMap } from './bounded-map.js';
+import { chooseRoute, localView } from './locality.js';
 import { eventWorkerId, type RegistryEvent, parseRegistryEvent, type WorkerDescriptor } from './registry.protocol.js';
 import { type RoutedEvent, type RouterAnswer, type RouterQuery, parseRoutedEvent, parseRouterQuery } from './router.protocol.js';
+import type { RemoteClusters } from './remote-clusters.js';
 import { newRoutingState, type RoutingRequest } from './routing-request.js';
+import { summaryBounds, type ClusterSummary } from './summary.protocol.js';
 import { bindingRefusal } from './worker-binding-check.js';
 import { effectiveInFlight, WorkerTable } from './worker-table.js';
 
 export type RouterMessage =
   | { type: 'registry'; event: RegistryEvent }
-  | { type: 'dispatch'; message: Inbound; request: InferRequest }
+  /** `spilledFrom`: another cluster's router sent it here (it is routed here, never spilled again). */
+  | { type: 'dispatch'; message: Inbound; request: InferRequest; spilledFrom?: string }
   | { type: 'routed'; event: RoutedEvent }
   | { type: 'query'; query: RouterQuery; reply: string }
+  | { type: 'summary'; summary: ClusterSummary }
+  | { type: 'publish-summary' }
   | { type: 'sweep' };
 
 export interface RouterOptions {
@@ -56,6 +65,15 @@ export interface RouterOptions {
   breakerPolicy?: BreakerPolicy;
   /** Sweep cadence when the table is empty. */
   idleSweepMs?: number;
+  /** How often the router publishes its cluster's summary (default 1 s; 100 ms to 10 s). */
+  summaryIntervalMs?: number;
+  /**
+   * Take gateways' requests on `llmux.route.>` (default true); without, only requests other clusters
+   * spill here. Across NATS gateways each request reaches a router of the gateway's own cluster while
+   * one exists, so a supercluster needs no setting; where several clusters share one nats-server (a
+   * test, a lab) there is no such locality, and the clusters without gateways of their own turn it off.
+   */
+  takeGatewayRequests?: boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -68,7 +86,23 @@ export interface Router {
   readonly decisions: DecisionLog;
   /** The router's view of the worker bindings (it lags a write made elsewhere by the KV watch). */
   readonly bindings: WorkerBindings;
+  readonly cluster: string;
+  /** The latest summaries of the remote clusters. */
+  readonly clusters: RemoteClusters;
+  stats(): RouterStats;
   stop(): Promise<void>;
+}
+
+/** Counters since the router started. */
+export interface RouterStats {
+  /** Messages on the registry subscription (its own cluster's only). */
+  registryMessages: number;
+  /** Remote clusters' summaries received. */
+  summaries: number;
+  /** Requests this router sent to another cluster. */
+  spilledOut: number;
+  /** Requests another cluster's router sent here. */
+  spilledIn: number;
 }
 
 function errorFrame(error: ErrorInfo): ReplyFrame {
@@ -80,6 +114,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const now = options.now ?? Date.now;
   const routerId = options.routerId ?? `router-${randomUUID().slice(0, 8)}`;
   const cluster = options.cluster ?? defaultCluster;
+  const { min, max } = summaryBounds.intervalMs;
+  const summaryIntervalMs = Math.min(max, Math.max(min, options.summaryIntervalMs ?? defaultSummaryIntervalMs));
+  const link = new ClusterLink({ transport, cluster, routerId, log, summaryIntervalMs });
+  const stats: RouterStats = { registryMessages: 0, summaries: 0, spilledOut: 0, spilledIn: 0 };
   const table = new WorkerTable(options.breakerPolicy);
   const state = newRoutingState(options.random);
   const decisions = new DecisionLog();
@@ -88,6 +126,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   /** The last refusal logged per worker, so a refused worker logs once per reason, not every heartbeat. */
   const refusals = new Map<string, string>();
   let sweepTimer: NodeJS.Timeout | undefined;
+  let summaryTimer: NodeJS.Timeout | undefined;
   let sweepDue = 0;
 
   const scheduleSweep = (self: ActorRef<RouterMessage>): void => {
@@ -102,11 +141,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (message.reply) transport.publish(message.reply, frame, { headers: message.headers });
   };
 
-  const record = (request: InferRequest, method: RoutingMethod, outcome: DecisionOutcome, candidates: CandidateTable | [], started: number, winner?: string): void => {
+  /** What a record says beyond the candidates: the method, and where the request stands between clusters. */
+  type RecordContext = Pick<StoredDecision, 'method' | 'locality' | 'spilledFrom' | 'spill' | 'remoteCandidates'>;
+  const record = (request: InferRequest, context: RecordContext, outcome: DecisionOutcome, candidates: CandidateTable | [], started: number, winner?: string): void => {
     const entry: StoredDecision = {
-      requestId: request.requestId, attempt: request.routing.attempt, routerId, at: now(),
-      functionId: request.functionId, model: request.model, method, overridden: request.routing.method !== undefined,
-      candidates, outcome, decisionMicros: Math.round((performance.now() - started) * 1000),
+      requestId: request.requestId, attempt: request.routing.attempt, routerId, at: now(), cluster,
+      functionId: request.functionId, model: request.model, overridden: request.routing.method !== undefined,
+      ...context, candidates, outcome, decisionMicros: Math.round((performance.now() - started) * 1000),
       ...(winner ? { winner } : {}),
     };
     decisions.add(entry);
@@ -127,13 +168,16 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (blocks?.length) state.prefixes.insert(workerId, blocks);
   };
 
-  const dispatch = (message: Inbound, request: InferRequest): void => {
+  const dispatch = (message: Inbound, request: InferRequest, spilledFrom: string | undefined): void => {
     const started = performance.now();
     const resolved = catalog.resolve(request.functionId, request.model);
     const configured = resolved?.model.llmConfig;
     const method = request.routing.method ?? configured?.routingMethod ?? options.defaultRoutingMethod ?? defaultRoutingMethod;
+    // A spilled request stays in the cluster it was spilled to: one hop.
+    const locality: Locality = spilledFrom !== undefined ? 'strict' : configured?.locality ?? defaultLocality;
+    const context: RecordContext = { method, locality, ...(spilledFrom !== undefined ? { spilledFrom } : {}) };
     if (!resolved) {
-      record(request, method, 'no_eligible_candidates', [], started);
+      record(request, context, 'no_eligible_candidates', [], started);
       reply(message, errorFrame({ code: ErrorCode.noEligibleCandidates, retryable: false,
         message: `model '${request.functionId}/${request.model}' is not registered` }));
       return;
@@ -146,19 +190,33 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     };
     const deployments = catalog.deployments(request.functionId);
     if (deployments) routingRequest.deployments = deployments;
+    const t = now();
     const { winner, candidates } = decide({
       request: routingRequest, method, options: configured?.routing ?? {}, workers: table.ofFunction(request.functionId),
-      state, now: now(), cluster,
+      state, now: t, cluster,
     });
+    const { choice, remotes } = chooseRoute({
+      mode: locality, ...(spilledFrom !== undefined ? { spilledFrom } : {}), local: localView(candidates, cluster, configured?.spillAt ?? defaultSpillAt),
+      remotes: () => link.remotes.candidates(request.functionId, request.model, t),
+    });
+    if (remotes) context.remoteCandidates = remotes;
+    if (choice.type === 'spill') {
+      link.spill(message, request, choice.cluster);
+      stats.spilledOut++;
+      record(request, { ...context, spill: { cluster: choice.cluster, reason: choice.reason } }, 'spilled', candidates, started);
+      log.debug({ requestId: request.requestId, to: choice.cluster, reason: choice.reason }, 'spilled to another cluster');
+      return;
+    }
     if (!winner) {
-      record(request, method, 'no_active_backend', candidates, started);
+      record(request, context, 'no_active_backend', candidates, started);
+      const elsewhere = remotes?.length ? `; ${remotes.length} other cluster(s) without a free slot` : '';
       reply(message, errorFrame({ code: ErrorCode.noActiveBackend, retryable: true,
-        message: `no active backend for '${request.functionId}/${request.model}': ${candidates.summary()}` }));
+        message: `no active backend for '${request.functionId}/${request.model}' in cluster '${cluster}': ${candidates.summary()}${elsewhere}` }));
       return;
     }
     const workerId = winner.descriptor.workerId;
     noteRouted(workerId, request.routing.tokens, request.routing.blocks);
-    record(request, method, 'dispatched', candidates, started, workerId);
+    record(request, context, 'dispatched', candidates, started, workerId);
     transport.forward(subjects.workerInfer(workerId), { ...message, headers: { ...message.headers, routingMethod: method } });
     if (message.reply) dispatchedTo.set(message.reply, workerId);
     transport.publish(subjects.routed(cluster), { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
@@ -224,7 +282,17 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             onRegistry(msg.event);
             return;
           case 'dispatch':
-            dispatch(msg.message, msg.request);
+            dispatch(msg.message, msg.request, msg.spilledFrom);
+            return;
+          case 'summary':
+            stats.summaries++;
+            if (link.remotes.accept(msg.summary, now()) === 'table-full') {
+              log.debug({ cluster: msg.summary.cluster, held: link.remotes.size }, 'dropped a summary: the table of remote clusters is full');
+            }
+            return;
+          case 'publish-summary':
+            link.publishSummary(table.all(), (fn) => catalog.deployments(fn), now());
+            link.remotes.sweep(now());
             return;
           case 'routed':
             if (msg.event.routerId === routerId) return;
@@ -253,6 +321,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       },
       stop() {
         clearTimeout(sweepTimer);
+        clearInterval(summaryTimer);
       },
     };
   }, {
@@ -262,8 +331,14 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     onFailure: (error, failure) => log.error({ err: error, messageType: failure.messageType, failures: failure.failures }, 'router actor failed on a message; dropped it and resumed'),
   });
 
+  /** A request into the mailbox, or a retryable refusal when the mailbox is full. */
+  const take = (msg: Extract<RouterMessage, { type: 'dispatch' }>): void => {
+    if (!actor.tell(msg)) reply(msg.message, errorFrame({ code: ErrorCode.noActiveBackend, retryable: true, message: 'router overloaded' }));
+  };
+
   const subs: Subscription[] = [
     transport.subscribe(subjects.registryOf(cluster), (m) => {
+      stats.registryMessages++;
       const event = parseRegistryEvent(m.body);
       if (!event) return;
       // A worker may publish only on its own subject in its own cluster (its NATS permissions), so the
@@ -284,14 +359,21 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       const query = parseRouterQuery(m.body);
       if (query && m.reply) actor.tell({ type: 'query', query, reply: m.reply });
     }),
-    transport.subscribe(subjects.routeAll, (m) => {
+    ...(options.takeGatewayRequests === false ? [] : [transport.subscribe(subjects.routeAll, (m) => {
       const request = parseWorkerInbound(m.body);
       if (request?.type !== 'infer') return;
-      if (!actor.tell({ type: 'dispatch', message: m, request })) {
-        reply(m, errorFrame({ code: ErrorCode.noActiveBackend, retryable: true, message: 'router overloaded' }));
-      }
-    }, { queue: queues.routers }),
+      take({ type: 'dispatch', message: m, request });
+    }, { queue: queues.routers })]),
+    ...link.subscribe({
+      summary: (summary) => actor.tell({ type: 'summary', summary }),
+      spilled: (message, request, from) => {
+        stats.spilledIn++;
+        take({ type: 'dispatch', message, request, spilledFrom: from });
+      },
+    }),
   ];
+  summaryTimer = setInterval(() => actor.tell({ type: 'publish-summary' }), summaryIntervalMs);
+  summaryTimer.unref();
   // Ask workers to announce themselves now rather than at their next heartbeat.
   await transport.flush();
   transport.publish(subjects.discover(cluster), { type: 'discover' });
@@ -302,7 +384,11 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     catalog,
     decisions,
     bindings,
+    cluster,
+    clusters: link.remotes,
+    stats: () => ({ ...stats }),
     async stop() {
+      clearInterval(summaryTimer);
       for (const s of subs) s.unsubscribe();
       bindings.stop();
       await actor.stop();
