@@ -14,6 +14,8 @@ const program = new Command();
 const engineOption = () => new Option('--engine <kind>', 'engine adapter: vllm, sglang, sglang-generate, trtllm, llamacpp, tgi, triton, ollama, openai, azure-openai, anthropic').default('vllm');
 const engineSettingOption = () => new Option('--engine-option <key=value>', 'engine-specific setting, e.g. api-version=2024-10-21 for azure-openai (repeatable)').argParser(keyValue);
 
+/** A role's cluster: a router hears only its cluster's workers and spills to other clusters; a worker registers in it. */
+const clusterOption = () => new Option('--cluster <name>', 'the cluster this process runs in: routers hear only its workers and prefer them, workers register in it').env('LLMUX_CLUSTER').default('local');
 const adminKeyOption = () => new Option('--admin-key <key>', 'the admin credential for /admin/api (keys, tenants, decisions, workers)').env('LLMUX_ADMIN_KEY');
 const policyOptions = (command: Command): Command => command
   .addOption(adminKeyOption())
@@ -67,6 +69,7 @@ policyOptions(program
   .description('run the gateway role (OpenAI-compatible HTTP)')
   .addOption(natsOption().makeOptionMandatory())
   .addOption(seedFileOption())
+  .addOption(clusterOption())
   .addOption(new Option('--port <port>', 'HTTP port').default(8080).argParser(port))
   .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
   .addOption(apiKeyOption())
@@ -87,8 +90,6 @@ policyOptions(program
   .addOption(new Option('--max-connections-per-client <n>', 'open connections per client address (IPv6: per /64); more are closed at once. Behind a proxy every client is the proxy: raise it or 0 (no cap)').default(defaultHttpLimits.maxConnectionsPerClient).argParser(nonNegativeInt))
   .addHelpText('after', '\nExample:\n  llmux gateway --nats nats://127.0.0.1:4222 --port 8080 --api-key "$KEY"\n')
   .action(async (opts) => (await import('./commands/roles.js')).gateway(opts));
-
-const clusterOption = () => new Option('--cluster <name>', 'the cluster this process runs in (routers prefer workers of their own cluster)').env('LLMUX_CLUSTER').default('local');
 
 program
   .command('router')
@@ -186,6 +187,7 @@ program
   .addOption(new Option('--function-version <id>', 'with --nats: the version they may serve (default: any)'))
   .addOption(new Option('--model <name>', 'with --nats: the model they may serve (default: any)'))
   .addOption(new Option('--unbind', 'with --nats: remove the workers\' bindings (routers that require bindings then refuse them)'))
+  .addOption(new Option('--cluster <name>', 'with --out: the cluster the workers run in (their identities may register only there; default local)'))
   .addHelpText('after', '\nExamples:\n  llmux credentials --worker gpu-1 --worker gpu-2 --out ./nats-identities\n' +
     '  llmux credentials --nats nats://127.0.0.1:4222 --nkey-seed-file ./nats-identities/control.seed --worker gpu-1 --worker gpu-2 --function demo --model llmux-sim-8b\n')
   .action(async (opts) => (await import('./commands/credentials.js')).credentials(opts));

@@ -54,6 +54,11 @@ export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'c
   nkeySeed?: string;
   /** A token counter to share (its pool's threads); by default the gateway starts and closes its own. */
   tokens?: TokenCounter;
+  /**
+   * The cluster the gateway runs in, for its logs. Which routers take its requests is NATS's choice:
+   * across NATS gateways, one of its own cluster's while one is up.
+   */
+  cluster?: string;
 }
 
 /** The given counter (the caller closes it), or a new one that `release` closes. */
@@ -78,7 +83,8 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   const metrics = options.metrics ?? new GatewayMetrics();
   const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log, 64, () => metrics.ledgerSetAside.inc());
   const journal = await openStreamJournal(transport);
-  const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, ...gatewayOptions } = options;
+  const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, cluster, ...gatewayOptions } = options;
+  if (cluster !== undefined) gatewayOptions.log = options.log.child({ cluster });
   const gateway = await startGateway({
     ...gatewayOptions, transport, catalog, tokens, keys, routes, journal, metrics,
     admission: { limiter, failMode: options.limiter?.failMode ?? 'open', defaultMaxTokens: options.limiter?.defaultMaxTokens ?? 1024 },

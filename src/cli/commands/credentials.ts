@@ -25,6 +25,8 @@ export interface CredentialsOptions {
   functionVersion?: string;
   model?: string;
   unbind?: boolean;
+  /** With --out: the cluster the workers run in; their identities may register only there. */
+  cluster?: string;
 }
 
 export async function credentials(opts: CredentialsOptions): Promise<void> {
@@ -55,9 +57,10 @@ function makeIdentities(opts: CredentialsOptions, out: string): void {
   const workers = opts.worker.map((workerId) => {
     const identity = newIdentity();
     writeFileSync(seedFile(workerId), `${identity.seed}\n`, { mode: 0o600 });
-    return { workerId, identity };
+    return { workerId, identity, ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}) };
   });
   const conf = join(dir, 'nats-auth.conf');
+  const clusterFlag = opts.cluster !== undefined ? ` --cluster ${opts.cluster}` : '';
   writeFileSync(conf, authorizationConfig(control, workers), { mode: 0o644 });
   process.stdout.write([
     `wrote ${conf} (public keys only) and ${1 + workers.length} seed file(s) in ${dir} (readable by you only).`,
@@ -65,12 +68,12 @@ function makeIdentities(opts: CredentialsOptions, out: string): void {
     'Then:',
     `  nats-server -js -c ${conf}                         # or: include ${conf} in your nats-server config`,
     `  ${bindCommand(opts, seedFile('control'))}   # what the workers may serve; routers refuse an unbound worker`,
-    `  llmux router  --nats nats://HOST:4222 --nkey-seed-file ${seedFile('control')}`,
+    `  llmux router  --nats nats://HOST:4222 --nkey-seed-file ${seedFile('control')}${clusterFlag}`,
     `  llmux limiter --nats nats://HOST:4222 --nkey-seed-file ${seedFile('control')}`,
     `  llmux gateway --nats nats://HOST:4222 --nkey-seed-file ${seedFile('control')} ...`,
-    ...workers.map((w) => `  llmux worker  --nats nats://HOST:4222 --nkey-seed-file ${seedFile(w.workerId)} --id ${w.workerId} ...`),
+    ...workers.map((w) => `  llmux worker  --nats nats://HOST:4222 --nkey-seed-file ${seedFile(w.workerId)} --id ${w.workerId}${clusterFlag} ...`),
     '',
-    'A worker must run with the --id its identity was made for: its permissions name only that id\'s subjects.',
+    'A worker must run with the --id (and --cluster) its identity was made for: its permissions name only that id\'s subjects, in that cluster.',
     '',
   ].join('\n'));
 }

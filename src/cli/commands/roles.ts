@@ -8,7 +8,7 @@ import { seedFrom } from './nats-identity.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 
 export async function gateway(opts: {
-  nats: string; nkeySeedFile?: string; port: number; host: string; apiKey?: string[];
+  nats: string; nkeySeedFile?: string; cluster: string; port: number; host: string; apiKey?: string[];
   acceptTimeoutMs: number; livenessTimeoutMs: number; idleTimeoutMs: number; leaseIntervalMs: number; maxAttempts: number;
   clientStallMs: number; maxBufferedBytes: number; requestTimeoutMs: number; resumeIdleMs: number; maxTokensCeiling: number;
 } & HttpLimits & PolicyFlags): Promise<void> {
@@ -17,13 +17,13 @@ export async function gateway(opts: {
     leaseIntervalMs: opts.leaseIntervalMs, maxAttempts: opts.maxAttempts, clientStallMs: opts.clientStallMs, maxBufferedBytes: opts.maxBufferedBytes };
   const policy = policyFromFlags(opts);
   const g = await runGateway({
-    natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits,
+    natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), cluster: opts.cluster, port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits,
     requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, maxTokensCeiling: opts.maxTokensCeiling, ...policy,
     http: { headersTimeoutMs: opts.headersTimeoutMs, bodyTimeoutMs: opts.bodyTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
       maxConnections: opts.maxConnections, maxConnectionsPerClient: opts.maxConnectionsPerClient },
   });
   stopOnSignals(() => g.stop());
-  log.info({ url: g.url, auth: policy.auth, staticKeys: (opts.apiKey ?? []).length, jwt: policy.jwt !== undefined, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
+  log.info({ url: g.url, cluster: opts.cluster, auth: policy.auth, staticKeys: (opts.apiKey ?? []).length, jwt: policy.jwt !== undefined, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
 
 export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number; requireWorkerBinding?: boolean }): Promise<void> {
@@ -58,7 +58,7 @@ export async function worker(opts: {
     ...(opts.id ? { workerId: opts.id } : {}),
   });
   stopOnSignals(() => w.stop());
-  log.info({ worker: w.descriptor.workerId, model: opts.model, engine: opts.engine }, 'worker registered');
+  log.info({ worker: w.descriptor.workerId, cluster: opts.cluster, model: opts.model, engine: opts.engine }, 'worker registered');
 }
 
 export async function limiter(opts: { nats: string; nkeySeedFile?: string }): Promise<void> {
