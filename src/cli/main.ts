@@ -192,6 +192,48 @@ program
     '  llmux credentials --nats nats://127.0.0.1:4222 --nkey-seed-file ./nats-identities/control.seed --worker gpu-1 --worker gpu-2 --function demo --model llmux-sim-8b\n')
   .action(async (opts) => (await import('./commands/credentials.js')).credentials(opts));
 
+const keyOption = () => new Option('--key <algorithm>', 'key type').choices(['ec-p256', 'rsa-2048']).default('ec-p256');
+const pki = program.command('pki').description('a local CA and the certificates it signs, for NATS TLS (routes, gateways, leaf nodes, clients); needs openssl');
+pki
+  .command('init')
+  .description('make a CA: ca.crt (for every server and client) and ca.key (owner-only)')
+  .requiredOption('--out <dir>', 'directory for ca.crt and ca.key (made 0700)')
+  .addOption(new Option('--name <cn>', 'the CA\'s common name').default('llmux CA'))
+  .addOption(new Option('--days <n>', 'validity').default(3650).argParser(positiveInt))
+  .addOption(keyOption())
+  .addHelpText('after', '\nExample:\n  llmux pki init --out ./pki\n')
+  .action(async (opts) => (await import('./commands/pki.js')).pkiInit(opts));
+pki
+  .command('issue')
+  .description('make a key and a certificate signed by the CA: NAME.crt and NAME.key (owner-only)')
+  .requiredOption('--ca <dir>', 'the CA directory (llmux pki init)')
+  .requiredOption('--name <name>', 'the certificate\'s name (CN) and file name')
+  .requiredOption('--out <dir>', 'directory for NAME.crt and NAME.key')
+  .addOption(new Option('--san <list>', 'subject alternative names, comma-separated addresses and DNS names').default('127.0.0.1,localhost'))
+  .addOption(new Option('--server', 'a server certificate (the default): TLS server and client auth, as nats-servers dial each other'))
+  .addOption(new Option('--client', 'a client certificate: TLS client auth only'))
+  .addOption(new Option('--days <n>', 'validity').default(825).argParser(positiveInt))
+  .addOption(keyOption())
+  .addHelpText('after', '\nExamples:\n  llmux pki issue --ca ./pki --name nats-1 --server --san 10.0.0.5,nats-1.internal,127.0.0.1 --out ./nats-1\n  llmux pki issue --ca ./pki --name gpu-1 --client --out ./gpu-1\n')
+  .action(async (opts) => (await import('./commands/pki.js')).pkiIssue(opts));
+
+program
+  .command('cluster')
+  .description('multi-cluster deployments over a NATS supercluster')
+  .command('init')
+  .description('write a ready deployment: nats-server configs (gateways, leaf node, JetStream, TLS everywhere), the PKI, NATS identities per cluster, a README')
+  .requiredOption('--clusters <names>', 'the clusters, comma-separated, e.g. us-east,us-west,eu')
+  .requiredOption('--out <dir>', 'a new (or empty) directory for the deployment')
+  .addOption(new Option('--servers-per-cluster <n>', 'nats-servers in each cluster').default(1).argParser(positiveInt))
+  .addOption(new Option('--workers-per-cluster <n>', 'worker identities to make in each cluster').default(2).argParser(nonNegativeInt))
+  .addOption(new Option('--leaf <name[@cluster]>', 'an edge site: one leaf nats-server connected to a cluster (default: the first)'))
+  .addOption(new Option('--base-port <port>', 'first port: clients from it, routes +1000, gateways +2000, leaf nodes +3000, monitoring +4000').default(4222).argParser(port))
+  .addOption(new Option('--san <list>', 'extra subject alternative names for the server certificates (127.0.0.1 and localhost are always there)'))
+  .addOption(keyOption())
+  .addOption(new Option('--without-secrets', 'write no private key, seed or link password: an example to read, which cannot run'))
+  .addHelpText('after', '\nExamples:\n  llmux cluster init --clusters us-east,us-west,eu --out ./deploy\n  llmux cluster init --clusters us-east,us-west --servers-per-cluster 3 --leaf edge@us-east --base-port 14222 --out ./deploy\n')
+  .action(async (opts) => (await import('./commands/cluster.js')).clusterInit(opts));
+
 addAdminCommands(program);
 
 program.parseAsync().catch((error: unknown) => {

@@ -4,7 +4,7 @@
  * stream journal (nats-journal.ts).
  */
 import { connect } from '@nats-io/transport-node';
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, nkeyAuthenticator } from '@nats-io/nats-core';
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, nkeyAuthenticator, TimeoutError } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import { decode, encode } from '../codec.js';
 import { headerNames } from '../headers.js';
@@ -38,6 +38,28 @@ export interface NatsTransportOptions {
   token?: string;
   /** An nkey seed (nats-credentials.ts): connect as that nkey user. */
   nkeySeed?: string;
+  /**
+   * TLS (`llmux pki`): the CA that signed the servers' certificates, and this process's own
+   * certificate and key for servers that verify clients (`verify: true`, as `llmux cluster init` writes).
+   */
+  tls?: NatsTlsOptions;
+  /**
+   * How long the first connect may take (the client's default: 20 s). Over TLS 1.3 a server that
+   * refuses this client's certificate closes the connection after the handshake, and nats.js reports
+   * only this timeout.
+   */
+  connectTimeoutMs?: number;
+}
+
+export interface NatsTlsOptions {
+  caFile: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+export class NatsTlsConnectError extends Error {
+  override readonly name = 'NatsTlsConnectError';
+  readonly code = 'nats_tls_connect';
 }
 
 export async function connectNats(options: NatsTransportOptions): Promise<NatsTransport> {
@@ -49,7 +71,15 @@ export async function connectNats(options: NatsTransportOptions): Promise<NatsTr
     ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
     ...(options.nkeySeed !== undefined ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(options.nkeySeed)) } : {}),
+    // The client reads these files at connect (a missing one fails the connect) and then verifies the
+    // server's certificate against the CA and the URL's host: its SANs must name 127.0.0.1 or the host.
+    ...(options.tls !== undefined ? { tls: { ...options.tls } } : {}),
+    ...(options.connectTimeoutMs !== undefined ? { timeout: options.connectTimeoutMs } : {}),
   }).catch((error: unknown) => {
+    if (options.tls !== undefined && error instanceof TimeoutError) {
+      throw new NatsTlsConnectError(`NATS at ${options.servers} did not complete a TLS connect in time: a server that requires client certificates (verify: true) refuses one that is missing ` +
+        `or not signed by its CA this way (${options.tls.certFile ? `check that ${options.tls.certFile} was issued by the deployment's CA` : 'no certFile was given'}), or the server did not answer`, { cause: error });
+    }
     if (!/Authorization Violation/i.test(String(error))) throw error;
     throw new Error(`NATS at ${options.servers} refused ${options.nkeySeed ? 'this nkey identity' : 'to connect without credentials'} (Authorization Violation): ` +
       'a nats-server started by `llmux up` admits only the identities it made; pass --nkey-seed-file with one (llmux up prints where its control identity is)', { cause: error });

@@ -1,0 +1,63 @@
+/**
+ * Runs Debian's `openssl` binary (docs/dependencies.md says why not a JS library). Found as
+ * $LLMUX_OPENSSL, else on PATH or at /usr/bin/openssl; looked up once.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+export class OpensslMissingError extends Error {
+  override readonly name = 'OpensslMissingError';
+  readonly code = 'openssl_missing';
+}
+
+export class OpensslFailedError extends Error {
+  override readonly name = 'OpensslFailedError';
+  readonly code = 'openssl_failed';
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let found: string | undefined;
+
+/** Where to look: $LLMUX_OPENSSL alone when it is set, else PATH and /usr/bin. */
+const candidates = (): string[] => (process.env.LLMUX_OPENSSL
+  ? [process.env.LLMUX_OPENSSL]
+  : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'openssl')), '/usr/bin/openssl']);
+
+/** The openssl binary, or an error that says how to install it. Commands call it first, before writing anything. */
+export function opensslBinary(paths?: readonly string[]): string {
+  if (!paths && found) return found;
+  const path = (paths ?? candidates()).find(isExecutable);
+  if (!path) {
+    throw new OpensslMissingError(`openssl was not found${process.env.LLMUX_OPENSSL ? ` at LLMUX_OPENSSL=${process.env.LLMUX_OPENSSL}` : ''}: llmux makes its certificates with it. ` +
+      'Install it (Debian/Ubuntu: `sudo apt-get install openssl`; macOS: `brew install openssl`), or point LLMUX_OPENSSL at the binary.');
+  }
+  if (!paths) found = path;
+  return path;
+}
+
+/** Runs `openssl ARGS` with `input` on stdin; resolves with stdout, rejects with stderr's last lines. */
+export function openssl(args: readonly string[], input?: string): Promise<string> {
+  const binary = opensslBinary();
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+    child.once('error', (error) => reject(new OpensslFailedError(`could not run ${binary}: ${error.message}`, { cause: error })));
+    child.once('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new OpensslFailedError(`openssl ${args[0] ?? ''} failed (exit ${code}): ${stderr.trim() || 'no output'}`));
+    });
+    child.stdin.end(input ?? '');
+  });
+}
