@@ -76,7 +76,7 @@ function pdeathsigLauncher(): string | undefined {
  * kernel ties the signal to the thread that forked, which for `spawn` is the main thread: call this
  * from a worker thread and the server would stop when that thread ends.
  */
-function spawnTiedToParent(binary: string, args: string[]): ChildProcess {
+export function spawnTiedToParent(binary: string, args: string[]): ChildProcess {
   const setpriv = pdeathsigLauncher();
   const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
   return spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] });

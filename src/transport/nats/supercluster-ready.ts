@@ -1,0 +1,78 @@
+/**
+ * When a supercluster is up, as its servers' monitoring endpoints say: every server answers `/varz`,
+ * has its routes (`/routez`), an outbound gateway connection to every other cluster (`/gatewayz`) and
+ * a JetStream meta leader (`/jsz`); the leaf server has its leaf connection (`/leafz`). Bounded: a
+ * timeout names each server still short of something, with the tail of its log.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServerProcess } from './supercluster-server.js';
+
+export interface ReadinessTarget {
+  name: string;
+  monitorUrl: string;
+  process: ServerProcess;
+  /** Routes the server must have (the other servers of its cluster). */
+  routes: number;
+  /** Clusters it must have an outbound gateway connection to. */
+  gateways: readonly string[];
+  /** Leaf connections it must have (1 on the leaf server). */
+  leafnodes: number;
+  jetstream: boolean;
+}
+
+export class SuperclusterNotReadyError extends Error {
+  override readonly name = 'SuperclusterNotReadyError';
+  readonly code = 'supercluster_not_ready';
+}
+
+async function monitor(url: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return response.ok ? (await response.json()) as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const recordOf = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? v as Record<string, unknown> : {});
+
+/** What the server still lacks; empty when it is ready. */
+export async function missing(target: ReadinessTarget): Promise<string[]> {
+  if (!await monitor(`${target.monitorUrl}/varz`)) return ['its monitoring endpoint does not answer yet'];
+  const lacks: string[] = [];
+  if (target.routes > 0) {
+    const routes = Number((await monitor(`${target.monitorUrl}/routez`))?.num_routes ?? 0);
+    if (routes < target.routes) lacks.push(`routes ${routes}/${target.routes}`);
+  }
+  if (target.gateways.length > 0) {
+    const outbound = recordOf((await monitor(`${target.monitorUrl}/gatewayz`))?.outbound_gateways);
+    const down = target.gateways.filter((c) => recordOf(outbound[c]).connection === undefined);
+    if (down.length > 0) lacks.push(`no gateway connection to ${down.join(', ')}`);
+  }
+  if (target.leafnodes > 0) {
+    const leafs = Number((await monitor(`${target.monitorUrl}/leafz`))?.leafnodes ?? 0);
+    if (leafs < target.leafnodes) lacks.push(`leaf connections ${leafs}/${target.leafnodes}`);
+  }
+  if (target.jetstream) {
+    const leader = recordOf((await monitor(`${target.monitorUrl}/jsz`))?.meta_cluster).leader;
+    if (typeof leader !== 'string' || leader === '') lacks.push('no JetStream meta leader');
+  }
+  return lacks;
+}
+
+const tail = (log: string): string => log.trim().split('\n').slice(-8).map((l) => `    ${l}`).join('\n');
+
+export async function waitReady(targets: readonly ReadinessTarget[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const dead = targets.find((t) => !t.process.running());
+    if (dead) throw new SuperclusterNotReadyError(`nats-server ${dead.name} ${dead.process.exitStatus() ?? 'stopped'} while the supercluster was starting:\n${tail(dead.process.log())}`);
+    const report = await Promise.all(targets.map(async (t) => ({ t, lacks: await missing(t) })));
+    const short = report.filter((r) => r.lacks.length > 0);
+    if (short.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new SuperclusterNotReadyError(`the supercluster was not ready within ${timeoutMs} ms:\n${short.map(({ t, lacks }) => `  ${t.name}: ${lacks.join('; ')}\n${tail(t.process.log())}`).join('\n')}`);
+    }
+    await sleep(100);
+  }
+}
