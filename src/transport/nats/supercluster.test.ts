@@ -67,7 +67,7 @@ describe('supercluster launcher', () => {
   it('supercluster - a stream placed in west from a client in east takes writes from both clusters and the leaf', async () => {
     const [east, west, edge] = await Promise.all([connectAs(sc.site('east')), connectAs(sc.site('west')), connectAs(sc.site('edge'))]);
     const jsmEast = await jetstreamManager(east);
-    const info = await jsmEast.streams.add({ name: 'PLACED', subjects: ['placed.>'], placement: { cluster: 'west' } });
+    const info = await jsmEast.streams.add({ name: 'PLACED', subjects: ['placed.>'], placement: { cluster: 'west', tags: [] } });
     expect(info.cluster?.name).toBe('west');
     await jetstream(east).publish('placed.east', 'from east');
     await jetstream(west).publish('placed.west', 'from west');
