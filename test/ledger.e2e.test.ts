@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { openUsageStream, readUsageRecords } from '../src/ledger/usage-ledger.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
+import { defaultCluster, subjects } from '../src/transport/subjects.js';
 import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/nats-server-process.js';
 import { startTestStack, testApiKey, waitFor } from './support/stack.js';
 
@@ -96,8 +97,8 @@ describe('usage ledger', () => {
       const stream = await openUsageStream(transport);
       const record = { requestId: 'dedupe-1', tenant: 't', keyId: 'k', functionId: 'f', versionId: 'v', model: 'm', promptTokens: 1,
         completionTokens: 1, cachedTokens: 0, start: new Date().toISOString(), end: new Date().toISOString(), status: 200, outcome: 'ok' };
-      expect(await stream.append('llmux.usage.t', record, record.requestId)).toEqual({ duplicate: false });
-      expect(await stream.append('llmux.usage.t', record, record.requestId)).toEqual({ duplicate: true });
+      expect(await stream.append(subjects.usage(defaultCluster, 't'), record, record.requestId)).toEqual({ duplicate: false });
+      expect(await stream.append(subjects.usage(defaultCluster, 't'), record, record.requestId)).toEqual({ duplicate: true });
       expect((await readUsageRecords(stream)).filter((r) => r.requestId === 'dedupe-1')).toHaveLength(1);
     } finally {
       await transport.close();

@@ -81,7 +81,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   await routes.start();
   const limiter = new LimiterClient(transport, options.limiter?.timeoutMs ?? 500);
   const metrics = options.metrics ?? new GatewayMetrics();
-  const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport), options.log, 64, () => metrics.ledgerSetAside.inc());
+  const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport, options.cluster ?? defaultCluster), options.log, 64, () => metrics.ledgerSetAside.inc(), options.cluster ?? defaultCluster);
   const journal = await openStreamJournal(transport);
   const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, cluster, ...gatewayOptions } = options;
   if (cluster !== undefined) gatewayOptions.log = options.log.child({ cluster });

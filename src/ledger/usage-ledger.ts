@@ -1,24 +1,34 @@
 /**
- * The usage ledger: one record per request (finished, failed or cancelled) appended to the
- * `LLMUX_USAGE` JetStream stream (file storage) with `Nats-Msg-Id` = the record's own id, made by the
+ * The usage ledger: one record per request (finished, failed or cancelled) appended to the usage
+ * stream of the gateway's cluster (JetStream, file storage, placed in that cluster: `LLMUX_USAGE`
+ * for the default cluster, `LLMUX_USAGE_<cluster>` for others) with `Nats-Msg-Id` = the record's own id, made by the
  * gateway (never the client's `x-request-id`, which a client may reuse, or copy from another
  * tenant's request to have its own go unbilled as a "duplicate"). Records wait
  * in an outbox until the server acknowledges them and are retried with backoff while it is away
  * (a restart, a partition); a retry of a record that was stored but not acknowledged is dropped by
  * the server as a duplicate. So every request has exactly one record, whatever happens to NATS.
- * The gateway's own crash loses the records still in its outbox (docs/policy.md).
+ * The gateway's own crash loses the records still in its outbox (docs/policy.md). Readers
+ * (`llmux usage`) read every cluster's stream (`readAllUsageRecords`).
  */
 import type { Logger } from '../observability/logger.js';
-import { subjects } from '../transport/subjects.js';
+import { defaultCluster, encodeSegment, subjects } from '../transport/subjects.js';
 import type { DurableStream, Transport } from '../transport/transport.js';
 
-export const usageStreamName = 'LLMUX_USAGE';
+/** What every usage stream's name starts with. */
+export const usageStreamPrefix = 'LLMUX_USAGE';
+
+/** The usage stream of `cluster`. */
+export function usageStreamName(cluster: string = defaultCluster): string {
+  return cluster === defaultCluster ? usageStreamPrefix : `${usageStreamPrefix}_${encodeSegment(cluster)}`;
+}
 
 export interface UsageRecord {
   /** Made by the gateway, unique per request: what the ledger de-duplicates on. Absent in records written before it existed. */
   recordId?: string;
   /** The request id the client saw (its own `x-request-id`, or one the gateway made). */
   requestId: string;
+  /** The cluster of the gateway that served it (absent in records written before clusters existed: the default one). */
+  cluster?: string;
   tenant: string;
   keyId: string;
   functionId: string;
@@ -42,8 +52,15 @@ export interface UsageRecord {
   errorCode?: string;
 }
 
-export async function openUsageStream(transport: Transport): Promise<DurableStream> {
-  return transport.durableStream(usageStreamName, { subjects: [subjects.usageAll], duplicateWindowMs: 10 * 60_000 });
+/**
+ * The usage stream of `cluster`, created when missing. In a supercluster it is placed in the cluster
+ * itself (when this connection's server is in it), so its records are stored while the cluster is cut off.
+ */
+export async function openUsageStream(transport: Transport, cluster: string = defaultCluster): Promise<DurableStream> {
+  const here = transport.serverCluster() === cluster;
+  return transport.durableStream(usageStreamName(cluster), {
+    subjects: [subjects.usageOf(cluster)], duplicateWindowMs: 10 * 60_000, ...(here ? { placementCluster: cluster } : {}),
+  });
 }
 
 /**
@@ -71,9 +88,11 @@ export class UsageLedger {
   appended = 0;
   duplicates = 0;
 
-  constructor(readonly stream: DurableStream, readonly log: Logger, readonly maxInFlight = 64, readonly onSetAside: (why: string) => void = () => undefined) {}
+  constructor(readonly stream: DurableStream, readonly log: Logger, readonly maxInFlight = 64, readonly onSetAside: (why: string) => void = () => undefined,
+    readonly cluster: string = defaultCluster) {}
 
   append(record: UsageRecord): void {
+    if (this.cluster !== defaultCluster) record.cluster = this.cluster;
     const why = unpublishable(record);
     if (why) return this.#putAside(record, why);
     this.#outbox.push(record);
@@ -109,7 +128,7 @@ export class UsageLedger {
     while (this.#outbox.length > 0 && this.#inFlight < this.maxInFlight) {
       const record = this.#outbox.shift() as UsageRecord;
       this.#inFlight++;
-      this.stream.append(subjects.usage(record.tenant), record, record.recordId ?? record.requestId).then((ack) => {
+      this.stream.append(subjects.usage(record.cluster ?? defaultCluster, record.tenant), record, record.recordId ?? record.requestId).then((ack) => {
         this.appended++;
         if (ack.duplicate) this.duplicates++;
         this.#backoffMs = 0;
@@ -147,7 +166,7 @@ export class UsageLedger {
 
 /** Why a record can never be stored, if it cannot. */
 export function unpublishable(record: UsageRecord): string | undefined {
-  const subject = subjects.usage(record.tenant);
+  const subject = subjects.usage(record.cluster ?? defaultCluster, record.tenant);
   if (subject.length > maxSubjectLength) return `its subject is ${subject.length} characters (at most ${maxSubjectLength})`;
   const bytes = Buffer.byteLength(JSON.stringify(record));
   if (bytes > maxRecordBytes) return `it is ${bytes} bytes (at most ${maxRecordBytes})`;
@@ -165,4 +184,22 @@ export async function readUsageRecords(stream: DurableStream, since = 0): Promis
   const out: UsageRecord[] = [];
   for await (const m of stream.read(since)) if (isUsageRecord(m.body)) out.push(m.body);
   return out;
+}
+
+/**
+ * The records of every cluster's usage stream since `since`, and the streams that could not be read
+ * (their cluster cut off, say), by name with the reason: a reader must say what it did not count.
+ */
+export async function readAllUsageRecords(transport: Transport, since = 0): Promise<{ records: UsageRecord[]; streams: string[]; unread: Array<{ stream: string; error: string }> }> {
+  const streams = await transport.durableStreams(usageStreamPrefix);
+  const records: UsageRecord[] = [];
+  const unread: Array<{ stream: string; error: string }> = [];
+  for (const [name, stream] of streams) {
+    try {
+      records.push(...(await readUsageRecords(stream, since)));
+    } catch (error) {
+      unread.push({ stream: name, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { records, streams: [...streams.keys()], unread };
 }

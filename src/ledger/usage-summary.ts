@@ -2,9 +2,10 @@
  * `llmux usage`: the ledger read back and summed by tenant and model (or by any of the record's
  * grouping fields) over a time range, as rows for a table, CSV or JSON.
  */
+import { defaultCluster } from '../transport/subjects.js';
 import type { UsageRecord } from './usage-ledger.js';
 
-export const groupFields = ['tenant', 'model', 'functionId', 'keyId', 'workerId', 'outcome'] as const;
+export const groupFields = ['tenant', 'model', 'functionId', 'keyId', 'workerId', 'outcome', 'cluster'] as const;
 export type GroupField = (typeof groupFields)[number];
 
 export interface UsageRow {
@@ -24,7 +25,7 @@ export function summarize(records: Iterable<UsageRecord>, by: readonly GroupFiel
   for (const r of records) {
     const at = Date.parse(r.start);
     if (at < range.since || at >= range.until) continue;
-    const group = Object.fromEntries(by.map((f) => [f, String(r[f] ?? '-')]));
+    const group = Object.fromEntries(by.map((f) => [f, String(r[f] ?? (f === 'cluster' ? defaultCluster : '-'))]));
     const key = JSON.stringify(group);
     let row = rows.get(key);
     if (!row) {

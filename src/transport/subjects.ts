@@ -78,9 +78,13 @@ export const subjects = {
   routerAdmin: `${ROOT}.router.admin`,
   /** Rate-limit reservations and settlements, to the one limiter. */
   limiter: `${ROOT}.limiter`,
-  /** The usage ledger (a JetStream stream): one record per request, by tenant. */
-  usage: (tenant: string): string => `${ROOT}.usage.${encodeSegment(tenant)}`,
-  usageAll: `${ROOT}.usage.>`,
+  /**
+   * The usage ledger: one record per request, by the cluster of the gateway that served it, then
+   * tenant. Each cluster's records go to a stream in that cluster (`usageOf`), so a cluster cut off
+   * from the others keeps storing its own.
+   */
+  usage: (cluster: string, tenant: string): string => `${ROOT}.usage.${encodeSegment(cluster)}.${encodeSegment(tenant)}`,
+  usageOf: (cluster: string): string => `${ROOT}.usage.${encodeSegment(cluster)}.>`,
   /** Routers ask every worker of their cluster to announce itself (after a router starts). */
   discover: (cluster: string): string => `${ROOT}.discover.${encodeSegment(cluster)}`,
 } as const;

@@ -69,6 +69,8 @@ export interface KvBucketOptions {
   history?: number;
   /** Whole-bucket max age in ms (per-key TTL is not honoured by nats-server 2.9). */
   maxAgeMs?: number;
+  /** In a supercluster: the NATS cluster that holds the bucket (its writes' one home), when it is created. */
+  placementCluster?: string;
 }
 
 export interface DurableStreamOptions {
@@ -77,6 +79,8 @@ export interface DurableStreamOptions {
   maxAgeMs?: number;
   /** Appends with a message id seen within this window are dropped as repeats. Default 2 minutes. */
   duplicateWindowMs?: number;
+  /** In a supercluster: the NATS cluster that holds the stream, when it is created. */
+  placementCluster?: string;
 }
 
 export interface StoredMessage {
@@ -140,6 +144,10 @@ export interface Transport {
   keyValue(bucket: string, options?: KvBucketOptions): Promise<KvStore>;
   /** Opens (creating when missing) a durable stream. */
   durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream>;
+  /** The durable streams that exist whose names start with `prefix` (none are created), by name. */
+  durableStreams(prefix: string): Promise<Map<string, DurableStream>>;
+  /** The NATS cluster of the server this connection is on, when it is in one (a supercluster's member). */
+  serverCluster(): string | undefined;
   /** Opens (creating when missing) a journal. */
   journal(name: string, options: JournalOptions): Promise<Journal>;
   /** Drains subscriptions and closes. Safe to call twice. */

@@ -1,6 +1,6 @@
 /** `llmux usage`: the usage ledger summed by tenant and model over a time range, as a table, CSV or JSON. */
 import Table from 'cli-table3';
-import { openUsageStream, readUsageRecords } from '../../ledger/usage-ledger.js';
+import { readAllUsageRecords } from '../../ledger/usage-ledger.js';
 import { type GroupField, groupFields, summarize, tableCells, toCsv } from '../../ledger/usage-summary.js';
 import { connectNats } from '../../transport/nats/nats-transport.js';
 import { seedFrom } from './nats-identity.js';
@@ -34,7 +34,12 @@ export async function usage(opts: { nats: string; nkeySeedFile?: string; since: 
   try {
     process.stderr.write(`reading the usage ledger from ${new Date(since).toISOString()} ...\n`);
     // Records are stored when a request ends: start reading an hour early to catch long requests that started in range.
-    const records = await readUsageRecords(await openUsageStream(transport), Math.max(0, since - 3_600_000));
+    const { records, streams, unread } = await readAllUsageRecords(transport, Math.max(0, since - 3_600_000));
+    if (streams.length === 0) process.stderr.write('no usage stream exists yet: no gateway has recorded a request\n');
+    else if (streams.length > 1) process.stderr.write(`read ${streams.length - unread.length} of ${streams.length} usage streams (one per cluster): ${streams.join(', ')}\n`);
+    for (const u of unread) process.stderr.write(`NOT COUNTED: usage stream ${u.stream} could not be read (${u.error}); its cluster may be cut off\n`);
+    // What could not be read is missing from the totals: a script must see that, not only a person.
+    if (unread.length > 0) process.exitCode = 3;
     const rows = summarize(records, by, { since, until });
     if (opts.format === 'json') {
       process.stdout.write(`${JSON.stringify({ since: new Date(since).toISOString(), until: new Date(until).toISOString(), by, rows }, null, 2)}\n`);

@@ -136,6 +136,14 @@ export class MemoryTransport implements Transport {
     return stream;
   }
 
+  async durableStreams(prefix: string): Promise<Map<string, DurableStream>> {
+    return new Map([...this.bus.streams].filter(([name]) => name.startsWith(prefix)));
+  }
+
+  serverCluster(): string | undefined {
+    return undefined;
+  }
+
   /** Like the NATS one: created when missing; a later opener's limits replace the earlier ones. */
   async journal(name: string, options: JournalOptions): Promise<Journal> {
     let journal = this.bus.journals.get(name);

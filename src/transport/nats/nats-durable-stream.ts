@@ -14,6 +14,7 @@ export async function openNatsDurableStream(nc: NatsConnection, name: string, op
     name, subjects: options.subjects, storage: StorageType.File,
     ...(options.maxAgeMs ? { max_age: nanos(options.maxAgeMs) } : {}),
     duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+    ...(options.placementCluster ? { placement: { cluster: options.placementCluster, tags: [] } } : {}),
   };
   try {
     await jsm.streams.info(name);
@@ -21,6 +22,15 @@ export async function openNatsDurableStream(nc: NatsConnection, name: string, op
     await jsm.streams.add(config);
   }
   return new NatsDurableStream(jetstream(nc), name);
+}
+
+/** The existing streams whose names start with `prefix`, each opened for reading and appending. */
+export async function existingNatsDurableStreams(nc: NatsConnection, prefix: string): Promise<Map<string, DurableStream>> {
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const out = new Map<string, DurableStream>();
+  for await (const name of jsm.streams.names()) if (name.startsWith(prefix)) out.set(name, new NatsDurableStream(js, name));
+  return out;
 }
 
 class NatsDurableStream implements DurableStream {

@@ -8,7 +8,7 @@ import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsC
 import { Kvm } from '@nats-io/kv';
 import { decode, encode } from '../codec.js';
 import { headerNames } from '../headers.js';
-import { openNatsDurableStream } from './nats-durable-stream.js';
+import { existingNatsDurableStreams, openNatsDurableStream } from './nats-durable-stream.js';
 import { openNatsJournal } from './nats-journal.js';
 import type {
   DurableStream,
@@ -204,12 +204,21 @@ export class NatsTransport implements Transport {
     const kv = await this.#kvm.create(bucket, {
       history: options?.history ?? 1,
       ...(options?.maxAgeMs ? { ttl: options.maxAgeMs } : {}),
+      ...(options?.placementCluster ? { placement: { cluster: options.placementCluster, tags: [] } } : {}),
     });
     return new NatsKvStore(kv);
   }
 
   durableStream(name: string, options: DurableStreamOptions): Promise<DurableStream> {
     return openNatsDurableStream(this.#nc, name, options);
+  }
+
+  durableStreams(prefix: string): Promise<Map<string, DurableStream>> {
+    return existingNatsDurableStreams(this.#nc, prefix);
+  }
+
+  serverCluster(): string | undefined {
+    return this.#nc.info?.cluster;
   }
 
   journal(name: string, options: JournalOptions): Promise<Journal> {
