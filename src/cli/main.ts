@@ -32,6 +32,9 @@ const policyOptions = (command: Command): Command => command
 
 const natsOption = () => new Option('--nats <url>', 'NATS server URL').env('LLMUX_NATS_URL');
 const seedFileOption = () => new Option('--nkey-seed-file <path>', 'connect to NATS as this nkey identity (a file holding its seed)').env('LLMUX_NKEY_SEED_FILE');
+const natsCaOption = () => new Option('--nats-ca <file>', 'TLS to NATS: the CA certificate that signed the servers\' certificates (llmux pki, llmux cluster init)').env('LLMUX_NATS_CA');
+const natsCertOption = () => new Option('--nats-cert <file>', 'TLS to NATS: this process\'s client certificate, for servers that verify clients').env('LLMUX_NATS_CERT');
+const natsKeyOption = () => new Option('--nats-key <file>', 'TLS to NATS: the private key of --nats-cert').env('LLMUX_NATS_KEY');
 const apiKeyOption = () => new Option('--api-key <key>', 'client API key required as `Authorization: Bearer <key>` (repeatable)')
   .env('LLMUX_API_KEY').argParser(collect);
 
@@ -68,7 +71,7 @@ policyOptions(program
   .command('gateway'))
   .description('run the gateway role (OpenAI-compatible HTTP)')
   .addOption(natsOption().makeOptionMandatory())
-  .addOption(seedFileOption())
+  .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
   .addOption(clusterOption())
   .addOption(new Option('--port <port>', 'HTTP port').default(8080).argParser(port))
   .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
@@ -95,7 +98,7 @@ program
   .command('router')
   .description('run the router role (worker table, routing, dispatch); run two or more for active-active')
   .addOption(natsOption().makeOptionMandatory())
-  .addOption(seedFileOption())
+  .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
   .addOption(clusterOption())
   .addOption(new Option('--id <id>', 'router id, in decision records (default: generated)'))
   .addOption(new Option('--breaker-cooldown-ms <ms>', 'how long an open circuit stays open before one probe (doubling on each failed probe, to 12 times this)').default(5000).argParser(positiveInt))
@@ -108,7 +111,7 @@ program
   .command('worker')
   .description('run one worker: the sidecar of one engine instance')
   .addOption(natsOption().makeOptionMandatory())
-  .addOption(seedFileOption())
+  .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
   .requiredOption('--engine-url <url>', 'base URL of the engine, e.g. http://127.0.0.1:8000')
   .addOption(engineOption())
   .addOption(engineSettingOption())
@@ -137,7 +140,7 @@ program
   .command('register-demo')
   .description('register the demo function (id "demo", version "v1") for a model, in the control plane at --nats')
   .addOption(natsOption().makeOptionMandatory())
-  .addOption(seedFileOption())
+  .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
   .addOption(new Option('--model <name>', 'model name the engines serve').default('llmux-sim-8b'))
   .addHelpText('after', '\nExample (then run workers with --function demo --model <name>):\n  llmux register-demo --nats nats://127.0.0.1:4222 --model meta-llama/Llama-3.1-8B-Instruct\n')
   .action(async (opts) => (await import('./commands/register-demo.js')).registerDemo(opts));
@@ -160,7 +163,7 @@ program
   .command('usage')
   .description('sum the usage ledger by tenant and model over a time range')
   .addOption(natsOption().makeOptionMandatory())
-  .addOption(seedFileOption())
+  .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
   .addOption(new Option('--since <time>', 'start: 30m, 24h, 7d (ago) or an ISO date').default('24h'))
   .addOption(new Option('--until <time>', 'end: now, 30m (ago) or an ISO date').default('now'))
   .addOption(new Option('--by <fields>', 'group by, comma-separated: tenant, model, functionId, keyId, workerId, outcome').default('tenant,model'))
@@ -172,7 +175,7 @@ program
   .command('limiter')
   .description('run the rate limiter (one per deployment; gateways reserve tokens with it)')
   .addOption(natsOption().makeOptionMandatory())
-  .addOption(seedFileOption())
+  .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
   .addHelpText('after', '\nExample:\n  llmux limiter --nats nats://127.0.0.1:4222\n')
   .action(async (opts) => (await import('./commands/roles.js')).limiter(opts));
 
@@ -182,7 +185,7 @@ program
   .requiredOption('--worker <id>', 'a worker id to make an identity for, or to bind (repeatable)', collect)
   .addOption(new Option('--out <dir>', 'make identities: directory for the seeds and nats-auth.conf'))
   .addOption(new Option('--nats <url>', 'bind the workers in the control plane at this NATS server (connect with --nkey-seed-file, the control seed)'))
-  .addOption(seedFileOption())
+  .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
   .addOption(new Option('--function <id>', 'with --nats: the function the workers may serve'))
   .addOption(new Option('--function-version <id>', 'with --nats: the version they may serve (default: any)'))
   .addOption(new Option('--model <name>', 'with --nats: the model they may serve (default: any)'))

@@ -21,7 +21,7 @@ import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { createChatPromptRenderer, createTokenCounter, guessTokenizer, type TokenCounter } from '../tokenize/index.js';
-import { connectNats } from '../transport/nats/nats-transport.js';
+import { connectNats, type NatsTlsOptions } from '../transport/nats/nats-transport.js';
 import { defaultCluster } from '../transport/subjects.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -29,7 +29,17 @@ import type { Transport } from '../transport/transport.js';
 export { defaultCluster } from '../transport/subjects.js';
 
 /** The nkey seed a role connects with, when NATS requires identities (nats-credentials.ts). */
-const seed = (nkeySeed: string | undefined): { nkeySeed?: string } => (nkeySeed ? { nkeySeed } : {});
+/** How a role reaches NATS: the server URLs, and optionally its nkey identity and TLS files (`llmux pki`). */
+export interface NatsAccess {
+  natsUrl: string;
+  /** Connect as this nkey identity (its seed). */
+  nkeySeed?: string;
+  /** TLS: the CA of the servers, and this process's client certificate where servers verify clients. */
+  natsTls?: NatsTlsOptions;
+}
+
+const access = (options: NatsAccess): { servers: string; nkeySeed?: string; tls?: NatsTlsOptions } =>
+  ({ servers: options.natsUrl, ...(options.nkeySeed ? { nkeySeed: options.nkeySeed } : {}), ...(options.natsTls ? { tls: options.natsTls } : {}) });
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -43,8 +53,7 @@ async function openCatalog(transport: Transport): Promise<FunctionCatalog> {
 
 export const newId = (role: string): string => `${role}-${randomBytes(4).toString('hex')}`;
 
-export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens' | 'keys' | 'admission' | 'ledger' | 'routes'> {
-  natsUrl: string;
+export interface RunGatewayOptions extends Omit<GatewayOptions, 'transport' | 'catalog' | 'tokens' | 'keys' | 'admission' | 'ledger' | 'routes'>, NatsAccess {
   /** Whether callers must authenticate (default `required`), handed to the gateway's Authenticator. */
   auth?: AuthMode;
   /** Rate limiting: what to do when the limiter does not answer (default open), and the default completion reservation. */
@@ -71,7 +80,7 @@ function tokenCounter(given: TokenCounter | undefined): { tokens: TokenCounter; 
 export type RunningGateway = Gateway & { catalog: FunctionCatalog; keys: ApiKeyStore; routes: RouteTable; ledger: UsageLedger | undefined };
 
 export async function runGateway(options: RunGatewayOptions): Promise<RunningGateway> {
-  const transport = await connectNats({ servers: options.natsUrl, name: newId('gateway'), ...seed(options.nkeySeed) });
+  const transport = await connectNats({ ...access(options), name: newId('gateway') });
   const catalog = await openCatalog(transport);
   const { tokens, release } = tokenCounter(options.tokens);
   const controlKv = await transport.keyValue(controlBucket, { history: 5 });
@@ -83,7 +92,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   const metrics = options.metrics ?? new GatewayMetrics();
   const ledger = options.ledger === false ? undefined : new UsageLedger(await openUsageStream(transport, options.cluster ?? defaultCluster), options.log, 64, () => metrics.ledgerSetAside.inc(), options.cluster ?? defaultCluster);
   const journal = await openStreamJournal(transport);
-  const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, cluster, ...gatewayOptions } = options;
+  const { ledger: _writeLedger, limiter: _limiterOptions, nkeySeed: _seed, natsTls: _tls, cluster, ...gatewayOptions } = options;
   if (cluster !== undefined) gatewayOptions.log = options.log.child({ cluster });
   const gateway = await startGateway({
     ...gatewayOptions, transport, catalog, tokens, keys, routes, journal, metrics,
@@ -113,8 +122,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<RunningGat
   };
 }
 
-export interface RunRouterOptions {
-  natsUrl: string;
+export interface RunRouterOptions extends NatsAccess {
   log: Logger;
   routerId?: string;
   cluster?: string;
@@ -132,7 +140,7 @@ export interface RunRouterOptions {
 
 export async function runRouter(options: RunRouterOptions): Promise<Router> {
   const routerId = options.routerId ?? newId('router');
-  const transport = await connectNats({ servers: options.natsUrl, name: routerId, ...seed(options.nkeySeed) });
+  const transport = await connectNats({ ...access(options), name: routerId });
   const catalog = await openCatalog(transport);
   const router = await startRouter({ transport, catalog, log: options.log, routerId,
     requireWorkerBinding: options.requireWorkerBinding ?? options.nkeySeed !== undefined,
@@ -156,8 +164,7 @@ export async function runRouter(options: RunRouterOptions): Promise<Router> {
   };
 }
 
-export interface RunWorkerOptions {
-  natsUrl: string;
+export interface RunWorkerOptions extends NatsAccess {
   /** The worker's own NATS identity: its permissions name its worker id (nats-credentials.ts). */
   nkeySeed?: string;
   log: Logger;
@@ -213,7 +220,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     await engine.close();
     throw error;
   }
-  const transport = await connectNats({ servers: options.natsUrl, name: descriptor.workerId, ...seed(options.nkeySeed) });
+  const transport = await connectNats({ ...access(options), name: descriptor.workerId });
   const { tokens, release } = tokenCounter(options.tokens);
   const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }), ...options.timeouts });
   // The server answers a refused subscription or publish before the flush's PONG: check once, now.
@@ -239,8 +246,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   };
 }
 
-export async function runLimiter(options: { natsUrl: string; log: Logger; nkeySeed?: string }): Promise<Limiter> {
-  const transport = await connectNats({ servers: options.natsUrl, name: newId('limiter'), ...seed(options.nkeySeed) });
+export async function runLimiter(options: NatsAccess & { log: Logger }): Promise<Limiter> {
+  const transport = await connectNats({ ...access(options), name: newId('limiter') });
   const limiter = await startLimiter({ transport, log: options.log });
   return {
     state: limiter.state,

@@ -14,7 +14,7 @@ import { controlBucket } from '../../actors/control/function-catalog.js';
 import { anyValue, bindableWorkerId, type WorkerBinding, WorkerBindings } from '../../actors/control/worker-bindings.js';
 import { authorizationConfig, newIdentity } from '../../transport/nats/nats-credentials.js';
 import { connectNats } from '../../transport/nats/nats-transport.js';
-import { seedFrom } from './nats-identity.js';
+import { connectAccessFrom } from './nats-identity.js';
 
 export interface CredentialsOptions {
   worker: string[];
@@ -80,7 +80,7 @@ function makeIdentities(opts: CredentialsOptions, out: string): void {
 
 async function bind(opts: CredentialsOptions, natsUrl: string): Promise<void> {
   if (!opts.unbind && opts.function === undefined) throw new Error('--nats binds workers: give --function (and optionally --function-version, --model), or --unbind');
-  const transport = await connectNats({ servers: natsUrl, name: 'llmux-credentials', ...seedFrom(opts.nkeySeedFile) });
+  const transport = await connectNats({ servers: natsUrl, name: 'llmux-credentials', ...connectAccessFrom(opts) });
   try {
     const bindings = new WorkerBindings(await transport.keyValue(controlBucket, { history: 5 }));
     if (opts.unbind) {

@@ -2,10 +2,10 @@
 import { demoFunctionId, registerDemoFunction } from '../../actors/control/demo-function.js';
 import { FunctionCatalog, controlBucket } from '../../actors/control/function-catalog.js';
 import { connectNats } from '../../transport/nats/nats-transport.js';
-import { seedFrom } from './nats-identity.js';
+import { connectAccessFrom, type NatsTlsFlags } from './nats-identity.js';
 
-export async function registerDemo(opts: { nats: string; nkeySeedFile?: string; model: string }): Promise<void> {
-  const transport = await connectNats({ servers: opts.nats, name: 'llmux-register-demo', ...seedFrom(opts.nkeySeedFile) });
+export async function registerDemo(opts: NatsTlsFlags & { nats: string; nkeySeedFile?: string; model: string }): Promise<void> {
+  const transport = await connectNats({ servers: opts.nats, name: 'llmux-register-demo', ...connectAccessFrom(opts) });
   try {
     const catalog = new FunctionCatalog(await transport.keyValue(controlBucket, { history: 5 }));
     await registerDemoFunction(catalog, opts.model);

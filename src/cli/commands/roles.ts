@@ -4,7 +4,7 @@ import { defaultBreakerPolicy } from '../../actors/router/circuit-breaker.js';
 import { runGateway, runLimiter, runRouter, runWorker } from '../../launch/roles.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
-import { seedFrom } from './nats-identity.js';
+import { roleAccessFrom } from './nats-identity.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 
 export async function gateway(opts: {
@@ -17,7 +17,7 @@ export async function gateway(opts: {
     leaseIntervalMs: opts.leaseIntervalMs, maxAttempts: opts.maxAttempts, clientStallMs: opts.clientStallMs, maxBufferedBytes: opts.maxBufferedBytes };
   const policy = policyFromFlags(opts);
   const g = await runGateway({
-    natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), cluster: opts.cluster, port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits,
+    natsUrl: opts.nats, ...roleAccessFrom(opts), cluster: opts.cluster, port: opts.port, host: opts.host, apiKeys: opts.apiKey ?? [], log, limits,
     requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, maxTokensCeiling: opts.maxTokensCeiling, ...policy,
     http: { headersTimeoutMs: opts.headersTimeoutMs, bodyTimeoutMs: opts.bodyTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
       maxConnections: opts.maxConnections, maxConnectionsPerClient: opts.maxConnectionsPerClient },
@@ -30,7 +30,7 @@ export async function router(opts: { nats: string; nkeySeedFile?: string; cluste
   const log = createLogger('router');
   const breakerPolicy = { ...defaultBreakerPolicy, cooldownMs: opts.breakerCooldownMs, maxCooldownMs: 12 * opts.breakerCooldownMs };
   const requireWorkerBinding = opts.requireWorkerBinding ?? opts.nkeySeedFile !== undefined;
-  const r = await runRouter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, cluster: opts.cluster, breakerPolicy, requireWorkerBinding, ...(opts.id ? { routerId: opts.id } : {}) });
+  const r = await runRouter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log, cluster: opts.cluster, breakerPolicy, requireWorkerBinding, ...(opts.id ? { routerId: opts.id } : {}) });
   stopOnSignals(() => r.stop());
   log.info({ router: r.routerId, cluster: opts.cluster, requireWorkerBinding }, 'router running');
 }
@@ -44,7 +44,7 @@ export async function worker(opts: {
 }): Promise<void> {
   const log = createLogger('worker');
   const w = await runWorker({
-    natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
+    natsUrl: opts.nats, ...roleAccessFrom(opts), log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
     engineWaitMs: opts.engineWaitS * 1000, cluster: opts.cluster, labels: opts.label ?? {},
     timeouts: { keepaliveMs: opts.keepaliveMs, leaseTimeoutMs: opts.leaseTimeoutMs, engineStallMs: opts.engineStallMs, drainTimeoutMs: opts.drainTimeoutMs },
@@ -63,7 +63,7 @@ export async function worker(opts: {
 
 export async function limiter(opts: { nats: string; nkeySeedFile?: string }): Promise<void> {
   const log = createLogger('limiter');
-  const l = await runLimiter({ natsUrl: opts.nats, ...seedFrom(opts.nkeySeedFile), log });
+  const l = await runLimiter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log });
   stopOnSignals(() => l.stop());
   log.info('limiter running');
 }

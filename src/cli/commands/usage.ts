@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { readAllUsageRecords } from '../../ledger/usage-ledger.js';
 import { type GroupField, groupFields, summarize, tableCells, toCsv } from '../../ledger/usage-summary.js';
 import { connectNats } from '../../transport/nats/nats-transport.js';
-import { seedFrom } from './nats-identity.js';
+import { connectAccessFrom, type NatsTlsFlags } from './nats-identity.js';
 
 const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -25,12 +25,12 @@ export function parseGroups(value: string): GroupField[] {
   return fields as GroupField[];
 }
 
-export async function usage(opts: { nats: string; nkeySeedFile?: string; since: string; until: string; by: string; format: 'table' | 'csv' | 'json' }): Promise<void> {
+export async function usage(opts: NatsTlsFlags & { nats: string; nkeySeedFile?: string; since: string; until: string; by: string; format: 'table' | 'csv' | 'json' }): Promise<void> {
   const since = parseTime(opts.since);
   const until = parseTime(opts.until);
   if (until <= since) throw new Error(`--until (${new Date(until).toISOString()}) must be after --since (${new Date(since).toISOString()})`);
   const by = parseGroups(opts.by);
-  const transport = await connectNats({ servers: opts.nats, name: 'llmux-usage', ...seedFrom(opts.nkeySeedFile) });
+  const transport = await connectNats({ servers: opts.nats, name: 'llmux-usage', ...connectAccessFrom(opts) });
   try {
     process.stderr.write(`reading the usage ledger from ${new Date(since).toISOString()} ...\n`);
     // Records are stored when a request ends: start reading an hour early to catch long requests that started in range.
