@@ -1,6 +1,7 @@
 /** The README.md that `llmux cluster init` writes beside a deployment: what to start where. */
 import type { DeploymentManifest } from './deployment-manifest.js';
 import { type DeploymentPlan, serversOf } from './deployment-plan.js';
+import { jetStreamDomain } from './server-config.js';
 
 export function initCommand(plan: DeploymentPlan): string {
   const { spec } = plan;
@@ -51,7 +52,8 @@ export function deploymentReadme(plan: DeploymentPlan, manifest: DeploymentManif
     'One JetStream meta group spans the clusters (nats-server 2.9 has no other way over gateways). Creating or',
     'removing a stream needs a majority of all the cluster servers; a stream lives in the cluster of its',
     '`placement` and can be mirrored or sourced into another. The leaf node runs no JetStream of its own: its',
-    'clients reach the hub\'s.',
+    `clients reach the supercluster's by naming the JetStream domain \`${jetStreamDomain}\` (nats-server passes no plain \`$JS.API\``,
+    'over a leaf connection).',
     '',
     '## Identities',
     '',
@@ -66,7 +68,7 @@ export function deploymentReadme(plan: DeploymentPlan, manifest: DeploymentManif
     ].map((row) => `| ${site.name} | \`${clientUrls(site.name)}\` | ${row.name} | \`${row.files.seed}\` | \`${row.files.cert}\` | \`${row.files.key}\` |`)),
     '',
     'Every process also needs its site\'s `ca.crt` (in the same directory) to check the servers\' certificates.',
-    'The NATS transport takes them as `tls: { caFile, certFile, keyFile }` (src/transport/nats/nats-transport.ts).',
+    'In code, the NATS transport takes the three files as `tls: { caFile, certFile, keyFile }` (src/transport/nats/nats-transport.ts).',
     'A worker must run with the `--id` its identity was made for: its permissions name only that id\'s subjects.',
     '',
     '## Secrets',
