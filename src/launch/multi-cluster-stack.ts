@@ -8,6 +8,7 @@
  * limiter are in the home cluster (the first named); each cluster's usage records go to a stream in
  * that cluster. The home cluster's roles start first, so what they create is placed there.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
@@ -48,6 +49,11 @@ export interface MultiClusterStackOptions {
   heartbeatMs?: number;
   workerCapacity?: number;
   workerTimeouts?: RunWorkerOptions['timeouts'];
+  /**
+   * Run each worker as its own `llmux worker` process (from dist/, so build first) rather than in
+   * this one, so a test can kill it. Their timeouts are the CLI's defaults.
+   */
+  workerProcesses?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -58,7 +64,10 @@ export interface ClusterStack {
   site: SuperclusterSite;
   gateway: RunningGateway;
   routers: Router[];
+  /** The workers running in this process (none with `workerProcesses`). */
   workers: Worker[];
+  /** The worker processes (with `workerProcesses`), by worker id. */
+  workerProcesses: Map<string, ChildProcess>;
   sims: SimServer[];
   /** How this cluster's control identity reaches NATS (for a test's or a command's own connection). */
   control: NatsAccess;
@@ -133,27 +142,34 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
     for (let i = 0; i < 400 && !allRouters.every(bound); i++) await sleep(25);
     if (!allRouters.every(bound)) throw new Error('routers did not see the worker bindings within 10 s');
 
-    const workersBy = new Map<string, { workers: Worker[]; sims: SimServer[] }>();
+    const workersBy = new Map<string, { workers: Worker[]; processes: Map<string, ChildProcess>; sims: SimServer[] }>();
     for (const site of sites) {
-      progress(`starting ${workersPerCluster} ${engineKind} worker(s) with engine simulators in ${site.name} ...`);
+      progress(`starting ${workersPerCluster} ${engineKind} worker(s)${options.workerProcesses ? ' (processes)' : ''} with engine simulators in ${site.name} ...`);
       const workers: Worker[] = [];
+      const processes = new Map<string, ChildProcess>();
       const sims: SimServer[] = [];
       for (const identity of site.workers.slice(0, workersPerCluster)) {
         const sim = await startSim({ models: [model], format: engineKind, ...options.sim });
         started.push({ role: 'engine simulator', stoppable: sim });
         sims.push(sim);
+        const heartbeatMs = options.heartbeatMs ?? 1000;
+        if (options.workerProcesses) {
+          const child = spawnWorker({ site, identity, engineKind, engineUrl: sim.url, model, heartbeatMs, capacity: options.workerCapacity });
+          started.push({ role: 'worker', stoppable: { stop: () => stopProcess(child) } });
+          processes.set(identity.workerId, child);
+          continue;
+        }
         const worker = await runWorker({
           natsUrl: site.clientUrls.join(','), nkeySeed: seedOf(identity.seedFile), natsTls: tlsOf(site, identity),
           workerId: identity.workerId, cluster: site.name, log: options.log.child({ role: 'worker', cluster: site.name }),
-          engineKind, engineUrl: sim.url, functionId: demoFunctionId, versionId: demoVersionId, model, tokens,
-          heartbeatMs: options.heartbeatMs ?? 1000,
+          engineKind, engineUrl: sim.url, functionId: demoFunctionId, versionId: demoVersionId, model, tokens, heartbeatMs,
           ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
           ...(options.workerTimeouts ? { timeouts: options.workerTimeouts } : {}),
         });
         started.push({ role: 'worker', stoppable: worker });
         workers.push(worker);
       }
-      workersBy.set(site.name, { workers, sims });
+      workersBy.set(site.name, { workers, processes, sims });
     }
 
     progress(`starting the limiter in ${names[0]} (limits are global: docs/multi-cluster.md) ...`);
@@ -171,8 +187,9 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
         ...(options.limiter ? { limiter: options.limiter } : {}),
       });
       started.push({ role: 'gateway', stoppable: gateway });
-      const { workers, sims } = workersBy.get(site.name) as { workers: Worker[]; sims: SimServer[] };
-      clusters.push({ name: site.name, gatewayUrl: gateway.url, natsUrls: site.clientUrls, site, gateway, routers: routersBy.get(site.name) as Router[], workers, sims, control });
+      const { workers, processes, sims } = workersBy.get(site.name) as { workers: Worker[]; processes: Map<string, ChildProcess>; sims: SimServer[] };
+      clusters.push({ name: site.name, gatewayUrl: gateway.url, natsUrls: site.clientUrls, site, gateway, routers: routersBy.get(site.name) as Router[], workers,
+        workerProcesses: processes, sims, control });
     }
     await registerDemoFunction((clusters[0] as ClusterStack).gateway.catalog, model, options.llmConfig);
 
@@ -196,4 +213,41 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
     await stopAll();
     throw error;
   }
+}
+
+/** Worker processes never outlive this one, however it ends (an exit hook; a SIGKILL of this process excepted). */
+const children = new Set<ChildProcess>();
+let exitHook = false;
+function adopt(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of children) c.kill('SIGKILL');
+    });
+  }
+  return child;
+}
+
+/** An `llmux worker` process with a deployment identity, its NATS access given by flags as an operator would. */
+function spawnWorker(w: { site: SuperclusterSite; identity: SuperclusterSite['workers'][number]; engineKind: string; engineUrl: string; model: string;
+  heartbeatMs: number; capacity: number | undefined }): ChildProcess {
+  const { site, identity } = w;
+  return adopt(spawn(process.execPath, [
+    'bin/llmux.js', 'worker', '--nats', site.clientUrls.join(','), '--nkey-seed-file', identity.seedFile,
+    '--nats-ca', site.caFile, '--nats-cert', identity.certFile, '--nats-key', identity.keyFile, '--cluster', site.name, '--id', identity.workerId,
+    '--engine', w.engineKind, '--engine-url', w.engineUrl, '--function', demoFunctionId, '--function-version', demoVersionId, '--model', w.model,
+    '--heartbeat-ms', String(w.heartbeatMs), ...(w.capacity ? ['--capacity', String(w.capacity)] : []),
+  ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LLMUX_LOG_LEVEL: process.env.LLMUX_LOG_LEVEL ?? 'error' } }));
+}
+
+/** SIGTERM (the worker drains), SIGKILL past 15 s; resolves once it has exited. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
 }
