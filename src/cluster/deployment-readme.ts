@@ -13,6 +13,10 @@ export function deploymentReadme(plan: DeploymentPlan, manifest: DeploymentManif
   const { spec } = plan;
   const port = (p: number | undefined): string => (p === undefined ? '—' : String(p));
   const clientUrls = (site: string): string => serversOf(plan, site).map((s) => `tls://${spec.host}:${s.ports.client}`).join(',');
+  const firstSite = spec.clusters[0] ?? '';
+  const firstWorker = manifest.sites.find((site) => site.name === firstSite)?.workers[0]?.workerId;
+  const natsFlags = (site: string, identity: string): string => [`--cluster ${site}`, `--nats ${clientUrls(site)}`, `--nkey-seed-file identities/${site}/${identity}.seed`,
+    `--nats-ca identities/${site}/ca.crt`, `--nats-cert identities/${site}/${identity}.crt`, `--nats-key identities/${site}/${identity}.key`].join(' ');
   const lines = [
     `# llmux deployment: ${spec.clusters.join(', ')}${spec.leaf ? ` and edge site ${spec.leaf.name}` : ''}`,
     '',
@@ -68,8 +72,18 @@ export function deploymentReadme(plan: DeploymentPlan, manifest: DeploymentManif
     ].map((row) => `| ${site.name} | \`${clientUrls(site.name)}\` | ${row.name} | \`${row.files.seed}\` | \`${row.files.cert}\` | \`${row.files.key}\` |`)),
     '',
     'Every process also needs its site\'s `ca.crt` (in the same directory) to check the servers\' certificates.',
-    'In code, the NATS transport takes the three files as `tls: { caFile, certFile, keyFile }` (src/transport/nats/nats-transport.ts).',
     'A worker must run with the `--id` its identity was made for: its permissions name only that id\'s subjects.',
+    `For example, in ${firstSite}:`,
+    '',
+    '```sh',
+    `llmux router  ${natsFlags(firstSite, 'control')}`,
+    `llmux gateway ${natsFlags(firstSite, 'control')} --port 8080`,
+    ...(firstWorker ? [
+      '# routers admit a worker identity only once it is bound to what it may serve:',
+      `llmux credentials ${natsFlags(firstSite, 'control').replace(`--cluster ${firstSite} `, '')} --worker ${firstWorker} --function demo --model MODEL`,
+      `llmux worker  ${natsFlags(firstSite, firstWorker)} --id ${firstWorker} --engine-url http://127.0.0.1:8000 --function demo --model MODEL`,
+    ] : []),
+    '```',
     '',
     '## Secrets',
     '',

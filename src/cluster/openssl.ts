@@ -44,11 +44,12 @@ export function opensslBinary(paths?: readonly string[]): string {
   return path;
 }
 
-/** Runs `openssl ARGS` with `input` on stdin; resolves with stdout, rejects with stderr's last lines. */
-export function openssl(args: readonly string[], input?: string): Promise<string> {
+/** Runs `openssl ARGS` (files only, no stdin); resolves with stdout, rejects with stderr's last lines. */
+export function openssl(args: readonly string[]): Promise<string> {
   const binary = opensslBinary();
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // No stdin pipe: openssl may exit before reading one, and writing to it then fails with EPIPE.
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -58,6 +59,5 @@ export function openssl(args: readonly string[], input?: string): Promise<string
       if (code === 0) resolve(stdout);
       else reject(new OpensslFailedError(`openssl ${args[0] ?? ''} failed (exit ${code}): ${stderr.trim() || 'no output'}`));
     });
-    child.stdin.end(input ?? '');
   });
 }
