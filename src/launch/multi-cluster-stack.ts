@@ -19,6 +19,7 @@ import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuthMode } from '../policy/auth-mode.js';
+import type { JwtOptions } from '../policy/jwt-auth.js';
 import { type SimOptions, type SimServer, startSim } from '../sim/sim-server.js';
 import { createTokenCounter } from '../tokenize/index.js';
 import type { NatsTlsOptions } from '../transport/nats/nats-transport.js';
@@ -39,6 +40,7 @@ export interface MultiClusterStackOptions {
   apiKeys?: string[];
   auth?: AuthMode;
   adminKey?: string;
+  jwt?: JwtOptions;
   sessionLimits?: RunGatewayOptions['limits'];
   limiter?: RunGatewayOptions['limiter'];
   engineKind?: string;
@@ -184,7 +186,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
         ...control, cluster: site.name, log: options.log.child({ role: 'gateway', cluster: site.name }), host: options.host ?? '127.0.0.1',
         port: options.port ? options.port + i : 0, apiKeys: options.apiKeys ?? [], auth: options.auth ?? 'off', tokens,
         ...(options.adminKey ? { adminKey: options.adminKey } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
-        ...(options.limiter ? { limiter: options.limiter } : {}),
+        ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.jwt ? { jwt: options.jwt } : {}),
       });
       started.push({ role: 'gateway', stoppable: gateway });
       const { workers, processes, sims } = workersBy.get(site.name) as { workers: Worker[]; processes: Map<string, ChildProcess>; sims: SimServer[] };

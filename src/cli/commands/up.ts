@@ -26,6 +26,8 @@ export interface UpOptions extends PolicyFlags {
   function: string;
   /** A YAML file of resources applied once the stack is up (as `llmux apply -f`). */
   config?: string;
+  /** Several clusters joined by NATS, e.g. `us-east,us-west` (up-clusters.ts). */
+  clusters?: string;
 }
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -49,6 +51,13 @@ export async function up(opts: UpOptions): Promise<void> {
   // The last step reported, so a forced exit can say which stop it gave up on.
   let step = '';
   const policy = policyFromFlags({ ...opts, adminKey });
+  if (opts.clusters !== undefined) {
+    const { upClusters } = await import('./up-clusters.js');
+    return upClusters({ ...opts, clusters: opts.clusters }, policy, adminKeyFile, say).catch((error: unknown) => {
+      files.remove();
+      throw error;
+    });
+  }
   const stack = await startLocalStack({
     ...policy,
     gateways: opts.gateways,
