@@ -34,16 +34,25 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** One 'exit' hook for every live server, rather than one each (a big supercluster would pass Node's listener warning). */
+const live = new Set<ServerProcess>();
+let hooked = false;
+function killOnExit(server: ServerProcess): void {
+  live.add(server);
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const s of live) s.signal('SIGKILL');
+  });
+}
+
 export class ServerProcess implements ServerProcessHandle {
   #child: ChildProcess;
   #log = '';
-  readonly #killOnExit = (): void => {
-    if (!exited(this.#child)) this.#child.kill('SIGKILL');
-  };
 
   constructor(readonly name: string, private readonly binary: string, private readonly configFile: string) {
     this.#child = this.#spawn();
-    process.on('exit', this.#killOnExit);
+    killOnExit(this);
   }
 
   #spawn(): ChildProcess {
@@ -100,6 +109,6 @@ export class ServerProcess implements ServerProcessHandle {
   /** Stops the server for good: the 'exit' hook goes too. */
   async dispose(): Promise<void> {
     await this.stop();
-    process.off('exit', this.#killOnExit);
+    live.delete(this);
   }
 }
