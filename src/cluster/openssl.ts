@@ -3,8 +3,8 @@
  * $LLMUX_OPENSSL, else on PATH or at /usr/bin/openssl; looked up once.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { canInstallPackages, installDebianPackage, isExecutable } from '../os/debian-package.js';
 
 export class OpensslMissingError extends Error {
   override readonly name = 'OpensslMissingError';
@@ -14,15 +14,6 @@ export class OpensslMissingError extends Error {
 export class OpensslFailedError extends Error {
   override readonly name = 'OpensslFailedError';
   readonly code = 'openssl_failed';
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let found: string | undefined;
@@ -42,6 +33,17 @@ export function opensslBinary(paths?: readonly string[]): string {
   }
   if (!paths) found = path;
   return path;
+}
+
+/** The openssl binary, installed first from Debian's package when missing and this process may (the test suite's setup). */
+export function ensureOpensslBinary(log?: (line: string) => void): string {
+  try {
+    return opensslBinary();
+  } catch (error) {
+    if (!(error instanceof OpensslMissingError) || !canInstallPackages() || process.env.LLMUX_OPENSSL) throw error;
+    installDebianPackage('openssl', log);
+    return opensslBinary();
+  }
 }
 
 /** Runs `openssl ARGS` (files only, no stdin); resolves with stdout, rejects with stderr's last lines. */

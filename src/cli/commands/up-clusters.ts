@@ -3,7 +3,9 @@
  * cluster a router, workers with engine simulators and a gateway. One line per cluster, then the
  * usual summary; SIGINT stops everything it started.
  */
+import { ensureOpensslBinary } from '../../cluster/openssl.js';
 import { startMultiClusterStack } from '../../launch/multi-cluster-stack.js';
+import { ensureNatsServerBinary } from '../../transport/nats/nats-server-binary.js';
 import { createLogger } from '../../observability/logger.js';
 import { stopOnSignals } from './lifecycle.js';
 import type { Policy } from './policy-options.js';
@@ -29,6 +31,9 @@ export async function upClusters(opts: UpOptions & { clusters: string }, policy:
   if (opts.gateways !== 1) throw new Error('--gateways cannot be used with --clusters: each cluster has one gateway');
   if (opts.function !== 'demo') throw new Error('--function cannot be used with --clusters: its workers serve the demo function');
   const clusters = parseClusters(opts.clusters);
+  // The supercluster's CA and certificates are made with openssl: installed like nats-server when missing.
+  ensureOpensslBinary(say);
+  await ensureNatsServerBinary({ install: true, log: say });
   let step = '';
   const stack = await startMultiClusterStack({
     log: createLogger('up', process.env.LLMUX_LOG_LEVEL ?? 'warn'),

@@ -3,24 +3,14 @@
  * When it is missing and we run as root with apt-get available, installs Debian's `nats-server`
  * package; otherwise fails with a message that says how to install it.
  */
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { canInstallPackages, installDebianPackage, isExecutable } from '../../os/debian-package.js';
 
 const candidates = (): string[] => {
   const fromEnv = process.env.LLMUX_NATS_SERVER ? [process.env.LLMUX_NATS_SERVER] : [];
   const fromPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server'));
   return [...fromEnv, ...fromPath, '/usr/sbin/nats-server', '/usr/local/bin/nats-server'];
 };
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function findNatsServerBinary(paths: readonly string[] = candidates()): string | undefined {
   return paths.find(isExecutable);
@@ -41,14 +31,12 @@ export interface EnsureOptions {
 export async function ensureNatsServerBinary(options: EnsureOptions): Promise<string> {
   const found = findNatsServerBinary(options.paths);
   if (found) return found;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const hasApt = isExecutable('/usr/bin/apt-get');
-  if (options.install && isRoot && hasApt) {
-    options.log?.('llmux: nats-server not found; installing Debian package nats-server with apt-get ...');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'nats-server']]) {
-      const result = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
-      if (result.status !== 0) throw new NatsServerMissingError(`apt-get ${args.join(' ')} failed (exit ${result.status})`);
+  if (options.install && canInstallPackages()) {
+    options.log?.('llmux: nats-server not found');
+    try {
+      installDebianPackage('nats-server', options.log);
+    } catch (error) {
+      throw new NatsServerMissingError((error as Error).message);
     }
     const installed = findNatsServerBinary(options.paths);
     if (installed) return installed;
