@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import type { WorkerView } from '../src/actors/router/router.protocol.js';
 import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/nats-server-process.js';
 import { llmuxBin, RoleProcess } from './role-process.js';
-import { TcpProxy } from './tcp-proxy.js';
+import { TcpProxy } from '../src/transport/tcp-proxy.js';
 
 export interface DeploymentOptions {
   engines: number;

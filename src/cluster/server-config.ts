@@ -55,15 +55,37 @@ const url = (scheme: string, user: string, password: string, host: string, port:
   return `${scheme}://${user}:${password}@${host}:${port}`;
 };
 
-export function renderServerConfig(plan: DeploymentPlan, server: ServerPlan, files: ServerFiles, secrets: LinkSecrets): string {
+/**
+ * What the test launcher changes so a failover test can cut gateway links (`cluster init` uses none of
+ * it): every gateway is dialled at, and advertised as, a proxy's port; PINGs are frequent, so a link
+ * that goes silent is noticed in seconds.
+ */
+export interface TestLinkOptions {
+  /**
+   * The port other clusters dial to reach a server's gateway. The server advertises it too: without
+   * `advertise`, the INFO a gateway sends hands its peers the real listen address, which they add to
+   * their URLs for the cluster and dial on a reconnect, bypassing the proxy.
+   */
+  gatewayPortOf?: (server: ServerPlan) => number;
+  /**
+   * Server-wide `ping_interval` (seconds) and `ping_max`. 2.9.10 has no gateway-only setting: a
+   * gateway PINGs at this interval (capped at 15 s) whatever the traffic, and closes the link as stale
+   * when more than `max` PINGs are unanswered; clients and routes use it too.
+   */
+  ping?: { intervalSeconds: number; max: number };
+}
+
+export function renderServerConfig(plan: DeploymentPlan, server: ServerPlan, files: ServerFiles, secrets: LinkSecrets, test: TestLinkOptions = {}): string {
   if (!isLinkSecret(secrets.core) || !isLinkSecret(secrets.leaf)) throw new Error('internal: link secrets must be 16-128 URL-safe characters');
   const { host } = plan.spec;
+  const gatewayPort = (s: ServerPlan): number | undefined => test.gatewayPortOf?.(s) ?? s.ports.gateway;
   const lines = [
     `# nats-server configuration of ${server.name}, ${server.role === 'leaf' ? `the leaf node of edge site ${server.site}` : `a server of cluster ${server.site}`}.`,
     '# Written by `llmux cluster init`; see the README.md of the deployment. It holds link passwords: keep it owner-only.',
     `server_name: ${q(server.name)}`,
     `listen: ${q(`${host}:${server.ports.client}`)}`,
     `http: ${q(`${host}:${server.ports.monitor}`)}`,
+    ...(test.ping ? [`ping_interval: "${test.ping.intervalSeconds}s"`, `ping_max: ${test.ping.max}`] : []),
     tlsBlock(files, '', true),
     // 2.9.10 refuses leaf nodes beside gateways without a system account: every server has one, unused by clients.
     'accounts {',
@@ -103,10 +125,11 @@ export function renderServerConfig(plan: DeploymentPlan, server: ServerPlan, fil
     // The gateway's name must be the cluster's.
     `  name: ${q(server.site)}`,
     `  listen: ${q(`${host}:${server.ports.gateway}`)}`,
+    ...(test.gatewayPortOf ? [`  advertise: ${q(`${host}:${gatewayPort(server)}`)}`] : []),
     `  authorization { user: ${q(linkUsers.gateway)}, password: ${q(secrets.core)} }`,
     tlsBlock(files, '  ', true),
     '  gateways: [',
-    ...plan.spec.clusters.map((c) => `    { name: ${q(c)}, urls: [${serversOf(plan, c).map((s) => q(url('nats', linkUsers.gateway, secrets.core, host, s.ports.gateway))).join(', ')}] }`),
+    ...plan.spec.clusters.map((c) => `    { name: ${q(c)}, urls: [${serversOf(plan, c).map((s) => q(url('nats', linkUsers.gateway, secrets.core, host, gatewayPort(s)))).join(', ')}] }`),
     '  ]',
     '}',
   );

@@ -19,9 +19,11 @@ import { type SpecInput, parseDeploymentSpec, portLayout } from '../../cluster/d
 import { type LinkSecrets, linkUsers, renderServerConfig } from '../../cluster/server-config.js';
 import { newLinkSecret, writeDeployment } from '../../cluster/write-deployment.js';
 import { ensureNatsServerBinary } from './nats-server-binary.js';
+import { type GatewayLinks, type IsolateHow, startGatewayLinks } from './supercluster-links.js';
 import { type ReadinessTarget, SuperclusterNotReadyError, waitReady } from './supercluster-ready.js';
 import { type ServerProcessHandle, ServerProcess } from './supercluster-server.js';
 
+export type { IsolateHow } from './supercluster-links.js';
 export { SuperclusterNotReadyError } from './supercluster-ready.js';
 export type { ServerProcessHandle } from './supercluster-server.js';
 
@@ -29,7 +31,16 @@ export interface SuperclusterOptions {
   log?: (line: string) => void;
   /** How long to wait for every link and a JetStream meta leader (default 30 s; 2.9.10 elects in 4-10 s). */
   readyTimeoutMs?: number;
+  /**
+   * Every cluster server's gateway is reached through a proxy of the launcher's (supercluster-links.ts),
+   * so `isolate` and `rejoin` can cut and heal the links between clusters; servers PING every second
+   * and drop a link after 2 unanswered PINGs (`gatewayPing`), so a frozen one is noticed in about 3 s.
+   */
+  cuttableGateways?: boolean;
 }
+
+/** PINGs of a cuttable supercluster: a silent link is closed as stale after about (max + 1) × interval. */
+export const gatewayPing = { intervalSeconds: 1, max: 2 } as const;
 
 export interface SuperclusterServer extends ServerProcessHandle {
   readonly name: string;
@@ -67,6 +78,14 @@ export interface Supercluster {
   gatewayUrls(cluster: string): string[];
   /** Waits again until every link is up and JetStream has a leader, e.g. after a restart. */
   waitReady(timeoutMs?: number): Promise<void>;
+  /**
+   * With `cuttableGateways`: cuts (connections reset, new ones refused) or freezes (nothing forwarded,
+   * new connections hang: nats-server notices by its PINGs) every gateway link to and from `cluster`.
+   * Its servers and clients keep running.
+   */
+  isolate(cluster: string, how: IsolateHow): void;
+  /** Heals `cluster`'s links and waits, bounded (default `readyTimeoutMs`), until every link is up again, through the proxies. */
+  rejoin(cluster: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -101,15 +120,18 @@ interface Started {
   secrets: LinkSecrets;
   work: string;
   processes: Map<string, ServerProcess>;
+  links?: GatewayLinks;
 }
 
-async function startOnce(binary: string, deployment: LoadedDeployment, log: (line: string) => void): Promise<Started> {
+async function startOnce(binary: string, deployment: LoadedDeployment, cuttable: boolean, log: (line: string) => void): Promise<Started> {
   const base = deployment.plan;
   const ports = await freePorts(base.servers.length * listeners.length);
   const plan = planDeployment(base.spec, (index, listener) => ports[index * listeners.length + listeners.indexOf(listener)] ?? 0);
   const secrets: LinkSecrets = { core: newLinkSecret(), leaf: newLinkSecret() };
-  const work = mkdtempSync(join(tmpdir(), 'llmux-supercluster-'));
   const processes = new Map<string, ServerProcess>();
+  const links = cuttable ? await startGatewayLinks(plan, (name) => processes.get(name)?.pid, log) : undefined;
+  const test = links ? { gatewayPortOf: (s: ServerPlan) => links.portOf(s), ping: gatewayPing } : {};
+  const work = mkdtempSync(join(tmpdir(), 'llmux-supercluster-'));
   for (const server of plan.servers) {
     const dir = deployment.path(deployment.manifest.servers.find((s) => s.name === server.name)?.dir ?? '');
     const configFile = join(work, `${server.name}.conf`);
@@ -119,21 +141,28 @@ async function startOnce(binary: string, deployment: LoadedDeployment, log: (lin
     writeFileSync(configFile, renderServerConfig(plan, server, {
       caFile: join(dir, serverFileNames.ca), certFile: join(dir, serverFileNames.cert), keyFile: join(dir, serverFileNames.key),
       authFile, storeDir: join(work, server.name, serverFileNames.store),
-    }, secrets), { mode: 0o600 });
+    }, secrets, test), { mode: 0o600 });
     processes.set(server.name, new ServerProcess(server.name, binary, configFile));
-    log(`nats-server ${server.name} (${server.site}): client ${server.ports.client}, monitor ${server.ports.monitor}`);
+    const via = links && server.role === 'cluster' ? `, gateway ${server.ports.gateway} via proxy ${links.proxyOf(server.name).port}` : '';
+    log(`nats-server ${server.name} (${server.site}): client ${server.ports.client}, monitor ${server.ports.monitor}${via}`);
   }
-  return { plan, secrets, work, processes };
+  return { plan, secrets, work, processes, ...(links ? { links } : {}) };
 }
 
 function readinessTargets(started: Started): ReadinessTarget[] {
-  const { plan } = started;
+  const { plan, links } = started;
   return plan.servers.map((s: ServerPlan) => ({
     name: s.name, monitorUrl: `http://127.0.0.1:${s.ports.monitor}`, process: started.processes.get(s.name) as ServerProcess,
     routes: s.role === 'cluster' ? plan.spec.serversPerCluster - 1 : 0,
     gateways: s.role === 'cluster' ? plan.spec.clusters.filter((c) => c !== s.site) : [],
     leafnodes: s.role === 'leaf' ? 1 : 0,
     jetstream: s.role === 'cluster',
+    ...(links && s.role === 'cluster' ? {
+      viaProxies: {
+        outbound: (cluster: string) => serversOf(plan, cluster).map((peer) => links.proxyOf(peer.name).port),
+        inbound: () => links.proxyOf(s.name).openUpstreamPorts(),
+      },
+    } : {}),
   }));
 }
 
@@ -156,13 +185,14 @@ export async function startSupercluster(source: string | SpecInput, options: Sup
   // Ports are free when chosen but not reserved: another process may take one before the server binds
   // it. Then start the whole set again on new ones (every server's config names its peers' ports).
   for (let attempt = 1; started === undefined; attempt++) {
-    const candidate = await startOnce(binary, deployment, log);
+    const candidate = await startOnce(binary, deployment, options.cuttableGateways === true, log);
     try {
       await waitReady(readinessTargets(candidate), readyTimeoutMs);
       started = candidate;
     } catch (error) {
       const collided = [...candidate.processes.values()].some(addressInUse);
       await Promise.all([...candidate.processes.values()].map((p) => p.dispose()));
+      await candidate.links?.close();
       rmSync(candidate.work, { recursive: true, force: true });
       if (!collided || attempt >= 3) {
         cleanup();
@@ -171,7 +201,7 @@ export async function startSupercluster(source: string | SpecInput, options: Sup
       log(`a port was taken before its server bound it; starting again on new ports (attempt ${attempt + 1} of 3)`);
     }
   }
-  const { plan, secrets, work, processes } = started;
+  const { plan, secrets, work, processes, links } = started;
   // The servers have their own 'exit' hooks; this one takes their temp files (and a generated deployment's keys).
   const removeFiles = (): void => {
     rmSync(work, { recursive: true, force: true });
@@ -202,6 +232,7 @@ export async function startSupercluster(source: string | SpecInput, options: Sup
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await Promise.all([...processes.values()].map((p) => p.dispose()));
+      await links?.close();
       process.off('exit', removeFiles);
       removeFiles();
     })();
@@ -219,6 +250,17 @@ export async function startSupercluster(source: string | SpecInput, options: Sup
     deployment,
     gatewayUrls: (cluster) => serversOf(plan, cluster).map((s) => `nats://${linkUsers.gateway}:${secrets.core}@127.0.0.1:${s.ports.gateway}`),
     waitReady: (timeoutMs = readyTimeoutMs) => waitReady(readinessTargets(started), timeoutMs),
+    isolate: (cluster, how) => {
+      if (!links) throw new Error('isolate needs a supercluster started with { cuttableGateways: true }');
+      links.isolate(cluster, how);
+      log(`gateway links of ${cluster}: ${how}`);
+    },
+    rejoin: async (cluster, timeoutMs = readyTimeoutMs) => {
+      if (!links) throw new Error('rejoin needs a supercluster started with { cuttableGateways: true }');
+      links.rejoin(cluster);
+      log(`gateway links of ${cluster}: healed`);
+      await waitReady(readinessTargets(started), timeoutMs, `after ${cluster} rejoined`);
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };
