@@ -11,7 +11,7 @@ const heartbeatMs = 400;
 let stack: MultiClusterStack;
 
 beforeAll(async () => {
-  stack = await startMultiClusterStack({ log: silentLogger(), clusters: ['a', 'b'], workers: 2, workerProcesses: true, heartbeatMs,
+  stack = await startMultiClusterStack({ log: silentLogger(), clusters: ['a', 'b'], engineKind: 'vllm', workers: 2, workerProcesses: true, heartbeatMs,
     sim: { ttftMs: 5, itlMs: 2 } });
 }, 60_000);
 afterAll(async () => {

@@ -43,7 +43,8 @@ export interface MultiClusterStackOptions {
   jwt?: JwtOptions;
   sessionLimits?: RunGatewayOptions['limits'];
   limiter?: RunGatewayOptions['limiter'];
-  engineKind?: string;
+  /** The engine adapter; the simulators speak its wire format. */
+  engineKind: string;
   model?: string;
   /** Settings of the demo model's llmConfig (locality, spillAt, routingMethod, …). */
   llmConfig?: Partial<LlmConfig>;
@@ -110,7 +111,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
     if (names.length < 2) throw new Error('a multi-cluster stack needs at least two clusters, e.g. --clusters us-east,us-west');
     const workersPerCluster = options.workers ?? 2;
     const model = options.model ?? demoModel;
-    const engineKind = options.engineKind ?? 'vllm';
+    const { engineKind } = options;
     progress(`starting a TLS supercluster of ${names.length} clusters (${names.join(', ')}), one nats-server each; JetStream elects a leader in 4-10 s ...`);
     const supercluster = await startSupercluster({ clusters: names, workersPerCluster }, { log: (line) => options.log.debug(line) });
     started.push({ role: 'nats-server', stoppable: supercluster });
