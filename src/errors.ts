@@ -19,6 +19,8 @@ export const ErrorCode = {
   limiterUnavailable: 'rate_limiter_unavailable',
   /** An admin resource (decision record, worker) that does not exist or is no longer held. */
   notFound: 'not_found',
+  /** The control plane (JetStream KV) cannot take a change now: e.g. this cluster is cut off from its home cluster. */
+  controlPlaneUnavailable: 'control_plane_unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -36,6 +38,7 @@ const statusOf: Record<ErrorCode, number> = {
   internal_error: 500,
   rate_limiter_unavailable: 503,
   not_found: 404,
+  control_plane_unavailable: 503,
 };
 
 /** OpenAI's `error.type` for each code, so official clients map them to their own error classes. */
@@ -53,6 +56,7 @@ const typeOf: Record<ErrorCode, string> = {
   internal_error: 'server_error',
   rate_limiter_unavailable: 'service_unavailable_error',
   not_found: 'not_found_error',
+  control_plane_unavailable: 'service_unavailable_error',
 };
 
 export function httpStatusOf(code: ErrorCode): number {

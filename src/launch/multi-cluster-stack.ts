@@ -57,6 +57,8 @@ export interface MultiClusterStackOptions {
    * this one, so a test can kill it. Their timeouts are the CLI's defaults.
    */
   workerProcesses?: boolean;
+  /** Reach each cluster's NATS gateway through a proxy, so a test can cut or freeze the links (`supercluster.isolate`). */
+  cuttableGateways?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -113,7 +115,8 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
     const model = options.model ?? demoModel;
     const { engineKind } = options;
     progress(`starting a TLS supercluster of ${names.length} clusters (${names.join(', ')}), one nats-server each; JetStream elects a leader in 4-10 s ...`);
-    const supercluster = await startSupercluster({ clusters: names, workersPerCluster }, { log: (line) => options.log.debug(line) });
+    const supercluster = await startSupercluster({ clusters: names, workersPerCluster },
+      { log: (line) => options.log.debug(line), ...(options.cuttableGateways ? { cuttableGateways: true } : {}) });
     started.push({ role: 'nats-server', stoppable: supercluster });
     const tokens = createTokenCounter();
     started.push({ role: 'tokenizer pool', stoppable: { stop: () => tokens.close() } });

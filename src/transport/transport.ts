@@ -64,6 +64,14 @@ export interface KvStore {
   watch(prefix: string, onEntry: (entry: KvEntry) => void): Promise<Subscription>;
 }
 
+/**
+ * The server could not be reached for a KV operation in time, or JetStream had no leader to take it
+ * (a partition, a restart): the operation may succeed later. Other failures are thrown as they are.
+ */
+export class TransportUnavailableError extends Error {
+  override readonly name = 'TransportUnavailableError';
+}
+
 export interface KvBucketOptions {
   /** Values kept per key. */
   history?: number;

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../../errors.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
-import type { Transport } from '../../transport/transport.js';
+import { type Transport, TransportUnavailableError } from '../../transport/transport.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import type { RouteTable } from '../control/route-table.js';
 import { deleteBackend, deleteRoute, deleteRouting, discover, listBackends, listRouting, listRoutes, postRouting, putBackend, putRoute } from './admin-routes.js';
@@ -29,7 +29,21 @@ const routes = [
   'POST /admin/api/keys', 'GET /admin/api/keys', 'DELETE /admin/api/keys/<key-id>', 'PUT /admin/api/tenants/<tenant>',
 ];
 
+/**
+ * The admin API. A change the control plane cannot take now (this cluster cut off from the home
+ * cluster, JetStream electing a leader) is a retryable 503, never a 500: nothing was written.
+ */
 export async function handleAdmin(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  try {
+    await routeAdmin(ctx, req, res, path);
+  } catch (error) {
+    if (!(error instanceof TransportUnavailableError) || res.headersSent) throw error;
+    res.setHeader('retry-after', '5');
+    sendError(res, { code: ErrorCode.controlPlaneUnavailable, retryable: true, message: `${error.message}; nothing was changed, try again later` });
+  }
+}
+
+async function routeAdmin(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   const { transport, keys, catalog, routes: table } = ctx;
   const method = req.method ?? 'GET';
   /** The decoded path segments of the last match; undefined when one was malformed (the 400 is sent). */

@@ -1,7 +1,26 @@
 /** KvStore over a JetStream KV bucket; values are msgpack frames. */
 import type { KV, KvEntry as NatsKvEntry } from '@nats-io/kv';
+import { NoRespondersError, TimeoutError } from '@nats-io/nats-core';
+import { JetStreamApiError } from '@nats-io/jetstream';
 import { decode, encode } from '../codec.js';
-import type { KvEntry, KvStore, Subscription } from '../transport.js';
+import { type KvEntry, type KvStore, type Subscription, TransportUnavailableError } from '../transport.js';
+
+/** JetStream's "temporarily unavailable" (no meta or stream leader: a partition, an election). */
+const jsClusterUnavailable = 10008;
+
+/** A failure that says the server or JetStream could not take the operation now, as TransportUnavailableError. */
+async function available<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    // No stream answered the publish: nats.js calls that "jetstream is not enabled", and it is what a
+    // client cut off from the bucket's cluster sees.
+    const unavailable = error instanceof TimeoutError || error instanceof NoRespondersError || (error instanceof Error && error.name === 'JetStreamNotEnabled') ||
+      (error instanceof JetStreamApiError && (error.code === jsClusterUnavailable || error.status === 503));
+    if (unavailable) throw new TransportUnavailableError(`the control plane could not ${what}: ${(error as Error).message}`, { cause: error });
+    throw error;
+  }
+}
 
 function toEntry(e: NatsKvEntry): KvEntry {
   return { key: e.key, value: e.operation === 'PUT' ? decode(e.value) : undefined, revision: e.revision };
@@ -11,16 +30,16 @@ export class NatsKvStore implements KvStore {
   constructor(readonly kv: KV) {}
 
   async get(key: string): Promise<KvEntry | undefined> {
-    const e = await this.kv.get(key);
+    const e = await available(`read ${key}`, () => this.kv.get(key));
     return e && e.operation === 'PUT' ? toEntry(e) : undefined;
   }
 
   put(key: string, value: unknown): Promise<number> {
-    return this.kv.put(key, encode(value));
+    return available(`write ${key}`, () => this.kv.put(key, encode(value)));
   }
 
   async delete(key: string): Promise<void> {
-    await this.kv.delete(key);
+    await available(`delete ${key}`, () => this.kv.delete(key));
   }
 
   async keys(prefix?: string): Promise<string[]> {
