@@ -14,11 +14,11 @@ import type { EngineKind } from '../src/engine-adapters/registry.js';
 /** The wire dialects the registered adapters read. */
 export type Dialect = 'openai' | 'anthropic' | 'tgi' | 'triton' | 'ollama' | 'sglang-generate';
 
-/** Each adapter's dialect: a new adapter that is not listed here fails to compile. */
+/** Each generating adapter's dialect: a new one that is not listed here fails to compile (TEI only embeds). */
 export const dialectOf = {
   vllm: 'openai', sglang: 'openai', trtllm: 'openai', llamacpp: 'openai', openai: 'openai', 'azure-openai': 'openai',
   anthropic: 'anthropic', tgi: 'tgi', triton: 'triton', ollama: 'ollama', 'sglang-generate': 'sglang-generate',
-} as const satisfies Record<EngineKind, Dialect>;
+} as const satisfies Record<Exclude<EngineKind, 'tei'>, Dialect>;
 
 /** Marks a number written as `1e400` (JSON.parse reads it as Infinity) once serialized. */
 const INFINITE = '\u0000inf\u0000';

@@ -19,6 +19,8 @@ export const ErrorCode = {
   limiterUnavailable: 'rate_limiter_unavailable',
   /** An admin resource (decision record, worker) that does not exist or is no longer held. */
   notFound: 'not_found',
+  /** The engine serving the model cannot do what was asked (embeddings from a text-generation engine, chat from an embedding server). */
+  unsupported: 'unsupported',
   /** The control plane (JetStream KV) cannot take a change now: e.g. this cluster is cut off from its home cluster. */
   controlPlaneUnavailable: 'control_plane_unavailable',
 } as const;
@@ -38,6 +40,7 @@ const statusOf: Record<ErrorCode, number> = {
   internal_error: 500,
   rate_limiter_unavailable: 503,
   not_found: 404,
+  unsupported: 400,
   control_plane_unavailable: 503,
 };
 
@@ -56,6 +59,7 @@ const typeOf: Record<ErrorCode, string> = {
   internal_error: 'server_error',
   rate_limiter_unavailable: 'service_unavailable_error',
   not_found: 'not_found_error',
+  unsupported: 'invalid_request_error',
   control_plane_unavailable: 'service_unavailable_error',
 };
 

@@ -4,6 +4,7 @@
  * engine's failures to llmux error codes (src/errors.ts). Nothing outside src/engine-adapters/ knows
  * which engine it is talking to.
  */
+/** The generating operations: what `stream` serves. Embeddings are `embed`'s. */
 export type Operation = 'chat' | 'completion';
 
 export interface EngineRequest {
@@ -91,8 +92,43 @@ export interface Continuation {
   maxTokens?: number;
 }
 
+/** An embeddings request: one vector per input, in order. */
+export interface EmbeddingRequest {
+  /** The bare model name the engine serves. */
+  model: string;
+  /** Texts, or token-id arrays (never mixed), at least one: the gateway turned OpenAI's four `input` forms into one of these. */
+  input: readonly string[] | readonly (readonly number[])[];
+  /** The vector size asked for (matryoshka models); absent means the model's own. */
+  dimensions?: number;
+  /** The client's other fields (`user`, engine extras), for engines that take the OpenAI body as is. */
+  body: Readonly<Record<string, unknown>>;
+  requestId: string;
+  /** Epoch milliseconds after which the request is abandoned. */
+  deadline?: number;
+}
+
+/** An engine's embeddings: `vectors[i]` is input i's, all of one length, every value finite. */
+export interface Embeddings {
+  vectors: number[][];
+  /** Prompt tokens as the engine counted them, when it reports them. */
+  usage?: Usage;
+}
+
+/** What an engine serves: every adapter generates, embeds, or both. */
+export type EngineCapability = 'generate' | 'embed';
+
 export interface EngineAdapter {
   readonly kind: string;
+  /**
+   * What this engine serves (default: generation only); a request for anything else is a 400
+   * `unsupported` naming the engine (capabilities.ts).
+   */
+  readonly serves?: readonly EngineCapability[];
+  /**
+   * The engine's embeddings, whole (no engine streams them). Absent when the engine has none; call
+   * it through `embedWith` (capabilities.ts), which answers that case.
+   */
+  embed?(request: EmbeddingRequest, signal: AbortSignal): Promise<Embeddings>;
   /**
    * Streams the engine's answer. Each yielded array holds the events parsed from one read of the
    * response body, so a caller can forward them as one frame. Throws a LlmuxError (code

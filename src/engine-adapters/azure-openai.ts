@@ -21,6 +21,7 @@ export function createAzureOpenAiAdapter(options: EngineAdapterOptions): EngineA
     paths: {
       chat: (model) => `/openai/deployments/${deployment(model)}/chat/completions?api-version=${version}`,
       completion: (model) => `/openai/deployments/${deployment(model)}/completions?api-version=${version}`,
+      embeddings: (model) => `/openai/deployments/${deployment(model)}/embeddings?api-version=${version}`,
       health: `/openai/models?api-version=${version}`,
     },
   });

@@ -73,6 +73,7 @@ const cases: Record<EngineKind, 'absent' | { stream: string; chat?: Sent; comple
   openai: 'absent',
   'azure-openai': 'absent',
   anthropic: 'absent',
+  tei: 'absent',
 };
 
 /** The request the engine got for `request` (the stream itself is a recorded one, read to its end). */

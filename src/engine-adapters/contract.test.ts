@@ -3,10 +3,11 @@
 // and multi-byte UTF-8 characters split across reads. (vllm.contract.test.ts holds vLLM's own,
 // more detailed cases.)
 import { describe, expect, it } from 'vitest';
-import type { EngineAdapter, EngineEvent, EngineRequest, Usage } from './adapter.js';
+import type { EmbeddingRequest, EngineAdapter, EngineEvent, EngineRequest, Usage } from './adapter.js';
+import { embedWith } from './capabilities.js';
 import { fixture } from './fixtures/replay-server.js';
 import { replayAdapters } from './fixtures/replay-adapters.js';
-import { createEngineAdapter, type EngineKind } from './registry.js';
+import { createEngineAdapter, type EngineKind, engineKinds, engineKindsServing } from './registry.js';
 
 const engines = replayAdapters({ apiKey: 'sk-engine' });
 const adapter = engines.adapter;
@@ -49,7 +50,8 @@ const upstream = { code: 'upstream_error', retryable: true };
 const invalid = { code: 'invalid_request', retryable: false };
 
 /** Per kind: the normal stream (text, finish, the usage the engine reports), errors, cuts. */
-const contracts: Record<EngineKind, {
+type GeneratingKind = Exclude<EngineKind, 'tei'>;
+const contracts: Record<GeneratingKind, {
   stream: { file: string; finish: string; usage: Usage | undefined }[];
   errors: { file: string; status: number; error: typeof upstream }[];
   cut: { file: string; text: string };
@@ -90,7 +92,7 @@ const contracts: Record<EngineKind, {
     cut: { file: 'messages-cut.sse', text: 'Hello' }, errorAfter200: 'messages-error-after-200.sse' },
 };
 
-describe.each(Object.keys(contracts) as EngineKind[])('%s adapter - contract against its transcripts', (kind) => {
+describe.each(Object.keys(contracts) as GeneratingKind[])('%s adapter - contract against its transcripts', (kind) => {
   const c = contracts[kind];
   for (const s of c.stream) {
     for (const piece of [1, 7, 0]) {
@@ -123,7 +125,7 @@ describe.each(Object.keys(contracts) as EngineKind[])('%s adapter - contract aga
 });
 
 describe('adapters - what each sends to its engine', () => {
-  const sent = async (kind: EngineKind, operation: 'chat' | 'completion' = 'chat') => {
+  const sent = async (kind: GeneratingKind, operation: 'chat' | 'completion' = 'chat') => {
     await replay(kind, contracts[kind].stream[0]!.file);
     const r = engines.server().last!;
     await adapter(kind).stream(request(operation), new AbortController().signal)[Symbol.asyncIterator]().return?.();
@@ -200,5 +202,101 @@ describe('adapters - engine load from /metrics', () => {
     } finally {
       engines.server().metricsText = undefined;
     }
+  });
+});
+
+const embedRequest = (input: EmbeddingRequest['input'] = ['hello wörld', 'bye'], extra: Partial<EmbeddingRequest> = {}): EmbeddingRequest => ({
+  model: 'm', input, requestId: 'e1', body: { input, user: 'u1', encoding_format: 'base64' }, ...extra,
+});
+
+async function embedReplay(kind: EngineKind, file: string, options: { status?: number; headers?: Record<string, string> } = {}, request = embedRequest()) {
+  engines.server().reply = { status: options.status ?? 200, body: fixture(kind, file), ...(options.headers ? { headers: options.headers } : {}) };
+  try {
+    return { result: await embedWith(adapter(kind), request, new AbortController().signal), error: undefined };
+  } catch (e) {
+    const info = e as { code?: string; retryable?: boolean; message?: string };
+    return { result: undefined, error: { code: info.code, retryable: info.retryable }, message: info.message };
+  }
+}
+
+/** The vectors every embed.json transcript holds, in input order. */
+const vectors = [[0.125, 1e-7, -1], [0.5, -0.25, 0]];
+
+/** Per embedding engine: where it is asked, what the body holds, the usage it reports, an error answer. */
+const embedContracts: Partial<Record<EngineKind, {
+  path: string; body: Record<string, unknown>; usage: Usage | undefined; headers?: Record<string, string>;
+  error: { file: string; status: number; error: typeof upstream };
+}>> = {
+  vllm: { path: '/v1/embeddings', body: { model: 'm', input: ['hello wörld', 'bye'], encoding_format: 'float', user: 'u1', dimensions: 3 }, usage: { promptTokens: 5 },
+    error: { file: 'error-400-current.json', status: 400, error: invalid } },
+  llamacpp: { path: '/v1/embeddings', body: { model: 'm', input: ['hello wörld', 'bye'], encoding_format: 'float', dimensions: 3 }, usage: { promptTokens: 5 },
+    error: { file: 'error-400.json', status: 400, error: invalid } },
+  openai: { path: '/v1/embeddings', body: { model: 'm', input: ['hello wörld', 'bye'], encoding_format: 'float', dimensions: 3 }, usage: { promptTokens: 5 },
+    error: { file: 'error-400.json', status: 400, error: invalid } },
+  'azure-openai': { path: '/openai/deployments/m/embeddings?api-version=2024-10-21', body: { input: ['hello wörld', 'bye'], encoding_format: 'float', dimensions: 3 },
+    usage: { promptTokens: 5 }, error: { file: 'error-400.json', status: 400, error: invalid } },
+  ollama: { path: '/api/embed', body: { model: 'm', input: ['hello wörld', 'bye'], dimensions: 3 }, usage: { promptTokens: 5 },
+    error: { file: 'error-404.json', status: 404, error: upstream } },
+  tei: { path: '/embed', body: { inputs: ['hello wörld', 'bye'], dimensions: 3 }, usage: { promptTokens: 5 }, headers: { 'x-compute-tokens': '5' },
+    error: { file: 'error-413.json', status: 413, error: invalid } },
+};
+
+describe('adapters - embeddings contracts', () => {
+  it('has an embeddings contract for every engine that embeds, and none for the others', () => {
+    expect(Object.keys(embedContracts).sort()).toEqual(engineKindsServing('embed').sort());
+    expect(Object.keys(contracts).sort()).toEqual(engineKindsServing('generate').sort());
+  });
+
+  describe.each(Object.keys(embedContracts) as EngineKind[])('%s', (kind) => {
+    const c = embedContracts[kind]!;
+    it(`posts to ${c.path} and reads one vector per input, in input order, with the usage it reports`, async () => {
+      const out = await embedReplay(kind, 'embed.json', c.headers ? { headers: c.headers } : {}, embedRequest(undefined, { dimensions: 3 }));
+      expect(out.error).toBeUndefined();
+      expect(out.result?.vectors).toEqual(vectors);
+      expect(out.result?.usage).toEqual(c.usage);
+      const sent = engines.server().last!;
+      expect(sent.path).toBe(c.path);
+      expect(sent.body).toMatchObject(c.body);
+      // base64 is the gateway's rendering: the engine is always asked for floats (or for its own default).
+      expect(sent.body?.encoding_format ?? 'float').toBe('float');
+    });
+
+    it(`maps an HTTP ${c.error.status} answer (${c.error.file}) to ${c.error.error.code}`, async () => {
+      const out = await embedReplay(kind, c.error.file, { status: c.error.status });
+      expect(out.error).toEqual(c.error.error);
+    });
+
+    it('refuses an answer that is not one finite vector per input, all of one length (retryable upstream_error)', async () => {
+      const out = await embedReplay(kind, 'embed-short.json');
+      expect(out.error).toEqual(upstream);
+    });
+  });
+
+  it('ollama refuses token-id inputs with a 400 naming the engine, without calling it', async () => {
+    const before = engines.server().received.length;
+    const out = await embedReplay('ollama', 'embed.json', {}, embedRequest([[1, 2], [3]]));
+    expect(out.error).toEqual({ code: 'unsupported', retryable: false });
+    expect(out.message).toMatch(/ollama/);
+    expect(engines.server().received.length).toBe(before);
+  });
+
+  it('tei passes token-id inputs on as they are', async () => {
+    await embedReplay('tei', 'embed.json', {}, embedRequest([[101, 7592, 102], [101, 102]]));
+    expect(engines.server().last?.body).toMatchObject({ inputs: [[101, 7592, 102], [101, 102]] });
+  });
+
+  it.each(engineKinds().filter((k) => !(k in embedContracts)))('%s answers embeddings with a 400 unsupported naming the engine, without calling it', async (kind) => {
+    const before = engines.server().received.length;
+    const error = await embedWith(adapter(kind), embedRequest(), new AbortController().signal).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'unsupported', retryable: false, message: expect.stringContaining(`the ${kind} engine`) });
+    expect(engines.server().received.length).toBe(before);
+  });
+
+  it('tei answers a chat request with a 400 unsupported naming the engine', async () => {
+    const events: unknown[] = [];
+    await expect((async () => {
+      for await (const batch of adapter('tei').stream(request(), new AbortController().signal)) events.push(...batch);
+    })()).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining('the tei engine') });
+    expect(events).toEqual([]);
   });
 });

@@ -9,7 +9,10 @@
  */
 import { Pool } from 'undici';
 import { LlmuxError } from '../errors.js';
-import type { Continuation, EngineAdapter, EngineAdapterOptions, EngineEvent, EngineLoad, EngineRequest } from './adapter.js';
+import type {
+  Continuation, EmbeddingRequest, Embeddings, EngineAdapter, EngineAdapterOptions, EngineCapability, EngineEvent, EngineLoad, EngineRequest,
+} from './adapter.js';
+import { unsupported } from './capabilities.js';
 import { type ContinuationSupport, continueRequest } from './continuation.js';
 import { engineHttpError, engineRequestError, engineStreamCut, engineTimeout, withoutSecret } from './engine-errors.js';
 
@@ -34,7 +37,19 @@ export interface HttpAdapterSpec {
   metrics?: { path: string; read(text: string): EngineLoad | undefined };
   /** How the engine continues a partial answer (continuation.ts); absent when it cannot. */
   continuation?: ContinuationSupport;
+  /** Whether it generates (default true): an embedding server (TEI) does not. */
+  generates?: boolean;
+  /** Where and how the engine serves embeddings; absent when it has none. */
+  embeddings?: {
+    call(request: EmbeddingRequest): EngineCall;
+    /** Reads a 2xx answer; throws a LlmuxError when it is not one vector per input. */
+    read(request: EmbeddingRequest, text: string, headers: Readonly<Record<string, string | string[] | undefined>>): Embeddings;
+  };
 }
+
+/** A 2xx answer's body and headers, as `exchange` hands them to a reader. */
+type AnswerBody = AsyncIterable<Uint8Array> & { text(): Promise<string> };
+type AnswerHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** setTimeout fires at once beyond this (2^31 - 1 ms, about 24.8 days). */
 const maxTimerDelay = 2 ** 31 - 1;
@@ -56,8 +71,12 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
   // socket the engine is about to close.
   const pool = new Pool(base.origin, { connections: options.connections ?? 128 });
 
-  async function* stream(request: EngineRequest, signal: AbortSignal): AsyncGenerator<EngineEvent[], void, undefined> {
-    const { deadline } = request;
+  /**
+   * One POST to the engine and its 2xx answer read by `read`: aborting `signal` destroys the
+   * connection, the deadline does too and becomes a `timeout`, a status is mapped to a llmux error.
+   */
+  async function* exchange<T>(deadline: number | undefined, signal: AbortSignal, call: () => EngineCall,
+    read: (body: AnswerBody, headers: AnswerHeaders) => AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
     if (deadline !== undefined && deadline <= Date.now()) throw engineTimeout(kind);
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal.reason);
@@ -78,14 +97,14 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
       return otherwise(error);
     };
     try {
-      const call = spec.call(request);
+      const { path, body, accept } = call();
       let res;
       try {
         res = await pool.request({
           method: 'POST',
-          path: prefix + call.path,
-          headers: { ...spec.headers, 'content-type': 'application/json', accept: call.accept },
-          body: JSON.stringify(call.body),
+          path: prefix + path,
+          headers: { ...spec.headers, 'content-type': 'application/json', accept },
+          body: JSON.stringify(body),
           signal: controller.signal,
           // With a deadline, it alone bounds the wait: a long queue before the first token, or a long
           // answer asked for whole, is no reason to fail sooner.
@@ -99,7 +118,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
         throw engineHttpError(kind, res.statusCode, text);
       }
       try {
-        yield* spec.read(request, res.body);
+        yield* read(res.body, res.headers);
       } catch (error) {
         throw explain(error, (e) => engineStreamCut(kind, e));
       }
@@ -109,6 +128,22 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  const generates = spec.generates ?? true;
+  async function* stream(request: EngineRequest, signal: AbortSignal): AsyncGenerator<EngineEvent[], void, undefined> {
+    if (!generates) throw unsupported(kind, `${request.operation} requests`);
+    yield* exchange(request.deadline, signal, () => spec.call(request), (body) => spec.read(request, body));
+  }
+
+  const { embeddings } = spec;
+  async function embed(request: EmbeddingRequest, signal: AbortSignal): Promise<Embeddings> {
+    if (!embeddings) throw unsupported(kind, 'embeddings');
+    const answers = exchange(request.deadline, signal, () => embeddings.call(request), async function* read(body, headers) {
+      yield embeddings.read(request, await body.text(), headers);
+    });
+    for await (const answer of answers) return answer;
+    throw engineStreamCut(kind);
   }
 
   const get = async (path: string, signal?: AbortSignal): Promise<{ status: number; text: string } | undefined> => {
@@ -121,9 +156,12 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
   };
 
   const { continuation } = spec;
+  const serves: EngineCapability[] = [...(generates ? ['generate' as const] : []), ...(embeddings ? ['embed' as const] : [])];
   return {
     kind,
+    serves,
     stream,
+    ...(embeddings ? { embed } : {}),
     ...(continuation ? { continueRequest: (request: EngineRequest, c: Continuation) => continueRequest(continuation, request, c) } : {}),
     async health(signal) {
       const res = await get(spec.healthPath, signal);

@@ -12,6 +12,8 @@ export function createLlamacppAdapter(options: EngineAdapterOptions): EngineAdap
   return createOpenAiCompatibleAdapter({
     ...options,
     kind: 'llamacpp',
+    // llama-server started with --embeddings; without it the engine's own 501 is passed on.
+    paths: { embeddings: () => '/v1/embeddings' },
     continuation: { chat: 'trailing-assistant', completion: true },
     loadMetrics: {
       running: ['llamacpp:requests_processing'],

@@ -3,9 +3,12 @@
  * last line has `done: true`, `done_reason` and the counts (`prompt_eval_count`, `eval_count`).
  * Errors are `{"error": "..."}`, as a body or as a line mid-stream. Ollama continues a trailing
  * assistant message of a chat; `/api/generate` wraps its prompt in the model's template, so a
- * completion cannot be continued.
+ * completion cannot be continued. Embeddings: `POST /api/embed` with `{model, input}` (texts only)
+ * answering `{embeddings: [[...]], prompt_eval_count}`.
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
+import { unsupported } from './capabilities.js';
+import { checkedVectors, withUsage } from './embeddings-body.js';
 import { engineReportedError } from './engine-errors.js';
 import { usageFrom } from './engine-values.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
@@ -34,6 +37,22 @@ export function createOllamaAdapter(options: EngineAdapterOptions): EngineAdapte
         accept: 'application/x-ndjson',
         body: { model: request.model, ...(chat ? { messages: request.body.messages } : { prompt: request.body.prompt }), stream: true, options: opts },
       };
+    },
+    embeddings: {
+      call(request) {
+        if (request.input.some((i) => typeof i !== 'string')) throw unsupported(kind, 'embeddings of token ids (only texts)');
+        const { truncate, keep_alive: keepAlive, options: opts } = request.body;
+        return {
+          path: '/api/embed',
+          accept: 'application/json',
+          body: { model: request.model, input: request.input, ...defined({ dimensions: request.dimensions, truncate, keep_alive: keepAlive, options: opts }) },
+        };
+      },
+      read(request, text) {
+        const json = parseJsonRecord(kind, text);
+        if (typeof json.error === 'string') throw engineReportedError(kind, json.error);
+        return withUsage({ vectors: checkedVectors(kind, request, json.embeddings) }, usageFrom({ promptTokens: json.prompt_eval_count }));
+      },
     },
     read(request, body) {
       const deltas = new ChoiceDeltas(request.operation === 'chat');

@@ -2,12 +2,14 @@
  * The shared base for engines with an OpenAI-compatible server (vLLM, SGLang, trtllm-serve,
  * llama.cpp, remote providers): a new one is a few lines on top of this. Streams from the engine
  * with usage requested when the client streams, asks for the whole answer otherwise (one response
- * instead of one event per token, as EngineRequest.stream allows).
+ * instead of one event per token, as EngineRequest.stream allows). Embeddings where `paths.embeddings`
+ * says the engine has them.
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineRequest } from './adapter.js';
 import type { ContinuationSupport } from './continuation.js';
 import { createHttpAdapter } from './http-adapter.js';
 import { readEventStream, readWholeAnswer } from './openai-body.js';
+import { openAiEmbeddingsBody, readOpenAiEmbeddings } from './embeddings-body.js';
 import { bearerAuth } from './native-request.js';
 import { type LoadMetricNames, readLoad } from './prometheus-text.js';
 
@@ -15,6 +17,8 @@ export interface OpenAiPaths {
   /** Path (and query) of chat completions for a model. */
   chat: (model: string) => string;
   completion: (model: string) => string;
+  /** Where it serves embeddings, when it does. */
+  embeddings?: (model: string) => string;
   health: string;
 }
 
@@ -36,6 +40,7 @@ const openAiPaths: OpenAiPaths = { chat: () => '/v1/chat/completions', completio
 export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions): EngineAdapter {
   const paths: OpenAiPaths = { ...openAiPaths, ...options.paths };
   const { loadMetrics, continuation } = options;
+  const embeddingsPath = paths.embeddings;
   return createHttpAdapter({
     kind: options.kind,
     options,
@@ -51,6 +56,12 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
     read: (request, body) => (request.stream ? readEventStream(options.kind, body) : wholeAnswer(options.kind, body)),
     ...(loadMetrics ? { metrics: { path: '/metrics', read: (text: string) => readLoad(text, loadMetrics) } } : {}),
     ...(continuation ? { continuation } : {}),
+    ...(embeddingsPath ? {
+      embeddings: {
+        call: (request) => ({ path: embeddingsPath(request.model), body: openAiEmbeddingsBody(request), accept: 'application/json' }),
+        read: (request, text) => readOpenAiEmbeddings(options.kind, request, text),
+      },
+    } : {}),
   });
 }
 

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { engineAdapters, engineKinds } from './registry.js';
+import { engineAdapters, engineKinds, engineKindsServing } from './registry.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const src = join(here, '..');
@@ -30,8 +30,18 @@ describe('engine adapter registry', () => {
     }
   });
 
-  it('has transcripts for every registered engine: a stream, an error answer and a cut', () => {
+  it('has transcripts for every registered engine: an error answer; a stream and a cut where it generates, an answer where it embeds', () => {
     for (const kind of engineKinds()) {
+      const dir = join(here, 'fixtures', kind);
+      const names = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(dir) : [];
+      expect(names.some((n) => /^error-\d+\.json$/.test(n)), `fixtures/${kind} has no error answer`).toBe(true);
+    }
+    for (const kind of engineKindsServing('embed')) {
+      const dir = join(here, 'fixtures', kind);
+      const names = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(dir) : [];
+      expect(names.includes('embed.json'), `fixtures/${kind} has no embeddings answer`).toBe(true);
+    }
+    for (const kind of engineKindsServing('generate')) {
       const dir = join(here, 'fixtures', kind);
       const names = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(dir) : [];
       expect(names.some((n) => /stream/.test(n)), `fixtures/${kind} has no stream transcript`).toBe(true);

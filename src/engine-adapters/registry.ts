@@ -1,5 +1,6 @@
 /** Every engine adapter, by kind. Adding an engine is one file plus one line here. */
-import type { EngineAdapter, EngineAdapterFactory, EngineAdapterOptions } from './adapter.js';
+import type { EngineAdapter, EngineAdapterFactory, EngineAdapterOptions, EngineCapability } from './adapter.js';
+import { serves } from './capabilities.js';
 import { createAnthropicAdapter } from './anthropic.js';
 import { createAzureOpenAiAdapter } from './azure-openai.js';
 import { createLlamacppAdapter } from './llamacpp.js';
@@ -7,6 +8,7 @@ import { createOllamaAdapter } from './ollama.js';
 import { createOpenAiAdapter } from './openai.js';
 import { createSglangAdapter } from './sglang.js';
 import { createSglangGenerateAdapter } from './sglang-generate.js';
+import { createTeiAdapter } from './tei.js';
 import { createTgiAdapter } from './tgi.js';
 import { createTritonAdapter } from './triton.js';
 import { createTrtllmAdapter } from './trtllm.js';
@@ -24,6 +26,7 @@ export const engineAdapters = {
   openai: createOpenAiAdapter,
   'azure-openai': createAzureOpenAiAdapter,
   anthropic: createAnthropicAdapter,
+  tei: createTeiAdapter,
 } as const satisfies Record<string, EngineAdapterFactory>;
 
 export type EngineKind = keyof typeof engineAdapters;
@@ -39,4 +42,13 @@ export function engineKinds(): EngineKind[] {
 export function createEngineAdapter(kind: string, options: EngineAdapterOptions): EngineAdapter {
   if (!isEngineKind(kind)) throw new Error(`unknown engine '${kind}': known engines are ${engineKinds().join(', ')}`);
   return engineAdapters[kind](options);
+}
+
+/** The kinds whose adapters serve `capability` (building an adapter is cheap: its pool connects on first use). */
+export function engineKindsServing(capability: EngineCapability): EngineKind[] {
+  return engineKinds().filter((kind) => {
+    const adapter = engineAdapters[kind]({ baseUrl: 'http://127.0.0.1:1' });
+    void adapter.close();
+    return serves(adapter, capability);
+  });
 }

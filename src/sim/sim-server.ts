@@ -10,7 +10,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simFormat } from './formats/index.js';
-import { matchRoute, type Reply } from './formats/sim-format.js';
+import { type EmbedRoute, matchRoute, type Reply } from './formats/sim-format.js';
+import { defaultEmbeddingDimensions, embedAll } from './embeddings.js';
 import { PrefixCache } from './prefix-cache.js';
 import { Scheduler } from './scheduler.js';
 import { type GenerationContext, sendJson, serveGeneration } from './serve-generation.js';
@@ -37,6 +38,8 @@ export interface SimOptions {
   format?: string;
   /** Formats of remote providers (openai, azure-openai, anthropic) then require this key, as the provider would. */
   apiKey?: string;
+  /** Vector size of the simulated embedding model (embeddings.ts). Default 768. */
+  embeddingDimensions?: number;
   /** Prefix cache size in 64-character blocks (prefix-cache.ts); 0 turns it off. Default 4096. */
   prefixCacheBlocks?: number;
   /** Time to first token of a fully cached prompt, as a share of ttftMs. Default 0.1. */
@@ -46,6 +49,8 @@ export interface SimOptions {
 export interface SimStats {
   /** Generation requests that passed validation, fault directives included. */
   requestsTotal: number;
+  /** Embeddings requests that passed validation. */
+  embeddingRequests: number;
   /** Requests whose client went away before the answer was complete, queued or generating. */
   aborted: number;
   running: number;
@@ -104,10 +109,30 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
 
   const send = (res: ServerResponse, reply: Reply): void => {
     if (typeof reply.body === 'string') {
-      res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain', 'content-length': Buffer.byteLength(reply.body) }).end(reply.body);
+      res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain', 'content-length': Buffer.byteLength(reply.body), ...reply.headers }).end(reply.body);
     } else {
+      for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
       sendJson(res, reply.status, reply.body);
     }
+  };
+
+  const embeddingDims = options.embeddingDimensions ?? defaultEmbeddingDimensions;
+  let embeddingRequests = 0;
+  const embed = (route: EmbedRoute, pathModel: string | undefined, body: Record<string, unknown>, res: ServerResponse): void => {
+    lastRequestBody = body;
+    let reply: Reply;
+    try {
+      const request = route.parse(body, pathModel);
+      const model = pathModel ?? request.model ?? servedModel;
+      embeddingRequests++;
+      counters.requestsByModel.set(model, (counters.requestsByModel.get(model) ?? 0) + 1);
+      reply = route.refuse?.(request)
+        ?? (request.fail ? route.dialect.failure('simulated failure ([[sim:fail]])') : route.answer(embedAll(request, embeddingDims), model, body));
+    } catch (error) {
+      if (!(error instanceof SimBadRequest)) throw error;
+      reply = route.dialect.badRequest(error.message, error.param);
+    }
+    send(res, reply);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -124,6 +149,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       const gauges = { running: scheduler.running, waiting: scheduler.waiting, kvCacheUsage: scheduler.running / scheduler.capacity };
       return send(res, route.respond({ models, servedModel, counters, gauges }));
     }
+    if (route.embed) return embed(route.embed, pathModel, parseJsonBody(await readText(req)), res);
     if (!route.generate) return send(res, format.notFound);
     const body = parseJsonBody(await readText(req));
     lastRequestBody = body;
@@ -173,6 +199,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     port: address.port,
     stats: () => ({
       requestsTotal,
+      embeddingRequests,
       aborted: counters.aborted,
       running: scheduler.running,
       waiting: scheduler.waiting,

@@ -1,5 +1,6 @@
 /** The demo function `llmux up` registers, so a fresh stack answers at once. */
 import type { FunctionCatalog } from './function-catalog.js';
+import { operations } from '../../operations/index.js';
 import type { LlmConfig } from './function.schema.js';
 
 export const demoFunctionId = 'demo';
@@ -13,6 +14,6 @@ export async function registerDemoFunction(catalog: FunctionCatalog, model = dem
     functionId: demoFunctionId,
     versionId: demoVersionId,
     createdAt: now,
-    models: [{ name: model, llmConfig: { uris: ['/v1/chat/completions', '/v1/completions'], routingMethod: 'least-busy', tokenizer: 'o200k', contextLength: 8192, ...llmConfig } }],
+    models: [{ name: model, llmConfig: { uris: Object.values(operations).map((o) => o.path), routingMethod: 'least-busy', tokenizer: 'o200k', contextLength: 8192, ...llmConfig } }],
   });
 }

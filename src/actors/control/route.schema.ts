@@ -29,8 +29,8 @@ export const routeSchema = z.object({
   match: z.object({
     /** Client model names this route serves (exact). */
     models: z.array(z.string().min(1).max(256)).min(1),
-    /** OpenAI paths it serves (default both). */
-    paths: z.array(z.enum(['/v1/chat/completions', '/v1/completions'])).optional(),
+    /** OpenAI paths it serves (default all). */
+    paths: z.array(z.enum(['/v1/chat/completions', '/v1/completions', '/v1/embeddings'])).optional(),
   }).strict(),
   backends: z.array(z.object({
     backend: idSchema,

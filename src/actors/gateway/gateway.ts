@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, LlmuxError, assertNever, type ErrorInfo } from '../../errors.js';
-import type { Operation } from '../../engine-adapters/adapter.js';
+import { operationAt, type OperationSpec } from '../../operations/index.js';
 import type { Logger } from '../../observability/logger.js';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
@@ -104,11 +104,6 @@ export interface Gateway {
 const sweepEveryMs = 250;
 /** Migrations per stream when the model's llmConfig does not say. */
 const defaultMigrationAttempts = 3;
-
-const operationByPath: Record<string, Operation> = {
-  '/v1/chat/completions': 'chat',
-  '/v1/completions': 'completion',
-};
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { transport, catalog, tokens, log } = options;
@@ -216,13 +211,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const sweepTimer = setInterval(() => actor.tell({ type: 'sweep' }), sweepEveryMs);
   sweepTimer.unref();
 
-  const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal): Promise<void> => {
+  const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: OperationSpec, requestId: string, principal: Principal): Promise<void> => {
     const arrivedAt = process.hrtime.bigint();
     const raw = await readJsonBody(req, bodyLimit());
     if (raw instanceof LlmuxError) return void reply(res, operation, raw.toInfo());
     const validated = validateRequest(operation, raw);
     if (validated instanceof LlmuxError) return void reply(res, operation, validated.toInfo());
-    const route = options.routes?.match(validated.model, operation === 'chat' ? '/v1/chat/completions' : '/v1/completions');
+    const route = options.routes?.match(validated.model, operation.path);
     if (route) return handleRoute(req, res, operation, requestId, principal, route, validated, arrivedAt);
     const address = parseModelAddress(validated.model);
     if (!address) {
@@ -238,7 +233,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
         message: `these credentials (tenant '${principal.tenant}') may not use function '${address.functionId}'` });
     }
-    const path = operation === 'chat' ? '/v1/chat/completions' : '/v1/completions';
+    const { path } = operation;
     const uris = resolved.model.llmConfig.uris;
     if (uris && !uris.includes(path)) {
       return void reply(res, operation, { code: ErrorCode.unsupportedUri, retryable: false,
@@ -324,14 +319,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
-  const handleRoute = (req: IncomingMessage, res: ServerResponse, operation: Operation, requestId: string, principal: Principal,
+  const handleRoute = (req: IncomingMessage, res: ServerResponse, operation: OperationSpec, requestId: string, principal: Principal,
     route: Route, validated: ValidatedRequest, arrivedAt: bigint): Promise<void> =>
     serveRouteRequest({ options, metrics, tokens, log, adapters, reply, reservationId: `${requestId}/${gatewayTag}.r${nextToken++}` },
       { req, res, operation, requestId, principal, route, validated, arrivedAt });
 
-  const reply = (res: ServerResponse, operation: Operation | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
+  const reply = (res: ServerResponse, operation: OperationSpec | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
     const status = sendError(res, error, headers);
-    metrics.requests.inc({ route: operation ? `/v1/${operation === 'chat' ? 'chat/completions' : 'completions'}` : 'other', status: String(status) });
+    metrics.requests.inc({ route: operation?.path ?? 'other', status: String(status) });
   };
 
   const listModels = (res: ServerResponse): void => {
@@ -373,10 +368,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const resumeOf = path.startsWith('/v1/streams/') ? path.slice('/v1/streams/'.length) : undefined;
     const lastEventId = req.headers['last-event-id'];
-    if (resumeOf !== undefined || (typeof lastEventId === 'string' && operationByPath[path] && req.method === 'POST')) {
+    if (resumeOf !== undefined || (typeof lastEventId === 'string' && operationAt(path) && req.method === 'POST')) {
       return resume(req, res, resumeOf, typeof lastEventId === 'string' ? lastEventId : undefined);
     }
-    const operation = operationByPath[path];
+    const operation = operationAt(path);
     const isModels = path === '/v1/models';
     if (!operation && !isModels) {
       return reply(res, undefined, { code: ErrorCode.unsupportedUri, retryable: false, message: `no route for ${req.method} ${path}` });
@@ -390,7 +385,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (req.method !== 'POST') {
       return reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, message: `use POST ${path}` });
     }
-    await handleInference(req, res, operation as Operation, requestId, principal);
+    await handleInference(req, res, operation as OperationSpec, requestId, principal);
   };
 
   /**

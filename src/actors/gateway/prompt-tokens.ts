@@ -2,34 +2,16 @@
  * Prompt tokens, counted before admission (DESIGN.md §3 step 1): the gateway knows what a request
  * costs before any engine is called, and refuses one that cannot fit the model's context.
  */
-import type { ChatMessage } from '../../engine-adapters/adapter.js';
 import { invalidRequest, type LlmuxError } from '../../errors.js';
+import { operations, type ValidatedRequest } from '../../operations/index.js';
+import type { PromptCount } from '../../operations/operation.js';
 import type { TokenCounter } from '../../tokenize/index.js';
-import type { ValidatedRequest } from './request-schema.js';
 
-export interface PromptCount {
-  /** Tokens of every prompt together (what usage reports). */
-  total: number;
-  /** Tokens of the longest single prompt (what must fit the context; a completions prompt array is one request per prompt). */
-  longest: number;
-  /** Answers the engine generates: one per prompt of a completions prompt array, one for a chat. */
-  answers: number;
-}
+export type { PromptCount } from '../../operations/operation.js';
 
-/** Counts the prompt as the model sees it: a chat with its template, completion prompts as text or token ids. */
-export async function countPrompt(tokens: TokenCounter, tokenizer: string, request: ValidatedRequest): Promise<PromptCount> {
-  const { body } = request;
-  if (request.operation === 'chat') {
-    const total = await tokens.countChat(tokenizer, body.messages as ChatMessage[]);
-    return { total, longest: total, answers: 1 };
-  }
-  const prompt = body.prompt as string | string[] | number[] | number[][];
-  let counts: number[];
-  if (typeof prompt === 'string') counts = await tokens.countTexts(tokenizer, [prompt]);
-  else if (typeof prompt[0] === 'string') counts = await tokens.countTexts(tokenizer, prompt as string[]);
-  else if (typeof prompt[0] === 'number') counts = [prompt.length];
-  else counts = (prompt as number[][]).map((ids) => ids.length);
-  return { total: counts.reduce((a, b) => a + b, 0), longest: Math.max(...counts), answers: counts.length };
+/** Counts the prompt as the model sees it, the operation's way (a chat with its template, completion prompts as text or token ids, …). */
+export function countPrompt(tokens: TokenCounter, tokenizer: string, request: ValidatedRequest): Promise<PromptCount> {
+  return operations[request.operation].countPrompt(tokens, tokenizer, request.body);
 }
 
 /** The completion budget the client asked for, if any. */
@@ -37,9 +19,7 @@ export async function countPrompt(tokens: TokenCounter, tokenizer: string, reque
 export const defaultMaxTokensCeiling = 32_768;
 
 export function requestedMaxTokens(request: ValidatedRequest): number | undefined {
-  const { body } = request;
-  const value = body.max_completion_tokens ?? body.max_tokens;
-  return typeof value === 'number' ? value : undefined;
+  return operations[request.operation].maxTokens(request.body);
 }
 
 /**
@@ -56,7 +36,7 @@ export function contextLengthError(prompt: Pick<PromptCount, 'longest'> & Partia
   }
   const completion = maxTokens ?? 1;
   if (prompt.longest + completion <= contextLength) return undefined;
-  const where = request.operation === 'chat' ? 'messages' : 'prompt';
+  const where = operations[request.operation].promptField;
   const asked = maxTokens === undefined
     ? `your ${where} take ${prompt.longest} tokens, leaving no room for a completion`
     : `you requested ${prompt.longest + completion} tokens (${prompt.longest} in the ${where}, ${completion} in the completion)`;

@@ -1,6 +1,6 @@
 /**
  * Frames sent to a gateway's per-request inbox: by the router (an error when it cannot place the
- * request) and by the worker (accepted, chunks, then end or error). `seq` numbers chunk frames
+ * request) and by the worker (accepted, chunks or vectors, then end or error). `seq` numbers chunk frames
  * from 0 so the gateway can tell a gap from a reordering. Each dispatch attempt has a reply subject
  * of its own, so frames of an attempt the gateway gave up on can never mix into the next one.
  */
@@ -13,6 +13,8 @@ export type ReplyFrame =
   /** `routingMethod`: the method that chose the worker (the router sets it on the forwarded request). */
   | { type: 'accepted'; requestId: string; workerId: string; routingMethod?: string }
   | { type: 'chunk'; seq: number; deltas: Delta[] }
+  /** Embeddings: vectors `first`, `first + 1`, … (protocol/vectors.ts); a big batch comes as several. */
+  | { type: 'vectors'; seq: number; first: number; dims: number; data: Uint8Array }
   /**
    * The worker still holds the request (sent every keepalive interval, whatever the engine does):
    * `seq` is the next chunk's number, so a gap shows even when the engine is silent.
@@ -33,6 +35,11 @@ export function parseReplyFrame(body: unknown): ReplyFrame | undefined {
       // Deltas are checked one by one: a worker (or a stolen worker credential) cannot put a non-string
       // into a client's answer or a counter.
       return isFiniteNumber(body.seq) && Array.isArray(body.deltas) && body.deltas.every(isDelta) ? (body as unknown as ReplyFrame) : undefined;
+    case 'vectors':
+      return isFiniteNumber(body.seq) && Number.isSafeInteger(body.first) && Number.isSafeInteger(body.dims) && (body.dims as number) > 0 &&
+        body.data instanceof Uint8Array
+        ? (body as unknown as ReplyFrame)
+        : undefined;
     case 'alive':
       return isFiniteNumber(body.seq) ? (body as unknown as ReplyFrame) : undefined;
     case 'end':

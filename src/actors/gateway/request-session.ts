@@ -28,7 +28,8 @@ import { ClientStream } from './client-stream.js';
 import { Delivered } from './delivered.js';
 import { requestedMaxTokens } from './prompt-tokens.js';
 import type { JournalWriter } from './stream-journal.js';
-import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
+import { operations, type OperationSpec } from '../../operations/index.js';
+import type { Output, RenderContext, WholeAnswer } from '../../operations/operation.js';
 import { parseReplyFrame } from './reply.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
 import { SessionAccounting, type SessionEnd } from './session-accounting.js';
@@ -140,24 +141,23 @@ export class RequestSession {
   /** The last failure a worker reported: what the client hears if the router then runs out of workers. */
   #lastWorkerError: ErrorInfo | undefined;
   #delivered = new Delivered();
-  #acc = new CompletionAccumulator();
+  /** The non-streamed answer so far (the operation's), rebuilt for each retry. */
+  #answer: WholeAnswer;
   #end: SessionEnd | undefined;
   /** The current attempt timed out waiting for `accepted`: its successor asks the router to skip that worker. */
   #unanswered = false;
   /** Since when the client's socket has been full (the worker is paused), if it is. */
   #pausedSince: number | undefined;
+  readonly #op: OperationSpec;
   readonly #render: RenderContext;
   readonly #client: ClientStream;
   readonly #accounting: SessionAccounting;
 
   constructor(readonly init: SessionInit) {
-    this.#render = {
-      id: `${init.request.operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${init.requestId}`,
-      created: Math.floor(Date.now() / 1000),
-      clientModel: init.clientModel,
-      operation: init.request.operation,
-    };
-    this.#accounting = new SessionAccounting(init.metrics, init.request.operation, init.clientModel, init.arrivedAt);
+    this.#op = operations[init.request.operation];
+    this.#answer = this.#op.answer(init.request);
+    this.#render = { id: `${this.#op.idPrefix}-${init.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: init.clientModel };
+    this.#accounting = new SessionAccounting(init.metrics, this.#op, init.clientModel, init.arrivedAt);
     this.#client = new ClientStream(init.res, {
       onFirstByte: () => this.#accounting.firstByte(), streamId: init.streamId, ...(init.journal ? { journal: init.journal } : {}),
     });
@@ -242,6 +242,11 @@ export class RequestSession {
         if (!this.#inSequence(attempt, frame.seq)) return;
         attempt.lastOutput = attempt.lastHeard;
         this.#onDeltas(attempt, frame.deltas);
+        return;
+      case 'vectors':
+        if (!this.#inSequence(attempt, frame.seq)) return;
+        attempt.lastOutput = attempt.lastHeard;
+        this.#onOutput({ type: 'vectors', first: frame.first, dims: frame.dims, data: frame.data });
         return;
       case 'end':
         if (!this.#inSequence(attempt, frame.seq)) return;
@@ -334,13 +339,21 @@ export class RequestSession {
     const fresh = attempt.continuation ? deltas.map(({ role: _, ...d }) => d) : deltas;
     this.#delivered.add(fresh);
     if (this.#phase === 'cancelling') return;
-    if (!this.init.request.stream) return this.#acc.add(fresh);
-    const flowing = this.#client.events(renderChunkEvents(this.#render, fresh), () => this.#headers());
+    const render = this.#op.stream;
+    if (!this.init.request.stream || !render) return this.#onOutput({ type: 'deltas', deltas: fresh });
+    const flowing = this.#client.events(render.chunkEvents(this.#render, fresh), () => this.#headers());
     if (this.#client.buffered > this.init.limits.maxBufferedBytes) return this.#clientStalled(`${this.#client.buffered} bytes unread`);
     if (!flowing && this.#pausedSince === undefined) {
       this.#pausedSince = Date.now();
       this.#sendFlow(attempt, true);
     }
+  }
+
+  /** Output for the whole answer; output this operation does not have means a worker that does not speak it. */
+  #onOutput(output: Output): void {
+    if (this.#phase === 'cancelling' || this.#answer.add(output)) return;
+    this.#recover({ code: ErrorCode.upstreamError, retryable: true,
+      message: `worker ${this.#attempt?.workerId} sent ${output.type} output that does not fit a ${this.#op.name} answer` });
   }
 
   /** The client's socket took what was waiting: let the worker read its engine again. */
@@ -417,7 +430,7 @@ export class RequestSession {
       this.init.log.info({ requestId: this.init.requestId, attempt: this.#dispatches, code: error.code, err: error.message }, 'retrying on another worker');
       // A non-streaming answer is retried whole: what the failed attempt produced is dropped.
       if (!stream) {
-        this.#acc = new CompletionAccumulator();
+        this.#answer = this.#op.answer(this.init.request);
         this.#delivered = new Delivered();
       }
       this.dispatch();
@@ -468,17 +481,19 @@ export class RequestSession {
    */
   #finish(attempt: Attempt, engineUsage: Usage | undefined, workerCount: number): void {
     if (this.#phase === 'cancelling') return this.#close();
+    const missing = this.init.request.stream ? undefined : this.#answer.missing();
+    if (missing) return this.#recover({ code: ErrorCode.upstreamError, retryable: true, message: `worker ${attempt.workerId}'s answer was incomplete: ${missing}` });
     const carried = attempt.continuation?.tokens ?? 0;
     const reconciled = reconcileUsage(engineUsage, { promptTokens: this.init.promptTokens, completionTokens: workerCount + carried }, carried);
     const { usage } = reconciled;
     if (this.init.request.stream) {
-      let tail = this.init.request.includeUsage ? renderUsageEvent(this.#render, usage) : '';
+      let tail = this.init.request.includeUsage && this.#op.stream ? this.#op.stream.usageEvent(this.#render, usage) : '';
       const budget = this.init.completionBudget;
       // An SSE comment (clients ignore it): why a stream the client did not limit stopped at `length`.
       if (budget && this.#delivered.finishReason === 'length') tail += `: llmux: the completion stopped at the ${budget.tokens} tokens reserved for it (${budget.why})\n\n`;
       this.#client.end(`${tail}data: [DONE]\n\n`, () => this.#headers());
     } else {
-      this.#client.json(200, this.#acc.render(this.#render, usage), this.#headers());
+      this.#client.json(200, this.#answer.render(this.#render, usage), this.#headers());
     }
     this.#accounting.completed(reconciled);
     const workerId = attempt.workerId ?? this.#firstWorker?.workerId;

@@ -15,7 +15,10 @@ import { createChatPromptRenderer, guessTokenizer } from '../../tokenize/index.j
 import type { RoutePlan } from '../control/route-table.js';
 import type { Backend, retryOnValues } from '../control/route.schema.js';
 import { sendError, sendJson, sseErrorEvent } from './http-io.js';
-import { CompletionAccumulator, type RenderContext, renderChunkEvents, renderUsageEvent } from './openai-render.js';
+import { embedWith } from '../../engine-adapters/capabilities.js';
+import { operations } from '../../operations/index.js';
+import type { RenderContext } from '../../operations/operation.js';
+import { packVectors } from '../../protocol/vectors.js';
 import type { SessionEnd } from './request-session.js';
 import type { ValidatedRequest } from './request-schema.js';
 
@@ -75,10 +78,8 @@ export interface RouteRequest {
 
 export async function serveRoute(r: RouteRequest): Promise<void> {
   const { plan, request, res } = r;
-  const render: RenderContext = {
-    id: `${request.operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${r.requestId}`, created: Math.floor(Date.now() / 1000),
-    clientModel: r.clientModel, operation: request.operation,
-  };
+  const op = operations[request.operation];
+  const render: RenderContext = { id: `${op.idPrefix}-${r.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: r.clientModel };
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
@@ -93,12 +94,25 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
       if (controller.signal.aborted) break;
       tried.push(backend.name);
       const headers = { ...r.headers, ...(r.debug ? { 'x-llmux-backend': backend.name, 'x-llmux-route': plan.route.name } : {}) };
-      const acc = new CompletionAccumulator();
+      const acc = op.answer(request);
       let usage: Usage | undefined;
       let finishReason: string | undefined;
       try {
+        const work = op.work;
+        if (work.kind === 'embed') {
+          const { input, dimensions } = request.body;
+          const result = await embedWith(r.adapters.get(backend), {
+            model: backend.model ?? r.clientModel, input: input as string[], body: request.body, requestId: r.requestId,
+            ...(typeof dimensions === 'number' ? { dimensions } : {}),
+          }, controller.signal);
+          for (const block of packVectors(result.vectors, Infinity)) acc.add({ type: 'vectors', ...block });
+          const total = { promptTokens: result.usage?.promptTokens ?? r.promptTokens, completionTokens: 0 };
+          sendJson(res, 200, acc.render(render, total), headers);
+          r.onEnd({ outcome: 'ok', status: 200, workerId: backend.name, ...total });
+          return;
+        }
         const stream = r.adapters.get(backend).stream({
-          operation: request.operation, stream: request.stream, model: backend.model ?? r.clientModel, body: request.body, requestId: r.requestId,
+          operation: work.operation, stream: request.stream, model: backend.model ?? r.clientModel, body: request.body, requestId: r.requestId,
         }, controller.signal);
         for await (const events of stream) {
           const batch: Delta[] = [];
@@ -117,16 +131,16 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
               res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
               headersSent = true;
             }
-            res.write(renderChunkEvents(render, batch));
+            res.write(op.stream?.chunkEvents(render, batch) ?? '');
           } else {
-            acc.add(batch);
+            acc.add({ type: 'deltas', deltas: batch });
           }
         }
         const total = { promptTokens: usage?.promptTokens ?? r.promptTokens, completionTokens: usage?.completionTokens ?? deltas,
           ...(usage?.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}) };
         if (request.stream) {
           if (!headersSent) res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
-          if (request.includeUsage) res.write(renderUsageEvent(render, total));
+          if (request.includeUsage && op.stream) res.write(op.stream.usageEvent(render, total));
           res.end('data: [DONE]\n\n');
         } else {
           sendJson(res, 200, acc.render(render, total), headers);

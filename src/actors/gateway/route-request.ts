@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, type ErrorInfo } from '../../errors.js';
-import type { Operation } from '../../engine-adapters/adapter.js';
+import type { OperationSpec } from '../../operations/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { mayDebug, mayUse, type Principal } from '../../policy/principal.js';
@@ -44,14 +44,14 @@ export interface RouteContext {
   tokens: TokenCounter;
   log: Logger;
   adapters: BackendAdapters;
-  reply: (res: ServerResponse, operation: Operation, error: ErrorInfo, headers?: Record<string, string>) => void;
+  reply: (res: ServerResponse, operation: OperationSpec, error: ErrorInfo, headers?: Record<string, string>) => void;
   reservationId: string;
 }
 
 export interface RouteCall {
   req: IncomingMessage;
   res: ServerResponse;
-  operation: Operation;
+  operation: OperationSpec;
   requestId: string;
   principal: Principal;
   route: Route;
@@ -92,8 +92,8 @@ export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Pro
     plan, request: validated, requestId, clientModel: validated.model, promptTokens: prompt.total, res, log, adapters: ctx.adapters,
     headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1' && mayDebug(principal),
     onEnd: (end) => {
-      ctx.metrics.requests.inc({ route: operation === 'chat' ? '/v1/chat/completions' : '/v1/completions', status: String(end.status) });
-      ctx.metrics.duration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: validated.model, status: String(end.status) },
+      ctx.metrics.requests.inc({ route: operation.path, status: String(end.status) });
+      ctx.metrics.duration.observe({ gen_ai_operation_name: operation.name, gen_ai_request_model: validated.model, status: String(end.status) },
         Number(process.hrtime.bigint() - arrivedAt) / 1e9);
       recordEnd(end);
     },

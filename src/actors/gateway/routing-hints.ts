@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { invalidRequest, type LlmuxError } from '../../errors.js';
-import { contentText } from '../../tokenize/chat-template.js';
+import { operations } from '../../operations/index.js';
 import type { LlmConfig, RoutingMethod } from '../control/function.schema.js';
 import { routingMethods } from '../control/function.schema.js';
 import { hash53, prefixBlocks } from '../router/hash.js';
@@ -14,32 +14,17 @@ import type { RoutingHints } from '../worker/worker.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
 
 export const routingMethodHeader = 'x-llmux-routing-method';
-/** Messages that make up the fallback affinity key: the system prompt and the first user turn. */
-const leadingMessages = 2;
 /** Prefix blocks sent to the router at most (64 characters each: the first 32 K characters). */
 const maxBlocks = 512;
 /** Completion tokens assumed for a request without `max_tokens`, when estimating its cost. */
 export const assumedCompletionTokens = 256;
-
-function promptText(request: ValidatedRequest, messages?: number): string {
-  const { body } = request;
-  if (request.operation === 'chat') {
-    const list = body.messages as Array<{ role: string; content?: unknown }>;
-    return list.slice(0, messages).map((m) => `${m.role}\n${contentText(m.content)}\n`).join('');
-  }
-  const prompt = body.prompt;
-  if (typeof prompt === 'string') return prompt;
-  const first = Array.isArray(prompt) ? prompt[0] : undefined;
-  return typeof first === 'string' ? first : JSON.stringify(first ?? '');
-}
 
 function affinityKey(request: ValidatedRequest, headers: IncomingHttpHeaders): string {
   const cacheKey = request.body.prompt_cache_key;
   if (typeof cacheKey === 'string' && cacheKey !== '') return `prompt_cache_key:${cacheKey}`;
   const session = headers['x-session-id'];
   if (typeof session === 'string' && session !== '') return `session:${session}`;
-  const leading = request.operation === 'chat' ? promptText(request, leadingMessages) : promptText(request).slice(0, 1024);
-  return `leading:${hash53(leading).toString(36)}`;
+  return `leading:${hash53(operations[request.operation].affinityText(request.body)).toString(36)}`;
 }
 
 /** The method the request asked for, or undefined; a 400 when it names an unknown one or its model does not allow it. */
@@ -64,6 +49,6 @@ export function routingHints(request: ValidatedRequest, headers: IncomingHttpHea
     ...(method === 'session-affinity' ? { key: affinityKey(request, headers) } : {}),
     tokens: promptTokens + (maxTokens ?? assumedCompletionTokens),
     ...(override ? { method: override } : {}),
-    ...(prefixMethods.has(method) ? { blocks: prefixBlocks(promptText(request), maxBlocks) } : {}),
+    ...(prefixMethods.has(method) ? { blocks: prefixBlocks(operations[request.operation].promptText(request.body), maxBlocks) } : {}),
   };
 }

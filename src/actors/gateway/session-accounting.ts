@@ -2,7 +2,7 @@
  * A session's accounting: the request and token metrics, and the end record (what the limiter
  * settles and the ledger stores). It observes the session; it never changes what the client gets.
  */
-import type { Operation } from '../../engine-adapters/adapter.js';
+import type { OperationSpec } from '../../operations/index.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import type { ReconciledUsage } from './usage-reconcile.js';
 
@@ -26,14 +26,14 @@ const seconds = (since: bigint): number => Number(process.hrtime.bigint() - sinc
 export class SessionAccounting {
   constructor(
     readonly metrics: GatewayMetrics,
-    readonly operation: Operation,
+    readonly operation: OperationSpec,
     readonly clientModel: string,
     /** process.hrtime.bigint() at arrival. */
     readonly arrivedAt: bigint,
   ) {}
 
   firstByte(): void {
-    this.metrics.timeToFirstToken.observe({ gen_ai_operation_name: this.operation, gen_ai_request_model: this.clientModel }, seconds(this.arrivedAt));
+    this.metrics.timeToFirstToken.observe({ gen_ai_operation_name: this.operation.name, gen_ai_request_model: this.clientModel }, seconds(this.arrivedAt));
   }
 
   cancelled(): void {
@@ -53,9 +53,8 @@ export class SessionAccounting {
 
   /** The status the client got, and how long the request took. */
   answered(status: number): void {
-    const route = this.operation === 'chat' ? '/v1/chat/completions' : '/v1/completions';
-    this.metrics.requests.inc({ route, status: String(status) });
-    this.metrics.duration.observe({ gen_ai_operation_name: this.operation, gen_ai_request_model: this.clientModel, status: String(status) }, seconds(this.arrivedAt));
+    this.metrics.requests.inc({ route: this.operation.path, status: String(status) });
+    this.metrics.duration.observe({ gen_ai_operation_name: this.operation.name, gen_ai_request_model: this.clientModel, status: String(status) }, seconds(this.arrivedAt));
   }
 
   /** A stream carried on by another worker after a break, by why it broke. */

@@ -2,7 +2,8 @@
  * What a worker receives over the transport: inference requests (forwarded by a router, with the
  * gateway's reply subject) and cancels (from the gateway holding the client).
  */
-import type { Continuation, Operation } from '../../engine-adapters/adapter.js';
+import type { Continuation } from '../../engine-adapters/adapter.js';
+import { isOperationName, type OperationName } from '../../operations/index.js';
 import { isFiniteNumber, isObject, isString, isStringArray } from '../../protocol/guards.js';
 import { type RoutingMethod, routingMethods } from '../control/function.schema.js';
 
@@ -31,7 +32,7 @@ export interface InferRequest {
   functionId: string;
   /** The bare model name the engine serves. */
   model: string;
-  operation: Operation;
+  operation: OperationName;
   /** Whether the client streams (the engine may answer in one piece otherwise). */
   stream: boolean;
   /** The validated OpenAI body (the client's `model` string already replaced). */
@@ -85,7 +86,7 @@ export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
   switch (body.type) {
     case 'infer':
       return isString(body.requestId) && isString(body.functionId) && isString(body.model) &&
-        (body.operation === 'chat' || body.operation === 'completion') && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude) &&
+        isOperationName(body.operation) && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude) &&
         isString(body.tokenizer) && isFiniteNumber(body.promptTokens) && isRoutingHints(body.routing) &&
         (body.continuation === undefined || isContinuation(body.continuation))
         ? (body as unknown as InferRequest)

@@ -10,8 +10,11 @@
  * has lost its gateway (killed, frozen, cut off) and its engine request is aborted.
  */
 import { ErrorCode, type ErrorInfo, LlmuxError, assertNever, httpStatusOf } from '../../errors.js';
-import type { EngineAdapter, EngineLoad, Delta, Usage } from '../../engine-adapters/adapter.js';
+import type { EmbeddingRequest, EngineAdapter, EngineLoad, Delta, Usage } from '../../engine-adapters/adapter.js';
+import { embedWith } from '../../engine-adapters/capabilities.js';
 import { engineFailureDetail } from '../../engine-adapters/engine-errors.js';
+import { operations } from '../../operations/index.js';
+import { packVectors } from '../../protocol/vectors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { TokenCounter } from '../../tokenize/index.js';
 import { subjects } from '../../transport/subjects.js';
@@ -111,6 +114,15 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
+/** What the engine is asked for an embeddings request: the gateway already put `input` in array form. */
+function embeddingRequest(request: InferRequest, headers: MessageHeaders): EmbeddingRequest {
+  const { input, dimensions } = request.body;
+  return {
+    model: request.model, input: input as EmbeddingRequest['input'], body: request.body, requestId: request.requestId,
+    ...(typeof dimensions === 'number' ? { dimensions } : {}), ...(headers.deadline ? { deadline: headers.deadline } : {}),
+  };
+}
+
 function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof LlmuxError) return error.toInfo();
   // The client hears llmux's words; what went wrong inside is logged (engineFailureDetail below).
@@ -187,7 +199,25 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       stallTimer.unref();
     };
     try {
-      const base = { operation: request.operation, stream: request.stream, model: request.model, body: request.body, requestId: request.requestId,
+      const work = operations[request.operation].work;
+      switch (work.kind) {
+        case 'generate':
+          break;
+        case 'embed': {
+          const result = await embedWith(engine, embeddingRequest(request, headers), controller.signal);
+          // Each frame under the NATS max_payload, less room for the envelope.
+          for (const block of packVectors(result.vectors, Math.floor(transport.maxPayload() * 0.75))) {
+            send(reply, held, { type: 'vectors', seq: held.seq++, ...block });
+          }
+          send(reply, held, { type: 'end', seq: held.seq++, completionTokens: 0, ...(result.usage ? { usage: result.usage } : {}) });
+          outcome = 'ok';
+          tokensServed = result.usage?.promptTokens ?? request.promptTokens;
+          return;
+        }
+        default:
+          assertNever(work);
+      }
+      const base = { operation: work.operation, stream: request.stream, model: request.model, body: request.body, requestId: request.requestId,
         ...(headers.deadline ? { deadline: headers.deadline } : {}) };
       const engineRequest = request.continuation ? engine.continueRequest?.(base, request.continuation) : base;
       if (!engineRequest) {

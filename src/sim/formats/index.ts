@@ -4,11 +4,12 @@ import { ollama } from './ollama.js';
 import { azureOpenAi, llamacpp, openai, trtllm, vllm } from './openai-servers.js';
 import { sglang, sglangGenerate } from './sglang-generate.js';
 import type { SimFormat } from './sim-format.js';
+import { tei } from './tei.js';
 import { tgi } from './tgi.js';
 import { triton } from './triton.js';
 
 export const simFormats: Record<string, SimFormat> = Object.fromEntries(
-  [vllm, sglang, sglangGenerate, trtllm, llamacpp, tgi, triton, ollama, openai, azureOpenAi, anthropic].map((f) => [f.name, f]),
+  [vllm, sglang, sglangGenerate, trtllm, llamacpp, tgi, triton, ollama, openai, azureOpenAi, anthropic, tei].map((f) => [f.name, f]),
 );
 
 export function simFormat(name: string): SimFormat {

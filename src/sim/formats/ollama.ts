@@ -2,12 +2,14 @@
  * Ollama: `/api/chat` and `/api/generate` answer NDJSON (streaming is the default), the last line
  * `done: true` with the counts; errors are `{"error": "..."}`, as a body or as a line mid-stream.
  * A chat's trailing assistant message is continued; /api/generate wraps its prompt in the model's
- * template, so a prompt ending with an answer is not taken for a continuation.
+ * template, so a prompt ending with an answer is not taken for a continuation. `/api/embed` takes
+ * `{model, input}` (texts only) and answers `{embeddings, prompt_eval_count}`.
  */
 import type { Dialect } from '../dialect.js';
 import type { FinishReason, Generation, SimUsage } from '../wire.js';
 import { messagesPrompt, nativeRequest, nestedInteger, optionalBoolean, textPrompt } from './native-request.js';
 import type { Body, SimFormat } from './sim-format.js';
+import { parseEmbedRequest } from '../embeddings.js';
 
 const line = (body: unknown): string => `${JSON.stringify(body)}\n`;
 const now = (): string => new Date().toISOString();
@@ -47,6 +49,16 @@ export const ollama: SimFormat = {
   routes: [
     { method: 'POST', path: '/api/chat', generate: { dialect: ollamaDialect, parse: parseChat } },
     { method: 'POST', path: '/api/generate', generate: { dialect: ollamaDialect, parse: parseGenerate } },
+    {
+      method: 'POST', path: '/api/embed',
+      embed: {
+        dialect: ollamaDialect,
+        parse: (body) => parseEmbedRequest(body, 'input', { idsAllowed: false }),
+        answer: ({ vectors, tokens }, model) => ({
+          status: 200, body: { model, embeddings: vectors, total_duration: 1_000_000, load_duration: 1000, prompt_eval_count: tokens },
+        }),
+      },
+    },
     { method: 'GET', path: '/', respond: () => ({ status: 200, body: 'Ollama is running', contentType: 'text/plain; charset=utf-8' }) },
     { method: 'GET', path: '/api/version', respond: () => ({ status: 200, body: { version: '0.12.6' } }) },
     { method: 'GET', path: '/api/tags', respond: (env) => ({ status: 200, body: { models: env.models.map((name) => ({ name, model: name, size: 0 })) } }) },

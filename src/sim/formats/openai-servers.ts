@@ -6,7 +6,8 @@ import { type ChatContinuation, parseSimRequest } from '../sim-request.js';
 import { renderMetrics } from '../sim-metrics.js';
 import { modelList, notFoundBody } from '../wire.js';
 import { openAiDialect } from './openai-dialect.js';
-import { type Body, metricsReply, type Reply, type RouteEnv, type SimFormat, type SimRoute } from './sim-format.js';
+import { type Body, type EmbedRoute, metricsReply, type Reply, type RouteEnv, type SimFormat, type SimRoute } from './sim-format.js';
+import { parseEmbedRequest } from '../embeddings.js';
 
 const MAX_MODEL_LEN = 8192;
 const fastApiNotFound: Reply = { status: 404, body: notFoundBody };
@@ -21,11 +22,34 @@ function generation(chat: ChatContinuation, dialect = openAiDialect()): SimRoute
   ];
 }
 
+const float32Base64 = (v: readonly number[]): string => {
+  const bytes = Buffer.alloc(v.length * 4);
+  v.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
+  return bytes.toString('base64');
+};
+
+/** POST /v1/embeddings as vLLM, llama.cpp and OpenAI answer it (floats, or base64 float32 when asked). */
+const openAiEmbeddings: EmbedRoute = {
+  dialect: openAiDialect(),
+  parse: (body: Body) => parseEmbedRequest(body, 'input'),
+  answer: ({ vectors, tokens }, model, body) => ({
+    status: 200,
+    body: {
+      object: 'list',
+      data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: body.encoding_format === 'base64' ? float32Base64(v) : v })),
+      model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    },
+  }),
+};
+
+const embeddingsRoute: SimRoute = { method: 'POST', path: '/v1/embeddings', embed: openAiEmbeddings };
+
 const vllmMetrics = (env: RouteEnv): Reply => metricsReply(renderMetrics(env.servedModel, env.counters, env.gauges));
 
 export const vllm: SimFormat = {
   name: 'vllm',
-  routes: [...generation('continue-final-message'), { method: 'GET', path: '/health', respond: () => ok }, { method: 'GET', path: '/metrics', respond: vllmMetrics }],
+  routes: [...generation('continue-final-message'), embeddingsRoute, { method: 'GET', path: '/health', respond: () => ok }, { method: 'GET', path: '/metrics', respond: vllmMetrics }],
   notFound: fastApiNotFound,
   errors: openAiDialect(),
 };
@@ -64,6 +88,7 @@ export const llamacpp: SimFormat = {
   name: 'llamacpp',
   routes: [
     ...generation('trailing-assistant'),
+    embeddingsRoute,
     { method: 'GET', path: '/health', respond: () => ({ status: 200, body: { status: 'ok' } }) },
     {
       method: 'GET', path: '/metrics',
@@ -87,7 +112,7 @@ const invalidKey: Reply = {
 /** OpenAI's API (and Mistral, Groq…): a bearer key on every request, the models list as health. */
 export const openai: SimFormat = {
   name: 'openai',
-  routes: generation('none'),
+  routes: [...generation('none'), embeddingsRoute],
   notFound: { status: 404, body: { error: { message: 'Invalid URL', type: 'invalid_request_error', param: null, code: null } } },
   check: (headers, _query, apiKey) => (apiKey !== undefined && headers.authorization !== `Bearer ${apiKey}` ? invalidKey : undefined),
   errors: openAiDialect(),
@@ -99,6 +124,7 @@ export const azureOpenAi: SimFormat = {
   routes: [
     { ...generation('none')[0]!, path: /^\/openai\/deployments\/([^/]+)\/chat\/completions$/ },
     { ...generation('none')[1]!, path: /^\/openai\/deployments\/([^/]+)\/completions$/ },
+    { ...embeddingsRoute, path: /^\/openai\/deployments\/([^/]+)\/embeddings$/ },
     { method: 'GET', path: '/openai/models', respond: (env) => ({ status: 200, body: modelList(env.models, MAX_MODEL_LEN) }) },
   ],
   notFound: { status: 404, body: { error: { code: '404', message: 'Resource not found' } } },

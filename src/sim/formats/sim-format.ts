@@ -2,10 +2,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dialect } from '../dialect.js';
 import type { SimCounters, SimGauges } from '../sim-metrics.js';
+import type { SimEmbedRequest } from '../embeddings.js';
 import type { SimRequest } from '../sim-request.js';
 
 export type Body = Record<string, unknown>;
-export type Reply = { status: number; body: unknown; contentType?: string };
+export type Reply = { status: number; body: unknown; contentType?: string; headers?: Record<string, string> };
 
 export interface RouteEnv {
   models: readonly string[];
@@ -20,11 +21,23 @@ export interface GenerateRoute {
   parse(body: Body, pathModel: string | undefined): SimRequest;
 }
 
+/** An embeddings route: the request, and the engine's answer for the simulator's vectors. */
+export interface EmbedRoute {
+  /** Its errors (bad request, refusal). */
+  dialect: Dialect;
+  /** Throws SimBadRequest. */
+  parse(body: Body, pathModel: string | undefined): SimEmbedRequest;
+  /** A refusal of a well-formed request (TEI's 413 for too big a batch). */
+  refuse?(request: SimEmbedRequest): Reply | undefined;
+  answer(result: { vectors: number[][]; tokens: number }, model: string, body: Body): Reply;
+}
+
 export interface SimRoute {
   method: 'GET' | 'POST';
   /** An exact path, or a pattern whose first group (if any) names the model. */
   path: string | RegExp;
   generate?: GenerateRoute;
+  embed?: EmbedRoute;
   respond?(env: RouteEnv): Reply;
 }
 
