@@ -7,7 +7,8 @@
  *
  * Resolves once every gateway, route and leaf connection is up and JetStream has a meta leader
  * (supercluster-ready.ts). Each server handle can be stopped, frozen, killed and restarted, for
- * failover tests.
+ * failover tests. With `cuttableGateways`, the links between clusters can be cut or frozen on their
+ * own, every server left running (supercluster-links.ts).
  */
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,6 +19,7 @@ import { type DeploymentPlan, type ServerPlan, type ServerRole, planDeployment, 
 import { type SpecInput, parseDeploymentSpec, portLayout } from '../../cluster/deployment-spec.js';
 import { type LinkSecrets, linkUsers, renderServerConfig } from '../../cluster/server-config.js';
 import { newLinkSecret, writeDeployment } from '../../cluster/write-deployment.js';
+import type { TcpProxy } from '../tcp-proxy.js';
 import { ensureNatsServerBinary } from './nats-server-binary.js';
 import { type GatewayLinks, type IsolateHow, startGatewayLinks } from './supercluster-links.js';
 import { type ReadinessTarget, SuperclusterNotReadyError, waitReady } from './supercluster-ready.js';
@@ -52,6 +54,8 @@ export interface SuperclusterServer extends ServerProcessHandle {
   readonly monitorUrl: string;
 }
 
+export type GatewayProxyView = Pick<TcpProxy, 'port' | 'connections' | 'held' | 'openUpstreamPorts'>;
+
 export interface IdentityPaths {
   seedFile: string;
   certFile: string;
@@ -84,7 +88,9 @@ export interface Supercluster {
    * Its servers and clients keep running.
    */
   isolate(cluster: string, how: IsolateHow): void;
-  /** Heals `cluster`'s links and waits, bounded (default `readyTimeoutMs`), until every link is up again, through the proxies. */
+  /** With `cuttableGateways`: the proxy in front of a cluster server's gateway, to look at. */
+  gatewayProxy(server: string): GatewayProxyView;
+  /** Heals `cluster`'s links and waits, bounded (default `readyTimeoutMs`), until every link is up again through the proxies and JetStream has a meta leader. */
   rejoin(cluster: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -254,6 +260,10 @@ export async function startSupercluster(source: string | SpecInput, options: Sup
       if (!links) throw new Error('isolate needs a supercluster started with { cuttableGateways: true }');
       links.isolate(cluster, how);
       log(`gateway links of ${cluster}: ${how}`);
+    },
+    gatewayProxy: (server) => {
+      if (!links) throw new Error('gatewayProxy needs a supercluster started with { cuttableGateways: true }');
+      return links.proxyOf(server);
     },
     rejoin: async (cluster, timeoutMs = readyTimeoutMs) => {
       if (!links) throw new Error('rejoin needs a supercluster started with { cuttableGateways: true }');
