@@ -3,6 +3,7 @@
 // body, header or query, discovery, and validation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../src/launch/local-stack.js';
+import { embedText } from '../src/sim/embeddings.js';
 import { type SimServer, startSim } from '../src/sim/sim-server.js';
 import { admin } from './support/routing.js';
 import { startTestStack, testApiKey } from './support/stack.js';
@@ -62,6 +63,35 @@ describe('backends and routes', () => {
     expect(retried.status).toBe(502);
     expect(retried.body.error.message).toContain("route 'fallback': 4 attempt(s) on a, b failed");
     expect([a.stats().requestsTotal - aBefore, b.stats().requestsTotal - bBefore]).toEqual([3, 2]);
+  });
+
+  it('serves embeddings on a route: the backend\'s vectors, usage and a fallback past a dead backend', async () => {
+    await route('embed', { match: { models: ['text-embedding-3-small'] }, backends: [{ backend: 'dead', weight: 1 }, { backend: 'a', weight: 0 }],
+      retry: { retryOn: ['connect-failure'], attempts: 1 } });
+    const before = a.stats().embeddingRequests;
+    const res = await fetch(`${stack.gatewayUrl}/v1/embeddings`, {
+      method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json', 'x-llmux-debug': '1' },
+      // Two words the simulator counts as two tokens, and a tokenizer as many more: the engine's count is the one reported.
+      body: JSON.stringify({ model: 'text-embedding-3-small', input: ['supercalifragilistic', 'antidisestablishmentarianism'], dimensions: 8 }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-llmux-backend')).toBe('a');
+    const body = (await res.json()) as { data: Array<{ index: number; embedding: number[] }>; model: string; usage: unknown };
+    expect(body.model).toBe('text-embedding-3-small');
+    expect(body.data.map((d) => d.embedding)).toEqual([embedText('supercalifragilistic', 8), embedText('antidisestablishmentarianism', 8)]);
+    expect(body.usage).toEqual({ prompt_tokens: 2, total_tokens: 2 });
+    expect(a.stats().embeddingRequests).toBe(before + 1);
+    // A route whose backend has no embeddings: a 400 naming the engine, not a 502, and the backend is not called.
+    expect((await admin(stack, 'PUT', '/admin/api/backends/generate-only', undefined, { engine: 'tgi', url: b.url })).status).toBe(200);
+    await route('embed', { match: { models: ['text-embedding-3-small'] }, backends: [{ backend: 'generate-only', weight: 1 }] });
+    const bBefore = b.stats().embeddingRequests + b.stats().requestsTotal;
+    const refused = await fetch(`${stack.gatewayUrl}/v1/embeddings`, {
+      method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'text-embedding-3-small', input: 'x' }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'unsupported', message: expect.stringContaining('the tgi engine') });
+    expect(b.stats().embeddingRequests + b.stats().requestsTotal).toBe(bBefore);
   });
 
   it('picks the first backend by weight', async () => {

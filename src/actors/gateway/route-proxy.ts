@@ -174,7 +174,8 @@ function fail(r: RouteRequest, error: ErrorInfo, headersSent: boolean, tried: st
   if (headersSent) {
     r.res.end(sseErrorEvent(error));
   } else {
-    const upstream = error.code === ErrorCode.invalidRequest ? error
+    // The request's own fault (a bad parameter, an engine that cannot do it) is the client's to hear as is.
+    const upstream = error.code === ErrorCode.invalidRequest || error.code === ErrorCode.unsupported ? error
       : { ...error, code: ErrorCode.upstreamError, message: `route '${r.plan.route.name}': ${tried.length} attempt(s) on ${[...new Set(tried)].join(', ')} failed; last${backend ? `, on backend '${backend}'` : ''}: ${error.message}` };
     status = sendError(r.res, upstream, r.headers);
   }
