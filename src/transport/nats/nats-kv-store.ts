@@ -4,6 +4,7 @@ import { NoRespondersError, TimeoutError } from '@nats-io/nats-core';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { decode, encode } from '../codec.js';
 import { type KvEntry, type KvStore, type Subscription, TransportUnavailableError } from '../transport.js';
+import { KvFollower, KvProbe } from './nats-kv-watch.js';
 
 /** JetStream's "temporarily unavailable" (no meta or stream leader: a partition, an election). */
 const jsClusterUnavailable = 10008;
@@ -27,7 +28,12 @@ function toEntry(e: NatsKvEntry): KvEntry {
 }
 
 export class NatsKvStore implements KvStore {
-  constructor(readonly kv: KV) {}
+  readonly #probe: KvProbe;
+
+  /** `probeMs`: how often its watches check the bucket for a change they missed (nats-kv-watch.ts). */
+  constructor(readonly kv: KV, probeMs = 2_000) {
+    this.#probe = new KvProbe(kv, probeMs);
+  }
 
   async get(key: string): Promise<KvEntry | undefined> {
     const e = await available(`read ${key}`, () => this.kv.get(key));
@@ -58,16 +64,15 @@ export class NatsKvStore implements KvStore {
       lastRevision = Math.max(lastRevision, entry.revision);
       onEntry(toEntry(entry));
     }
-    const watcher = await this.kv.watch({
-      key: prefix ? `${prefix}>` : '>',
-      resumeFromRevision: lastRevision + 1,
-    });
-    void (async () => {
-      for await (const e of watcher) {
-        if (e.revision <= lastRevision) continue;
-        onEntry(toEntry(e));
-      }
-    })().catch(() => undefined);
-    return { unsubscribe: () => watcher.stop() };
+    // Kept up through partitions and heals (nats-kv-watch.ts).
+    const follower = new KvFollower(this.kv, prefix ? `${prefix}>` : '>', lastRevision, (e) => onEntry(toEntry(e)));
+    await follower.start();
+    this.#probe.add(follower);
+    return {
+      unsubscribe: () => {
+        this.#probe.remove(follower);
+        follower.stop();
+      },
+    };
   }
 }
