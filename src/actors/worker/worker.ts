@@ -184,6 +184,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     transport.publish(reply, frame);
   };
 
+  /** An embeddings request: the vectors in frames under the NATS max_payload (less room for the envelope), then `end`; returns the tokens served. */
+  const embed = async (request: InferRequest, reply: string, headers: MessageHeaders, held: Held): Promise<number> => {
+    const result = await embedWith(engine, embeddingRequest(request, headers), held.controller.signal);
+    for (const block of packVectors(result.vectors, Math.floor(transport.maxPayload() * 0.75))) {
+      send(reply, held, { type: 'vectors', seq: held.seq++, ...block });
+    }
+    send(reply, held, { type: 'end', seq: held.seq++, completionTokens: 0, ...(result.usage ? { usage: result.usage } : {}) });
+    return result.usage?.promptTokens ?? request.promptTokens;
+  };
+
   const run = async (self: ActorRef<WorkerMessage>, request: InferRequest, reply: string, headers: MessageHeaders, held: Held): Promise<void> => {
     const { controller } = held;
     let usage: Usage | undefined;
@@ -199,21 +209,15 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       stallTimer.unref();
     };
     try {
+      // What the operation asks of the engine: generation goes on below; embeddings are one call.
       const work = operations[request.operation].work;
       switch (work.kind) {
         case 'generate':
           break;
-        case 'embed': {
-          const result = await embedWith(engine, embeddingRequest(request, headers), controller.signal);
-          // Each frame under the NATS max_payload, less room for the envelope.
-          for (const block of packVectors(result.vectors, Math.floor(transport.maxPayload() * 0.75))) {
-            send(reply, held, { type: 'vectors', seq: held.seq++, ...block });
-          }
-          send(reply, held, { type: 'end', seq: held.seq++, completionTokens: 0, ...(result.usage ? { usage: result.usage } : {}) });
+        case 'embed':
+          tokensServed = await embed(request, reply, headers, held);
           outcome = 'ok';
-          tokensServed = result.usage?.promptTokens ?? request.promptTokens;
           return;
-        }
         default:
           assertNever(work);
       }
