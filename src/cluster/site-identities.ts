@@ -4,7 +4,7 @@
  * nats-credentials.ts. Each site's servers admit that site's identities only, so a seed stolen in one
  * cluster does not connect in another; what crosses the gateways is the traffic of the admitted ones.
  */
-import { type NatsIdentity, type WorkerIdentity, newIdentity, workerPermissions } from '../transport/nats/nats-credentials.js';
+import { type NatsIdentity, type WorkerIdentity, newIdentity, userEntries } from '../transport/nats/nats-credentials.js';
 
 export interface SiteIdentities {
   site: string;
@@ -17,7 +17,6 @@ export function makeSiteIdentities(site: string, workerIds: readonly string[]): 
   return { site, control: newIdentity(), workers: workerIds.map((workerId) => ({ workerId, identity: newIdentity(), cluster: site })) };
 }
 
-const quote = (s: string): string => JSON.stringify(s);
 
 /**
  * The site's users (`auth.conf`), as nats-credentials.ts's `authorizationConfig` writes them but as
@@ -26,19 +25,5 @@ const quote = (s: string): string => JSON.stringify(s);
  * enables it (server-config.ts includes this file inside the llmux account).
  */
 export function siteUsers(ids: SiteIdentities): string {
-  const users = [
-    `  { nkey: ${quote(ids.control.publicKey)} }`,
-    ...ids.workers.map(({ workerId, identity, cluster }) => {
-      const p = workerPermissions(workerId, cluster);
-      return [
-        `  { nkey: ${quote(identity.publicKey)}, permissions: {`,
-        `      publish: { allow: [${p.publish.map(quote).join(', ')}] }`,
-        `      subscribe: { allow: [${p.subscribe.map(quote).join(', ')}] }`,
-        // A streamed answer is one reply per chunk: up to a million frames within the request timeout.
-        '      allow_responses: { max: 1000000, expires: "10m" }',
-        '  } }',
-      ].join('\n');
-    }),
-  ];
-  return `# NATS identities of site ${ids.site}, public keys only (llmux cluster init): control, then one per worker.\nusers = [\n${users.join('\n')}\n]\n`;
+  return `# NATS identities of site ${ids.site}, public keys only (llmux cluster init): control, then one per worker.\nusers = [\n${userEntries(ids.control, ids.workers, '  ').join('\n')}\n]\n`;
 }

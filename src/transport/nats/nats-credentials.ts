@@ -43,21 +43,28 @@ export interface WorkerIdentity {
 
 const quote = (s: string): string => JSON.stringify(s);
 
-/** The `authorization` block of a nats-server config for a control identity and a set of workers. */
-export function authorizationConfig(control: NatsIdentity, workers: ReadonlyArray<WorkerIdentity>): string {
-  const users = [
-    `    { nkey: ${quote(control.publicKey)} }`,
+/**
+ * The nats-server `users` entries for a control identity and a set of workers, each line indented by
+ * `indent`: the control identity unrestricted, each worker with its own subjects only.
+ */
+export function userEntries(control: NatsIdentity, workers: ReadonlyArray<WorkerIdentity>, indent = '    '): string[] {
+  return [
+    `${indent}{ nkey: ${quote(control.publicKey)} }`,
     ...workers.map(({ workerId, identity, cluster }) => {
       const p = workerPermissions(workerId, cluster);
       return [
-        `    { nkey: ${quote(identity.publicKey)}, permissions: {`,
-        `        publish: { allow: [${p.publish.map(quote).join(', ')}] }`,
-        `        subscribe: { allow: [${p.subscribe.map(quote).join(', ')}] }`,
+        `${indent}{ nkey: ${quote(identity.publicKey)}, permissions: {`,
+        `${indent}    publish: { allow: [${p.publish.map(quote).join(', ')}] }`,
+        `${indent}    subscribe: { allow: [${p.subscribe.map(quote).join(', ')}] }`,
         // A streamed answer is one reply per chunk: up to a million frames within the request timeout.
-        '        allow_responses: { max: 1000000, expires: "10m" }',
-        '    } }',
+        `${indent}    allow_responses: { max: 1000000, expires: "10m" }`,
+        `${indent}} }`,
       ].join('\n');
     }),
   ];
-  return `authorization {\n  users = [\n${users.join('\n')}\n  ]\n}\n`;
+}
+
+/** The `authorization` block of a nats-server config for a control identity and a set of workers. */
+export function authorizationConfig(control: NatsIdentity, workers: ReadonlyArray<WorkerIdentity>): string {
+  return `authorization {\n  users = [\n${userEntries(control, workers).join('\n')}\n  ]\n}\n`;
 }
