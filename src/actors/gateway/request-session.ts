@@ -352,8 +352,15 @@ export class RequestSession {
   /** Output for the whole answer; output this operation does not have means a worker that does not speak it. */
   #onOutput(output: Output): void {
     if (this.#phase === 'cancelling' || this.#answer.add(output)) return;
+    this.#badOutput();
     this.#recover({ code: ErrorCode.upstreamError, retryable: true,
       message: `worker ${this.#attempt?.workerId} sent ${output.type} output that does not fit a ${this.#op.name} answer` });
+  }
+
+  /** A worker whose output does not make an answer is not asked again for this request. */
+  #badOutput(): void {
+    const workerId = this.#attempt?.workerId;
+    if (workerId && !this.#exclude.includes(workerId)) this.#exclude.push(workerId);
   }
 
   /** The client's socket took what was waiting: let the worker read its engine again. */
@@ -482,7 +489,10 @@ export class RequestSession {
   #finish(attempt: Attempt, engineUsage: Usage | undefined, workerCount: number): void {
     if (this.#phase === 'cancelling') return this.#close();
     const missing = this.init.request.stream ? undefined : this.#answer.missing();
-    if (missing) return this.#recover({ code: ErrorCode.upstreamError, retryable: true, message: `worker ${attempt.workerId}'s answer was incomplete: ${missing}` });
+    if (missing) {
+      this.#badOutput();
+      return this.#recover({ code: ErrorCode.upstreamError, retryable: true, message: `worker ${attempt.workerId}'s answer was incomplete: ${missing}` });
+    }
     const carried = attempt.continuation?.tokens ?? 0;
     const reconciled = reconcileUsage(engineUsage, { promptTokens: this.init.promptTokens, completionTokens: workerCount + carried }, carried);
     const { usage } = reconciled;
