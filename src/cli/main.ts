@@ -156,6 +156,7 @@ program
   .addOption(new Option('--itl-ms <ms>', 'inter-token latency').default(0).argParser(nonNegative))
   .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue').default(64).argParser(positiveInt))
   .addOption(new Option('--prefix-cache-blocks <n>', 'prefix cache size in 64-character blocks (a cached prompt share cuts TTFT); 0 turns it off').default(4096).argParser(nonNegativeInt))
+  .addOption(new Option('--embedding-dimensions <n>', 'vector size of the simulated embedding model (formats that embed)').default(768).argParser(positiveInt))
   .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser(collect))
   .addHelpText('after', '\nExample:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
   .action(async (opts) => (await import('./commands/sim.js')).sim(opts));
