@@ -298,13 +298,21 @@ describe('llmux up', () => {
     expect(stderr).toContain('--api-key');
   });
 
-  it('prints help with an example in well under a second', () => {
-    const started = process.hrtime.bigint();
+  it('prints help with an example, loading no subcommand: main.ts reaches none statically', () => {
     const out = execFileSync(process.execPath, ['bin/llmux.js', 'up', '--help'], { encoding: 'utf8' });
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
     expect(out).toMatch(/Examples?:\n  llmux up/);
     expect(out).toContain('--engine-url');
-    // Generous bound for a busy CI machine; typical is ~60 ms (lazy subcommand imports).
-    expect(ms).toBeLessThan(1000);
+    // What makes `--help` fast (~60 ms here when idle) is that subcommands, roles and NATS are imported
+    // only when their command runs. A wall-clock bound flaked on a loaded 2-core machine (2.2 s at a
+    // load average of 9), so this checks the cause instead: the static import graph of the CLI entry.
+    const reached = new Set<string>();
+    const visit = (file: string): void => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(/^import\s[^'"]*['"](\.{1,2}\/[^'"]+)['"]/gm)) visit(join(dirname(file), m[1] as string));
+    };
+    visit('dist/src/cli/main.js');
+    const heavy = [...reached].filter((f) => /\/(commands|launch|transport|engine-adapters|tokenize|sim)\//.test(f) || /actors\/(gateway|router|worker)\/(?!http-limits)/.test(f));
+    expect(heavy).toEqual([]);
   });
 });

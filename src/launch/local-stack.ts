@@ -20,7 +20,8 @@ import { type NatsServerHandle, startNatsServer } from '../transport/nats/nats-s
 import type { Limiter } from '../actors/limiter/limiter.js';
 import { type AuthMode, defaultAuthMode } from '../policy/auth-mode.js';
 import type { JwtOptions } from '../policy/jwt-auth.js';
-import { newId, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
+import { StartedRoles } from './started-roles.js';
+import { newId, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker } from './roles.js';
 
 export interface LocalStackOptions {
   log: Logger;
@@ -99,25 +100,10 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/**
- * The order roles stop in: the front door first, nats-server last. Roles of one kind stop together,
- * so two workers each draining their streams for 10 s take 10 s, not 20.
- */
-const stopOrder = ['gateway', 'limiter', 'worker', 'engine simulator', 'router', 'tokenizer pool', 'nats-server'] as const;
-type StopRole = (typeof stopOrder)[number];
-
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const progress = options.onProgress ?? (() => undefined);
-  const started: Array<{ role: StopRole; stoppable: Stoppable }> = [];
-  const stopAll = async (): Promise<void> => {
-    const running = started.splice(0);
-    for (const role of stopOrder) {
-      const group = running.filter((s) => s.role === role);
-      if (group.length === 0) continue;
-      progress(`stopping ${group.length === 1 ? role : `${group.length} ${role}s`} ...`);
-      await Promise.all(group.map(({ stoppable }) => stoppable.stop().catch((error: unknown) => options.log.warn({ err: error, role }, 'stop failed'))));
-    }
-  };
+  const roles = new StartedRoles(options.log, progress);
+  const stopAll = (): Promise<void> => roles.stopAll();
   try {
     const count = options.workers ?? 2;
     const functionId = options.functionId ?? demoFunctionId;
@@ -132,7 +118,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (identities) {
       progress('starting nats-server (JetStream, one identity per worker) ...');
       nats = await startNatsServer({ install: options.installNats ?? false, log: progress, config: authorizationConfig(identities.control, identities.workers) });
-      started.push({ role: 'nats-server', stoppable: nats });
+      roles.add('nats-server', nats);
     }
     const natsUrl = options.natsUrl ?? (nats as NatsServerHandle).url;
     const model = options.model ?? demoModel;
@@ -140,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const engineKind = options.engineKind ?? 'vllm';
     // One tokenizer pool for every role in this process.
     const tokens = createTokenCounter();
-    started.push({ role: 'tokenizer pool', stoppable: { stop: () => tokens.close() } });
+    roles.add('tokenizer pool', { stop: () => tokens.close() });
 
     const routers: Router[] = [];
     for (let i = 0; i < (options.routers ?? 1); i++) {
@@ -148,7 +134,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Where the stack issues worker identities, a worker without a binding is refused (fail closed).
       const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }), ...control, requireWorkerBinding: identities !== undefined,
         ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
-      started.push({ role: 'router', stoppable: router });
+      roles.add('router', router);
       routers.push(router);
     }
     const router = routers[0] as Router;
@@ -182,7 +168,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (!engineUrl) {
         const sim = await startSim({ models: [model], format: engineKind, ...options.sim,
           ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}) });
-        started.push({ role: 'engine simulator', stoppable: sim });
+        roles.add('engine simulator', sim);
         sims.push(sim);
         engineUrl = sim.url;
       }
@@ -195,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
         ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
       });
-      started.push({ role: 'worker', stoppable: worker });
+      roles.add('worker', worker);
       workers.push(worker);
     }
 
@@ -203,7 +189,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (options.startLimiter !== false) {
       progress('starting limiter ...');
       limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }), ...control });
-      started.push({ role: 'limiter', stoppable: limiter });
+      roles.add('limiter', limiter);
     }
     const auth = options.auth ?? defaultAuthMode({ host: options.host ?? '127.0.0.1', staticKeys: options.apiKeys?.length ?? 0,
       jwt: options.jwt !== undefined, sharedKeyStore: options.natsUrl !== undefined });
@@ -216,7 +202,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...(options.jwt ? { jwt: options.jwt } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
         ...(options.limiter ? { limiter: options.limiter } : {}),
       });
-      started.push({ role: 'gateway', stoppable: g });
+      roles.add('gateway', g);
       gateways.push(g);
     }
     const gateway = gateways[0] as RunningGateway;

@@ -24,7 +24,8 @@ import { type SimOptions, type SimServer, startSim } from '../sim/sim-server.js'
 import { createTokenCounter } from '../tokenize/index.js';
 import type { NatsTlsOptions } from '../transport/nats/nats-transport.js';
 import { type Supercluster, type SuperclusterSite, startSupercluster } from '../transport/nats/supercluster.js';
-import { type NatsAccess, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from './roles.js';
+import { StartedRoles } from './started-roles.js';
+import { type NatsAccess, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker } from './roles.js';
 
 export interface MultiClusterStackOptions {
   log: Logger;
@@ -89,25 +90,14 @@ export interface MultiClusterStack {
   stop(): Promise<void>;
 }
 
-/** The order roles stop in, as in the single-cluster stack: the front doors first, NATS last. */
-const stopOrder = ['gateway', 'limiter', 'worker', 'engine simulator', 'router', 'tokenizer pool', 'nats-server'] as const;
-type StopRole = (typeof stopOrder)[number];
 
 const seedOf = (file: string): string => readFileSync(file, 'utf8').trim();
 const tlsOf = (site: SuperclusterSite, who: { certFile: string; keyFile: string }): NatsTlsOptions => ({ caFile: site.caFile, certFile: who.certFile, keyFile: who.keyFile });
 
 export async function startMultiClusterStack(options: MultiClusterStackOptions): Promise<MultiClusterStack> {
   const progress = options.onProgress ?? (() => undefined);
-  const started: Array<{ role: StopRole; stoppable: Stoppable }> = [];
-  const stopAll = async (): Promise<void> => {
-    const running = started.splice(0);
-    for (const role of stopOrder) {
-      const group = running.filter((s) => s.role === role);
-      if (group.length === 0) continue;
-      progress(`stopping ${group.length === 1 ? role : `${group.length} ${role}s`} ...`);
-      await Promise.all(group.map(({ stoppable }) => stoppable.stop().catch((error: unknown) => options.log.warn({ err: error, role }, 'stop failed'))));
-    }
-  };
+  const roles = new StartedRoles(options.log, progress);
+  const stopAll = (): Promise<void> => roles.stopAll();
   try {
     const names = options.clusters;
     if (names.length < 2) throw new Error('a multi-cluster stack needs at least two clusters, e.g. --clusters us-east,us-west');
@@ -117,9 +107,9 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
     progress(`starting a TLS supercluster of ${names.length} clusters (${names.join(', ')}), one nats-server each; JetStream elects a leader in 4-10 s ...`);
     const supercluster = await startSupercluster({ clusters: names, workersPerCluster },
       { log: (line) => options.log.debug(line), ...(options.cuttableGateways ? { cuttableGateways: true } : {}) });
-    started.push({ role: 'nats-server', stoppable: supercluster });
+    roles.add('nats-server', supercluster);
     const tokens = createTokenCounter();
-    started.push({ role: 'tokenizer pool', stoppable: { stop: () => tokens.close() } });
+    roles.add('tokenizer pool', { stop: () => tokens.close() });
 
     const sites = names.map((name) => supercluster.site(name));
     const controlOf = (site: SuperclusterSite): NatsAccess => ({ natsUrl: site.clientUrls.join(','), nkeySeed: seedOf(site.control.seedFile), natsTls: tlsOf(site, site.control) });
@@ -131,7 +121,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
       for (let i = 0; i < (options.routers ?? 1); i++) {
         progress(`starting router ${i + 1} in ${site.name} ...`);
         const router = await runRouter({ ...controlOf(site), log: options.log.child({ role: 'router', cluster: site.name }), cluster: site.name, requireWorkerBinding: true });
-        started.push({ role: 'router', stoppable: router });
+        roles.add('router', router);
         routers.push(router);
       }
       routersBy.set(site.name, routers);
@@ -156,12 +146,12 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
       const sims: SimServer[] = [];
       for (const identity of site.workers.slice(0, workersPerCluster)) {
         const sim = await startSim({ models: [model], format: engineKind, ...options.sim });
-        started.push({ role: 'engine simulator', stoppable: sim });
+        roles.add('engine simulator', sim);
         sims.push(sim);
         const heartbeatMs = options.heartbeatMs ?? 1000;
         if (options.workerProcesses) {
           const child = spawnWorker({ site, identity, engineKind, engineUrl: sim.url, model, heartbeatMs, capacity: options.workerCapacity });
-          started.push({ role: 'worker', stoppable: { stop: () => stopProcess(child) } });
+          roles.add('worker', { stop: () => stopProcess(child) });
           processes.set(identity.workerId, child);
           continue;
         }
@@ -172,7 +162,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
           ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
           ...(options.workerTimeouts ? { timeouts: options.workerTimeouts } : {}),
         });
-        started.push({ role: 'worker', stoppable: worker });
+        roles.add('worker', worker);
         workers.push(worker);
       }
       workersBy.set(site.name, { workers, processes, sims });
@@ -180,7 +170,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
 
     progress(`starting the limiter in ${names[0]} (limits are global: docs/multi-cluster.md) ...`);
     const limiter = await runLimiter({ ...controlOf(sites[0] as SuperclusterSite), log: options.log.child({ role: 'limiter' }) });
-    started.push({ role: 'limiter', stoppable: limiter });
+    roles.add('limiter', limiter);
 
     const clusters: ClusterStack[] = [];
     for (const [i, site] of sites.entries()) {
@@ -192,7 +182,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
         ...(options.adminKey ? { adminKey: options.adminKey } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
         ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.jwt ? { jwt: options.jwt } : {}),
       });
-      started.push({ role: 'gateway', stoppable: gateway });
+      roles.add('gateway', gateway);
       const { workers, processes, sims } = workersBy.get(site.name) as { workers: Worker[]; processes: Map<string, ChildProcess>; sims: SimServer[] };
       clusters.push({ name: site.name, gatewayUrl: gateway.url, natsUrls: site.clientUrls, site, gateway, routers: routersBy.get(site.name) as Router[], workers,
         workerProcesses: processes, sims, control });
