@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Template } from '@huggingface/jinja';
 import type { ChatMessage, ChatPromptRenderer } from '../engine-adapters/adapter.js';
-import { tokenizerFiles } from './tokenizer-names.js';
+import { isHuggingFaceFamily, tokenizerFiles, VocabularyMissingError } from './tokenizer-names.js';
 
 /** A message's text: a string, or OpenAI content parts of which the text parts count (images and audio do not). */
 export function contentText(content: unknown): string {
@@ -51,9 +51,18 @@ interface TemplateConfig {
   eos_token?: unknown;
 }
 
-/** The tokenizer's template as a renderer, or ChatML when it has none. */
+/**
+ * The tokenizer's template as a renderer, or ChatML when it has none, or when it is a family whose
+ * vocabulary is not installed (counted with o200k meanwhile: encoders.ts).
+ */
 export function loadChatTemplate(tokenizer: string): ChatPromptRenderer {
-  const configPath = tokenizerFiles(tokenizer)?.config;
+  let configPath: string | undefined;
+  try {
+    configPath = tokenizerFiles(tokenizer)?.config;
+  } catch (error) {
+    if (error instanceof VocabularyMissingError && isHuggingFaceFamily(tokenizer)) return renderChatMl;
+    throw error;
+  }
   if (!configPath) return renderChatMl;
   let config: TemplateConfig;
   try {

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { TokenizerLoader } from '@lenml/tokenizers';
 import type { ChatMessage } from '../engine-adapters/adapter.js';
 import { loadChatTemplate, plainMessages } from './chat-template.js';
-import { isOpenAiEncoding, tokenizerFiles } from './tokenizer-names.js';
+import { isHuggingFaceFamily, isOpenAiEncoding, tokenizerFiles, VocabularyMissingError } from './tokenizer-names.js';
 
 const require = createRequire(import.meta.url);
 
@@ -81,11 +81,25 @@ function huggingFaceEncoder(tokenizer: string): Encoder {
 
 const loaded = new Map<string, Encoder>();
 
-/** The encoder for `tokenizer` on this thread, loading it on first use. Throws for an unknown name. */
+/** The encoding a family name is counted with while its vocabulary is not installed: an estimate. */
+export const fallbackEncoding = 'o200k';
+
+/**
+ * The encoder for `tokenizer` on this thread, loading it on first use. Throws for an unknown name, a
+ * missing file or a missing `hf:` model. A family name (llama3, …) whose vocabulary package is not
+ * installed is counted with {@link fallbackEncoding} instead, as an unknown model name is, and says so
+ * once per thread on stderr with how to install it (docs/tokenization.md).
+ */
 export function encoderFor(tokenizer: string): Encoder {
   let encoder = loaded.get(tokenizer);
   if (!encoder) {
-    encoder = isOpenAiEncoding(tokenizer) ? openAiEncoder(tokenizer) : huggingFaceEncoder(tokenizer);
+    try {
+      encoder = isOpenAiEncoding(tokenizer) ? openAiEncoder(tokenizer) : huggingFaceEncoder(tokenizer);
+    } catch (error) {
+      if (!(error instanceof VocabularyMissingError) || !isHuggingFaceFamily(tokenizer)) throw error;
+      process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), msg: `${error.message}; counting with ${fallbackEncoding} meanwhile (an estimate)`, tokenizer })}\n`);
+      encoder = encoderFor(fallbackEncoding);
+    }
     loaded.set(tokenizer, encoder);
   }
   return encoder;
