@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import type { Delta, Operation as GenerationOperation } from '../engine-adapters/adapter.js';
-import type { LlmuxError } from '../errors.js';
+import type { ErrorInfo, LlmuxError } from '../errors.js';
 import type { TokenCounter } from '../tokenize/index.js';
 import type { OperationName } from './index.js';
 
@@ -64,6 +64,34 @@ export interface StreamRender {
   /** The events for one frame's deltas, as one string (written with one `write`). */
   chunkEvents(ctx: RenderContext, deltas: readonly Delta[]): string;
   usageEvent(ctx: RenderContext, usage: AnswerUsage): string;
+  /** A stream that ends with events of its own (Responses' `response.completed`) instead of usage and `[DONE]`. */
+  endEvents?(ctx: RenderContext, usage: AnswerUsage): string;
+  /** A stream that breaks with events of its own (Responses' `response.failed`) instead of the SSE error event. */
+  failEvents?(ctx: RenderContext, error: ErrorInfo): string;
+}
+
+/** Who makes a request, as an operation that keeps answers sees it. */
+export interface Caller {
+  tenant: string;
+  keyId: string;
+}
+
+/** Where the gateway keeps answers for a while (JetStream KV with a TTL). */
+export interface AnswerMemory {
+  get(id: string): Promise<unknown>;
+  put(id: string, value: unknown): Promise<void>;
+}
+
+/** An operation whose answers outlive the request (Responses' `store` and `previous_response_id`). */
+export interface StatefulOperation {
+  /**
+   * Before the prompt is counted: completes the request from what it continues (rewriting its
+   * body), or the error to answer. Returns what to do with the whole answer once it is complete.
+   */
+  open(request: ValidatedRequest, caller: Caller, memory: AnswerMemory | undefined):
+    Promise<((answer: Record<string, unknown>) => Promise<void>) | undefined | LlmuxError>;
+  /** `GET <path>/<id>`: a kept answer the caller may see, or the 404. */
+  stored(id: string, caller: Caller, memory: AnswerMemory | undefined): Promise<Record<string, unknown> | LlmuxError>;
 }
 
 /** What the worker asks of its engine for this operation. */
@@ -92,4 +120,7 @@ export interface OperationSpec {
   answer(request: ValidatedRequest): WholeAnswer;
   /** Present for operations that stream. */
   stream?: StreamRender;
+  /** For operations whose stream has state of its own (numbered events, text so far): one per answer, in place of `stream`. */
+  openStream?(request: ValidatedRequest): StreamRender;
+  stateful?: StatefulOperation;
 }

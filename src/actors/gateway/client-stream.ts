@@ -85,10 +85,13 @@ export class ClientStream {
     sendJson(this.res, status, body, headers);
   }
 
-  /** Ends the answer with `error`: an SSE error event once streaming, an OpenAI error body before. Returns the HTTP status. */
-  fail(error: ErrorInfo, headers: Record<string, string> | undefined): number {
+  /**
+   * Ends the answer with `error`: once streaming, the operation's own failure events (`streamFailure`)
+   * or the SSE error event; an OpenAI error body before. Returns the HTTP status.
+   */
+  fail(error: ErrorInfo, headers: Record<string, string> | undefined, streamFailure?: string): number {
     if (this.#started) {
-      const framed = this.#frame(sseErrorEvent(error));
+      const framed = this.#frame(streamFailure ?? sseErrorEvent(error));
       this.options.journal?.end();
       if (!this.#detached) this.res.end(framed);
       return 200;

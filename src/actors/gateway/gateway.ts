@@ -10,7 +10,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, LlmuxError, assertNever, type ErrorInfo } from '../../errors.js';
-import { operationAt, type OperationSpec } from '../../operations/index.js';
+import { operationAt, type OperationSpec, storedAnswerAt } from '../../operations/index.js';
+import { type AnswerMemoryOptions, kvAnswerMemory } from './answer-memory.js';
 import type { Logger } from '../../observability/logger.js';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
@@ -43,7 +44,8 @@ import { defaultSessionLimits, type ReplySubjects, RequestSession, type SessionL
 import { subjects } from '../../transport/subjects.js';
 import type { WorkerInbound } from '../worker/worker.protocol.js';
 import { requestedMethod, routingHints } from './routing-hints.js';
-import { requestIdFor, traceparentFor } from './trace-context.js';
+import { requestIdFor } from './trace-context.js';
+import { traceInference } from '../../observability/spans.js';
 
 export type GatewayMessage =
   | { type: 'open'; session: RequestSession }
@@ -87,6 +89,8 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics;
   /** Body size, header, body and idle timeouts, connection caps (defaults: defaultHttpLimits). */
   http?: Partial<HttpLimits>;
+  /** Where stored answers (Responses' `store`) are kept, and for how long (default bucket `llmux_responses`, 1 h). */
+  answers?: AnswerMemoryOptions;
 }
 
 export interface Gateway {
@@ -114,6 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const adapters = new BackendAdapters();
   const limits: SessionLimits = { ...defaultSessionLimits, ...options.limits };
   const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
+  const answers = kvAnswerMemory(transport, options.answers);
   // What one NATS message carries, less the envelope: asked each time, as a reconnect may reach a server configured otherwise.
   const bodyLimit = (): number => bodyLimitFor(transport.maxPayload());
   /** Live sessions, and the reply token of each session's current attempt. */
@@ -217,8 +222,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (raw instanceof LlmuxError) return void reply(res, operation, raw.toInfo());
     const validated = validateRequest(operation, raw);
     if (validated instanceof LlmuxError) return void reply(res, operation, validated.toInfo());
+    const keep = operation.stateful ? await operation.stateful.open(validated, principal, answers).catch(memoryFailure) : undefined;
+    if (keep instanceof LlmuxError) return void reply(res, operation, keep.toInfo(), keep.code === ErrorCode.controlPlaneUnavailable ? { 'retry-after': '5' } : {});
     const route = options.routes?.match(validated.model, operation.path);
     if (route) return handleRoute(req, res, operation, requestId, principal, route, validated, arrivedAt);
+    const trace = traceInference(req, res, operation.name, validated.model);
     const address = parseModelAddress(validated.model);
     if (!address) {
       return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
@@ -246,7 +254,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const countStarted = process.hrtime.bigint();
     let prompt;
     try {
-      prompt = await countPrompt(tokens, tokenizer, validated);
+      prompt = await trace.counting(() => countPrompt(tokens, tokenizer, validated));
     } catch (error) {
       if (error instanceof Error && error.name === 'ChatTemplateError') {
         return void reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, param: 'messages', message: error.message });
@@ -262,11 +270,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (res.destroyed) return; // the client left while its body was being read: nothing to start
     const token = String(nextToken++);
     const reservationId = `${requestId}/${gatewayTag}.${token}`;
-    const admission = options.admission
-      ? await admit({ ...options.admission, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
+    const admitting = options.admission;
+    const admission = admitting
+      ? await trace.admission(() => admit({ ...admitting, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
         reservationId, principal, functionId: address.functionId, model: address.model, llmConfig, headers: req.headers,
         promptTokens: prompt.total, maxTokens, answers: prompt.answers,
-      })
+      }))
       : undefined;
     if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
     const budget = admission?.ok ? admission.budget : undefined;
@@ -274,12 +283,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
     if (budget) validated.body.max_tokens = budget.tokens;
     const startedAt = new Date().toISOString();
-    const onEnd = onRequestEnd(
+    const onEnd = trace.ending(onRequestEnd(
       { requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: address.functionId, versionId: resolved.version.versionId,
         model: address.model, start: startedAt, ...reserved },
       admission?.ok && admission.reserved && options.admission ? { limiter: options.admission.limiter, reservationId } : undefined,
       options.ledger,
-    );
+    ));
     // The client left while its tokens were being reserved: nothing to start, the reservation goes back.
     if (res.destroyed) return onEnd({ outcome: 'cancelled', status: 499, promptTokens: 0, completionTokens: 0 });
     const streamId = newStreamId();
@@ -292,7 +301,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       replies: repliesFor(() => session),
       migrationAttempts: llmConfig.migration?.attempts ?? defaultMigrationAttempts,
       requestId,
-      traceparent: traceparentFor(req.headers.traceparent as string | undefined),
+      traceparent: trace.traceparent,
       deadline: Date.now() + requestTimeoutMs,
       functionId: address.functionId,
       model: address.model,
@@ -305,6 +314,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(admission?.ok ? { responseHeaders: admission.headers } : {}),
       ...(budget ? { completionBudget: budget } : {}),
       onEnd,
+      ...(keep ? { onAnswer: (answer: Record<string, unknown>) => void keep(answer).catch((error: unknown) => log.warn({ err: error, requestId }, 'could not store the answer')) } : {}),
       res,
       arrivedAt,
       onClose: () => sessions.delete(session),
@@ -323,6 +333,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     route: Route, validated: ValidatedRequest, arrivedAt: bigint): Promise<void> =>
     serveRouteRequest({ options, metrics, tokens, log, adapters, reply, reservationId: `${requestId}/${gatewayTag}.r${nextToken++}` },
       { req, res, operation, requestId, principal, route, validated, arrivedAt });
+
+  /** The answer memory could not be reached: the caller may try again. */
+  const memoryFailure = (error: unknown): LlmuxError => {
+    log.warn({ err: error }, 'the answer memory (stored responses) failed');
+    return new LlmuxError({ code: ErrorCode.controlPlaneUnavailable, retryable: true, message: 'stored responses cannot be read right now; try again later' }, { cause: error });
+  };
+
+  /** `GET /v1/responses/{id}`: a stored answer of the caller's tenant. */
+  const getStored = async (req: IncomingMessage, res: ServerResponse, operation: OperationSpec, id: string): Promise<void> => {
+    const principal = await auth.authenticate(req.headers.authorization);
+    if (principal instanceof LlmuxError) return reply(res, operation, principal.toInfo());
+    if (req.method !== 'GET') return reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, message: `use GET ${operation.path}/{id}` });
+    const stored = await operation.stateful?.stored(id, principal, answers).catch(memoryFailure);
+    if (stored instanceof LlmuxError) return reply(res, operation, stored.toInfo());
+    if (stored) sendJson(res, 200, stored);
+  };
 
   const reply = (res: ServerResponse, operation: OperationSpec | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
     const status = sendError(res, error, headers);
@@ -371,6 +397,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (resumeOf !== undefined || (typeof lastEventId === 'string' && operationAt(path) && req.method === 'POST')) {
       return resume(req, res, resumeOf, typeof lastEventId === 'string' ? lastEventId : undefined);
     }
+    const stored = storedAnswerAt(path);
+    if (stored) return getStored(req, res, stored.operation, stored.id);
     const operation = operationAt(path);
     const isModels = path === '/v1/models';
     if (!operation && !isModels) {

@@ -29,7 +29,7 @@ import { Delivered } from './delivered.js';
 import { requestedMaxTokens } from './prompt-tokens.js';
 import type { JournalWriter } from './stream-journal.js';
 import { operations, type OperationSpec } from '../../operations/index.js';
-import type { Output, RenderContext, WholeAnswer } from '../../operations/operation.js';
+import type { Output, RenderContext, StreamRender, WholeAnswer } from '../../operations/operation.js';
 import { parseReplyFrame } from './reply.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
 import { SessionAccounting, type SessionEnd } from './session-accounting.js';
@@ -96,6 +96,8 @@ export interface SessionInit {
   responseHeaders?: Record<string, string>;
   /** Set when the gateway capped the completion at what the rate limits reserved (the client gave no max_tokens). */
   completionBudget?: { tokens: number; why: string };
+  /** Called with the whole answer once it is complete, streamed or not (Responses keeps it). */
+  onAnswer?: (answer: Record<string, unknown>) => void;
   /** Called once, when the request is over however it ended: settles its reservation, writes its ledger record. */
   onEnd?: (end: SessionEnd) => void;
   res: ServerResponse;
@@ -149,6 +151,7 @@ export class RequestSession {
   /** Since when the client's socket has been full (the worker is paused), if it is. */
   #pausedSince: number | undefined;
   readonly #op: OperationSpec;
+  readonly #stream: StreamRender | undefined;
   readonly #render: RenderContext;
   readonly #client: ClientStream;
   readonly #accounting: SessionAccounting;
@@ -156,6 +159,7 @@ export class RequestSession {
   constructor(readonly init: SessionInit) {
     this.#op = operations[init.request.operation];
     this.#answer = this.#op.answer(init.request);
+    this.#stream = init.request.stream ? (this.#op.openStream?.(init.request) ?? this.#op.stream) : undefined;
     this.#render = { id: `${this.#op.idPrefix}-${init.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: init.clientModel };
     this.#accounting = new SessionAccounting(init.metrics, this.#op, init.clientModel, init.arrivedAt);
     this.#client = new ClientStream(init.res, {
@@ -339,8 +343,10 @@ export class RequestSession {
     const fresh = attempt.continuation ? deltas.map(({ role: _, ...d }) => d) : deltas;
     this.#delivered.add(fresh);
     if (this.#phase === 'cancelling') return;
-    const render = this.#op.stream;
+    const render = this.#stream;
     if (!this.init.request.stream || !render) return this.#onOutput({ type: 'deltas', deltas: fresh });
+    // A streamed answer is kept whole too when someone wants it whole.
+    if (this.init.onAnswer) this.#answer.add({ type: 'deltas', deltas: fresh });
     const flowing = this.#client.events(render.chunkEvents(this.#render, fresh), () => this.#headers());
     if (this.#client.buffered > this.init.limits.maxBufferedBytes) return this.#clientStalled(`${this.#client.buffered} bytes unread`);
     if (!flowing && this.#pausedSince === undefined) {
@@ -475,7 +481,7 @@ export class RequestSession {
     if (this.#phase === 'closed') return;
     if (this.#phase === 'cancelling') return this.#close();
     if (this.#attempt) this.#sendCancel(this.#attempt);
-    const status = this.#client.fail(error, this.init.responseHeaders);
+    const status = this.#client.fail(error, this.init.responseHeaders, this.#stream?.failEvents?.(this.#render, error));
     this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, status }, 'request failed');
     this.#accounting.answered(status);
     this.#end = { ...this.#partialUsage(), outcome: 'failed', status, errorCode: error.code };
@@ -496,8 +502,10 @@ export class RequestSession {
     const carried = attempt.continuation?.tokens ?? 0;
     const reconciled = reconcileUsage(engineUsage, { promptTokens: this.init.promptTokens, completionTokens: workerCount + carried }, carried);
     const { usage } = reconciled;
-    if (this.init.request.stream) {
-      let tail = this.init.request.includeUsage && this.#op.stream ? this.#op.stream.usageEvent(this.#render, usage) : '';
+    if (this.init.request.stream && this.#stream?.endEvents) {
+      this.#client.end(this.#stream.endEvents(this.#render, usage), () => this.#headers());
+    } else if (this.init.request.stream) {
+      let tail = this.init.request.includeUsage && this.#stream ? this.#stream.usageEvent(this.#render, usage) : '';
       const budget = this.init.completionBudget;
       // An SSE comment (clients ignore it): why a stream the client did not limit stopped at `length`.
       if (budget && this.#delivered.finishReason === 'length') tail += `: llmux: the completion stopped at the ${budget.tokens} tokens reserved for it (${budget.why})\n\n`;
@@ -505,6 +513,7 @@ export class RequestSession {
     } else {
       this.#client.json(200, this.#answer.render(this.#render, usage), this.#headers());
     }
+    this.init.onAnswer?.(this.#answer.render(this.#render, usage));
     this.#accounting.completed(reconciled);
     const workerId = attempt.workerId ?? this.#firstWorker?.workerId;
     this.#end = {

@@ -80,6 +80,7 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
   const { plan, request, res } = r;
   const op = operations[request.operation];
   const render: RenderContext = { id: `${op.idPrefix}-${r.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: r.clientModel };
+  const streamRender = request.stream ? (op.openStream?.(request) ?? op.stream) : undefined;
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
@@ -131,7 +132,7 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
               res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
               headersSent = true;
             }
-            res.write(op.stream?.chunkEvents(render, batch) ?? '');
+            res.write(streamRender?.chunkEvents(render, batch) ?? '');
           } else {
             acc.add({ type: 'deltas', deltas: batch });
           }
@@ -140,8 +141,12 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
           ...(usage?.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}) };
         if (request.stream) {
           if (!headersSent) res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
-          if (request.includeUsage && op.stream) res.write(op.stream.usageEvent(render, total));
-          res.end('data: [DONE]\n\n');
+          if (streamRender?.endEvents) {
+            res.end(streamRender.endEvents(render, total));
+          } else {
+            if (request.includeUsage && streamRender) res.write(streamRender.usageEvent(render, total));
+            res.end('data: [DONE]\n\n');
+          }
         } else {
           sendJson(res, 200, acc.render(render, total), headers);
         }
@@ -160,19 +165,20 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
         const again = !headersSent && kind !== undefined && plan.route.retry.retryOn.includes(kind);
         r.log.warn({ requestId: r.requestId, route: plan.route.name, backend: backend.name, attempt, code: lastError.code, err: lastError.message,
           detail: failureDetail(failure, backend), retry: again }, 'backend failed');
-        if (!again) return fail(r, lastError, headersSent, tried, backend.name, deltas);
+        if (!again) return fail(r, lastError, headersSent, tried, backend.name, deltas, streamRender?.failEvents?.(render, lastError));
         if (attempt < plan.route.retry.attempts) await sleep(plan.route.retry.backoffMs * 2 ** (attempt - 1));
         else break; // the next backend: a fallback
       }
     }
   }
-  fail(r, lastError, headersSent, tried, tried.at(-1), deltas);
+  fail(r, lastError, headersSent, tried, tried.at(-1), deltas, streamRender?.failEvents?.(render, lastError));
 }
 
-function fail(r: RouteRequest, error: ErrorInfo, headersSent: boolean, tried: string[], backend: string | undefined, deltas: number): void {
+function fail(r: RouteRequest, error: ErrorInfo, headersSent: boolean, tried: string[], backend: string | undefined, deltas: number,
+  streamFailure: string | undefined): void {
   let status = 200;
   if (headersSent) {
-    r.res.end(sseErrorEvent(error));
+    r.res.end(streamFailure ?? sseErrorEvent(error));
   } else {
     // The request's own fault (a bad parameter, an engine that cannot do it) is the client's to hear as is.
     const upstream = error.code === ErrorCode.invalidRequest || error.code === ErrorCode.unsupported ? error

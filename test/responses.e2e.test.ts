@@ -1,0 +1,191 @@
+// POST /v1/responses end to end on a real nats-server: the official openai client's
+// responses.create, whole and streamed, served as a chat completion (the simulator is
+// deterministic, so the text and usage equal the chat answer's for the same prompt); the typed event
+// sequence; stored responses (GET, previous_response_id carrying the conversation on, a foreign
+// tenant's 404); a mid-stream engine failure as explicit failure events; hostile bodies as 400s.
+import OpenAI from 'openai';
+import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../src/launch/local-stack.js';
+import { openUsageStream, readUsageRecords } from '../src/ledger/usage-ledger.js';
+import { errorAfterDirective } from '../src/sim/faults.js';
+import { connectNats } from '../src/transport/nats/nats-transport.js';
+import { admin } from './support/routing.js';
+import { clientFor, startTestStack, testApiKey } from './support/stack.js';
+
+let stack: LocalStack;
+let client: OpenAI;
+let model: string;
+
+beforeAll(async () => {
+  stack = await startTestStack({ workers: 1, sim: { itlMs: 1 } });
+  client = clientFor(stack);
+  model = stack.models[0] as string;
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const post = async (body: unknown, key = testApiKey): Promise<{ status: number; json: Record<string, any> }> => {
+  const res = await fetch(`${stack.gatewayUrl}/v1/responses`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
+};
+
+const chatAnswer = async (messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>, maxTokens: number) => {
+  const res = await client.chat.completions.create({ model, messages, max_tokens: maxTokens });
+  return { text: res.choices[0]?.message.content ?? '', usage: res.usage };
+};
+
+const collect = async (stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> => {
+  const events: ResponseStreamEvent[] = [];
+  for await (const e of stream) events.push(e);
+  return events;
+};
+
+describe('responses - the official client end to end', () => {
+  it('answers whole with the chat answer\'s text and exact usage, instructions as the system message', async () => {
+    const res = await client.responses.create({ model, instructions: 'be brief', input: 'tell me about the sea', max_output_tokens: 12 });
+    const chat = await chatAnswer([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'tell me about the sea' }], 12);
+    expect(res).toMatchObject({ object: 'response', status: 'incomplete', model, instructions: 'be brief', max_output_tokens: 12, store: true });
+    expect(res.id).toMatch(/^resp_[0-9a-f]{32}$/);
+    expect(res.output_text).toBe(chat.text);
+    expect(res.output).toEqual([{ id: expect.stringMatching(/^msg_/), type: 'message', role: 'assistant', status: 'incomplete',
+      content: [{ type: 'output_text', text: chat.text, annotations: [], logprobs: [] }] }]);
+    expect(res.usage).toMatchObject({ input_tokens: chat.usage?.prompt_tokens, output_tokens: 12, total_tokens: (chat.usage?.prompt_tokens ?? 0) + 12 });
+  });
+
+  it('takes message items with input_text parts, the same prompt as chat messages', async () => {
+    const res = await client.responses.create({ model, max_output_tokens: 6, input: [
+      { role: 'user', content: [{ type: 'input_text', text: 'one ' }, { type: 'input_text', text: 'two' }] },
+      { role: 'assistant', content: 'three' },
+      { type: 'message', role: 'user', content: 'four' },
+    ] });
+    const chat = await chatAnswer([{ role: 'user', content: 'one two' }, { role: 'assistant', content: 'three' }, { role: 'user', content: 'four' }], 6);
+    expect(res.output_text).toBe(chat.text);
+    expect(res.usage?.input_tokens).toBe(chat.usage?.prompt_tokens);
+  });
+
+  it('streams the typed event sequence, numbered, with the same text and usage as whole', async () => {
+    const whole = await client.responses.create({ model, input: 'stream about rivers', max_output_tokens: 8, store: false });
+    const events = await collect(await client.responses.create({ model, input: 'stream about rivers', max_output_tokens: 8, stream: true, store: false }));
+    const types = events.map((e) => e.type);
+    const deltas = events.filter((e) => e.type === 'response.output_text.delta');
+    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    expect(types.slice(4, 4 + deltas.length).every((t) => t === 'response.output_text.delta')).toBe(true);
+    expect(types.slice(4 + deltas.length)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.incomplete']);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const itemId = (events[2] as { item: { id: string } }).item.id;
+    for (const d of deltas) expect(d).toMatchObject({ item_id: itemId, output_index: 0, content_index: 0 });
+    const text = deltas.map((d) => d.delta).join('');
+    expect(text).toBe(whole.output_text);
+    expect(events.find((e) => e.type === 'response.output_text.done')).toMatchObject({ text });
+    const last = events.at(-1) as { response: OpenAI.Responses.Response };
+    expect(last.response.usage).toEqual(whole.usage);
+    expect(last.response.output).toEqual(whole.output.map((item) => ({ ...item, id: itemId })));
+  });
+
+  it('ends a stream the engine finishes with response.completed', async () => {
+    const events = await collect(await client.responses.create({ model, input: 'a short one', stream: true, store: false }));
+    expect(events.at(-1)?.type).toBe('response.completed');
+    const completed = events.at(-1) as { response: OpenAI.Responses.Response };
+    expect(completed.response.status).toBe('completed');
+    expect(completed.response.usage?.output_tokens).toBe(events.filter((e) => e.type === 'response.output_text.delta').length);
+  });
+
+  it('stores a response (GET returns it) and carries its conversation on with previous_response_id', async () => {
+    const first = await client.responses.create({ model, instructions: 'only here', input: 'hello there', max_output_tokens: 5 });
+    const got = await client.responses.retrieve(first.id);
+    expect(got).toMatchObject({ id: first.id, output: first.output, usage: first.usage });
+    const second = await client.responses.create({ model, input: 'and then?', previous_response_id: first.id, max_output_tokens: 5 });
+    // What the engine got: a chat body, the stored exchange before the new input, no Responses fields.
+    expect(stack.sims[0]!.stats().lastRequestBody).toMatchObject({ messages: [{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' }] });
+    expect(stack.sims[0]!.stats().lastRequestBody).not.toHaveProperty('previous_response_id');
+    // The engine saw the first exchange (not its instructions: OpenAI does not carry them over) and then the new input.
+    const chat = await chatAnswer([{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' }], 5);
+    expect(second.output_text).toBe(chat.text);
+    expect(second.usage?.input_tokens).toBe(chat.usage?.prompt_tokens);
+    expect(second.previous_response_id).toBe(first.id);
+    // Streamed, a response is stored too, and chains on.
+    const events = await collect(await client.responses.create({ model, input: 'more', previous_response_id: second.id, max_output_tokens: 4, stream: true }));
+    const third = (events.at(-1) as { response: OpenAI.Responses.Response }).response;
+    const chat3 = await chatAnswer([...[{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' },
+      { role: 'assistant', content: second.output_text }, { role: 'user', content: 'more' }] as const], 4);
+    expect((third.output[0] as { content: Array<{ text: string }> }).content[0]?.text).toBe(chat3.text);
+    expect((await client.responses.retrieve(third.id)).id).toBe(third.id);
+  });
+
+  it('does not store with store: false', async () => {
+    const res = await client.responses.create({ model, input: 'forget me', max_output_tokens: 3, store: false });
+    expect((res as { store?: boolean }).store).toBe(false);
+    const error = await client.responses.retrieve(res.id).catch((e: unknown) => e);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
+  });
+
+  it('answers another tenant\'s response id with the same 404 as an unknown one, on GET and as previous_response_id', async () => {
+    const mine = await client.responses.create({ model, input: 'private words', max_output_tokens: 3 });
+    const key = (await admin(stack, 'POST', '/admin/api/keys', undefined, { tenant: 'acme' })).body.key as string;
+    const other = clientFor(stack, key);
+    const foreign = await other.responses.retrieve(mine.id).catch((e: unknown) => e) as InstanceType<typeof OpenAI.APIError>;
+    const unknown = await other.responses.retrieve(`resp_${'0'.repeat(32)}`).catch((e: unknown) => e) as InstanceType<typeof OpenAI.APIError>;
+    expect(foreign.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect(foreign.error).toEqual({ ...(unknown.error as object), message: (foreign.error as { message: string }).message });
+    const chained = await post({ model, input: 'go on', previous_response_id: mine.id }, key);
+    expect(chained.status).toBe(404);
+    expect(chained.json.error).toMatchObject({ param: 'previous_response_id' });
+    expect((await client.responses.retrieve(mine.id)).id).toBe(mine.id);
+  });
+
+  it('ends a stream the engine breaks mid-answer with an error event and response.failed, after the text that came', async () => {
+    const events = await collect(await client.responses.create({ model, input: `break ${errorAfterDirective(3)}`, max_output_tokens: 20, stream: true }));
+    const types = events.map((e) => e.type);
+    expect(types.filter((t) => t === 'response.output_text.delta')).toHaveLength(3);
+    expect(types.slice(-2)).toEqual(['error', 'response.failed']);
+    expect(types).not.toContain('response.completed');
+    const failed = events.at(-1) as { response: OpenAI.Responses.Response };
+    expect(failed.response.status).toBe('failed');
+    expect(failed.response.error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+  });
+
+  it('writes one ledger record per response with the usage it reported', async () => {
+    const { data, response } = await client.responses.create({ model, input: 'for the ledger', max_output_tokens: 4 }).withResponse();
+    const requestId = response.headers.get('x-request-id');
+    await stack.gateway.ledger?.flush(10_000);
+    const transport = await connectNats({ servers: stack.natsUrl, name: 'test-responses-ledger', ...stack.natsCredentials });
+    try {
+      const records = (await readUsageRecords(await openUsageStream(transport))).filter((r) => r.requestId === requestId);
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ promptTokens: data.usage?.input_tokens, completionTokens: 4, status: 200, outcome: 'ok', tenant: 'default' });
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it.each([
+    ['no input', {}, 'input'],
+    ['an empty input', { input: '' }, 'input'],
+    ['an empty input array', { input: [] }, 'input'],
+    ['a function_call item', { input: [{ type: 'function_call', name: 'f', arguments: '{}', call_id: 'c' }] }, 'input.0.type'],
+    ['an unknown role', { input: [{ role: 'robot', content: 'hi' }] }, 'input.0.role'],
+    ['an image part', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'http://x' }] }] }, 'input.0.content.0'],
+    ['a number as an item', { input: [42] }, 'input.0'],
+    ['tools', { input: 'hi', tools: [{ type: 'web_search' }] }, 'tools'],
+    ['background', { input: 'hi', background: true }, 'background'],
+    ['json output', { input: 'hi', text: { format: { type: 'json_object' } } }, 'text.format.type'],
+    ['an unknown field', { input: 'hi', reasoning: { effort: 'high' } }, 'reasoning'],
+    ['max_output_tokens 0', { input: 'hi', max_output_tokens: 0 }, 'max_output_tokens'],
+    ['temperature 3', { input: 'hi', temperature: 3 }, 'temperature'],
+    ['top_p -1', { input: 'hi', top_p: -1 }, 'top_p'],
+    ['a malformed previous_response_id', { input: 'hi', previous_response_id: '../../etc' }, 'previous_response_id'],
+    ['a non-string metadata value', { input: 'hi', metadata: { a: 1 } }, 'metadata.a'],
+    ['store not a boolean', { input: 'hi', store: 'yes' }, 'store'],
+  ])('answers %s with a 400 naming the field, without reaching an engine', async (_what, body, param) => {
+    const before = stack.sims[0]!.stats().requestsTotal;
+    const res = await post({ model, ...body });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ type: 'invalid_request_error', param });
+    expect(stack.sims[0]!.stats().requestsTotal).toBe(before);
+  });
+});
