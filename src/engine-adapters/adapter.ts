@@ -117,6 +117,14 @@ export interface Embeddings {
 /** What an engine serves: every adapter generates, embeds, or both. */
 export type EngineCapability = 'generate' | 'embed';
 
+/**
+ * Request fields of a generation that an engine honours (or translates) rather than every engine:
+ * `tools` (with `tool_choice` `auto`/`none`), `forced-tool-choice` (`required` or a named function),
+ * `response_format` (JSON mode and JSON schemas), `seed`. A request asking for one its engine lacks
+ * is a 400 `unsupported` naming the field (capabilities.ts).
+ */
+export type RequestFeature = 'tools' | 'forced-tool-choice' | 'response_format' | 'seed';
+
 export interface EngineAdapter {
   readonly kind: string;
   /**
@@ -124,6 +132,8 @@ export interface EngineAdapter {
    * `unsupported` naming the engine (capabilities.ts).
    */
   readonly serves?: readonly EngineCapability[];
+  /** The request features it takes (default: none); see {@link RequestFeature}. */
+  readonly features?: readonly RequestFeature[];
   /**
    * The engine's embeddings, whole (no engine streams them). Absent when the engine has none; call
    * it through `embedWith` (capabilities.ts), which answers that case.

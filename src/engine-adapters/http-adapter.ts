@@ -11,8 +11,9 @@ import { Pool } from 'undici';
 import { LlmuxError } from '../errors.js';
 import type {
   Continuation, EmbeddingRequest, Embeddings, EngineAdapter, EngineAdapterOptions, EngineCapability, EngineEvent, EngineLoad, EngineRequest,
+  RequestFeature,
 } from './adapter.js';
-import { unsupported } from './capabilities.js';
+import { unsupported, unsupportedFeature } from './capabilities.js';
 import { type ContinuationSupport, continueRequest } from './continuation.js';
 import { engineHttpError, engineRequestError, engineStreamCut, engineTimeout, withoutSecret } from './engine-errors.js';
 
@@ -37,6 +38,8 @@ export interface HttpAdapterSpec {
   metrics?: { path: string; read(text: string): EngineLoad | undefined };
   /** How the engine continues a partial answer (continuation.ts); absent when it cannot. */
   continuation?: ContinuationSupport;
+  /** The request features it takes (default none): a request asking for another is refused before the engine is called. */
+  features?: readonly RequestFeature[];
   /** Whether it generates (default true): an embedding server (TEI) does not. */
   generates?: boolean;
   /** Where and how the engine serves embeddings; absent when it has none. */
@@ -131,8 +134,11 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
   }
 
   const generates = spec.generates ?? true;
+  const features = spec.features ?? [];
   async function* stream(request: EngineRequest, signal: AbortSignal): AsyncGenerator<EngineEvent[], void, undefined> {
     if (!generates) throw unsupported(kind, `${request.operation} requests`);
+    const refused = unsupportedFeature(kind, features, request);
+    if (refused) throw refused;
     yield* exchange(request.deadline, signal, () => spec.call(request), (body) => spec.read(request, body));
   }
 
@@ -160,6 +166,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
   return {
     kind,
     serves,
+    features,
     stream,
     ...(embeddings ? { embed } : {}),
     ...(continuation ? { continueRequest: (request: EngineRequest, c: Continuation) => continueRequest(continuation, request, c) } : {}),

@@ -60,3 +60,15 @@ export class ChoiceDeltas {
     this.#first = false;
   }
 }
+
+/**
+ * The JSON schema an answer must follow under OpenAI's `response_format`: the given schema for
+ * `json_schema`, any object for `json_object` (JSON mode); undefined for text.
+ */
+export function responseSchema(request: EngineRequest): Record<string, unknown> | undefined {
+  const format = request.body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | null | undefined;
+  if (format?.type === 'json_object') return { type: 'object' };
+  if (format?.type !== 'json_schema') return undefined;
+  const schema = format.json_schema?.schema;
+  return typeof schema === 'object' && schema !== null ? (schema as Record<string, unknown>) : { type: 'object' };
+}

@@ -7,6 +7,7 @@
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineRequest } from './adapter.js';
 import type { ContinuationSupport } from './continuation.js';
+import { allRequestFeatures } from './capabilities.js';
 import { createHttpAdapter } from './http-adapter.js';
 import { readEventStream, readWholeAnswer } from './openai-body.js';
 import { openAiEmbeddingsBody, readOpenAiEmbeddings } from './embeddings-body.js';
@@ -46,6 +47,8 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
     options,
     headers: options.keyHeader && options.apiKey ? options.keyHeader(options.apiKey) : bearerAuth(options.apiKey),
     healthPath: paths.health,
+    // The client's body goes as it is: tools, tool_choice, response_format and seed with it.
+    features: allRequestFeatures,
     call: (request: EngineRequest) => ({
       path: request.operation === 'chat' ? paths.chat(request.model) : paths.completion(request.model),
       body: request.stream

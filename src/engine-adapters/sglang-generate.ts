@@ -3,12 +3,12 @@
  * `sampling_params`, and streamed events whose `text` is CUMULATIVE (diffed here) with counts in
  * `meta_info`; `data: [DONE]` ends the stream.
  */
-import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
+import type { EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } from './adapter.js';
 import { engineReportedError, errorFields } from './engine-errors.js';
 import { usageFrom } from './engine-values.js';
 import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
-import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
+import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, responseSchema, stopList } from './native-request.js';
 import { readLoad } from './prometheus-text.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
 import { sglangLoadMetrics } from './sglang.js';
@@ -22,6 +22,11 @@ function finishOf(meta: Json | undefined): string | undefined {
   return typeof type === 'string' ? type : undefined;
 }
 
+function jsonSchemaText(request: EngineRequest): string | undefined {
+  const schema = responseSchema(request);
+  return schema ? JSON.stringify(schema) : undefined;
+}
+
 export function createSglangGenerateAdapter(options: EngineAdapterOptions): EngineAdapter {
   checkSettings('sglang-generate', options.settings, []);
   const kind = 'sglang-generate';
@@ -31,6 +36,8 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
     headers: bearerAuth(options.apiKey),
     continuation: continueFinalMessage,
     healthPath: '/health',
+    // JSON mode and schemas become `sampling_params.json_schema`; /generate has no tools and no seed.
+    features: ['response_format'],
     call: (request) => ({
       path: '/generate',
       accept: 'text/event-stream',
@@ -38,6 +45,7 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
         text: promptText(request, options.chatPrompt),
         sampling_params: defined({
           max_new_tokens: maxTokensOf(request), temperature: request.body.temperature, top_p: request.body.top_p, stop: stopList(request),
+          json_schema: jsonSchemaText(request),
         }),
         stream: true,
       },

@@ -4,16 +4,21 @@
  * no [DONE]. Errors are `{"error","error_type"}`: a 422 is the request's fault, as engineHttpError
  * reads any such 4xx. TGI reports no prompt count while streaming: the gateway's own count stands.
  */
-import type { EngineAdapter, EngineAdapterOptions, EngineEvent } from './adapter.js';
+import type { EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } from './adapter.js';
 import { engineReportedError } from './engine-errors.js';
 import { countOf } from './engine-values.js';
 import { continueFinalMessage } from './continuation.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
-import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, stopList } from './native-request.js';
+import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, responseSchema, stopList } from './native-request.js';
 import { parseJsonRecord, readRecords } from './record-stream.js';
 
 type Json = Record<string, unknown>;
 const finishReasons: Record<string, string> = { length: 'length', eos_token: 'stop', stop_sequence: 'stop' };
+
+function jsonGrammar(request: EngineRequest): { type: 'json'; value: Record<string, unknown> } | undefined {
+  const schema = responseSchema(request);
+  return schema ? { type: 'json', value: schema } : undefined;
+}
 
 export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
   checkSettings('tgi', options.settings, []);
@@ -24,6 +29,8 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
     headers: bearerAuth(options.apiKey),
     continuation: continueFinalMessage,
     healthPath: '/health',
+    // JSON mode and schemas become TGI's JSON grammar; it has no tools on /generate_stream.
+    features: ['response_format', 'seed'],
     call: (request) => ({
       path: '/generate_stream',
       accept: 'text/event-stream',
@@ -32,6 +39,7 @@ export function createTgiAdapter(options: EngineAdapterOptions): EngineAdapter {
         parameters: defined({
           max_new_tokens: maxTokensOf(request), temperature: request.body.temperature, top_p: request.body.top_p,
           stop: stopList(request), seed: request.body.seed, details: true,
+          grammar: jsonGrammar(request),
         }),
         stream: true,
       },

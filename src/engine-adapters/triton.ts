@@ -22,6 +22,8 @@ export function createTritonAdapter(options: EngineAdapterOptions): EngineAdapte
     headers: bearerAuth(options.apiKey),
     continuation: continueFinalMessage,
     healthPath: '/v2/health/ready',
+    // generate_stream takes text and sampling fields only: no tools, no JSON grammar, no seed.
+    features: [],
     call: (request) => ({
       path: `/v2/models/${encodeURIComponent(request.model)}/generate_stream`,
       accept: 'text/event-stream',

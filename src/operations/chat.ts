@@ -1,6 +1,7 @@
 /** `POST /v1/chat/completions`: messages in, an assistant message out, streamed or whole. */
 import { z } from 'zod';
 import type { ChatMessage, Delta } from '../engine-adapters/adapter.js';
+import { invalidRequest, type LlmuxError } from '../errors.js';
 import { contentText } from '../tokenize/chat-template.js';
 import { CompletionAccumulator, type GenerationStyle, generationFields, generationStream, maxTokensOf, positiveInt } from './generation.js';
 import type { OperationSpec } from './operation.js';
@@ -11,11 +12,55 @@ const message = z.looseObject({
   name: z.string().nullish(),
 });
 
+/** OpenAI's function names: what every engine's tool parser and Anthropic's `tools` accept. */
+const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a function name is 1 to 64 letters, digits, underscores or dashes');
+
+const tool = z.looseObject({
+  type: z.literal('function', "the only tool type is 'function'"),
+  function: z.looseObject({
+    name: functionName,
+    description: z.string().nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
+const toolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: functionName }) }),
+], "tool_choice is 'none', 'auto', 'required' or {type: 'function', function: {name}}");
+
+const responseFormat = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('text') }),
+  z.looseObject({ type: z.literal('json_object') }),
+  z.looseObject({
+    type: z.literal('json_schema'),
+    json_schema: z.looseObject({ name: z.string().min(1).max(64), schema: z.record(z.string(), z.unknown()).nullish(), strict: z.boolean().nullish() }),
+  }),
+], { error: "response_format.type is 'text', 'json_object' or 'json_schema'" });
+
 export const chatBodySchema = z.looseObject({
   ...generationFields,
   messages: z.array(message).min(1),
   max_completion_tokens: positiveInt.nullish(),
+  tools: z.array(tool).max(128).nullish(),
+  tool_choice: toolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  response_format: responseFormat.nullish(),
 });
+
+/** What the schema cannot say field by field: a tool choice needs tools, and a named one must be among them. */
+function checkToolChoice(body: Record<string, unknown>): Record<string, unknown> | LlmuxError {
+  const choice = body.tool_choice;
+  if (choice === undefined || choice === null) return body;
+  const tools = (body.tools ?? []) as Array<{ function: { name: string } }>;
+  if (tools.length === 0 && choice !== 'none') return invalidRequest('tool_choice', "'tool_choice' needs 'tools': there is no tool to choose");
+  if (typeof choice === 'object') {
+    const name = (choice as { function: { name: string } }).function.name;
+    if (!tools.some((t) => t.function.name === name)) return invalidRequest('tool_choice', `'tool_choice' names the function '${name}', which is not in 'tools'`);
+  }
+  return body;
+}
 
 /** Messages that make up the fallback affinity key: the system prompt and the first user turn. */
 const leadingMessages = 2;
@@ -35,9 +80,10 @@ const style: GenerationStyle = {
   wholeObject: 'chat.completion',
   chunkChoice: (d) => ({ index: d.index, delta: chatDelta(d), logprobs: null, finish_reason: d.finishReason ?? null }),
   wholeChoice(index, c) {
-    const message: Record<string, unknown> = { role: c.role, content: c.text };
+    // As OpenAI: an answer of tool calls alone has `content: null`.
+    const message: Record<string, unknown> = { role: c.role, content: c.text === '' && c.toolCalls.size > 0 ? null : c.text };
     if (c.reasoning) message.reasoning_content = c.reasoning;
-    if (c.toolCalls.size > 0) message.tool_calls = [...c.toolCalls.values()];
+    if (c.toolCalls.size > 0) message.tool_calls = [...c.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
     return { index, message, logprobs: null, finish_reason: c.finishReason };
   },
 };
@@ -51,7 +97,7 @@ export const chat: OperationSpec = {
   idPrefix: 'chatcmpl',
   promptField: 'messages',
   schema: chatBodySchema,
-  prepare: (body) => body,
+  prepare: checkToolChoice,
   work: { kind: 'generate', operation: 'chat' },
   async countPrompt(tokens, tokenizer, body) {
     const total = await tokens.countChat(tokenizer, body.messages as ChatMessage[]);

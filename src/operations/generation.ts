@@ -14,9 +14,14 @@ export const generationFields = {
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: positiveInt.nullish(),
+  // Several choices would need every engine (native ones generate one) and migration to handle them.
   n: z.literal(1, 'only n=1 is supported').nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
+  seed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).nullish(),
+  // Worker frames carry no token logprobs yet: asking for them is refused rather than answered with none.
+  logprobs: z.union([z.literal(false), z.literal(0)], 'logprobs are not relayed by llmux (leave logprobs unset or false)').nullish(),
 };
 
 export { positiveInt };
@@ -30,12 +35,19 @@ export function openAiUsage(u: AnswerUsage): Record<string, unknown> {
   };
 }
 
+/** A whole tool call as a choice's `message.tool_calls` shows it. */
+export interface ToolCallAcc {
+  id?: string;
+  type?: string;
+  function: { name: string; arguments: string };
+}
+
 export interface ChoiceAcc {
   role: string;
   text: string;
   reasoning: string;
   finishReason: string | null;
-  toolCalls: Map<number, { id?: string; type?: string; function: { name: string; arguments: string } }>;
+  toolCalls: Map<number, ToolCallAcc>;
 }
 
 /** How one generating operation writes its answers. */
@@ -96,8 +108,13 @@ export class CompletionAccumulator implements WholeAnswer {
   }
 }
 
+/**
+ * One tool-call delta into the call it continues (joined by `index`, as OpenAI streams them): `id`
+ * and `type` come once, `function.name` usually once, `function.arguments` in pieces; calls of
+ * several indices may interleave.
+ */
 function mergeToolCall(acc: ChoiceAcc['toolCalls'], t: ToolCallDelta): void {
-  const existing = acc.get(t.index) ?? { function: { name: '', arguments: '' } };
+  const existing = acc.get(t.index) ?? { type: 'function', function: { name: '', arguments: '' } };
   if (t.id) existing.id = t.id;
   if (t.type) existing.type = t.type;
   if (t.function?.name) existing.function.name += t.function.name;

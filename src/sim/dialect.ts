@@ -3,6 +3,7 @@
  * body of a whole one, and its error shapes. Generation, pacing, queueing and client-abort handling
  * are shared (serve-generation.ts); only the bytes differ.
  */
+import type { SimToolCall } from './tool-calls.js';
 import type { FinishReason, Generation, SimUsage } from './wire.js';
 
 export interface Dialect {
@@ -22,6 +23,14 @@ export interface Dialect {
   badRequest(message: string, param: string | null): { status: number; body: unknown };
   /** An error written into a stream that already answered 200 (the [[sim:error-after:N]] fault). */
   streamError(message: string): string;
+  /** An answer of tool calls (tool-calls.ts), for engines that have them; `head` comes first as usual. */
+  tools?: {
+    /** A streamed answer's events after `head`, each written on its own, a token apart. */
+    events(g: Generation, calls: readonly SimToolCall[]): string[];
+    /** What ends it: the finish (`tool_calls`, `tool_use`, …), usage, the end marker. */
+    tail(g: Generation, usage: SimUsage): string;
+    whole(g: Generation, calls: readonly SimToolCall[], usage: SimUsage): unknown;
+  };
 }
 
 export const sse = (body: unknown): string => `data: ${JSON.stringify(body)}\n\n`;

@@ -19,7 +19,8 @@ import type { Scheduler } from './scheduler.js';
 import type { SimCounters } from './sim-metrics.js';
 import type { SimRequest } from './sim-request.js';
 import type { Dialect } from './dialect.js';
-import { type FinishReason, newGeneration, usageOf } from './wire.js';
+import { toolCallTokens } from './tool-calls.js';
+import { type FinishReason, type Generation, newGeneration, usageOf } from './wire.js';
 
 export interface GenerationContext {
   scheduler: Scheduler;
@@ -82,6 +83,28 @@ async function write(res: ServerResponse, data: string, signal: AbortSignal): Pr
   if (!res.write(data)) await once(res, 'drain', { signal });
 }
 
+/** An answer of tool calls (tool-calls.ts), paced a token apart as text is; faults do not apply to it. */
+async function serveToolCalls(ctx: GenerationContext, tools: NonNullable<Dialect['tools']>, dialect: Dialect, g: Generation, request: SimRequest,
+  res: ServerResponse, signal: AbortSignal): Promise<void> {
+  const calls = request.toolCalls;
+  const tokens = calls.reduce((n, c) => n + toolCallTokens(c), 0);
+  const usage = usageOf(request.prompt.tokens, tokens);
+  if (request.stream) {
+    res.writeHead(200, { 'content-type': dialect.streamType, 'cache-control': 'no-cache' });
+    const head = dialect.head(g, request.prompt.tokens);
+    if (head) await write(res, head, signal);
+    for (const [i, event] of tools.events(g, calls).entries()) {
+      if (i > 0) await pause(ctx.itlMs, signal);
+      await write(res, event, signal);
+    }
+    res.end(tools.tail(g, usage));
+  } else {
+    for (let i = 1; i < tokens; i++) await pause(ctx.itlMs, signal);
+    sendJson(res, 200, tools.whole(g, calls, usage));
+  }
+  ctx.counters.generationTokens += tokens;
+}
+
 export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, request: SimRequest, model: string, res: ServerResponse): Promise<void> {
   const { fault } = request;
   if (fault.type === 'fail') {
@@ -109,7 +132,8 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
   const errorAt = faultAt(fault, 'error-after', start, end, resumed);
   const stallAt = faultAt(fault, 'stall-after', start, end, resumed);
   const seed = seedOf(prompt.text);
-  const g = newGeneration(request.operation, model, request.includeUsage, request.details);
+  const tools = request.toolCalls.length > 0 ? dialect.tools : undefined;
+  const g = newGeneration(request.operation, model, request.includeUsage, request.details, tools !== undefined);
   const signal = client.signal;
   let generated = 0;
   const cut = (): void => {
@@ -124,6 +148,11 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
   try {
     await pause(ctx.ttftMs * (1 - (1 - ctx.cachedTtftFraction) * cached.cachedShare) + request.prefillMs, signal);
     ctx.counters.promptTokens += prompt.tokens;
+    if (tools) {
+      await serveToolCalls(ctx, tools, dialect, g, request, res, signal);
+      ctx.counters.finished.stop++; // vLLM counts an answer of tool calls as stopped
+      return;
+    }
     if (request.stream) {
       res.writeHead(200, { 'content-type': dialect.streamType, 'cache-control': 'no-cache' });
       const head = dialect.head(g, prompt.tokens);

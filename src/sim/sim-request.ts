@@ -7,6 +7,7 @@
 import { continuedChat, continuedText } from './continuation.js';
 import { directivesIn, type Fault } from './faults.js';
 import { chatPrompt, completionPrompt, contentText, type SimPrompt } from './prompt.js';
+import { openAiToolChoice, openAiToolNames, plannedToolCalls, type SimToolCall } from './tool-calls.js';
 
 export type SimOperation = 'chat' | 'completion';
 
@@ -31,6 +32,8 @@ export interface SimRequest {
   fault: Fault;
   /** Extra time before the first token, from [[sim:prefill-ms:M]]. */
   prefillMs: number;
+  /** The calls the answer makes instead of text (tool-calls.ts); empty for a text answer. */
+  toolCalls: SimToolCall[];
 }
 
 /** A request the simulator refuses with HTTP 400. */
@@ -138,5 +141,6 @@ export function parseSimRequest(operation: SimOperation, body: Body, chat: ChatC
     includeUsage: stream && isObject(streamOptions) && streamOptions.include_usage === true,
     details: false,
     ...directivesIn(prompt.text),
+    toolCalls: operation === 'chat' ? plannedToolCalls(prompt.text, openAiToolNames(body.tools), openAiToolChoice(body.tool_choice)) : [],
   };
 }

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SimOperation } from './sim-request.js';
+import type { SimToolCall } from './tool-calls.js';
 
 export type FinishReason = 'stop' | 'length';
 
@@ -25,11 +26,13 @@ export interface Generation {
   includeUsage: boolean;
   /** TGI's `parameters.details`: the last event carries finish reason and generated token count. */
   details: boolean;
+  /** Whether the answer is tool calls rather than text (tool-calls.ts). */
+  tools: boolean;
 }
 
-export function newGeneration(operation: SimOperation, model: string, includeUsage: boolean, details = false): Generation {
+export function newGeneration(operation: SimOperation, model: string, includeUsage: boolean, details = false, tools = false): Generation {
   const id = `${operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(16).toString('hex')}`;
-  return { operation, id, created: Math.floor(Date.now() / 1000), model, includeUsage, details };
+  return { operation, id, created: Math.floor(Date.now() / 1000), model, includeUsage, details, tools };
 }
 
 export const usageOf = (promptTokens: number, completionTokens: number): SimUsage => ({
@@ -95,6 +98,34 @@ export function fullResponse(g: Generation, text: string, finish: FinishReason, 
     ...(g.operation === 'chat' ? { prompt_logprobs: null } : {}),
     kv_transfer_params: null,
   };
+}
+
+/** A call's id as vLLM writes it. */
+const toolCallId = (call: SimToolCall): string => `chatcmpl-tool-${call.idSuffix}`;
+
+/**
+ * A chat answer of tool calls, streamed as vLLM does: per call, a chunk with its id, type and name,
+ * then one chunk per argument piece; the finish (`tool_calls`) on an empty-content chunk.
+ */
+export function toolCallChunks(g: Generation, calls: readonly SimToolCall[]): string[] {
+  const chunk = (call: object): string => chunkEvent(g, { index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null });
+  return calls.flatMap((call, index) => [
+    chunk({ id: toolCallId(call), type: 'function', index, function: { name: call.name } }),
+    ...call.pieces.map((piece) => chunk({ index, function: { arguments: piece } })),
+  ]);
+}
+
+export function toolCallsTail(g: Generation, usage: SimUsage): string {
+  const finish = chunkEvent(g, { index: 0, delta: { content: '' }, logprobs: null, finish_reason: 'tool_calls', stop_reason: null });
+  return finish + (g.includeUsage ? usageChunk(g, usage) : '') + DONE_EVENT;
+}
+
+/** A whole chat answer of tool calls: `content: null`, the calls whole, finish `tool_calls`. */
+export function toolCallsResponse(g: Generation, calls: readonly SimToolCall[], usage: SimUsage): Record<string, unknown> {
+  const body = fullResponse(g, '', 'stop', usage);
+  const toolCalls = calls.map((call) => ({ id: toolCallId(call), type: 'function', function: { name: call.name, arguments: call.arguments } }));
+  const message = { role: 'assistant', reasoning_content: null, content: null, tool_calls: toolCalls };
+  return { ...body, choices: [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls', stop_reason: null }] };
 }
 
 /** vLLM's current error body (the `object: "error"` wrapper-less form, vLLM ≥ 0.10.1). */

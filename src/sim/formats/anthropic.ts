@@ -5,7 +5,8 @@
  */
 import type { Dialect } from '../dialect.js';
 import type { FinishReason, Generation, SimUsage } from '../wire.js';
-import { positiveInteger, SimBadRequest } from '../sim-request.js';
+import { isObject, positiveInteger, SimBadRequest } from '../sim-request.js';
+import { plannedToolCalls, type SimToolCall, type SimToolChoice } from '../tool-calls.js';
 import { messagesPrompt, nativeRequest, optionalBoolean } from './native-request.js';
 import type { Body, SimFormat } from './sim-format.js';
 
@@ -19,7 +20,8 @@ const anthropicDialect: Dialect = {
   head: (g, promptTokens) =>
     ev('message_start', { message: { id: msgId(g), type: 'message', role: 'assistant', content: [], model: g.model, stop_reason: null, stop_sequence: null,
       usage: { input_tokens: promptTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } } }) +
-    ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+    // An answer of tool calls has only tool_use blocks.
+    (g.tools ? '' : ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } })) +
     ev('ping', {}),
   token: (_g, text) => ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text } }),
   tail: (_g, finish, usage: SimUsage) =>
@@ -33,14 +35,43 @@ const anthropicDialect: Dialect = {
   failure: (message) => ({ status: 500, body: error('api_error', message) }),
   badRequest: (message) => ({ status: 400, body: error('invalid_request_error', message) }),
   streamError: (message) => `event: error\ndata: ${JSON.stringify(error('overloaded_error', message))}\n\n`,
+  tools: {
+    // Per call a tool_use block: its start (id, name, empty input), the input as input_json_delta pieces, its stop.
+    events: (_g, calls) => calls.flatMap((call, index) => {
+      const pieces = call.pieces.map((partial) => ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: partial } }));
+      pieces[pieces.length - 1] += ev('content_block_stop', { index });
+      return [ev('content_block_start', { index, content_block: { type: 'tool_use', id: toolUseId(call), name: call.name, input: {} } }), ...pieces];
+    }),
+    tail: (_g, usage) =>
+      ev('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: usage.completion_tokens } }) + ev('message_stop', {}),
+    whole: (g, calls, usage) => ({
+      id: msgId(g), type: 'message', role: 'assistant', model: g.model,
+      content: calls.map((call) => ({ type: 'tool_use', id: toolUseId(call), name: call.name, input: JSON.parse(call.arguments) as unknown })),
+      stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens },
+    }),
+  },
 };
+
+function toolUseId(call: SimToolCall): string {
+  return `toolu_${call.idSuffix}`;
+}
+
+/** Anthropic's `tools` (`[{name, input_schema}]`) and `tool_choice` (`{type: auto | any | tool | none, name}`). */
+function toolsOf(body: Body): { names: string[]; choice: SimToolChoice } {
+  const names = Array.isArray(body.tools) ? body.tools.flatMap((t: unknown) => (isObject(t) && typeof t.name === 'string' ? [t.name] : [])) : [];
+  const c = isObject(body.tool_choice) ? body.tool_choice : {};
+  const choice: SimToolChoice = c.type === 'none' ? 'none' : c.type === 'any' ? 'required' : c.type === 'tool' && typeof c.name === 'string' ? { name: c.name } : 'auto';
+  return { names, choice };
+}
 
 function parse(body: Body) {
   const maxTokens = positiveInteger(body, 'max_tokens');
   if (maxTokens === undefined) throw new SimBadRequest('max_tokens: Field required', 'max_tokens');
+  const prompt = messagesPrompt(body, 'none', body.system);
+  const tools = toolsOf(body);
   return nativeRequest({
-    operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt: messagesPrompt(body, 'none', body.system),
-    maxTokens, stream: optionalBoolean(body, 'stream', false),
+    operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt,
+    maxTokens, stream: optionalBoolean(body, 'stream', false), toolCalls: plannedToolCalls(prompt.text, tools.names, tools.choice),
   });
 }
 

@@ -3,6 +3,7 @@ import { continuedText } from '../continuation.js';
 import { directivesIn } from '../faults.js';
 import { chatPrompt, completionPrompt, type SimPrompt } from '../prompt.js';
 import { type ChatContinuation, chatPromptOf, isObject, positiveInteger, SimBadRequest, type SimOperation, type SimRequest } from '../sim-request.js';
+import type { SimToolCall } from '../tool-calls.js';
 import type { Body } from './sim-format.js';
 
 export interface NativeFields {
@@ -12,12 +13,13 @@ export interface NativeFields {
   maxTokens: number | undefined;
   stream: boolean;
   details?: boolean;
+  toolCalls?: SimToolCall[];
 }
 
 export function nativeRequest(f: NativeFields): SimRequest {
   return {
     operation: f.operation, model: f.model, prompt: f.prompt, maxTokens: f.maxTokens, stream: f.stream,
-    includeUsage: false, details: f.details ?? false, ...directivesIn(f.prompt.text),
+    includeUsage: false, details: f.details ?? false, ...directivesIn(f.prompt.text), toolCalls: f.toolCalls ?? [],
   };
 }
 

@@ -8,6 +8,7 @@
 import type { Dialect } from '../dialect.js';
 import type { FinishReason, Generation, SimUsage } from '../wire.js';
 import { messagesPrompt, nativeRequest, nestedInteger, optionalBoolean, textPrompt } from './native-request.js';
+import { openAiToolNames, plannedToolCalls, type SimToolCall } from '../tool-calls.js';
 import type { Body, SimFormat } from './sim-format.js';
 import { parseEmbedRequest } from '../embeddings.js';
 
@@ -33,12 +34,30 @@ const ollamaDialect: Dialect = {
   failure: (message) => ({ status: 500, body: { error: message } }),
   badRequest: (message) => ({ status: 400, body: { error: message } }),
   streamError: (message) => line({ error: message }),
+  tools: {
+    // Ollama parses a model's calls whole: one line with all of them, arguments as objects; then the done line.
+    events: (g, calls) => [line({ model: g.model, created_at: now(), message: toolMessage(calls), done: false })],
+    tail: (g, usage) => line(final(g, 'stop', usage, '')),
+    whole: (g, calls, usage) => ({ ...final(g, 'stop', usage, ''), message: toolMessage(calls) }),
+  },
 };
 
-const parseChat = (body: Body) => nativeRequest({
-  operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt: messagesPrompt(body, 'trailing-assistant'),
-  maxTokens: nestedInteger(body, 'options', 'num_predict'), stream: optionalBoolean(body, 'stream', true),
-});
+function toolMessage(calls: readonly SimToolCall[]): Record<string, unknown> {
+  return {
+    role: 'assistant', content: '',
+    tool_calls: calls.map((call, index) => ({ id: `call_${call.idSuffix}`, function: { index, name: call.name, arguments: JSON.parse(call.arguments) as unknown } })),
+  };
+}
+
+function parseChat(body: Body) {
+  const prompt = messagesPrompt(body, 'trailing-assistant');
+  return nativeRequest({
+    operation: 'chat', model: typeof body.model === 'string' ? body.model : undefined, prompt,
+    maxTokens: nestedInteger(body, 'options', 'num_predict'), stream: optionalBoolean(body, 'stream', true),
+    // Ollama has no tool_choice: the model may call any tool it was given.
+    toolCalls: plannedToolCalls(prompt.text, openAiToolNames(body.tools), 'auto'),
+  });
+}
 const parseGenerate = (body: Body) => nativeRequest({
   operation: 'completion', model: typeof body.model === 'string' ? body.model : undefined, prompt: textPrompt(body, 'prompt', false),
   maxTokens: nestedInteger(body, 'options', 'num_predict'), stream: optionalBoolean(body, 'stream', true),

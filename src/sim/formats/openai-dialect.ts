@@ -1,6 +1,6 @@
 /** The OpenAI wire dialect (vLLM, SGLang, trtllm-serve, llama.cpp, OpenAI and Azure): wire.ts's shapes. */
 import type { Dialect } from '../dialect.js';
-import { DONE_EVENT, errorBody, fullResponse, roleChunk, tokenChunk, usageChunk } from '../wire.js';
+import { DONE_EVENT, errorBody, fullResponse, roleChunk, tokenChunk, toolCallChunks, toolCallsResponse, toolCallsTail, usageChunk } from '../wire.js';
 
 /** `flat`: SGLang's and older vLLM's `{"object":"error",...}` errors instead of `{"error":{...}}`. */
 export function openAiDialect(errors: 'nested' | 'flat' = 'nested'): Dialect {
@@ -15,5 +15,6 @@ export function openAiDialect(errors: 'nested' | 'flat' = 'nested'): Dialect {
     failure: (message) => ({ status: 500, body: error(message, 'InternalServerError', 500) }),
     badRequest: (message, param) => ({ status: 400, body: error(message, 'BadRequestError', 400, param) }),
     streamError: (message) => `data: ${JSON.stringify(error(message, 'InternalServerError', 500))}\n\n`,
+    tools: { events: toolCallChunks, tail: toolCallsTail, whole: toolCallsResponse },
   };
 }
