@@ -21,7 +21,7 @@ const unitDir = join(root, 'deploy', 'systemd');
 // ---- the CLI, as its own --help describes it ----
 
 interface CliOption { long: string; short?: string; takesValue: boolean; env?: string; defaultValue?: string }
-interface CliCommand { name: string; options: Map<string, CliOption>; envs: Set<string> }
+interface CliCommand { name: string; options: Map<string, CliOption>; envs: Set<string>; subcommands: Set<string>; positionals: number }
 
 /** Variables llmux reads without an option of their own, each with the file that reads it. */
 const extraEnv: Record<string, { file: string; admin?: true }> = {
@@ -62,16 +62,19 @@ function helpEntries(text: string, section: string): string[] {
   return entries;
 }
 
-const commandNames = (): Set<string> => new Set(helpEntries(help(), 'Commands:').map((e) => e.split(/\s/)[0] as string));
+const commandNames = (...parent: string[]): Set<string> => new Set(helpEntries(help(...parent), 'Commands:').map((e) => e.split(/\s/)[0] as string).filter((c) => c !== 'help'));
 
 const commands = new Map<string, CliCommand>();
-function cli(name: string): CliCommand | undefined {
+/** A command by its path (`gateway`, or `functions versions create`), as its --help describes it. */
+function cli(...path: string[]): CliCommand | undefined {
+  const name = path.join(' ');
   const known = commands.get(name);
   if (known) return known;
-  if (!commandNames().has(name)) return undefined;
+  if (path.length === 0 || !commandNames(...path.slice(0, -1)).has(path[path.length - 1] as string)) return undefined;
+  const text = help(...path);
   const options = new Map<string, CliOption>();
   const envs = new Set<string>();
-  for (const entry of helpEntries(help(name), 'Options:')) {
+  for (const entry of helpEntries(text, 'Options:')) {
     const m = /^(?:(-\w), )?(--[\w-]+)(?: ([<[][^>\]]+[>\]]))?\s*(.*)$/.exec(entry);
     if (!m) continue;
     const env = /\benv: ([A-Z0-9_]+)\)/.exec(m[4] ?? '')?.[1];
@@ -88,7 +91,9 @@ function cli(name: string): CliCommand | undefined {
     if (!readFileSync(join(root, where.file), 'utf8').includes(`process.env.${env}`)) throw new Error(`${where.file} no longer reads ${env}`);
     envs.add(env);
   }
-  const command = { name, options, envs };
+  const usage = /^Usage: .*$/m.exec(text)?.[0] ?? '';
+  const positionals = (usage.match(/<[^>]+>|\[[^\]]+\]/g) ?? []).filter((a) => a !== '[options]' && a !== '[command]').length;
+  const command = { name, options, envs, subcommands: commandNames(...path), positionals };
   commands.set(name, command);
   return command;
 }
@@ -96,14 +101,27 @@ function cli(name: string): CliCommand | undefined {
 interface Invocation { command: string; flags: Map<string, string | true> }
 
 /** Checks `llmux <command> [flags]` against the CLI; returns what it uses. */
-function checkInvocation(where: string, argv: readonly string[], env: ReadonlySet<string>, problems: string[]): Invocation | undefined {
-  const [name, ...rest] = argv;
-  const command = name ? cli(name) : undefined;
-  if (!command) return void problems.push(`${where}: unknown llmux command '${name}'`);
+function checkInvocation(where: string, argv: readonly string[], env: ReadonlySet<string>, problems: string[], prose = false): Invocation | undefined {
+  const path: string[] = [];
+  let command: CliCommand | undefined;
+  while (path.length < argv.length && (path.length === 0 || command?.subcommands.has(argv[path.length] as string))) {
+    path.push(argv[path.length] as string);
+    command = cli(...path);
+    if (!command) return void problems.push(`${where}: unknown llmux command '${path.join(' ')}'`);
+  }
+  if (!command) return void problems.push(`${where}: no llmux command`);
+  if (command.subcommands.size > 0) return void problems.push(`${where}: llmux ${path.join(' ')} needs one of its commands: ${[...command.subcommands].join(', ')}`);
+  const name = path.join(' ');
+  const rest = argv.slice(path.length);
   const flags = new Map<string, string | true>();
+  let positionals = 0;
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i] as string;
-    if (!token.startsWith('-')) { problems.push(`${where}: unexpected argument '${token}'`); continue; }
+    if (!token.startsWith('-')) {
+      // In prose, `…` stands for what is left out.
+      if (!(prose && token === '…') && ++positionals > command.positionals) problems.push(`${where}: unexpected argument '${token}'`);
+      continue;
+    }
     const [flag, inline] = token.includes('=') ? [token.slice(0, token.indexOf('=')), token.slice(token.indexOf('=') + 1)] : [token, undefined];
     const option = command.options.get(flag);
     if (!option) { problems.push(`${where}: llmux ${name} has no option ${flag}`); continue; }
@@ -117,12 +135,12 @@ function checkInvocation(where: string, argv: readonly string[], env: ReadonlySe
     flags.set(option.long, value);
   }
   for (const e of env) if (!command.envs.has(e)) problems.push(`${where}: llmux ${name} reads no environment variable ${e}`);
-  for (const flag of required[name as string] ?? []) {
+  for (const flag of prose ? [] : required[name] ?? []) {
     const option = command.options.get(flag);
     if (!option) problems.push(`${where}: llmux ${name} has no option ${flag} any more`);
     else if (!flags.has(flag) && !(option.env && env.has(option.env))) problems.push(`${where}: llmux ${name} needs ${flag}${option.env ? ` or ${option.env}` : ''}`);
   }
-  return { command: name as string, flags };
+  return { command: name, flags };
 }
 
 const portOf = (url: string): number => { const u = new URL(url); return Number(u.port || (u.protocol === 'https:' ? 443 : 80)); };
@@ -394,7 +412,41 @@ function loadUnits(): { units: Unit[]; envFiles: Map<string, string> } {
 
 const k8sFiles = (): string[] => readdirSync(k8sDir).filter((f) => f.endsWith('.yaml')).sort();
 
+/** The `llmux …` commands a document shows: in shell blocks (continuations joined) and in inline code. */
+function documentedCommands(file: string): { where: string; argv: string[] }[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const found: { where: string; argv: string[] }[] = [];
+  const add = (line: number, command: string): void => {
+    const words = command.replace(/\s(#|\||&&|>|2>).*$/, '').replace(/[[\]]/g, ' ').split(/\s+/).filter(Boolean);
+    const at = words.indexOf('llmux');
+    if (at >= 0 && !words[at + 1]?.startsWith('<') && !words.slice(at + 1).some((w) => w.includes('|'))) found.push({ where: `${file}:${line}`, argv: words.slice(at + 1) });
+  };
+  let block: string | undefined;
+  let pending = '';
+  text.split('\n').forEach((line, i) => {
+    if (/^```/.test(line)) { block = block === undefined ? line.slice(3) : undefined; return; }
+    if (block !== undefined) {
+      if (!['sh', 'bash', ''].includes(block)) return;
+      const joined = pending + line;
+      if (joined.endsWith('\\')) { pending = `${joined.slice(0, -1)} `; return; }
+      pending = '';
+      for (const part of joined.split(/&&|;/)) if (/^\s*(sudo\s+)?(npx\s+)?llmux\s/.test(part)) add(i + 1, part);
+      return;
+    }
+    for (const m of line.matchAll(/`(llmux [^`]+)`/g)) add(i + 1, m[1] as string);
+  });
+  return found;
+}
+
 describe('deploy/ examples', () => {
+  it('deploy manifests - every llmux command deployment.md and architecture.md show exists, with those flags', () => {
+    const problems: string[] = [];
+    const shown = ['docs/deployment.md', 'docs/architecture.md'].flatMap(documentedCommands);
+    expect(shown.length).toBeGreaterThan(10);
+    for (const { where, argv } of shown) checkInvocation(where, argv, new Set(), problems, true);
+    expect(problems).toEqual([]);
+  });
+
   it('deploy manifests - every Kubernetes manifest parses and agrees with the CLI and with the others', () => {
     const docs = loadManifests(k8sDir);
     expect(docs.length).toBeGreaterThan(8);
