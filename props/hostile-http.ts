@@ -178,9 +178,10 @@ const targetArb: fc.Arbitrary<{ path: string; body: 'chat' | 'completion' }> = f
   { weight: 5, arbitrary: fc.constant({ path: '/v1/completions', body: 'completion' as const }) },
   { weight: 1, arbitrary: fc.constantFrom({ path: '/v1/completions', body: 'chat' as const }, { path: '/v1/chat/completions', body: 'completion' as const }) },
   { weight: 6, arbitrary: fc.oneof(
-    fc.constantFrom('/v1/models', '/health', '/ready', '/metrics', '/', '/v1/embeddings', '/v1/chat/completions/', '/V1/CHAT/COMPLETIONS',
+    fc.constantFrom('/v1/models', '/health', '/ready', '/metrics', '/', '/v1/embeddings', '/v1/responses', '/v1/chat/completions/', '/V1/CHAT/COMPLETIONS',
       '/v1/chat/completions?stream=true', '//v1/chat/completions', '/v1/chat/completions#x', '*', 'http://evil.example/v1/chat/completions'),
     fc.oneof(junkPath, streamIdLike).map((s) => `/v1/streams/${s}`),
+    fc.oneof(junkPath, fc.stringMatching(/^resp_[0-9a-f]{32}$/)).map((s) => `/v1/responses/${s}`),
     fc.oneof(fc.constantFrom('functions', 'keys', 'routes', 'workers', 'routing/decisions', ''), junkPath).map((s) => `/admin/${s}`),
     junkPath.map((s) => `/${s}`),
   ).map((path) => ({ path, body: 'chat' as const })) },

@@ -310,10 +310,13 @@ function checkManifests(docs: readonly { file: string; doc: Obj }[], files: read
     }
   }
 
+  // Every manifest is applied by the kustomization but the placeholder Secrets, which would overwrite the real ones.
   const kustomization = docs.find((d) => d.doc.kind === 'Kustomization');
   if (kustomization) {
     const listed = new Set<string>(kustomization.doc.resources);
-    for (const f of files) if (f !== kustomization.file && !listed.has(f)) problems.push(`kustomization.yaml does not list ${f}`);
+    const secretFiles = new Set(docs.filter((d) => d.doc.kind === 'Secret').map((d) => d.file));
+    for (const f of secretFiles) if (listed.has(f)) problems.push(`kustomization.yaml lists ${f}: applying its placeholders would overwrite the real Secrets`);
+    for (const f of files) if (f !== kustomization.file && !secretFiles.has(f) && !listed.has(f)) problems.push(`kustomization.yaml does not list ${f}`);
     for (const f of listed) if (!files.includes(f)) problems.push(`kustomization.yaml lists ${f}, which does not exist`);
   }
   return problems;
@@ -508,6 +511,7 @@ describe('deploy/ examples', () => {
     expect(broken((d) => { doc(d, 'StatefulSet', 'vllm-llama').spec.replicas = 3; }).join('\n')).toMatch(/worker vllm-llama-2 is never bound/);
     expect(broken((d) => gateway(d).args.push('--admin-key', 'x')).join('\n')).toMatch(/puts a secret on the command line/);
     expect(broken((d) => { doc(d, 'Secret', 'llmux-keys').stringData['admin-key'] = 'hunter2'; }).join('\n')).toMatch(/not a REPLACE_WITH_ placeholder/);
+    expect(broken((d) => { d.find((x) => x.doc.kind === 'Kustomization')?.doc.resources.push('secrets.yaml'); }).join('\n')).toMatch(/would overwrite the real Secrets/);
   });
 
   it('deploy manifests - a broken unit is caught: unknown flag, unknown env var, missing hardening, a typo in a directive', () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { openUsageStream, readUsageRecords } from '../src/ledger/usage-ledger.js';
 import { errorAfterDirective } from '../src/sim/faults.js';
+import { type SimServer, startSim } from '../src/sim/sim-server.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { admin } from './support/routing.js';
 import { clientFor, startTestStack, testApiKey } from './support/stack.js';
@@ -113,7 +114,7 @@ describe('responses - the official client end to end', () => {
     const chat3 = await chatAnswer([...[{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' },
       { role: 'assistant', content: second.output_text }, { role: 'user', content: 'more' }] as const], 4);
     expect((third.output[0] as { content: Array<{ text: string }> }).content[0]?.text).toBe(chat3.text);
-    expect((await client.responses.retrieve(third.id)).id).toBe(third.id);
+    expect((await client.responses.retrieve(third.id)).output_text).toBe(chat3.text);
   });
 
   it('does not store with store: false', async () => {
@@ -187,5 +188,34 @@ describe('responses - the official client end to end', () => {
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ type: 'invalid_request_error', param });
     expect(stack.sims[0]!.stats().requestsTotal).toBe(before);
+  });
+});
+
+describe('responses - on a route (a backend served from the gateway)', () => {
+  let backend: SimServer;
+  const routed = 'routed-model';
+
+  beforeAll(async () => {
+    backend = await startSim({ format: 'vllm', models: [routed] });
+    expect((await admin(stack, 'PUT', '/admin/api/backends/resp-b', undefined, { engine: 'vllm', url: backend.url })).status).toBe(200);
+    expect((await admin(stack, 'PUT', '/admin/api/routes/resp-route', undefined, { match: { models: [routed] }, backends: [{ backend: 'resp-b', weight: 1 }] })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  it('translates, streams the same events, stores and chains as on a function', async () => {
+    const first = await client.responses.create({ model: routed, input: 'route me', max_output_tokens: 5 });
+    expect(first.output_text.split(' ').filter(Boolean)).toHaveLength(5);
+    expect(backend.stats().lastRequestBody).toMatchObject({ messages: [{ role: 'user', content: 'route me' }], max_tokens: 5 });
+    expect((await client.responses.retrieve(first.id)).output_text).toBe(first.output_text);
+    const events = await collect(await client.responses.create({ model: routed, input: 'and on', previous_response_id: first.id, max_output_tokens: 3, stream: true }));
+    expect(events.slice(0, 2).map((e) => e.type)).toEqual(['response.created', 'response.in_progress']);
+    expect(events.at(-1)?.type).toBe('response.incomplete');
+    expect(backend.stats().lastRequestBody).toMatchObject({ messages: [{ role: 'user', content: 'route me' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and on' }] });
+    const streamed = (events.at(-1) as { response: OpenAI.Responses.Response }).response;
+    const kept = await client.responses.retrieve(streamed.id);
+    expect(kept.usage).toEqual(streamed.usage);
+    expect(kept.output_text).toBe(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join(''));
   });
 });

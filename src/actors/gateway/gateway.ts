@@ -223,8 +223,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (validated instanceof LlmuxError) return void reply(res, operation, validated.toInfo());
     const keep = operation.stateful ? await operation.stateful.open(validated, principal, answers).catch(memoryFailure) : undefined;
     if (keep instanceof LlmuxError) return void reply(res, operation, keep.toInfo(), keep.code === ErrorCode.controlPlaneUnavailable ? { 'retry-after': '5' } : {});
+    const onAnswer = keep ? (answer: Record<string, unknown>) => void keep(answer).catch((error: unknown) => log.warn({ err: error, requestId }, 'could not store the answer')) : undefined;
     const route = options.routes?.match(validated.model, operation.path);
-    if (route) return handleRoute(req, res, operation, requestId, principal, route, validated, arrivedAt);
+    if (route) return handleRoute(req, res, operation, requestId, principal, route, validated, arrivedAt, onAnswer);
     const address = parseModelAddress(validated.model);
     if (!address) {
       return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
@@ -311,7 +312,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(admission?.ok ? { responseHeaders: admission.headers } : {}),
       ...(budget ? { completionBudget: budget } : {}),
       onEnd,
-      ...(keep ? { onAnswer: (answer: Record<string, unknown>) => void keep(answer).catch((error: unknown) => log.warn({ err: error, requestId }, 'could not store the answer')) } : {}),
+      ...(onAnswer ? { onAnswer } : {}),
       res,
       arrivedAt,
       onClose: () => sessions.delete(session),
@@ -327,9 +328,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const handleRoute = (req: IncomingMessage, res: ServerResponse, operation: OperationSpec, requestId: string, principal: Principal,
-    route: Route, validated: ValidatedRequest, arrivedAt: bigint): Promise<void> =>
+    route: Route, validated: ValidatedRequest, arrivedAt: bigint, onAnswer: ((answer: Record<string, unknown>) => void) | undefined): Promise<void> =>
     serveRouteRequest({ options, metrics, tokens, log, adapters, reply, reservationId: `${requestId}/${gatewayTag}.r${nextToken++}` },
-      { req, res, operation, requestId, principal, route, validated, arrivedAt });
+      { req, res, operation, requestId, principal, route, validated, arrivedAt, ...(onAnswer ? { onAnswer } : {}) });
 
   /** The answer memory could not be reached: the caller may try again. */
   const memoryFailure = (error: unknown): LlmuxError => {

@@ -74,6 +74,8 @@ export interface RouteRequest {
   log: Logger;
   adapters: BackendAdapters;
   onEnd: (end: SessionEnd) => void;
+  /** Called with the whole answer once it is complete, streamed or not (Responses keeps it). */
+  onAnswer?: (answer: Record<string, unknown>) => void;
 }
 
 export async function serveRoute(r: RouteRequest): Promise<void> {
@@ -133,6 +135,7 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
               headersSent = true;
             }
             res.write(streamRender?.chunkEvents(render, batch) ?? '');
+            if (r.onAnswer) acc.add({ type: 'deltas', deltas: batch });
           } else {
             acc.add({ type: 'deltas', deltas: batch });
           }
@@ -150,6 +153,7 @@ export async function serveRoute(r: RouteRequest): Promise<void> {
         } else {
           sendJson(res, 200, acc.render(render, total), headers);
         }
+        r.onAnswer?.(acc.render(render, total));
         r.onEnd({ outcome: 'ok', status: 200, workerId: backend.name, ...total, ...(finishReason ? { finishReason } : {}) });
         return;
       } catch (error) {

@@ -57,11 +57,12 @@ export interface RouteCall {
   route: Route;
   validated: ValidatedRequest;
   arrivedAt: bigint;
+  onAnswer?: (answer: Record<string, unknown>) => void;
 }
 
 export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Promise<void> {
   const { options, reply, reservationId, log, metrics } = ctx;
-  const { req, res, operation, requestId, principal, route, validated, arrivedAt } = call;
+  const { req, res, operation, requestId, principal, route, validated, arrivedAt, onAnswer } = call;
   if (!mayUse(principal, route.name)) {
     return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
       message: `these credentials (tenant '${principal.tenant}') may not use route '${route.name}'` });
@@ -90,7 +91,7 @@ export async function serveRouteRequest(ctx: RouteContext, call: RouteCall): Pro
   );
   await serveRoute({
     plan, request: validated, requestId, clientModel: validated.model, promptTokens: prompt.total, res, log, adapters: ctx.adapters,
-    headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1' && mayDebug(principal),
+    headers: admission?.ok ? admission.headers : {}, debug: req.headers['x-llmux-debug'] === '1' && mayDebug(principal), ...(onAnswer ? { onAnswer } : {}),
     onEnd: (end) => {
       ctx.metrics.requests.inc({ route: operation.path, status: String(end.status) });
       ctx.metrics.duration.observe({ gen_ai_operation_name: operation.name, gen_ai_request_model: validated.model, status: String(end.status) },
