@@ -5,9 +5,10 @@
  * The checks are plain functions returning problems, so the last tests can break a manifest on
  * purpose and see each kind of mistake reported.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -512,6 +513,23 @@ describe('deploy/ examples', () => {
     expect(broken((d) => gateway(d).args.push('--admin-key', 'x')).join('\n')).toMatch(/puts a secret on the command line/);
     expect(broken((d) => { doc(d, 'Secret', 'llmux-keys').stringData['admin-key'] = 'hunter2'; }).join('\n')).toMatch(/not a REPLACE_WITH_ placeholder/);
     expect(broken((d) => { d.find((x) => x.doc.kind === 'Kustomization')?.doc.resources.push('secrets.yaml'); }).join('\n')).toMatch(/would overwrite the real Secrets/);
+  });
+
+  // systemd's own parser, where this machine has it: it names unknown keys and bad values.
+  const systemdAnalyze = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'systemd-analyze')).find((f) => existsSync(f));
+  it.runIf(systemdAnalyze !== undefined)('deploy manifests - systemd-analyze verify finds nothing wrong in the units but their absent binaries', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmux-units-'));
+    try {
+      for (const file of readdirSync(unitDir).filter((f) => f.endsWith('.service'))) {
+        const name = file.replace('@.service', '@gpu-1.service'); // a template is verified as an instance
+        copyFileSync(join(unitDir, file), join(dir, name));
+        const run = spawnSync(systemdAnalyze as string, ['verify', '--man=no', join(dir, name)], { encoding: 'utf8', timeout: 30_000 });
+        const complaints = `${run.stdout}${run.stderr}`.split('\n').filter((l) => l.trim() !== '' && !/is not executable: No such file or directory/.test(l));
+        expect(complaints, file).toEqual([]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('deploy manifests - a broken unit is caught: unknown flag, unknown env var, missing hardening, a typo in a directive', () => {
