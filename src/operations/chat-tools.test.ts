@@ -97,3 +97,22 @@ describe('chat - tool calls in answers', () => {
     expect(finish.choices[0]?.finish_reason).toBe('tool_calls');
   });
 });
+
+describe('chat - prompt counting with tools', () => {
+  const tokens = {
+    countChat: async (_t: string, messages: Array<{ content?: unknown }>) => messages.length,
+    countTexts: async (_t: string, texts: string[]) => texts.map((t) => t.length),
+  };
+
+  it('counts the tool definitions and earlier calls on top of the messages', async () => {
+    const messages = [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'get_time', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c', content: '12:00' },
+    ];
+    const withTools = await chat.countPrompt(tokens as never, 'o200k', { messages, tools });
+    expect(withTools.total).toBe(3 + JSON.stringify(tools).length + 'get_time {}'.length);
+    expect(withTools.longest).toBe(withTools.total);
+    expect((await chat.countPrompt(tokens as never, 'o200k', { messages: [{ role: 'user', content: 'hi' }] })).total).toBe(1);
+  });
+});

@@ -88,6 +88,25 @@ const style: GenerationStyle = {
   },
 };
 
+/**
+ * What a chat template renders of tools beyond the message contents the chat count sees: the tool
+ * definitions (templates put them in the prompt as JSON) and each assistant call's name and
+ * arguments, counted as text so limits and the context check do not take a prompt full of schemas
+ * for a short one.
+ */
+function toolTexts(body: Readonly<Record<string, unknown>>): string[] {
+  const texts: string[] = [];
+  if (Array.isArray(body.tools) && body.tools.length > 0) texts.push(JSON.stringify(body.tools));
+  for (const m of body.messages as Array<{ tool_calls?: unknown }>) {
+    if (!Array.isArray(m.tool_calls)) continue;
+    for (const call of m.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } } | null>) {
+      const fn = call?.function;
+      if (fn) texts.push(`${typeof fn.name === 'string' ? fn.name : ''} ${typeof fn.arguments === 'string' ? fn.arguments : ''}`);
+    }
+  }
+  return texts;
+}
+
 const messagesText = (body: Readonly<Record<string, unknown>>, count?: number): string =>
   (body.messages as Array<{ role: string; content?: unknown }>).slice(0, count).map((m) => `${m.role}\n${contentText(m.content)}\n`).join('');
 
@@ -100,7 +119,9 @@ export const chat: OperationSpec = {
   prepare: checkToolChoice,
   work: { kind: 'generate', operation: 'chat' },
   async countPrompt(tokens, tokenizer, body) {
-    const total = await tokens.countChat(tokenizer, body.messages as ChatMessage[]);
+    const messages = await tokens.countChat(tokenizer, body.messages as ChatMessage[]);
+    const extra = toolTexts(body);
+    const total = messages + (extra.length > 0 ? (await tokens.countTexts(tokenizer, extra)).reduce((a, b) => a + b, 0) : 0);
     return { total, longest: total, answers: 1 };
   },
   promptText: (body) => messagesText(body),
