@@ -21,6 +21,8 @@ export interface EngineRequest {
   requestId: string;
   /** Epoch milliseconds after which the request is abandoned. */
   deadline?: number;
+  /** W3C trace context of the engine call, sent to the engine as its `traceparent` header (vLLM continues it). */
+  traceparent?: string;
 }
 
 /** One entry of OpenAI's `delta.tool_calls`: the pieces of a call, joined by `index` across chunks. */
@@ -105,6 +107,8 @@ export interface EmbeddingRequest {
   requestId: string;
   /** Epoch milliseconds after which the request is abandoned. */
   deadline?: number;
+  /** W3C trace context of the engine call, sent to the engine as its `traceparent` header (vLLM continues it). */
+  traceparent?: string;
 }
 
 /** An engine's embeddings: `vectors[i]` is input i's, all of one length, every value finite. */

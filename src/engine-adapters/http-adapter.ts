@@ -79,7 +79,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
    * connection, the deadline does too and becomes a `timeout`, a status is mapped to a llmux error.
    */
   async function* exchange<T>(deadline: number | undefined, signal: AbortSignal, call: () => EngineCall,
-    read: (body: AnswerBody, headers: AnswerHeaders) => AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    read: (body: AnswerBody, headers: AnswerHeaders) => AsyncIterable<T>, traceparent?: string): AsyncGenerator<T, void, undefined> {
     if (deadline !== undefined && deadline <= Date.now()) throw engineTimeout(kind);
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal.reason);
@@ -106,7 +106,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
         res = await pool.request({
           method: 'POST',
           path: prefix + path,
-          headers: { ...spec.headers, 'content-type': 'application/json', accept },
+          headers: { ...spec.headers, 'content-type': 'application/json', accept, ...(traceparent ? { traceparent } : {}) },
           body: JSON.stringify(body),
           signal: controller.signal,
           // With a deadline, it alone bounds the wait: a long queue before the first token, or a long
@@ -139,7 +139,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
     if (!generates) throw unsupported(kind, `${request.operation} requests`);
     const refused = unsupportedFeature(kind, features, request);
     if (refused) throw refused;
-    yield* exchange(request.deadline, signal, () => spec.call(request), (body) => spec.read(request, body));
+    yield* exchange(request.deadline, signal, () => spec.call(request), (body) => spec.read(request, body), request.traceparent);
   }
 
   const { embeddings } = spec;
@@ -147,7 +147,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
     if (!embeddings) throw unsupported(kind, 'embeddings');
     const answers = exchange(request.deadline, signal, () => embeddings.call(request), async function* read(body, headers) {
       yield embeddings.read(request, await body.text(), headers);
-    });
+    }, request.traceparent);
     for await (const answer of answers) return answer;
     throw engineStreamCut(kind);
   }

@@ -44,7 +44,8 @@ import { defaultSessionLimits, type ReplySubjects, RequestSession, type SessionL
 import { subjects } from '../../transport/subjects.js';
 import type { WorkerInbound } from '../worker/worker.protocol.js';
 import { requestedMethod, routingHints } from './routing-hints.js';
-import { requestIdFor, traceparentFor } from './trace-context.js';
+import { requestIdFor } from './trace-context.js';
+import { traceInference } from '../../observability/spans.js';
 
 export type GatewayMessage =
   | { type: 'open'; session: RequestSession }
@@ -226,6 +227,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const onAnswer = keep ? (answer: Record<string, unknown>) => void keep(answer).catch((error: unknown) => log.warn({ err: error, requestId }, 'could not store the answer')) : undefined;
     const route = options.routes?.match(validated.model, operation.path);
     if (route) return handleRoute(req, res, operation, requestId, principal, route, validated, arrivedAt, onAnswer);
+    const trace = traceInference(req, res, operation.name, validated.model);
     const address = parseModelAddress(validated.model);
     if (!address) {
       return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
@@ -253,7 +255,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const countStarted = process.hrtime.bigint();
     let prompt;
     try {
-      prompt = await countPrompt(tokens, tokenizer, validated);
+      prompt = await trace.counting(() => countPrompt(tokens, tokenizer, validated));
     } catch (error) {
       if (error instanceof Error && error.name === 'ChatTemplateError') {
         return void reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, param: 'messages', message: error.message });
@@ -269,11 +271,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (res.destroyed) return; // the client left while its body was being read: nothing to start
     const token = String(nextToken++);
     const reservationId = `${requestId}/${gatewayTag}.${token}`;
-    const admission = options.admission
-      ? await admit({ ...options.admission, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
+    const admitting = options.admission;
+    const admission = admitting
+      ? await trace.admission(() => admit({ ...admitting, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
         reservationId, principal, functionId: address.functionId, model: address.model, llmConfig, headers: req.headers,
         promptTokens: prompt.total, maxTokens, answers: prompt.answers,
-      })
+      }))
       : undefined;
     if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
     const budget = admission?.ok ? admission.budget : undefined;
@@ -281,12 +284,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
     if (budget) validated.body.max_tokens = budget.tokens;
     const startedAt = new Date().toISOString();
-    const onEnd = onRequestEnd(
+    const onEnd = trace.ending(onRequestEnd(
       { requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: address.functionId, versionId: resolved.version.versionId,
         model: address.model, start: startedAt, ...reserved },
       admission?.ok && admission.reserved && options.admission ? { limiter: options.admission.limiter, reservationId } : undefined,
       options.ledger,
-    );
+    ));
     // The client left while its tokens were being reserved: nothing to start, the reservation goes back.
     if (res.destroyed) return onEnd({ outcome: 'cancelled', status: 499, promptTokens: 0, completionTokens: 0 });
     const streamId = newStreamId();
@@ -299,7 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       replies: repliesFor(() => session),
       migrationAttempts: llmConfig.migration?.attempts ?? defaultMigrationAttempts,
       requestId,
-      traceparent: traceparentFor(req.headers.traceparent as string | undefined),
+      traceparent: trace.traceparent,
       deadline: Date.now() + requestTimeoutMs,
       functionId: address.functionId,
       model: address.model,

@@ -34,6 +34,7 @@ import { newRoutingState, type RoutingRequest } from './routing-request.js';
 import { summaryBounds, type ClusterSummary } from './summary.protocol.js';
 import { bindingRefusal } from './worker-binding-check.js';
 import { effectiveInFlight, WorkerTable } from './worker-table.js';
+import { traceDecision, traceRouting } from '../../observability/spans.js';
 
 export type RouterMessage =
   | { type: 'registry'; event: RegistryEvent }
@@ -151,6 +152,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       ...(winner ? { winner } : {}),
     };
     decisions.add(entry);
+    traceDecision(entry, () => catalog.resolve(request.functionId, request.model)?.version.versionId);
   };
 
   /** Which worker each recent dispatch went to, by reply subject, from every router: to exclude a worker that never accepted. */
@@ -282,7 +284,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             onRegistry(msg.event);
             return;
           case 'dispatch':
-            dispatch(msg.message, msg.request, msg.spilledFrom);
+            traceRouting(msg.message.headers.traceparent, msg.message.subject, () => dispatch(msg.message, msg.request, msg.spilledFrom));
             return;
           case 'summary':
             stats.summaries++;

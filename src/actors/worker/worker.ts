@@ -27,6 +27,7 @@ import { OutputText } from './output-text.js';
 import { PeakEwma } from './peak-ewma.js';
 import { UsageWindow } from './usage-window.js';
 import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
+import { traceWorker } from '../../observability/spans.js';
 
 export type WorkerMessage =
   | { type: 'infer'; request: InferRequest; reply: string; headers: MessageHeaders }
@@ -120,6 +121,7 @@ function embeddingRequest(request: InferRequest, headers: MessageHeaders): Embed
   return {
     model: request.model, input: input as EmbeddingRequest['input'], body: request.body, requestId: request.requestId,
     ...(typeof dimensions === 'number' ? { dimensions } : {}), ...(headers.deadline ? { deadline: headers.deadline } : {}),
+    ...(headers.traceparent ? { traceparent: headers.traceparent } : {}),
   };
 }
 
@@ -201,6 +203,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     let tokensServed = 0;
     const started = performance.now();
     const output = new OutputText();
+    const span = traceWorker(headers.traceparent, request, engine.kind, descriptor.workerId);
     /** Aborts the engine request when the engine goes silent after its first token (a stuck engine; a prefill may be long). */
     let stallTimer: NodeJS.Timeout | undefined;
     const watchStall = (): void => {
@@ -215,14 +218,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         case 'generate':
           break;
         case 'embed':
-          tokensServed = await embed(request, reply, headers, held);
+          tokensServed = await embed(request, reply, { ...headers, ...(span.engineTraceparent ? { traceparent: span.engineTraceparent } : {}) }, held);
           outcome = 'ok';
           return;
         default:
           assertNever(work);
       }
       const base = { operation: work.operation, stream: request.stream, model: request.model, body: request.body, requestId: request.requestId,
-        ...(headers.deadline ? { deadline: headers.deadline } : {}) };
+        ...(headers.deadline ? { deadline: headers.deadline } : {}), ...(span.engineTraceparent ? { traceparent: span.engineTraceparent } : {}) };
       const engineRequest = request.continuation ? engine.continueRequest?.(base, request.continuation) : base;
       if (!engineRequest) {
         throw new LlmuxError({ code: ErrorCode.upstreamError, retryable: true, message: `engine '${engine.kind}' cannot continue this partial answer` });
@@ -276,6 +279,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         log.warn({ requestId: request.requestId, code: info.code, err: info.message, ...(detail ? { detail } : {}) }, 'engine request failed');
       }
     } finally {
+      span.end(outcome, usage);
       self.tell({ type: 'finished', reply, outcome, tokens: tokensServed });
     }
   };

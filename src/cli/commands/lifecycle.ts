@@ -1,3 +1,5 @@
+import { stopTracing } from '../../observability/tracing.js';
+
 /**
  * How long a signalled process may take to stop before it exits anyway. Above a worker's default
  * drain (10 s) plus a gateway's close (2 s), so a stop that is only slow still finishes.
@@ -33,7 +35,8 @@ export function stopOnSignals(stop: () => Promise<void>, options: StopOnSignalsO
       say(`llmux: forced exit after ${deadlineMs / 1000} s: ${options.status?.() ?? 'the stop did not finish'}`);
       process.exit(1);
     }, deadlineMs).unref();
-    stop().then(
+    // Spans still buffered are exported before the process exits.
+    stop().then(stopTracing).then(
       () => {
         say('llmux: stopped');
         process.exit(0);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { RoutingMethod } from '../../actors/control/function.schema.js';
 import { startLocalStack } from '../../launch/local-stack.js';
 import { createLogger } from '../../observability/logger.js';
+import { startTracing } from '../../observability/tracing.js';
 import { stopOnSignals } from './lifecycle.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 import { PrivateFiles, secretFlagWarnings } from './private-files.js';
@@ -34,6 +35,7 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 
 export async function up(opts: UpOptions): Promise<void> {
   const apiKeys = opts.apiKey ?? [];
+  await startTracing('up');
   if (!isLoopback(opts.host) && apiKeys.length === 0) {
     throw new Error(`refusing to listen on ${opts.host} without an API key: set LLMUX_API_KEY (or pass --api-key KEY; or bind to 127.0.0.1)`);
   }

@@ -1,0 +1,243 @@
+/**
+ * The spans of one request, hop by hop; the actors call these and know nothing of OpenTelemetry.
+ * One trace per request: the gateway's server span is the parent of prompt counting, admission,
+ * every router decision and every worker's handling (the router forwards the gateway's
+ * `traceparent` untouched), and a worker's handling is the parent of its engine call, a client span
+ * whose `traceparent` goes to the engine. A retry or a migration is one more decision and worker
+ * span under the same server span, with `llmux.attempt` telling them apart.
+ *
+ * With tracing off (tracing.ts) each helper returns after one test: no span, no attribute object.
+ * Nothing here runs per token.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Attributes, type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { traceparentFor } from '../actors/gateway/trace-context.js';
+import type { CandidateRecord, CandidateTable } from '../actors/router/decision.js';
+import { tracingOn } from './tracing.js';
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+let cachedTracer: Tracer | undefined;
+const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('llmux'));
+
+/** The context a W3C `traceparent` names (a remote parent), or the root when there is none or it is malformed. */
+export function contextOf(traceparent: string | undefined): Context {
+  const m = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  if (!m || /^0+$/.test(m[1] as string) || /^0+$/.test(m[2] as string)) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId: m[1] as string, spanId: m[2] as string, traceFlags: parseInt(m[3] as string, 16), isRemote: true });
+}
+
+/** The `traceparent` that makes `span` the parent of what receives it. */
+export function traceparentOf(span: Span): string {
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return `00-${traceId}-${spanId}-${(traceFlags & 1).toString(16).padStart(2, '0')}`;
+}
+
+/** The GenAI `gen_ai.operation.name` of each llmux operation. */
+const genAiOperation: Record<string, string> = { chat: 'chat', completion: 'text_completion', embeddings: 'embeddings', responses: 'chat' };
+
+/** How a request ended, as the gateway's session reports it (session-accounting.ts SessionEnd). */
+export interface RequestOutcome {
+  outcome: 'ok' | 'failed' | 'cancelled';
+  status: number;
+  workerId?: string;
+  promptTokens: number;
+  completionTokens: number;
+  finishReason?: string;
+  errorCode?: string;
+  migrations?: number;
+}
+
+/** The gateway's view of one inference request's trace. */
+export interface InferenceTrace {
+  /** What goes in the NATS headers to routers and workers. */
+  readonly traceparent: string;
+  /** Prompt counting, as a child span. */
+  counting<T>(run: () => Promise<T>): Promise<T>;
+  /** Admission with the limiter, as a child span. */
+  admission<T extends { ok: boolean }>(run: () => Promise<T>): Promise<T>;
+  /** Wraps the session's end callback: the server span ends with the request's outcome and usage. */
+  ending<E extends RequestOutcome>(onEnd: (end: E) => void): (end: E) => void;
+}
+
+const untraced = (run: () => Promise<never>): Promise<never> => run();
+const sameEnd = <F>(onEnd: F): F => onEnd;
+
+/** The server span of an inference request; tracing off, only the `traceparent` to pass on (the client's, or a fresh one). */
+export function traceInference(req: IncomingMessage, res: ServerResponse, operation: string, model: string): InferenceTrace {
+  const incoming = req.headers.traceparent as string | undefined;
+  if (!tracingOn()) return { traceparent: traceparentFor(incoming), counting: untraced, admission: untraced, ending: sameEnd };
+  const genAiName = genAiOperation[operation] ?? operation;
+  const local = req.socket.localAddress;
+  const attributes: Attributes = {
+    'http.request.method': req.method ?? 'POST', 'url.path': (req.url ?? '/').split('?')[0], 'url.scheme': 'http', 'http.route': req.url?.split('?')[0],
+    'network.protocol.version': req.httpVersion, ...(local ? { 'server.address': local, 'server.port': req.socket.localPort } : {}),
+    ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
+    'gen_ai.operation.name': genAiName, 'gen_ai.request.model': model, 'gen_ai.provider.name': 'llmux',
+    ...(typeof req.headers['x-request-id'] === 'string' ? { 'llmux.request_id': req.headers['x-request-id'] } : {}),
+  };
+  const span = tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.SERVER, attributes }, contextOf(incoming));
+  const parent = trace.setSpan(ROOT_CONTEXT, span);
+  let owned = false;
+  let ended = false;
+  const end = (status: number, outcome?: RequestOutcome): void => {
+    if (ended) return;
+    ended = true;
+    span.setAttribute('http.response.status_code', status);
+    if (outcome) {
+      span.setAttributes({
+        'gen_ai.response.model': model, 'gen_ai.usage.input_tokens': outcome.promptTokens, 'gen_ai.usage.output_tokens': outcome.completionTokens,
+        'llmux.outcome': outcome.outcome,
+        ...(outcome.finishReason ? { 'gen_ai.response.finish_reasons': [outcome.finishReason] } : {}),
+        ...(outcome.workerId ? { 'llmux.worker.id': outcome.workerId } : {}),
+        ...(outcome.migrations ? { 'llmux.migrations': outcome.migrations } : {}),
+      });
+    }
+    if (status >= 500) {
+      span.setAttribute('error.type', outcome?.errorCode ?? String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(outcome?.errorCode ? { message: outcome.errorCode } : {}) });
+    }
+    span.end();
+  };
+  // A request refused before it had a session (too long, rate-limited) ends with its response.
+  res.once('close', () => {
+    if (!owned) end(res.statusCode);
+  });
+  const child = async <T>(name: string, run: () => Promise<T>, describe?: (result: T) => Attributes): Promise<T> => {
+    const step = tracer().startSpan(name, { kind: SpanKind.INTERNAL }, parent);
+    try {
+      const result = await run();
+      if (describe) step.setAttributes(describe(result));
+      return result;
+    } catch (error) {
+      step.recordException(error as Error);
+      step.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      step.end();
+    }
+  };
+  return {
+    traceparent: traceparentOf(span),
+    // The gateway's own count, before admission (the engine's, on the server span, may differ).
+    counting: (run) => child('llmux.prompt_count', run, (prompt) => {
+      const total = (prompt as { total?: unknown } | undefined)?.total;
+      return typeof total === 'number' ? { 'llmux.prompt.tokens': total } : {};
+    }),
+    admission: (run) => child('llmux.admission', run, (result) => admissionAttributes(result)),
+    ending: (onEnd) => {
+      owned = true;
+      return (outcome) => {
+        end(outcome.status, outcome);
+        onEnd(outcome);
+      };
+    },
+  };
+}
+
+function admissionAttributes(result: { ok: boolean }): Attributes {
+  const r = result as { ok: boolean; reserved?: boolean; error?: { code?: string } };
+  return { 'llmux.admission.admitted': r.ok, ...(r.reserved !== undefined ? { 'llmux.admission.reserved': r.reserved } : {}),
+    ...(r.error?.code ? { 'llmux.admission.refusal': r.error.code } : {}) };
+}
+
+/** The span of the router's dispatch now running: dispatch is synchronous, so one slot suffices. */
+let routing: Span | undefined;
+
+/** A router's handling of one dispatch, as a span under the gateway's; `run` records its decision with traceDecision. */
+export function traceRouting(traceparent: string | undefined, subject: string, run: () => void): void {
+  if (!tracingOn()) return run();
+  const span = tracer().startSpan('llmux.route', { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
+    contextOf(traceparent));
+  routing = span;
+  try {
+    run();
+  } finally {
+    routing = undefined;
+    span.end();
+  }
+}
+
+/** What a decision record says, as the routing span's attributes. */
+export interface DecisionFacts {
+  attempt: number;
+  method: string;
+  outcome: string;
+  decisionMicros: number;
+  winner?: string;
+  locality?: string;
+  spill?: { cluster: string; reason: string };
+  candidates: CandidateTable | readonly CandidateRecord[];
+}
+
+/** Adds a decision to the routing span running, if any; `configVersion` is asked only then. */
+export function traceDecision(decision: DecisionFacts, configVersion: () => string | undefined): void {
+  const span = routing;
+  if (!span) return;
+  const excluded = new Map<string, number>();
+  const { candidates } = decision;
+  const n = candidates.length;
+  for (let i = 0; i < n; i++) {
+    const reason = 'excluded' in candidates ? candidates.excluded(i) : (candidates as readonly CandidateRecord[])[i]?.excluded;
+    if (reason) excluded.set(reason, (excluded.get(reason) ?? 0) + 1);
+  }
+  const version = configVersion();
+  span.setAttributes({
+    'llmux.attempt': decision.attempt, 'llmux.routing.method': decision.method, 'llmux.routing.outcome': decision.outcome,
+    'llmux.routing.candidates': n, 'llmux.routing.decision_us': decision.decisionMicros,
+    ...(decision.winner ? { 'llmux.routing.winner': decision.winner } : {}),
+    ...(decision.locality ? { 'llmux.routing.locality': decision.locality } : {}),
+    ...(decision.spill ? { 'llmux.routing.spill.cluster': decision.spill.cluster, 'llmux.routing.spill.reason': decision.spill.reason } : {}),
+    ...(version ? { 'llmux.config.version': version } : {}),
+  });
+  for (const [reason, count] of excluded) span.setAttribute(`llmux.routing.excluded.${reason}`, count);
+  if (excluded.size > 0) span.addEvent('llmux.routing.exclusions', Object.fromEntries(excluded));
+}
+
+/** A worker's handling of one request and its engine call. */
+export interface WorkerTrace {
+  /** What the engine receives as `traceparent`: the engine span's, or (tracing off) the one the worker received. */
+  readonly engineTraceparent: string | undefined;
+  end(outcome: 'ok' | 'failed' | 'cancelled', usage?: { promptTokens?: number; completionTokens?: number }, finishReason?: string): void;
+}
+
+export interface WorkerRequestFacts {
+  requestId: string;
+  model: string;
+  operation: string;
+  routing: { attempt: number };
+  continuation?: { tokens: number };
+}
+
+const noEnd = (): void => undefined;
+
+/** The worker's span (under the gateway's) and the engine's client span under it. */
+export function traceWorker(traceparent: string | undefined, request: WorkerRequestFacts, engineKind: string, workerId: string): WorkerTrace {
+  if (!tracingOn()) return { engineTraceparent: traceparent, end: noEnd };
+  const genAiName = genAiOperation[request.operation] ?? request.operation;
+  const span = tracer().startSpan('llmux.worker', { kind: SpanKind.CONSUMER, attributes: {
+    'messaging.system': 'nats', 'llmux.worker.id': workerId, 'llmux.request_id': request.requestId, 'llmux.attempt': request.routing.attempt,
+    ...(request.continuation ? { 'llmux.migration': true, 'llmux.migration.delivered_tokens': request.continuation.tokens } : {}),
+  } }, contextOf(traceparent));
+  const engine = tracer().startSpan(`${genAiName} ${request.model}`, { kind: SpanKind.CLIENT, attributes: {
+    'gen_ai.operation.name': genAiName, 'gen_ai.request.model': request.model, 'gen_ai.provider.name': engineKind,
+  } }, trace.setSpan(ROOT_CONTEXT, span));
+  return {
+    engineTraceparent: traceparentOf(engine),
+    end(outcome, usage, finishReason) {
+      engine.setAttributes({
+        'gen_ai.response.model': request.model,
+        ...(usage?.promptTokens !== undefined ? { 'gen_ai.usage.input_tokens': usage.promptTokens } : {}),
+        ...(usage?.completionTokens !== undefined ? { 'gen_ai.usage.output_tokens': usage.completionTokens } : {}),
+        ...(finishReason ? { 'gen_ai.response.finish_reasons': [finishReason] } : {}),
+      });
+      span.setAttribute('llmux.outcome', outcome);
+      if (outcome === 'failed') {
+        engine.setStatus({ code: SpanStatusCode.ERROR });
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      engine.end();
+      span.end();
+    },
+  };
+}

@@ -1,0 +1,201 @@
+// One trace per request across separately started role processes: a real OTLP/HTTP receiver on
+// loopback collects what the gateway, router and worker export (http/json, decoded here; and
+// http/protobuf), and a recording proxy in front of `llmux sim` shows the traceparent the engine got.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/nats-server-process.js';
+
+/** OTLP/JSON, the parts the assertions read. */
+interface OtlpValue { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number; arrayValue?: { values: OtlpValue[] } }
+interface OtlpSpan {
+  traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number;
+  attributes?: Array<{ key: string; value: OtlpValue }>;
+  events?: Array<{ name: string }>;
+}
+interface ReceivedSpan extends OtlpSpan { service: string; attrs: Record<string, unknown> }
+
+const plain = (v: OtlpValue): unknown => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue
+  ?? v.arrayValue?.values.map(plain);
+
+const spans: ReceivedSpan[] = [];
+const protobufBodies: Array<{ contentType: string; body: Buffer }> = [];
+const engineTraceparents: string[] = [];
+const children: ChildProcess[] = [];
+const servers: Server[] = [];
+let nats: NatsServerHandle | undefined;
+let otlpUrl = '';
+let proxyUrl = '';
+let ids = '';
+
+function listen(server: Server): Promise<string> {
+  servers.push(server);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+/** The OTLP receiver: POST /v1/traces, JSON decoded into `spans`, protobuf kept whole. */
+function otlpReceiver(): Server {
+  return createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const contentType = req.headers['content-type'] ?? '';
+      if (req.url === '/v1/traces' && contentType.startsWith('application/json')) {
+        const parsed = JSON.parse(body.toString('utf8')) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: OtlpValue }> }; scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
+        for (const rs of parsed.resourceSpans) {
+          const service = String(plain(rs.resource.attributes.find((a) => a.key === 'service.name')?.value ?? {}));
+          for (const ss of rs.scopeSpans) {
+            for (const s of ss.spans) spans.push({ ...s, service, attrs: Object.fromEntries((s.attributes ?? []).map((a) => [a.key, plain(a.value)])) });
+          }
+        }
+      } else if (req.url === '/v1/traces') {
+        protobufBodies.push({ contentType, body });
+      }
+      res.writeHead(200, { 'content-type': contentType || 'application/json' });
+      res.end(contentType.startsWith('application/json') ? '{}' : '');
+    });
+  });
+}
+
+/** Forwards to the sim, noting each request's traceparent: what an engine like vLLM would continue. */
+function recordingProxy(target: string): Server {
+  const to = new URL(target);
+  return createServer((req, res) => {
+    const tp = req.headers.traceparent;
+    if (req.method === 'POST' && typeof tp === 'string') engineTraceparents.push(tp);
+    const upstream = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+}
+
+function role(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<string> {
+  const child = spawn(process.execPath, ['bin/llmux.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLMUX_LOG_LEVEL: 'info', ...env } });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve(m[1] ?? m[0]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`llmux ${args[0]} exited with ${code}:\n${out}`)));
+    setTimeout(() => reject(new Error(`llmux ${args[0]} not ready:\n${out}`)), 15_000).unref();
+  });
+}
+
+const otel = (protocol: string): Record<string, string> => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '50',
+  OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+});
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const got = probe();
+    if (got !== undefined) return got;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; spans so far: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function chat(gatewayUrl: string, traceparent: string): Promise<Response> {
+  return fetch(`${gatewayUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer k1', traceparent },
+    body: JSON.stringify({ model: 'demo/tiny', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+}
+
+const hex = (bytes: number): string => Array.from({ length: bytes * 2 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+
+beforeAll(async () => {
+  otlpUrl = await listen(otlpReceiver());
+  ids = join(mkdtempSync(join(tmpdir(), 'llmux-ids-')), 'ids');
+  execFileSync(process.execPath, ['bin/llmux.js', 'credentials', '--worker', 'w-one', '--out', ids], { encoding: 'utf8' });
+  nats = await startNatsServer({ config: readFileSync(join(ids, 'nats-auth.conf'), 'utf8') });
+  const control = ['--nkey-seed-file', join(ids, 'control.seed')];
+  execFileSync(process.execPath, ['bin/llmux.js', 'register-demo', '--nats', nats.url, ...control, '--model', 'tiny'], { encoding: 'utf8' });
+  execFileSync(process.execPath, ['bin/llmux.js', 'credentials', '--nats', nats.url, ...control, '--worker', 'w-one', '--function', 'demo', '--model', 'tiny'], { encoding: 'utf8' });
+  const simUrl = await role(['sim', '--port', '0', '--model', 'tiny'], /listening on (http:\/\/\S+)/);
+  proxyUrl = await listen(recordingProxy(simUrl));
+  await role(['router', '--nats', nats.url, ...control], /router running/, otel('http/json'));
+  await role(['limiter', '--nats', nats.url, ...control], /limiter running/, otel('http/json'));
+  await role(['worker', '--nats', nats.url, '--nkey-seed-file', join(ids, 'w-one.seed'), '--engine-url', proxyUrl, '--function', 'demo', '--model', 'tiny', '--id', 'w-one'],
+    /worker registered/, otel('http/json'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+  await nats?.stop();
+  for (const s of servers) s.close();
+});
+
+describe('tracing across role processes', () => {
+  it('tracing - one request is one trace: gateway server span, counting, admission, router decision, worker handling, engine client span', async () => {
+    const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1'],
+      /"url":"(http:\/\/[^"]+)"/, { ...otel('http/json'), OTEL_SERVICE_NAME: 'edge-gateway' });
+    const traceId = hex(16);
+    const clientSpan = hex(8);
+    const res = await chat(gatewayUrl, `00-${traceId}-${clientSpan}-01`);
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+
+    const inTrace = (): ReceivedSpan[] => spans.filter((s) => s.traceId === traceId);
+    const named = (name: string, service?: string) => (): ReceivedSpan | undefined => inTrace().find((s) => s.name === name && (!service || s.service === service));
+    const server = await until('the gateway server span', named('chat demo/tiny', 'edge-gateway'));
+    const counting = await until('the counting span', named('llmux.prompt_count'));
+    const admission = await until('the admission span', named('llmux.admission'));
+    const route = await until('the router span', named('llmux.route'));
+    const worker = await until('the worker span', named('llmux.worker'));
+    const engine = await until('the engine span', named('chat tiny', 'llmux-worker'));
+
+    // The client's context is continued: the server span is the child of the client's span.
+    expect(server.parentSpanId).toBe(clientSpan);
+    expect(server.kind).toBe(2); // SERVER
+    for (const child of [counting, admission, route, worker]) expect(child.parentSpanId).toBe(server.spanId);
+    expect(engine.parentSpanId).toBe(worker.spanId);
+    expect(engine.kind).toBe(3); // CLIENT
+    expect([counting.service, admission.service, route.service, worker.service]).toEqual(['edge-gateway', 'edge-gateway', 'llmux-router', 'llmux-worker']);
+
+    expect(server.attrs).toMatchObject({
+      'http.request.method': 'POST', 'http.route': '/v1/chat/completions', 'http.response.status_code': 200,
+      'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'demo/tiny', 'gen_ai.response.model': 'demo/tiny', 'gen_ai.provider.name': 'llmux',
+      'gen_ai.usage.input_tokens': answer.usage.prompt_tokens, 'gen_ai.usage.output_tokens': answer.usage.completion_tokens,
+      'gen_ai.response.finish_reasons': ['length'],
+    });
+    expect(counting.attrs['llmux.prompt.tokens']).toBeGreaterThan(0);
+    expect(admission.attrs['llmux.admission.admitted']).toBe(true);
+    expect(route.attrs).toMatchObject({ 'llmux.routing.method': expect.any(String), 'llmux.routing.candidates': 1, 'llmux.routing.winner': 'w-one',
+      'llmux.routing.outcome': 'dispatched', 'llmux.attempt': 1, 'llmux.config.version': expect.any(String) });
+    expect(route.attrs['llmux.routing.decision_us']).toEqual(expect.any(Number));
+    expect(worker.attrs).toMatchObject({ 'llmux.worker.id': 'w-one', 'llmux.outcome': 'ok' });
+    expect(engine.attrs).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'tiny', 'gen_ai.provider.name': 'vllm' });
+    // The engine got the engine span's context, so its own spans would join the trace.
+    expect(engineTraceparents).toContain(`00-${traceId}-${engine.spanId}-01`);
+  });
+
+  it('tracing - exports http/protobuf when OTEL_EXPORTER_OTLP_PROTOCOL says so', async () => {
+    const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1'],
+      /"url":"(http:\/\/[^"]+)"/, otel('http/protobuf'));
+    const traceId = hex(16);
+    expect((await chat(gatewayUrl, `00-${traceId}-${hex(8)}-01`)).status).toBe(200);
+    // The exporter's protobuf carries the trace id as 16 raw bytes and the span name as a string.
+    const body = await until('a protobuf export of the trace', () => protobufBodies.find((b) => b.body.includes(Buffer.from(traceId, 'hex')))?.body);
+    expect(protobufBodies.every((b) => b.contentType === 'application/x-protobuf')).toBe(true);
+    expect(body.includes(Buffer.from('chat demo/tiny'))).toBe(true);
+    // The router and worker still export JSON, into the same trace.
+    await until('the worker span of the protobuf-traced request', () => spans.find((s) => s.traceId === traceId && s.name === 'llmux.worker'));
+  });
+});
