@@ -442,7 +442,8 @@ function documentedCommands(file: string): { where: string; argv: string[] }[] {
   return found;
 }
 
-describe('deploy/ examples', () => {
+// Each command's --help is one node process (about 0.15 s here): allow for a loaded machine.
+describe('deploy/ examples', { timeout: 120_000 }, () => {
   it('deploy manifests - every llmux command deployment.md and architecture.md show exists, with those flags', () => {
     const problems: string[] = [];
     const shown = ['docs/deployment.md', 'docs/architecture.md'].flatMap(documentedCommands);
