@@ -85,6 +85,7 @@ policyOptions(program
   .addOption(new Option('--max-tokens-ceiling <n>', 'the most completion tokens a request may ask for when its model sets no contextLength (400 beyond)').default(32_768).argParser(positiveInt))
   .addOption(new Option('--request-timeout-ms <ms>', 'longest a request may take end to end').default(600_000).argParser(positiveInt))
   .addOption(new Option('--resume-idle-ms <ms>', 'a resumed stream whose journal gets no entry this long ends with an SSE error (its gateway is gone)').default(15_000).argParser(positiveInt))
+  .addOption(new Option('--responses-ttl-ms <ms>', 'how long stored responses (POST /v1/responses with store) are kept for GET and previous_response_id, when the bucket is created').default(3_600_000).argParser(positiveInt))
   .addOption(new Option('--client-stall-ms <ms>', 'a streaming client that reads nothing this long is dropped and its request cancelled').default(30_000).argParser(positiveInt))
   .addOption(new Option('--max-buffered-bytes <n>', 'a streaming client that leaves this many bytes unread is dropped and its request cancelled').default(1024 * 1024).argParser(positiveInt))
   .addOption(new Option('--headers-timeout-ms <ms>', "longest a client may take to send a request's headers; then 408 and the connection closes (0: no bound)").default(defaultHttpLimits.headersTimeoutMs).argParser(nonNegativeInt))
