@@ -3,6 +3,7 @@ import type { HttpLimits } from '../../actors/gateway/http-limits.js';
 import { defaultBreakerPolicy } from '../../actors/router/circuit-breaker.js';
 import { runGateway, runLimiter, runRouter, runWorker } from '../../launch/roles.js';
 import { createLogger } from '../../observability/logger.js';
+import { startTracing } from '../../observability/tracing.js';
 import { stopOnSignals } from './lifecycle.js';
 import { roleAccessFrom } from './nats-identity.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
@@ -13,6 +14,7 @@ export async function gateway(opts: {
   clientStallMs: number; maxBufferedBytes: number; requestTimeoutMs: number; resumeIdleMs: number; maxTokensCeiling: number; responsesTtlMs: number;
 } & HttpLimits & PolicyFlags): Promise<void> {
   const log = createLogger('gateway');
+  await startTracing('gateway');
   const limits = { acceptTimeoutMs: opts.acceptTimeoutMs, livenessTimeoutMs: opts.livenessTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs,
     leaseIntervalMs: opts.leaseIntervalMs, maxAttempts: opts.maxAttempts, clientStallMs: opts.clientStallMs, maxBufferedBytes: opts.maxBufferedBytes };
   const policy = policyFromFlags(opts);
@@ -28,6 +30,7 @@ export async function gateway(opts: {
 
 export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number; requireWorkerBinding?: boolean }): Promise<void> {
   const log = createLogger('router');
+  await startTracing('router');
   const breakerPolicy = { ...defaultBreakerPolicy, cooldownMs: opts.breakerCooldownMs, maxCooldownMs: 12 * opts.breakerCooldownMs };
   const requireWorkerBinding = opts.requireWorkerBinding ?? opts.nkeySeedFile !== undefined;
   const r = await runRouter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log, cluster: opts.cluster, breakerPolicy, requireWorkerBinding, ...(opts.id ? { routerId: opts.id } : {}) });
@@ -43,6 +46,7 @@ export async function worker(opts: {
   cluster: string; label?: Record<string, string>; weight?: number; tpmLimit?: number; rpmLimit?: number;
 }): Promise<void> {
   const log = createLogger('worker');
+  await startTracing('worker');
   const w = await runWorker({
     natsUrl: opts.nats, ...roleAccessFrom(opts), log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
@@ -63,6 +67,7 @@ export async function worker(opts: {
 
 export async function limiter(opts: { nats: string; nkeySeedFile?: string }): Promise<void> {
   const log = createLogger('limiter');
+  await startTracing('limiter');
   const l = await runLimiter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log });
   stopOnSignals(() => l.stop());
   log.info('limiter running');
