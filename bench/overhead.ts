@@ -4,10 +4,14 @@
  * gateway → NATS → router → worker → that simulator), alternating rounds in one run so drift hits
  * both alike. Prints a table and writes JSON to bench/results/.
  *
- * The streaming case runs twice through llmux: as is, and resumable (the stream journal on).
+ * The streaming case runs twice through llmux: as is, and resumable (the stream journal on). The
+ * traced cases compare two `llmux up` stacks side by side: one with tracing off (no OTEL_* set) and
+ * one sampling 100 % of requests, exporting OTLP http/protobuf to a sink in this process.
  *
  *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16]
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type LoadResult, runLoad } from './lib/load.js';
 import { launch } from './lib/launch.js';
@@ -28,8 +32,32 @@ const maxTokens = Number(values['max-tokens']);
 
 interface Stack {
   baseUrl: string;
+  /** The same stack, tracing every request. */
+  tracedUrl: string;
   simUrl: string;
+  /** OTLP export requests the sink received, and their bytes. */
+  exported: { requests: number; bytes: number };
   stop(): Promise<void>;
+}
+
+/** An OTLP/HTTP receiver that takes every export and keeps only its size, as a collector nearby would. */
+async function otlpSink(exported: Stack['exported']): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (exported.bytes += c.length));
+    req.on('end', () => {
+      exported.requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function up(simUrl: string, env: Record<string, string> = {}): Promise<{ baseUrl: string; stop(): Promise<void> }> {
+  const launched = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', env);
+  const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(launched.out)?.[1];
+  if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${launched.out}`);
+  return { baseUrl, stop: () => launched.stop() };
 }
 
 
@@ -41,26 +69,38 @@ async function startStack(): Promise<Stack> {
   const sim = await launch(['sim', '--port', '0', '--ttft-ms', '0', '--itl-ms', '0', '--max-concurrency', '256', '--model', 'llmux-sim-8b'], 'listening on');
   const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
   if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
-  const up = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C');
-  const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(up.out)?.[1];
-  if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${up.out}`);
+  const plain = await up(simUrl);
+  const exported = { requests: 0, bytes: 0 };
+  const sink = await otlpSink(exported);
+  const traced = await up(simUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on',
+    // A queue deep enough that no span is dropped at these rates: the cost measured is of exporting them all.
+    OTEL_BSP_MAX_QUEUE_SIZE: '200000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048' });
   return {
-    baseUrl,
+    baseUrl: plain.baseUrl,
+    tracedUrl: traced.baseUrl,
     simUrl,
+    exported,
     stop: async () => {
-      await up.stop();
+      await plain.stop();
+      await traced.stop();
+      sink.server.close();
       await sim.stop();
     },
   };
 }
 
-type Case = { name: string; stream: boolean; headers?: Record<string, string> };
+/** A case compares `baseline` with `measured`: the simulator with llmux, or llmux untraced with llmux traced. */
+type Case = { name: string; stream: boolean; headers?: Record<string, string>; traced?: boolean };
 const cases: Case[] = [
   { name: 'chat, non-streaming', stream: false },
   { name: 'chat, streaming', stream: true },
   // What the stream journal costs: every event also appended to JetStream (opt-in per request).
   { name: 'chat, streaming, resumable', stream: true, headers: { 'x-llmux-resumable': '1' } },
+  // What tracing costs at 100 % sampling: the same llmux with and without it, side by side.
+  { name: 'chat, non-streaming, traced 100 %', stream: false, traced: true },
+  { name: 'chat, streaming, traced 100 %', stream: true, traced: true },
 ];
+const labels = (c: Case): [string, string] => (c.traced ? ['llmux', 'llmux traced'] : ['direct', 'llmux']);
 
 function body(model: string, stream: boolean): string {
   return JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
@@ -70,11 +110,13 @@ async function main(): Promise<void> {
   say(`bench:overhead — ${requests} requests × ${rounds} rounds per path, concurrency ${concurrency}, ${maxTokens} tokens each`);
   const stack = await startStack();
   say(`llmux at ${stack.baseUrl}, simulator at ${stack.simUrl}`);
-  const results: Array<{ case: string; path: 'direct' | 'llmux'; rounds: LoadResult[] }> = [];
+  const results: Array<{ case: string; path: 'baseline' | 'measured'; rounds: LoadResult[] }> = [];
   try {
     for (const c of cases) {
-      const direct = { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
-      const viaLlmux = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream), ...(c.headers ? { headers: c.headers } : {}) };
+      const [baseName, measuredName] = labels(c);
+      const untraced = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream), ...(c.headers ? { headers: c.headers } : {}) };
+      const direct = c.traced ? untraced : { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
+      const viaLlmux = c.traced ? { ...untraced, url: stack.tracedUrl } : untraced;
       say(`[${c.name}] warm-up`);
       await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });
       await runLoad({ ...viaLlmux, concurrency, requests: Math.min(500, requests) });
@@ -82,11 +124,11 @@ async function main(): Promise<void> {
       const l: LoadResult[] = [];
       for (let r = 1; r <= rounds; r++) {
         d.push(await runLoad({ ...direct, concurrency, requests }));
-        say(`[${c.name}] round ${r}/${rounds} direct: ${d.at(-1)!.throughput.toFixed(0)} req/s`);
+        say(`[${c.name}] round ${r}/${rounds} ${baseName}: ${d.at(-1)!.throughput.toFixed(0)} req/s`);
         l.push(await runLoad({ ...viaLlmux, concurrency, requests }));
-        say(`[${c.name}] round ${r}/${rounds} llmux:  ${l.at(-1)!.throughput.toFixed(0)} req/s`);
+        say(`[${c.name}] round ${r}/${rounds} ${measuredName}: ${l.at(-1)!.throughput.toFixed(0)} req/s`);
       }
-      results.push({ case: c.name, path: 'direct', rounds: d }, { case: c.name, path: 'llmux', rounds: l });
+      results.push({ case: c.name, path: 'baseline', rounds: d }, { case: c.name, path: 'measured', rounds: l });
     }
   } finally {
     await stack.stop();
@@ -101,15 +143,17 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
   for (const c of cases) {
-    const d = summary(results.find((r) => r.case === c.name && r.path === 'direct')!.rounds);
-    const l = summary(results.find((r) => r.case === c.name && r.path === 'llmux')!.rounds);
-    rows.push([c.name, 'direct', d.throughput.toFixed(0), d.p50Ms.toFixed(2), d.p99Ms.toFixed(2), String(d.errors)]);
-    rows.push([c.name, 'llmux', l.throughput.toFixed(0), l.p50Ms.toFixed(2), l.p99Ms.toFixed(2), String(l.errors)]);
-    rows.push([c.name, 'llmux/direct', (l.throughput / d.throughput).toFixed(2), (l.p50Ms / d.p50Ms).toFixed(2), (l.p99Ms / d.p99Ms).toFixed(2), '']);
-    json.push({ case: c.name, direct: d, llmux: l, ratio: { throughput: l.throughput / d.throughput, p50: l.p50Ms / d.p50Ms, p99: l.p99Ms / d.p99Ms } });
+    const [baseName, measuredName] = labels(c);
+    const d = summary(results.find((r) => r.case === c.name && r.path === 'baseline')!.rounds);
+    const l = summary(results.find((r) => r.case === c.name && r.path === 'measured')!.rounds);
+    rows.push([c.name, baseName, d.throughput.toFixed(0), d.p50Ms.toFixed(2), d.p99Ms.toFixed(2), String(d.errors)]);
+    rows.push([c.name, measuredName, l.throughput.toFixed(0), l.p50Ms.toFixed(2), l.p99Ms.toFixed(2), String(l.errors)]);
+    rows.push([c.name, `${measuredName}/${baseName}`, (l.throughput / d.throughput).toFixed(2), (l.p50Ms / d.p50Ms).toFixed(2), (l.p99Ms / d.p99Ms).toFixed(2), '']);
+    json.push({ case: c.name, [baseName]: d, [measuredName]: l, ratio: { throughput: l.throughput / d.throughput, p50: l.p50Ms / d.p50Ms, p99: l.p99Ms / d.p99Ms } });
   }
   process.stdout.write(`\n${formatTable(['case', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows)}\n\n`);
-  const file = writeResults('overhead', { ...machineInfo(), requests, rounds, concurrency, maxTokens, results: json });
+  say(`the traced stack exported ${stack.exported.requests} OTLP requests, ${(stack.exported.bytes / 1e6).toFixed(1)} MB`);
+  const file = writeResults('overhead', { ...machineInfo(), requests, rounds, concurrency, maxTokens, results: json, otlpExport: stack.exported });
   say(`wrote ${file}`);
 }
 

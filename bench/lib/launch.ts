@@ -9,11 +9,11 @@ export interface Launched {
   stop(): Promise<void>;
 }
 
-/** Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout (30 s at most). */
-export async function launch(args: string[], ready: string): Promise<Launched> {
+/** Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout (30 s at most), with `env` added to this process's. */
+export async function launch(args: string[], ready: string, env: Record<string, string> = {}): Promise<Launched> {
   const child = spawn(process.execPath, ['bin/llmux.js', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LLMUX_LOG_LEVEL: 'error' },
+    env: { ...process.env, LLMUX_LOG_LEVEL: 'error', ...env },
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

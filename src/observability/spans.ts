@@ -4,7 +4,8 @@
  * every router decision and every worker's handling (the router forwards the gateway's
  * `traceparent` untouched), and a worker's handling is the parent of its engine call, a client span
  * whose `traceparent` goes to the engine. A retry or a migration is one more decision and worker
- * span under the same server span, with `llmux.attempt` telling them apart.
+ * span under the same server span, with `llmux.attempt` telling them apart; a resumed stream is a
+ * server span of its own.
  *
  * With tracing off (tracing.ts) each helper returns after one test: no span, no attribute object.
  * Nothing here runs per token.
@@ -133,6 +134,20 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
       };
     },
   };
+}
+
+/** A client back for the rest of a stream (`Last-Event-ID`, `GET /v1/streams/<id>`): a server span of its own, ended with the response. */
+export function traceResume(req: IncomingMessage, res: ServerResponse, streamId: string, lastEventId: string | undefined): void {
+  if (!tracingOn()) return;
+  const span = tracer().startSpan('llmux.resume', { kind: SpanKind.SERVER, attributes: {
+    'http.request.method': req.method ?? 'GET', 'url.path': (req.url ?? '/').split('?')[0], 'llmux.stream.id': streamId,
+    ...(lastEventId !== undefined ? { 'llmux.resume.last_event_id': lastEventId } : {}),
+  } }, contextOf(req.headers.traceparent as string | undefined));
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
 }
 
 function admissionAttributes(result: { ok: boolean }): Attributes {

@@ -45,7 +45,7 @@ import { subjects } from '../../transport/subjects.js';
 import type { WorkerInbound } from '../worker/worker.protocol.js';
 import { requestedMethod, routingHints } from './routing-hints.js';
 import { requestIdFor } from './trace-context.js';
-import { traceInference } from '../../observability/spans.js';
+import { traceInference, traceResume } from '../../observability/spans.js';
 
 export type GatewayMessage =
   | { type: 'open'; session: RequestSession }
@@ -436,6 +436,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!id || !isStreamId(id) || !options.journal || (last && last.streamId !== id)) {
       return reply(res, undefined, { code: ErrorCode.notFound, retryable: false, message: 'no such stream (or it is past its retention window)' });
     }
+    traceResume(req, res, id, lastEventId);
     await serveResume({ journal: options.journal, log, ...options.resume }, principal, id, last?.id, res);
   };
 
