@@ -219,3 +219,35 @@ describe('responses - on a route (a backend served from the gateway)', () => {
     expect(kept.output_text).toBe(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join(''));
   });
 });
+
+describe('responses - a stream whose engine dies mid-answer', () => {
+  let two: LocalStack;
+  beforeAll(async () => {
+    two = await startTestStack({ workers: 2, heartbeatMs: 250, sim: { itlMs: 10 } });
+  });
+  afterAll(async () => {
+    await two?.stop();
+  });
+
+  it('is carried on by another worker: one lifecycle, contiguous numbers, the undisturbed text and usage, stored whole', async () => {
+    const c = clientFor(two);
+    const m = two.models[0] as string;
+    const input = `a long story about the sea ${Date.now()}`;
+    const undisturbed = await collect(await c.responses.create({ model: m, input, max_output_tokens: 30, stream: true }));
+    const events: ResponseStreamEvent[] = [];
+    let killed: Promise<void> | undefined;
+    for await (const e of await c.responses.create({ model: m, input, max_output_tokens: 30, stream: true })) {
+      events.push(e);
+      if (e.type === 'response.output_text.delta' && e.sequence_number === 10 && !killed) killed = two.sims.find((sim) => sim.stats().running > 0)?.close();
+    }
+    expect(killed, 'an engine was killed mid-stream').toBeDefined();
+    const text = (list: ResponseStreamEvent[]) => list.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+    expect(text(events)).toBe(text(undisturbed));
+    expect(events.filter((e) => e.type === 'response.created')).toHaveLength(1);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const last = events.at(-1) as { type: string; response: OpenAI.Responses.Response };
+    expect(last.type).toBe('response.incomplete');
+    expect(last.response.usage).toEqual((undisturbed.at(-1) as { response: OpenAI.Responses.Response }).response.usage);
+    expect((await c.responses.retrieve(last.response.id)).output_text).toBe(text(undisturbed));
+  });
+});
