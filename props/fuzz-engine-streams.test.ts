@@ -61,7 +61,12 @@ function illTyped(e: EngineEvent): string | undefined {
       const bad = (d.toolCalls as unknown[]).find((c) => illTypedToolCall(c) !== undefined);
       if (bad !== undefined) return `tool call ${illTypedToolCall(bad)}`;
     }
-    const extra = Object.keys(d).filter((k) => !['index', 'role', 'text', 'reasoning', 'toolCalls', 'finishReason'].includes(k));
+    if (d.logprobs !== undefined) {
+      if (!Array.isArray(d.logprobs)) return 'delta logprobs not an array';
+      const bad = (d.logprobs as unknown[]).find((l) => typeof l !== 'object' || l === null || typeof (l as { token?: unknown }).token !== 'string' || typeof (l as { logprob?: unknown }).logprob !== 'number');
+      if (bad !== undefined) return `logprob entry ${JSON.stringify(bad)}`;
+    }
+    const extra = Object.keys(d).filter((k) => !['index', 'role', 'text', 'reasoning', 'toolCalls', 'logprobs', 'finishReason'].includes(k));
     return extra.length > 0 ? `delta keys ${extra.join(', ')}` : undefined;
   }
   if (e.type === 'usage') {

@@ -59,6 +59,7 @@ const openaiChoice = fc.record({
     role: optional(text), content: optional(text), reasoning_content: optional(text), reasoning: optional(text), tool_calls: optional(field(fc.array(fc.oneof(toolCall, anyJson), { maxLength: 3 }))),
   }, { requiredKeys: [] })),
   text: optional(text),
+  logprobs: optional(field(fc.record({ content: field(fc.array(fc.oneof(fc.record({ token: text, logprob: field(fc.double()) }, { requiredKeys: [] }), anyJson), { maxLength: 2 })) }))),
   finish_reason: optional(field(fc.constantFrom('stop', 'length', 'tool_calls', null))),
 }, { requiredKeys: [] });
 const openaiUsage = fc.record({ prompt_tokens: optional(count), completion_tokens: optional(count), prompt_tokens_details: optional(field(fc.record({ cached_tokens: count }))) }, { requiredKeys: [] });

@@ -89,6 +89,22 @@ describe('tools - the official openai client against vLLM', () => {
     expect(res.choices[0]?.message.content?.split(' ')).toHaveLength(3);
   });
 
+  it('relays token logprobs, streamed and whole: one entry per token, their tokens the text', async () => {
+    const res = await client.chat.completions.create({ model, logprobs: true, max_tokens: 5, messages: [{ role: 'user', content: 'logprobs please' }] });
+    const entries = res.choices[0]?.logprobs?.content ?? [];
+    expect(entries).toHaveLength(5);
+    expect(entries.map((e) => e.token).join('')).toBe(res.choices[0]?.message.content);
+    const stream = await client.chat.completions.create({ model, logprobs: true, max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'logprobs please' }] });
+    let text = '';
+    const tokens: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      tokens.push(...(chunk.choices[0]?.logprobs?.content ?? []).map((e) => e.token));
+    }
+    expect(tokens).toHaveLength(5);
+    expect(tokens.join('')).toBe(text);
+  });
+
   it('takes a tool result back and answers it', async () => {
     const first = await client.chat.completions.create({ model, tools, messages: [{ role: 'user', content: `time? ${toolCallsDirective('get_time')}` }] });
     const call = first.choices[0]!.message.tool_calls![0]!;
@@ -104,7 +120,7 @@ describe('tools - the official openai client against vLLM', () => {
     [{ tool_choice: { type: 'function', function: { name: 'launch' } } }, 'tool_choice'],
     [{ tools: [{ type: 'function', function: { name: 'bad name' } }] }, 'tools.0.function.name'],
     [{ response_format: { type: 'yaml' } }, 'response_format'],
-    [{ logprobs: true }, 'logprobs'],
+    [{ top_logprobs: 2 }, 'top_logprobs'],
   ])('answers %j with a 400 naming %s, before any engine is asked', async (extra, param) => {
     const error = await client.chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'hi' }], ...extra } as never).catch((e: unknown) => e as ApiError);
     expect(error).toMatchObject({ status: 400 });
@@ -180,6 +196,12 @@ describe.each(['anthropic', 'ollama', 'tgi'] as const)('tools - through the %s a
   it.runIf(kind === 'anthropic')('forces the function tool_choice names (Anthropic tool_choice type tool)', async () => {
     const res = await client.chat.completions.create({ model, tools, tool_choice: { type: 'function', function: { name: 'get_time' } }, messages: [{ role: 'user', content: 'time?' }] });
     expect((res.choices[0]?.message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[]).map((c) => c.function.name)).toEqual(['get_time']);
+  });
+
+  it.runIf(kind !== 'ollama')(`answers logprobs with a 400 unsupported naming the ${kind} engine`, async () => {
+    const error = await client.chat.completions.create({ model, logprobs: true, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e as ApiError);
+    expect(error).toMatchObject({ status: 400 });
+    expect((error as ApiError).error).toMatchObject({ code: 'unsupported', param: 'logprobs', message: expect.stringContaining(`the ${kind} engine`) });
   });
 
   it.runIf(kind !== 'anthropic')(`answers a forced tool_choice${takesTools ? '' : ' or any tools'} with a 400 unsupported naming the ${kind} engine`, async () => {

@@ -41,6 +41,8 @@ export interface Delta {
   reasoning?: string;
   /** OpenAI `delta.tool_calls`, their well-formed entries (engine-values.ts). */
   toolCalls?: ToolCallDelta[];
+  /** The token logprobs of this delta's text as a chat engine sent them (`choice.logprobs.content` entries), when asked for. */
+  logprobs?: Record<string, unknown>[];
   finishReason?: string;
 }
 
@@ -124,10 +126,10 @@ export type EngineCapability = 'generate' | 'embed';
 /**
  * Request fields of a generation that an engine honours (or translates) rather than every engine:
  * `tools` (with `tool_choice` `auto`/`none`), `forced-tool-choice` (`required` or a named function),
- * `response_format` (JSON mode and JSON schemas), `seed`. A request asking for one its engine lacks
+ * `response_format` (JSON mode and JSON schemas), `seed`, `logprobs` (a chat's token logprobs). A request asking for one its engine lacks
  * is a 400 `unsupported` naming the field (capabilities.ts).
  */
-export type RequestFeature = 'tools' | 'forced-tool-choice' | 'response_format' | 'seed';
+export type RequestFeature = 'tools' | 'forced-tool-choice' | 'response_format' | 'seed' | 'logprobs';
 
 export interface EngineAdapter {
   readonly kind: string;

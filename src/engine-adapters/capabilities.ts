@@ -21,7 +21,7 @@ export function embedWith(adapter: EngineAdapter, request: EmbeddingRequest, sig
 }
 
 /** Every feature: what an engine with an OpenAI-compatible server takes as the client sent it. */
-export const allRequestFeatures: readonly RequestFeature[] = ['tools', 'forced-tool-choice', 'response_format', 'seed'];
+export const allRequestFeatures: readonly RequestFeature[] = ['tools', 'forced-tool-choice', 'response_format', 'seed', 'logprobs'];
 
 const present = (v: unknown): boolean => v !== undefined && v !== null;
 
@@ -35,6 +35,7 @@ export function featuresAsked(body: Readonly<Record<string, unknown>>): { featur
   const format = (body.response_format as { type?: unknown } | null | undefined)?.type;
   if (format !== undefined && format !== 'text') asked.push({ feature: 'response_format', field: 'response_format' });
   if (present(body.seed)) asked.push({ feature: 'seed', field: 'seed' });
+  if (body.logprobs === true) asked.push({ feature: 'logprobs', field: 'logprobs' });
   return asked;
 }
 
@@ -43,6 +44,7 @@ const featureNames: Record<RequestFeature, string> = {
   'forced-tool-choice': 'a forced tool choice',
   response_format: 'structured output',
   seed: 'a sampling seed',
+  logprobs: 'token logprobs',
 };
 
 /** The 400 for the first feature `request` asks for that an engine taking only `features` lacks, if any. */

@@ -53,11 +53,26 @@ export function toolCallDeltasOf(value: unknown): ToolCallDelta[] | undefined {
 
 const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 
+/** Logprob entries per delta: a chunk carries one token's, a whole answer every token's. */
+const maxLogprobEntries = 1 << 16;
+
+/**
+ * The entries of a chat choice's `logprobs.content`, when it is a list of objects each with a
+ * string `token` and a numeric `logprob`; relayed as the engine sent them (top_logprobs included).
+ */
+export function logprobsOf(value: unknown): Record<string, unknown>[] | undefined {
+  if (!isRecord(value) || !Array.isArray(value.content) || value.content.length === 0 || value.content.length > maxLogprobEntries) return undefined;
+  return value.content.every(isLogprob) ? (value.content as Record<string, unknown>[]) : undefined;
+}
+
+const isLogprob = (e: unknown): boolean => isRecord(e) && typeof e.token === 'string' && typeof e.logprob === 'number';
+
 /** Whether `value` is a delta as adapters make them: the guard for deltas arriving from a worker. */
 export function isDelta(value: unknown): value is Delta {
   if (!isRecord(value)) return false;
   if (choiceIndexOf(value.index) !== value.index) return false;
   if (!optionalString(value.role) || !optionalString(value.text) || !optionalString(value.reasoning) || !optionalString(value.finishReason)) return false;
+  if (value.logprobs !== undefined && (!Array.isArray(value.logprobs) || value.logprobs.length > maxLogprobEntries || !value.logprobs.every(isLogprob))) return false;
   if (value.toolCalls === undefined) return true;
   return Array.isArray(value.toolCalls) && value.toolCalls.every((c) =>
     isRecord(c) && countOf(c.index) !== undefined && optionalString(c.id) && optionalString(c.type) &&

@@ -1,6 +1,6 @@
 /** OpenAI chunk JSON (chat and completions, streamed) → normalized engine events. */
 import type { Delta, EngineEvent, Usage } from './adapter.js';
-import { choiceIndexOf, toolCallDeltasOf, usageFrom } from './engine-values.js';
+import { choiceIndexOf, logprobsOf, toolCallDeltasOf, usageFrom } from './engine-values.js';
 
 type Json = Record<string, unknown>;
 
@@ -43,6 +43,12 @@ export function eventsFromChunk(chunk: Json, out: EngineEvent[]): void {
         d.text = raw.text;
         meaningful = true;
       }
+      // Chat logprobs ({content: [...]}); a completion's older shape is not relayed (the gateway refuses asking for it).
+      const logprobs = logprobsOf(raw.logprobs);
+      if (logprobs) {
+        d.logprobs = logprobs;
+        meaningful = true;
+      }
       if (typeof raw.finish_reason === 'string') {
         d.finishReason = raw.finish_reason;
         meaningful = true;
@@ -58,7 +64,7 @@ export function eventsFromCompletion(body: Json, out: EngineEvent[]): void {
   const choices = Array.isArray(body.choices) ? (body.choices as unknown[]).filter((c): c is Json => typeof c === 'object' && c !== null) : [];
   const asChunk = choices.map((c) => {
     const message = c.message as Json | undefined;
-    return message ? { index: c.index, delta: message, finish_reason: c.finish_reason } : { index: c.index, text: c.text, finish_reason: c.finish_reason };
+    return message ? { index: c.index, delta: message, logprobs: c.logprobs, finish_reason: c.finish_reason } : { index: c.index, text: c.text, finish_reason: c.finish_reason };
   });
   eventsFromChunk({ choices: asChunk, usage: body.usage }, out);
 }

@@ -74,6 +74,17 @@ describe.each(Object.keys(transcripts) as EngineKind[])('%s adapter - tool-call 
   }
 });
 
+describe('openai-compatible adapters - chat logprobs', () => {
+  it('relays each chunk\'s logprobs.content entries with its text, and drops ill-formed ones', async () => {
+    const out = await replay('vllm', fixture('vllm', 'chat-logprobs.sse'), 7, request({ logprobs: true, top_logprobs: 1 }));
+    const withLogprobs = out.deltas.filter((d) => d.logprobs);
+    expect(withLogprobs.map((d) => d.logprobs!.map((e) => e.token).join(''))).toEqual(['Hello', ' wörld']);
+    expect(withLogprobs[0]?.logprobs?.[0]).toEqual({ token: 'Hello', logprob: -0.01, bytes: [72, 101, 108, 108, 111], top_logprobs: [{ token: 'Hello', logprob: -0.01, bytes: [72, 101, 108, 108, 111] }] });
+    expect(out.text).toBe('Hello wörld €!');
+    expect(out.deltas.find((d) => d.text === ' €!')?.logprobs).toBeUndefined(); // its entry has no numeric logprob
+  });
+});
+
 describe('adapters - tool requests as each engine takes them', () => {
   const sent = async (kind: EngineKind, extra: Record<string, unknown>) => {
     const t = transcripts[kind];
@@ -174,6 +185,9 @@ describe('adapters - what an engine cannot do is a 400 unsupported naming the en
     ['triton', { tools: undefined, response_format: { type: 'json_object' } }, 'response_format'],
     ['triton', { tools: undefined, seed: 1 }, 'seed'],
     ['sglang-generate', { tools: undefined, seed: 1 }, 'seed'],
+    ['anthropic', { logprobs: true }, 'logprobs'],
+    ['ollama', { logprobs: true }, 'logprobs'],
+    ['tgi', { tools: undefined, logprobs: true }, 'logprobs'],
   ] as const)('%s refuses %j (param %s)', async (kind, extra, param) => {
     expect(await refusal(kind, extra)).toMatchObject({ code: 'unsupported', param, message: expect.stringContaining(`'${param}'`) });
   });

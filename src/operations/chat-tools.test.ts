@@ -36,7 +36,9 @@ describe('chat - tools, tool_choice and the other generation fields at the bound
     [{ response_format: { type: 'json_schema' } }, /^response_format\.json_schema: /],
     [{ stop: 3 }, /^stop: /],
     [{ seed: 1.5 }, /^seed: /],
-    [{ logprobs: true }, /^logprobs: .*not relayed/],
+    [{ logprobs: 'yes' }, /^logprobs: /],
+    [{ top_logprobs: 2 }, /^top_logprobs: .*needs 'logprobs': true/],
+    [{ logprobs: true, top_logprobs: 21 }, /^top_logprobs: /],
     [{ n: 2 }, /^n: .*only n=1/],
   ])('refuses %j with a 400 naming the field', (extra, message) => {
     expect(paramOf(body(extra))).toMatch(message);
@@ -44,6 +46,7 @@ describe('chat - tools, tool_choice and the other generation fields at the bound
 
   it('takes JSON mode, a JSON schema, stop, seed and logprobs false', () => {
     expect(paramOf(body({ response_format: { type: 'json_object' }, stop: ['\n'], seed: 42, logprobs: false }))).toBeUndefined();
+    expect(paramOf(body({ logprobs: true, top_logprobs: 3 }))).toBeUndefined();
     expect(paramOf(body({ response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } } }))).toBeUndefined();
   });
 
@@ -87,6 +90,20 @@ describe('chat - tool calls in answers', () => {
     const out = answer.render(ctx, { promptTokens: 5, completionTokens: 9 }) as { choices: Array<{ message: { content: unknown; tool_calls: unknown[] } }> };
     expect(out.choices[0]?.message.content).toBe('Let me look.');
     expect(out.choices[0]?.message.tool_calls).toHaveLength(2);
+  });
+
+  it('relays token logprobs in chunks and joins them in order in the whole answer', () => {
+    const entry = (token: string) => ({ token, logprob: -0.5, bytes: [...Buffer.from(token)], top_logprobs: [] });
+    const deltas: Delta[] = [{ index: 0, role: 'assistant' }, { index: 0, text: 'sea', logprobs: [entry('sea')] }, { index: 0, text: ' wind', logprobs: [entry(' wind')], finishReason: 'stop' }];
+    const chunk = JSON.parse(chat.stream!.chunkEvents(ctx, [deltas[1]!]).slice('data: '.length)) as { choices: Array<{ logprobs: unknown }> };
+    expect(chunk.choices[0]?.logprobs).toEqual({ content: [entry('sea')], refusal: null });
+    const answer = chat.answer(validated);
+    answer.add({ type: 'deltas', deltas });
+    const out = answer.render(ctx, { promptTokens: 1, completionTokens: 2 }) as { choices: Array<{ logprobs: unknown }> };
+    expect(out.choices[0]?.logprobs).toEqual({ content: [entry('sea'), entry(' wind')], refusal: null });
+    const plain = chat.answer(validated);
+    plain.add({ type: 'deltas', deltas: [{ index: 0, text: 'sea' }] });
+    expect((plain.render(ctx, { promptTokens: 1, completionTokens: 1 }) as { choices: Array<{ logprobs: unknown }> }).choices[0]?.logprobs).toBeNull();
   });
 
   it('relays each tool-call delta as a chunk with delta.tool_calls as the engine sent it, and no content field', () => {

@@ -47,10 +47,13 @@ export const chatBodySchema = z.looseObject({
   tool_choice: toolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   response_format: responseFormat.nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
 
-/** What the schema cannot say field by field: a tool choice needs tools, and a named one must be among them. */
+/** What the schema cannot say field by field: top_logprobs needs logprobs, a tool choice needs tools, and a named one must be among them. */
 function checkToolChoice(body: Record<string, unknown>): Record<string, unknown> | LlmuxError {
+  if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0 && body.logprobs !== true) return invalidRequest('top_logprobs', "'top_logprobs' needs 'logprobs': true");
   const choice = body.tool_choice;
   if (choice === undefined || choice === null) return body;
   const tools = (body.tools ?? []) as Array<{ function: { name: string } }>;
@@ -78,13 +81,13 @@ function chatDelta(d: Delta): Record<string, unknown> {
 const style: GenerationStyle = {
   chunkObject: 'chat.completion.chunk',
   wholeObject: 'chat.completion',
-  chunkChoice: (d) => ({ index: d.index, delta: chatDelta(d), logprobs: null, finish_reason: d.finishReason ?? null }),
+  chunkChoice: (d) => ({ index: d.index, delta: chatDelta(d), logprobs: d.logprobs ? { content: d.logprobs, refusal: null } : null, finish_reason: d.finishReason ?? null }),
   wholeChoice(index, c) {
     // As OpenAI: an answer of tool calls alone has `content: null`.
     const message: Record<string, unknown> = { role: c.role, content: c.text === '' && c.toolCalls.size > 0 ? null : c.text };
     if (c.reasoning) message.reasoning_content = c.reasoning;
     if (c.toolCalls.size > 0) message.tool_calls = [...c.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
-    return { index, message, logprobs: null, finish_reason: c.finishReason };
+    return { index, message, logprobs: c.logprobs.length > 0 ? { content: c.logprobs, refusal: null } : null, finish_reason: c.finishReason };
   },
 };
 

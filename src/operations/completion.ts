@@ -5,6 +5,8 @@ import type { OperationSpec } from './operation.js';
 
 export const completionBodySchema = z.looseObject({
   ...generationFields,
+  // A completion's logprobs ({tokens, token_logprobs, …}) are not relayed: refused rather than answered with none.
+  logprobs: z.literal(0, 'logprobs of completions are not relayed by llmux (use chat completions, or leave logprobs unset)').nullish(),
   prompt: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int())).min(1)]),
 });
 

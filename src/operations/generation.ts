@@ -20,8 +20,6 @@ export const generationFields = {
   top_p: z.number().min(0).max(1).nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
   seed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).nullish(),
-  // Worker frames carry no token logprobs yet: asking for them is refused rather than answered with none.
-  logprobs: z.union([z.literal(false), z.literal(0)], 'logprobs are not relayed by llmux (leave logprobs unset or false)').nullish(),
 };
 
 export { positiveInt };
@@ -48,6 +46,8 @@ export interface ChoiceAcc {
   reasoning: string;
   finishReason: string | null;
   toolCalls: Map<number, ToolCallAcc>;
+  /** Chat token logprobs (`logprobs.content` entries), in order. */
+  logprobs: Record<string, unknown>[];
 }
 
 /** How one generating operation writes its answers. */
@@ -86,7 +86,7 @@ export class CompletionAccumulator implements WholeAnswer {
     for (const d of output.deltas) {
       let c = this.#choices.get(d.index);
       if (!c) {
-        c = { role: 'assistant', text: '', reasoning: '', finishReason: null, toolCalls: new Map() };
+        c = { role: 'assistant', text: '', reasoning: '', finishReason: null, toolCalls: new Map(), logprobs: [] };
         this.#choices.set(d.index, c);
       }
       if (d.role) c.role = d.role;
@@ -94,6 +94,7 @@ export class CompletionAccumulator implements WholeAnswer {
       if (d.reasoning) c.reasoning += d.reasoning;
       if (d.finishReason) c.finishReason = d.finishReason;
       for (const raw of d.toolCalls ?? []) mergeToolCall(c.toolCalls, raw);
+      if (d.logprobs) for (const entry of d.logprobs) c.logprobs.push(entry);
     }
     return true;
   }

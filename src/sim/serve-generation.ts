@@ -133,7 +133,7 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
   const stallAt = faultAt(fault, 'stall-after', start, end, resumed);
   const seed = seedOf(prompt.text);
   const tools = request.toolCalls.length > 0 ? dialect.tools : undefined;
-  const g = newGeneration(request.operation, model, request.includeUsage, request.details, tools !== undefined);
+  const g = newGeneration(request.operation, model, request.includeUsage, request.details, tools !== undefined, request.logprobs);
   const signal = client.signal;
   let generated = 0;
   const cut = (): void => {

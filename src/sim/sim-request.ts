@@ -34,6 +34,8 @@ export interface SimRequest {
   prefillMs: number;
   /** The calls the answer makes instead of text (tool-calls.ts); empty for a text answer. */
   toolCalls: SimToolCall[];
+  /** A chat's `logprobs: true` (OpenAI formats). */
+  logprobs: boolean;
 }
 
 /** A request the simulator refuses with HTTP 400. */
@@ -142,5 +144,6 @@ export function parseSimRequest(operation: SimOperation, body: Body, chat: ChatC
     details: false,
     ...directivesIn(prompt.text),
     toolCalls: operation === 'chat' ? plannedToolCalls(prompt.text, openAiToolNames(body.tools), openAiToolChoice(body.tool_choice)) : [],
+    logprobs: operation === 'chat' && body.logprobs === true,
   };
 }

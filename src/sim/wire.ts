@@ -28,12 +28,21 @@ export interface Generation {
   details: boolean;
   /** Whether the answer is tool calls rather than text (tool-calls.ts). */
   tools: boolean;
+  /** A chat's `logprobs: true`: each token with its logprob (always -0.5; `top_logprobs` empty). */
+  logprobs: boolean;
 }
 
-export function newGeneration(operation: SimOperation, model: string, includeUsage: boolean, details = false, tools = false): Generation {
+export function newGeneration(operation: SimOperation, model: string, includeUsage: boolean, details = false, tools = false, logprobs = false): Generation {
   const id = `${operation === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(16).toString('hex')}`;
-  return { operation, id, created: Math.floor(Date.now() / 1000), model, includeUsage, details, tools };
+  return { operation, id, created: Math.floor(Date.now() / 1000), model, includeUsage, details, tools, logprobs };
 }
+
+/** A chat `logprobs.content` entry for one token, as vLLM writes it. */
+const logprobEntry = (token: string): Record<string, unknown> => ({ token, logprob: -0.5, bytes: [...Buffer.from(token)], top_logprobs: [] });
+
+/** The `logprobs` of a chat choice holding `tokens`, or null when not asked for. */
+const chatLogprobs = (g: Generation, tokens: readonly string[]): Record<string, unknown> | null =>
+  (g.logprobs ? { content: tokens.map(logprobEntry) } : null);
 
 export const usageOf = (promptTokens: number, completionTokens: number): SimUsage => ({
   prompt_tokens: promptTokens,
@@ -65,7 +74,7 @@ export function tokenChunk(g: Generation, text: string, finish: FinishReason | n
   if (g.operation === 'completion') {
     return chunkEvent(g, { index: 0, text, logprobs: null, finish_reason: finish, stop_reason: null });
   }
-  const choice = { index: 0, delta: { content: text }, logprobs: null, finish_reason: finish };
+  const choice = { index: 0, delta: { content: text }, logprobs: chatLogprobs(g, [text]), finish_reason: finish };
   return chunkEvent(g, finish === null ? choice : { ...choice, stop_reason: null });
 }
 
@@ -83,7 +92,8 @@ export function fullResponse(g: Generation, text: string, finish: FinishReason, 
     ? {
         index: 0,
         message: { role: 'assistant', reasoning_content: null, content: text, tool_calls: [] },
-        logprobs: null,
+        // The simulator's tokens are words, each with its leading space.
+        logprobs: chatLogprobs(g, text.match(/\s?\S+/g) ?? []),
         finish_reason: finish,
         stop_reason: null,
       }

@@ -19,7 +19,7 @@ export interface NativeFields {
 export function nativeRequest(f: NativeFields): SimRequest {
   return {
     operation: f.operation, model: f.model, prompt: f.prompt, maxTokens: f.maxTokens, stream: f.stream,
-    includeUsage: false, details: f.details ?? false, ...directivesIn(f.prompt.text), toolCalls: f.toolCalls ?? [],
+    includeUsage: false, details: f.details ?? false, ...directivesIn(f.prompt.text), toolCalls: f.toolCalls ?? [], logprobs: false,
   };
 }
 
