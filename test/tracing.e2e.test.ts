@@ -31,6 +31,7 @@ let nats: NatsServerHandle | undefined;
 let otlpUrl = '';
 let proxyUrl = '';
 let ids = '';
+let jsonGateway = '';
 
 function listen(server: Server): Promise<string> {
   servers.push(server);
@@ -146,6 +147,7 @@ describe('tracing across role processes', () => {
   it('tracing - one request is one trace: gateway server span, counting, admission, router decision, worker handling, engine client span', async () => {
     const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1'],
       /"url":"(http:\/\/[^"]+)"/, { ...otel('http/json'), OTEL_SERVICE_NAME: 'edge-gateway' });
+    jsonGateway = gatewayUrl;
     const traceId = hex(16);
     const clientSpan = hex(8);
     const res = await chat(gatewayUrl, `00-${traceId}-${clientSpan}-01`);
@@ -184,6 +186,25 @@ describe('tracing across role processes', () => {
     expect(engine.attrs).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'tiny', 'gen_ai.provider.name': 'vllm' });
     // The engine got the engine span's context, so its own spans would join the trace.
     expect(engineTraceparents).toContain(`00-${traceId}-${engine.spanId}-01`);
+  });
+
+  it('tracing - a streamed request is traced, and reading it again from the journal is a resume span', async () => {
+    const traceId = hex(16);
+    const res = await fetch(`${jsonGateway}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer k1', traceparent: `00-${traceId}-${hex(8)}-01`, 'x-llmux-resumable': '1' },
+      body: JSON.stringify({ model: 'demo/tiny', stream: true, max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const streamId = res.headers.get('x-llmux-stream-id');
+    expect(await res.text()).toContain('data: [DONE]');
+    const server = await until('the streamed request\'s server span', () => spans.find((s) => s.traceId === traceId && s.name === 'chat demo/tiny'));
+    expect(server.attrs).toMatchObject({ 'http.response.status_code': 200, 'gen_ai.usage.output_tokens': 3, 'llmux.outcome': 'ok' });
+
+    const resumeTrace = hex(16);
+    const again = await fetch(`${jsonGateway}/v1/streams/${streamId}`, { headers: { authorization: 'Bearer k1', traceparent: `00-${resumeTrace}-${hex(8)}-01` } });
+    expect(await again.text()).toContain('data: [DONE]');
+    const resume = await until('the resume span', () => spans.find((s) => s.traceId === resumeTrace && s.name === 'llmux.resume'));
+    expect(resume.attrs).toMatchObject({ 'llmux.stream.id': streamId, 'http.response.status_code': 200 });
   });
 
   it('tracing - exports http/protobuf when OTEL_EXPORTER_OTLP_PROTOCOL says so', async () => {

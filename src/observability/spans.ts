@@ -61,7 +61,7 @@ export interface InferenceTrace {
   ending<E extends RequestOutcome>(onEnd: (end: E) => void): (end: E) => void;
 }
 
-const untraced = (run: () => Promise<never>): Promise<never> => run();
+const untraced = <T>(run: () => Promise<T>): Promise<T> => run();
 const sameEnd = <F>(onEnd: F): F => onEnd;
 
 /** The server span of an inference request; tracing off, only the `traceparent` to pass on (the client's, or a fresh one). */
