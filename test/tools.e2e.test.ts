@@ -9,7 +9,9 @@ import { generateText, jsonSchema, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../src/launch/local-stack.js';
+import { type SimServer, startSim } from '../src/sim/sim-server.js';
 import { toolCallsDirective } from '../src/sim/tool-calls.js';
+import { admin } from './support/routing.js';
 import { clientFor, startTestStack, testApiKey } from './support/stack.js';
 
 type ApiError = InstanceType<typeof OpenAI.APIError>;
@@ -209,5 +211,43 @@ describe.each(['anthropic', 'ollama', 'tgi'] as const)('tools - through the %s a
     expect(error).toMatchObject({ status: 400 });
     expect((error as ApiError).error).toMatchObject({ code: 'unsupported', message: expect.stringContaining(`the ${kind} engine`) });
     expect((error as ApiError).error).toMatchObject({ param: takesTools ? 'tool_choice' : 'tools' });
+  });
+});
+
+describe('tools - through routes to direct backends', () => {
+  let stack: LocalStack;
+  let client: OpenAI;
+  const sims: SimServer[] = [];
+
+  beforeAll(async () => {
+    stack = await startTestStack({ workers: 1 });
+    client = clientFor(stack);
+    const claude = await startSim({ format: 'anthropic', models: ['claude-x'] });
+    const tgi = await startSim({ format: 'tgi', models: ['tgi-x'] });
+    sims.push(claude, tgi);
+    for (const [name, engine, url] of [['claude', 'anthropic', claude.url], ['tgi', 'tgi', tgi.url]] as const) {
+      expect((await admin(stack, 'PUT', `/admin/api/backends/${name}`, undefined, { engine, url })).status).toBe(200);
+    }
+    expect((await admin(stack, 'PUT', '/admin/api/routes/claude', undefined, { match: { models: ['claude-x'] }, backends: [{ backend: 'claude', weight: 1 }] })).status).toBe(200);
+    expect((await admin(stack, 'PUT', '/admin/api/routes/tgi', undefined, { match: { models: ['tgi-x'] }, backends: [{ backend: 'tgi', weight: 1 }] })).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    for (const sim of sims) await sim.close();
+  });
+
+  it('relays an Anthropic backend\'s parallel tool_use blocks as OpenAI tool calls, streamed and whole', async () => {
+    const whole = await client.chat.completions.create({ model: 'claude-x', tools, messages: [{ role: 'user', content: `weather and time ${both}` }] });
+    expect(whole.choices[0]?.finish_reason).toBe('tool_calls');
+    expectBothCalls(whole.choices[0]?.message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[]);
+    const streamed = await client.chat.completions.stream({ model: 'claude-x', tools, messages: [{ role: 'user', content: `weather and time ${both}` }] }).finalChatCompletion();
+    expectBothCalls(streamed.choices[0]?.message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[]);
+  });
+
+  it('answers tools for a TGI backend with a 400 unsupported naming the engine, not a 502', async () => {
+    const error = await client.chat.completions.create({ model: 'tgi-x', tools, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e as ApiError);
+    expect(error).toMatchObject({ status: 400 });
+    expect((error as ApiError).error).toMatchObject({ code: 'unsupported', param: 'tools', message: expect.stringContaining('the tgi engine') });
   });
 });
