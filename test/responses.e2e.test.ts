@@ -39,6 +39,10 @@ const chatAnswer = async (messages: Array<{ role: 'system' | 'user' | 'assistant
   return { text: res.choices[0]?.message.content ?? '', usage: res.usage };
 };
 
+const weatherTool = { type: 'function' as const, name: 'get_weather', description: 'the weather in a city', strict: false,
+  parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } };
+const chatWeatherTool = { type: 'function' as const, function: { name: weatherTool.name, description: weatherTool.description, strict: false, parameters: weatherTool.parameters } };
+
 const collect = async (stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> => {
   const events: ResponseStreamEvent[] = [];
   for await (const e of stream) events.push(e);
@@ -164,15 +168,59 @@ describe('responses - the official client end to end', () => {
     }
   });
 
+  it('answers with function_call items for the tool calls the chat answer makes, whole and streamed', async () => {
+    const input = 'weather in paris [[sim:tool-calls:get_weather]]';
+    const chatRes = await client.chat.completions.create({ model, messages: [{ role: 'user', content: input }], tools: [chatWeatherTool] });
+    const chatCall = chatRes.choices[0]?.message.tool_calls?.[0] as { function: { name: string; arguments: string } };
+    const res = await client.responses.create({ model, input, tools: [weatherTool], store: false });
+    expect(res.status).toBe('completed');
+    expect(res.output).toEqual([{ id: expect.stringMatching(/^fc_/), type: 'function_call', call_id: expect.any(String), name: 'get_weather',
+      arguments: chatCall.function.arguments, status: 'completed' }]);
+    expect(JSON.parse((res.output[0] as { arguments: string }).arguments)).toEqual({ query: expect.any(String) });
+    expect(res.usage).toMatchObject({ input_tokens: chatRes.usage?.prompt_tokens, output_tokens: chatRes.usage?.completion_tokens });
+
+    const events = await collect(await client.responses.create({ model, input, tools: [weatherTool], store: false, stream: true }));
+    const types = events.map((e) => e.type);
+    const pieces = events.filter((e) => e.type === 'response.function_call_arguments.delta');
+    expect(types.slice(0, 3)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added']);
+    expect(types.slice(-3)).toEqual(['response.function_call_arguments.done', 'response.output_item.done', 'response.completed']);
+    expect(types).not.toContain('response.output_text.delta');
+    const added = events[2] as { item: { type: string; id: string; name: string } };
+    expect(added.item).toMatchObject({ type: 'function_call', name: 'get_weather' });
+    for (const p of pieces) expect(p).toMatchObject({ item_id: added.item.id, output_index: 0 });
+    expect(pieces.map((p) => p.delta).join('')).toBe(chatCall.function.arguments);
+    expect(events.at(-3)).toMatchObject({ name: 'get_weather', arguments: chatCall.function.arguments });
+    expect((events.at(-1) as { response: OpenAI.Responses.Response }).response.usage).toEqual(res.usage);
+  });
+
+  it('carries a tool call on: the function_call_output after the stored call, as the chat turns the engine gets', async () => {
+    const first = await client.responses.create({ model, input: 'weather in rome [[sim:tool-calls:get_weather]]', tools: [weatherTool] });
+    const call = first.output[0] as { call_id: string; arguments: string };
+    // tool_choice none: the directive is still in the conversation, and this turn is to answer in text.
+    const second = await client.responses.create({ model, previous_response_id: first.id, tools: [weatherTool], tool_choice: 'none', max_output_tokens: 4,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'sunny' }] });
+    expect(stack.sims[0]!.stats().lastRequestBody).toMatchObject({ messages: [
+      { role: 'user', content: 'weather in rome [[sim:tool-calls:get_weather]]' },
+      { role: 'assistant', content: null, tool_calls: [{ id: call.call_id, type: 'function', function: { name: 'get_weather', arguments: call.arguments } }] },
+      { role: 'tool', tool_call_id: call.call_id, content: 'sunny' },
+    ], tools: [chatWeatherTool], tool_choice: 'none' });
+    expect(second.output_text.split(' ')).toHaveLength(4);
+  });
+
   it.each([
     ['no input', {}, 'input'],
     ['an empty input', { input: '' }, 'input'],
     ['an empty input array', { input: [] }, 'input'],
-    ['a function_call item', { input: [{ type: 'function_call', name: 'f', arguments: '{}', call_id: 'c' }] }, 'input.0.type'],
+    ['a reasoning item', { input: [{ type: 'reasoning', summary: [] }] }, 'input.0.type'],
+    ['a function_call without its call_id', { input: [{ type: 'function_call', name: 'f', arguments: '{}' }] }, 'input.0.call_id'],
+    ['a function_call_output without output', { input: [{ type: 'function_call_output', call_id: 'c' }] }, 'input.0.output'],
+    ['tool_choice naming a function not in tools', { input: 'hi', tools: [weatherTool], tool_choice: { type: 'function', name: 'other' } }, 'tool_choice'],
+    ['tool_choice required without tools', { input: 'hi', tool_choice: 'required' }, 'tool_choice'],
+    ['a function tool with a bad name', { input: 'hi', tools: [{ ...weatherTool, name: 'no spaces allowed' }] }, 'tools.0.name'],
     ['an unknown role', { input: [{ role: 'robot', content: 'hi' }] }, 'input.0.role'],
     ['an image part', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'http://x' }] }] }, 'input.0.content.0'],
     ['a number as an item', { input: [42] }, 'input.0'],
-    ['tools', { input: 'hi', tools: [{ type: 'web_search' }] }, 'tools'],
+    ['a hosted tool', { input: 'hi', tools: [{ type: 'web_search' }] }, 'tools.0.type'],
     ['background', { input: 'hi', background: true }, 'background'],
     ['json output', { input: 'hi', text: { format: { type: 'json_object' } } }, 'text.format.type'],
     ['an unknown field', { input: 'hi', reasoning: { effort: 'high' } }, 'reasoning'],
