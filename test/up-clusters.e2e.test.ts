@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { alive } from './support/processes.js';
 
 /** Every descendant of `pid`, read from /proc. */
 function descendants(pid: number): number[] {
@@ -28,15 +29,6 @@ function descendants(pid: number): number[] {
   walk(pid);
   return out;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
 
 async function until(condition: () => boolean, ms: number): Promise<boolean> {
   const started = Date.now();

@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { alive } from './support/processes.js';
 
 /** Direct children of `pid`, read from /proc (no dependency on procps). */
 function childPids(pid: number): number[] {
@@ -24,16 +25,6 @@ function childPids(pid: number): number[] {
     })
     .map(Number);
 }
-
-/** Running: it exists and is not a zombie (an orphan's zombie lingers until pid 1 reaps it). */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
 
 const comm = (pid: number): string => {
   try {
