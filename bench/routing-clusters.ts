@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { controlBucket } from '../src/actors/control/function-catalog.js';
+import { controlBucket } from '../src/control/function-catalog.js';
 import { startNatsServer } from '../src/transport/nats/nats-server-process.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import type { RouterProcessMessage, RouterProcessRequest } from './lib/cluster-router.js';

@@ -8,7 +8,7 @@
  *   npm run bench:routing [-- --conversations 64 --turns 4 --concurrency 20 --methods least-busy,prefix-aware]
  */
 import { parseArgs } from 'node:util';
-import { routingMethods, type RoutingMethod } from '../src/actors/control/function.schema.js';
+import { routingMethods, type RoutingMethod } from '../src/control/function.schema.js';
 import { startLocalStack } from '../src/launch/local-stack.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { runChatWorkload } from './lib/chat-workload.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RoutingOptions } from '../src/actors/control/function.schema.js';
+import type { RoutingOptions } from '../src/control/function.schema.js';
 import { decide } from '../src/actors/router/decision.js';
 import { routingRequest, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';
 import { newRoutingState, type RoutingState } from '../src/actors/router/routing-request.js';

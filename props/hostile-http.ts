@@ -6,7 +6,7 @@
  * fast-check a number to generate and to shrink.
  */
 import fc from 'fast-check';
-import { routingMethods } from '../src/actors/control/function.schema.js';
+import { routingMethods } from '../src/control/function.schema.js';
 import type { RawRequest } from './raw-http.js';
 
 /** A string of `bytes` characters, a piece repeated: cheap to build at any size. */

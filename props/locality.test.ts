@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { localityModes } from '../src/actors/control/function.schema.js';
+import { localityModes } from '../src/control/function.schema.js';
 import { exclusionOf } from '../src/actors/router/eligibility.js';
 import { chooseRoute, localView, type RemoteCandidate } from '../src/actors/router/locality.js';
 import { RemoteClusters, summaryExpiryIntervals } from '../src/actors/router/remote-clusters.js';

@@ -1,7 +1,7 @@
 /** Arbitraries and helpers shared by the routing properties. */
 import fc from 'fast-check';
-import type { Deployment, RoutingMethod } from '../src/actors/control/function.schema.js';
-import { routingMethods } from '../src/actors/control/function.schema.js';
+import type { Deployment, RoutingMethod } from '../src/control/function.schema.js';
+import { routingMethods } from '../src/control/function.schema.js';
 import { decide } from '../src/actors/router/decision.js';
 import type { WorkerLoad } from '../src/actors/router/registry.protocol.js';
 import { routingRequest, seededRandom, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';

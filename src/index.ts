@@ -2,8 +2,8 @@
 export { startGateway, type Gateway, type GatewayOptions } from './actors/gateway/gateway.js';
 export { startRouter, type Router, type RouterOptions } from './actors/router/router.js';
 export { startWorker, type Worker, type WorkerOptions } from './actors/worker/worker.js';
-export { FunctionCatalog, controlBucket } from './actors/control/function-catalog.js';
-export type { FunctionRecord, VersionRecord, ModelSpec, LlmConfig, RoutingMethod } from './actors/control/function.schema.js';
+export { FunctionCatalog, controlBucket } from './control/function-catalog.js';
+export type { FunctionRecord, VersionRecord, ModelSpec, LlmConfig, RoutingMethod } from './control/function.schema.js';
 export { spawn, type ActorRef, type ActorStats, type Behavior, type BehaviorFactory, type Failure } from './actors/runtime/actor.js';
 export { restartOnFailure, restartWithBackoff, resumeOnFailure, stopOnFailure, type Supervision } from './actors/runtime/supervision.js';
 export { Overflow, type MailboxOptions } from './actors/runtime/mailbox.js';

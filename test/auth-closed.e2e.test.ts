@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoFunctionId, demoModel, demoVersionId } from '../src/actors/control/demo-function.js';
+import { demoFunctionId, demoModel, demoVersionId } from '../src/control/demo-function.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { type RunGatewayOptions, type RunningGateway, runGateway } from '../src/launch/roles.js';
 import { silentLogger } from '../src/observability/logger.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoFunctionId, demoVersionId } from '../src/actors/control/demo-function.js';
+import { demoFunctionId, demoVersionId } from '../src/control/demo-function.js';
 import { EngineNotReadyError } from '../src/actors/worker/engine-readiness.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { runWorker } from '../src/launch/roles.js';

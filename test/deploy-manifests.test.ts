@@ -12,7 +12,7 @@ import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { llmConfigSchema } from '../src/actors/control/function.schema.js';
+import { llmConfigSchema } from '../src/control/function.schema.js';
 import { parseResources } from '../src/cli/admin/apply.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

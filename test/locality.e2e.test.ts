@@ -3,8 +3,8 @@
 // made for its cluster. One server has no NATS gateways to keep a's requests on a's routers, so b's
 // router takes only what is spilled to it (takeGatewayRequests: false), as a supercluster would do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../src/actors/control/demo-function.js';
-import type { Locality } from '../src/actors/control/function.schema.js';
+import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../src/control/demo-function.js';
+import type { Locality } from '../src/control/function.schema.js';
 import type { Router } from '../src/actors/router/router.js';
 import type { Worker } from '../src/actors/worker/worker.js';
 import { type RunningGateway, runGateway, runLimiter, runRouter, runWorker, type Stoppable } from '../src/launch/roles.js';

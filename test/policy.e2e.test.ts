@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoFunctionId } from '../src/actors/control/demo-function.js';
+import { demoFunctionId } from '../src/control/demo-function.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { admin, chat, setLlmConfig } from './support/routing.js';
 import { startTestStack, testApiKey, waitFor } from './support/stack.js';

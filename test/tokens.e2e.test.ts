@@ -4,7 +4,7 @@
 // length enforced before any engine is called.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoFunctionId, demoVersionId } from '../src/actors/control/demo-function.js';
+import { demoFunctionId, demoVersionId } from '../src/control/demo-function.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { createTokenCounter, type TokenCounter } from '../src/tokenize/index.js';
 import { clientFor, startTestStack, testApiKey } from './support/stack.js';

@@ -6,9 +6,9 @@
 import OpenAI from 'openai';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoFunctionId, demoModel, demoVersionId } from '../src/actors/control/demo-function.js';
-import { controlBucket } from '../src/actors/control/function-catalog.js';
-import { type WorkerBinding, WorkerBindings } from '../src/actors/control/worker-bindings.js';
+import { demoFunctionId, demoModel, demoVersionId } from '../src/control/demo-function.js';
+import { controlBucket } from '../src/control/function-catalog.js';
+import { type WorkerBinding, WorkerBindings } from '../src/control/worker-bindings.js';
 import type { Router } from '../src/actors/router/router.js';
 import type { Worker } from '../src/actors/worker/worker.js';
 import type { LocalStack } from '../src/launch/local-stack.js';

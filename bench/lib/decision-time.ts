@@ -2,7 +2,7 @@
  * The router's decision time on its own: decide() (eligibility, the method, the decision record)
  * over a table of N workers with mixed loads, some of them ineligible, timed call by call.
  */
-import { routingMethods, type RoutingMethod } from '../../src/actors/control/function.schema.js';
+import { routingMethods, type RoutingMethod } from '../../src/control/function.schema.js';
 import { decide } from '../../src/actors/router/decision.js';
 import { prefixBlocks } from '../../src/actors/router/hash.js';
 import { routingRequest, seededRandom, workerDescriptor, workerLoad } from '../../src/actors/router/router-test-support.js';

@@ -4,7 +4,7 @@
  * or the config file); handlers load only when their command runs.
  */
 import { type Command, Option } from 'commander';
-import { routingMethods } from '../actors/control/routing-method-names.js';
+import { routingMethods } from '../control/routing-method-names.js';
 import { collect, keyValue, nonNegativeInt } from './arg-parsers.js';
 
 const admin = (cmd: Command): Command => cmd

@@ -3,7 +3,7 @@
  * `llmux --help` starts in tens of milliseconds.
  */
 import { Command, Option } from 'commander';
-import { routingMethods } from '../actors/control/routing-method-names.js';
+import { routingMethods } from '../control/routing-method-names.js';
 import { defaultHttpLimits } from '../actors/gateway/http-limits.js';
 import { authModes } from '../policy/auth-mode.js';
 import { addAdminCommands } from './admin-commands.js';

@@ -5,10 +5,10 @@
  * integration tests and the benchmarks.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
-import type { FunctionCatalog } from '../actors/control/function-catalog.js';
-import type { LlmConfig } from '../actors/control/function.schema.js';
-import { type WorkerBinding, WorkerBindings } from '../actors/control/worker-bindings.js';
+import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../control/demo-function.js';
+import type { FunctionCatalog } from '../control/function-catalog.js';
+import type { LlmConfig } from '../control/function.schema.js';
+import { type WorkerBinding, WorkerBindings } from '../control/worker-bindings.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';

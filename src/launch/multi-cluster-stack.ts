@@ -11,9 +11,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../actors/control/demo-function.js';
-import type { LlmConfig } from '../actors/control/function.schema.js';
-import { type WorkerBinding, WorkerBindings } from '../actors/control/worker-bindings.js';
+import { demoFunctionId, demoModel, demoVersionId, registerDemoFunction } from '../control/demo-function.js';
+import type { LlmConfig } from '../control/function.schema.js';
+import { type WorkerBinding, WorkerBindings } from '../control/worker-bindings.js';
 import type { Limiter } from '../actors/limiter/limiter.js';
 import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';

@@ -3,14 +3,14 @@
  * the single-role commands (`llmux gateway|router|worker`) and by `llmux up`.
  */
 import { randomBytes } from 'node:crypto';
-import { FunctionCatalog, controlBucket } from '../actors/control/function-catalog.js';
+import { FunctionCatalog, controlBucket } from '../control/function-catalog.js';
 import { type Gateway, type GatewayOptions, startGateway } from '../actors/gateway/gateway.js';
 import { LimiterClient, type LimiterFailMode } from '../actors/gateway/limiter-client.js';
 import { openUsageStream, UsageLedger } from '../ledger/usage-ledger.js';
 import { type Limiter, startLimiter } from '../actors/limiter/limiter.js';
 import { ApiKeyStore } from '../policy/api-key-store.js';
 import type { AuthMode } from '../policy/auth-mode.js';
-import { RouteTable } from '../actors/control/route-table.js';
+import { RouteTable } from '../control/route-table.js';
 import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, type WorkerOptions, startWorker } from '../actors/worker/worker.js';

@@ -6,8 +6,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { idSchema } from '../actors/control/function.schema.js';
-import { KvRecords } from '../actors/control/kv-records.js';
+import { idSchema } from '../control/function.schema.js';
+import { KvRecords } from '../control/kv-records.js';
 import type { KvStore, Subscription } from '../transport/transport.js';
 import { limitSpecSchema, requestLimitSpecSchema } from './limit-spec.js';
 

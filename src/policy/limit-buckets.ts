@@ -4,7 +4,7 @@
  * a limit per distinct value of a header, e.g. `x-claim-name`). Each becomes a bucket in the limiter.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { LlmConfig } from '../actors/control/function.schema.js';
+import type { LlmConfig } from '../control/function.schema.js';
 import type { TenantRecord } from './api-key-store.js';
 import type { BucketRef } from './limiter-state.js';
 import type { Principal } from './principal.js';

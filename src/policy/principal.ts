@@ -1,6 +1,6 @@
 /** Who is calling: what authentication established, and what the rest of the gateway checks against. */
 import { z } from 'zod';
-import { idSchema } from '../actors/control/function.schema.js';
+import { idSchema } from '../control/function.schema.js';
 
 export interface Principal {
   tenant: string;

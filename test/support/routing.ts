@@ -1,6 +1,6 @@
 // Test support for routing: raw HTTP calls that expose response headers, the admin API, live llmConfig changes.
-import { demoFunctionId, demoModel, demoVersionId } from '../../src/actors/control/demo-function.js';
-import type { LlmConfig } from '../../src/actors/control/function.schema.js';
+import { demoFunctionId, demoModel, demoVersionId } from '../../src/control/demo-function.js';
+import type { LlmConfig } from '../../src/control/function.schema.js';
 import type { LocalStack } from '../../src/launch/local-stack.js';
 import { testAdminKey, testApiKey, waitFor } from './stack.js';
 

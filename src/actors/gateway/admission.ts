@@ -12,7 +12,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import { limitBuckets, missingSelectorHeader } from '../../policy/limit-buckets.js';
 import type { Principal } from '../../policy/principal.js';
-import type { LlmConfig } from '../control/function.schema.js';
+import type { LlmConfig } from '../../control/function.schema.js';
 import type { LimiterClient, LimiterFailMode } from './limiter-client.js';
 import { rateLimitError, rateLimitHeaders } from './rate-limit-headers.js';
 

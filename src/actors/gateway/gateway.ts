@@ -20,9 +20,9 @@ import { isStreamId, JournalWriter, newStreamId, ownerOf, parseSseId } from './s
 import { serveResume } from './resume.js';
 import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
-import type { FunctionCatalog } from '../control/function-catalog.js';
-import { defaultRoutingMethod } from '../control/function.schema.js';
-import { handleAdmin } from './admin-api.js';
+import type { FunctionCatalog } from '../../control/function-catalog.js';
+import { defaultRoutingMethod } from '../../control/function.schema.js';
+import { handleAdmin } from '../../admin-api/api.js';
 import { AdminAuth, Authenticator } from '../../policy/authenticator.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { JwtOptions } from '../../policy/jwt-auth.js';
@@ -35,8 +35,8 @@ import { answerHalfClosed, bodyLimitFor, capConnections, defaultHttpLimits, type
 import { parseModelAddress } from './model-address.js';
 import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
 import { type ValidatedRequest, validateRequest } from './request-schema.js';
-import type { RouteTable } from '../control/route-table.js';
-import type { Route } from '../control/route.schema.js';
+import type { RouteTable } from '../../control/route-table.js';
+import type { Route } from '../../control/route.schema.js';
 import { BackendAdapters } from './route-proxy.js';
 import { serveRouteRequest } from './route-request.js';
 import { onRequestEnd } from './request-end.js';

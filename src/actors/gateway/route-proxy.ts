@@ -12,8 +12,8 @@ import { engineFailureDetail, isEngineRequestFailure } from '../../engine-adapte
 import { createEngineAdapter } from '../../engine-adapters/registry.js';
 import type { Logger } from '../../observability/logger.js';
 import { createChatPromptRenderer, guessTokenizer } from '../../tokenize/index.js';
-import type { RoutePlan } from '../control/route-table.js';
-import type { Backend, retryOnValues } from '../control/route.schema.js';
+import type { RoutePlan } from '../../control/route-table.js';
+import type { Backend, retryOnValues } from '../../control/route.schema.js';
 import { sendError, sendJson, sseErrorEvent } from './http-io.js';
 import { embedWith } from '../../engine-adapters/capabilities.js';
 import { operations } from '../../operations/index.js';

@@ -12,7 +12,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { mayDebug, mayUse, type Principal } from '../../policy/principal.js';
 import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
-import type { Route } from '../control/route.schema.js';
+import type { Route } from '../../control/route.schema.js';
 import { admit, reservationFields } from './admission.js';
 import type { GatewayOptions } from './gateway.js';
 import { countPrompt, requestedMaxTokens } from './prompt-tokens.js';

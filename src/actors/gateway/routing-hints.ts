@@ -6,8 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { invalidRequest, type LlmuxError } from '../../errors.js';
 import { operations } from '../../operations/index.js';
-import type { LlmConfig, RoutingMethod } from '../control/function.schema.js';
-import { routingMethods } from '../control/function.schema.js';
+import type { LlmConfig, RoutingMethod } from '../../control/function.schema.js';
+import { routingMethods } from '../../control/function.schema.js';
 import { hash53, prefixBlocks } from '../router/hash.js';
 import { prefixMethods } from '../router/methods/index.js';
 import type { RoutingHints } from '../worker/worker.protocol.js';

@@ -10,7 +10,7 @@
 import type { Logger } from '../../observability/logger.js';
 import { queues, spilledFrom, subjects } from '../../transport/subjects.js';
 import type { Inbound, Subscription, Transport } from '../../transport/transport.js';
-import type { Deployment } from '../control/function.schema.js';
+import type { Deployment } from '../../control/function.schema.js';
 import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
 import { summarizeWorkers } from './cluster-summary.js';
 import { RemoteClusters } from './remote-clusters.js';

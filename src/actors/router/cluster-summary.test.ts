@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Deployment } from '../control/function.schema.js';
+import type { Deployment } from '../../control/function.schema.js';
 import { summarizeWorkers } from './cluster-summary.js';
 import { workerDescriptor, workerLoad } from './router-test-support.js';
 import { parseClusterSummary } from './summary.protocol.js';

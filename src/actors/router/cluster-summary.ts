@@ -3,7 +3,7 @@
  * function, version and model, how many workers there are, how many are ready and how much room
  * they have. One pass over the table, about once a second.
  */
-import type { Deployment } from '../control/function.schema.js';
+import type { Deployment } from '../../control/function.schema.js';
 import { deployedIn } from './eligibility.js';
 import { type SummaryEntry, summaryBounds } from './summary.protocol.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';

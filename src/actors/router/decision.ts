@@ -3,7 +3,7 @@
  * the router's own cluster when it has an eligible worker there, let the method choose, and keep
  * what a record of it needs for `GET /admin/api/decisions/<request-id>`.
  */
-import type { Locality, RoutingMethod, RoutingOptions } from '../control/function.schema.js';
+import type { Locality, RoutingMethod, RoutingOptions } from '../../control/function.schema.js';
 import { type ExclusionReason, exclusionOf, exclusionReasons } from './eligibility.js';
 import type { RemoteCandidate, SpillReason } from './locality.js';
 import type { WorkerDescriptor } from './registry.protocol.js';

@@ -13,7 +13,7 @@
  *
  * Every routing method chooses only among the eligible; a property test holds them to it.
  */
-import type { Deployment } from '../control/function.schema.js';
+import type { Deployment } from '../../control/function.schema.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import type { RoutingRequest } from './routing-request.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';

@@ -10,7 +10,7 @@
  *
  * A request that was spilled here is never spilled again: one hop, then the usual answer.
  */
-import type { Locality } from '../control/function.schema.js';
+import type { Locality } from '../../control/function.schema.js';
 import type { ExclusionReason } from './eligibility.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 

@@ -6,7 +6,7 @@ import { createTokenCounter } from '../../tokenize/index.js';
 import { MemoryBus } from '../../transport/memory/memory-transport.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Inbound } from '../../transport/transport.js';
-import { FunctionCatalog, controlBucket } from '../control/function-catalog.js';
+import { FunctionCatalog, controlBucket } from '../../control/function-catalog.js';
 import { parseReplyFrame, type ReplyFrame } from '../gateway/reply.protocol.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import type { InferRequest } from '../worker/worker.protocol.js';

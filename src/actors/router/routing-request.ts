@@ -1,5 +1,5 @@
 /** What a routing method needs to know about a request, and what it may keep between requests. */
-import type { Deployment, RoutingMethod, RoutingOptions } from '../control/function.schema.js';
+import type { Deployment, RoutingMethod, RoutingOptions } from '../../control/function.schema.js';
 import type { HashRing } from './methods/hash-ring.js';
 import { PrefixIndex } from './prefix-index.js';
 import type { WorkerEntry } from './worker-table.js';

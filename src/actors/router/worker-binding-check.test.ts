@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BindingState, WorkerBinding } from '../control/worker-bindings.js';
+import type { BindingState, WorkerBinding } from '../../control/worker-bindings.js';
 import { workerDescriptor } from './router-test-support.js';
 import { bindingRefusal } from './worker-binding-check.js';
 

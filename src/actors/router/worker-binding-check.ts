@@ -5,7 +5,7 @@
  * their own NATS identities); otherwise there is no identity to bind and it is let in.
  */
 import { assertNever } from '../../errors.js';
-import { anyValue, type BindingState } from '../control/worker-bindings.js';
+import { anyValue, type BindingState } from '../../control/worker-bindings.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 
 /** Why the registration is refused, or undefined when the binding allows it. */

@@ -5,7 +5,7 @@
 import type { Continuation } from '../../engine-adapters/adapter.js';
 import { isOperationName, type OperationName } from '../../operations/index.js';
 import { isFiniteNumber, isObject, isString, isStringArray } from '../../protocol/guards.js';
-import { type RoutingMethod, routingMethods } from '../control/function.schema.js';
+import { type RoutingMethod, routingMethods } from '../../control/function.schema.js';
 
 /** What the gateway works out for the router from the request (the router does not read the body). */
 export interface RoutingHints {

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-import type { VersionRecord } from '../../actors/control/function.schema.js';
+import type { VersionRecord } from '../../control/function.schema.js';
 import { type AdminFlags, AdminClient, enc } from './admin-client.js';
 
 const meta = z.object({ name: z.string().min(1) }).strict();

@@ -1,5 +1,5 @@
 /** `llmux functions …` and `llmux functions versions …`: the function lifecycle through the admin API. */
-import type { VersionRecord } from '../../actors/control/function.schema.js';
+import type { VersionRecord } from '../../control/function.schema.js';
 import { type AdminFlags, AdminClient, enc } from './admin-client.js';
 import { printJson, printRecord, printTable } from './output.js';
 

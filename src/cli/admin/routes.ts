@@ -1,5 +1,5 @@
 /** `llmux routes …` and `llmux backends …`: providers and engines reached from the gateway, and the routes to them. */
-import type { Backend, Route } from '../../actors/control/route.schema.js';
+import type { Backend, Route } from '../../control/route.schema.js';
 import { type AdminFlags, AdminClient, enc } from './admin-client.js';
 import { printJson, printTable } from './output.js';
 

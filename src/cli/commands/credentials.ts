@@ -10,8 +10,8 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { controlBucket } from '../../actors/control/function-catalog.js';
-import { anyValue, bindableWorkerId, type WorkerBinding, WorkerBindings } from '../../actors/control/worker-bindings.js';
+import { controlBucket } from '../../control/function-catalog.js';
+import { anyValue, bindableWorkerId, type WorkerBinding, WorkerBindings } from '../../control/worker-bindings.js';
 import { authorizationConfig, newIdentity } from '../../transport/nats/nats-credentials.js';
 import { connectNats } from '../../transport/nats/nats-transport.js';
 import { connectAccessFrom } from './nats-identity.js';

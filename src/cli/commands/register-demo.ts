@@ -1,6 +1,6 @@
 /** `llmux register-demo`: the demo function, for stacks whose roles run separately (the full API comes later). */
-import { demoFunctionId, registerDemoFunction } from '../../actors/control/demo-function.js';
-import { FunctionCatalog, controlBucket } from '../../actors/control/function-catalog.js';
+import { demoFunctionId, registerDemoFunction } from '../../control/demo-function.js';
+import { FunctionCatalog, controlBucket } from '../../control/function-catalog.js';
 import { connectNats } from '../../transport/nats/nats-transport.js';
 import { connectAccessFrom, type NatsTlsFlags } from './nats-identity.js';
 

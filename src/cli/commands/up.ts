@@ -1,6 +1,6 @@
 /** `llmux up`: a whole stack on this machine, with a ready-to-paste request. */
 import { randomBytes } from 'node:crypto';
-import type { RoutingMethod } from '../../actors/control/function.schema.js';
+import type { RoutingMethod } from '../../control/function.schema.js';
 import { startLocalStack } from '../../launch/local-stack.js';
 import { createLogger } from '../../observability/logger.js';
 import { startTracing } from '../../observability/tracing.js';

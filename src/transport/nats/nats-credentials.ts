@@ -8,7 +8,7 @@
  * another cluster than the one its identity was made for.
  *
  * What a worker identity may *serve* (function, version, model) is not in these permissions: it is a
- * binding record in the control KV (actors/control/worker-bindings.ts) that routers check. A worker
+ * binding record in the control KV (control/worker-bindings.ts) that routers check. A worker
  * cannot write it, since its permissions allow no JetStream or KV subject (`$JS.API.>`, `$KV.>`).
  */
 import { nkeys } from '@nats-io/nats-core';

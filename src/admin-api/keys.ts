@@ -4,10 +4,10 @@
  * limits (`PUT /admin/api/tenants/<tenant>`). Bodies are validated; a 400 names the field.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, invalidRequest, LlmuxError } from '../../errors.js';
-import { type ApiKeyStore, apiKeyRecordSchema, tenantRecordSchema } from '../../policy/api-key-store.js';
-import { readBody } from './admin-body.js';
-import { sendError, sendJson } from './http-io.js';
+import { ErrorCode, invalidRequest, LlmuxError } from '../errors.js';
+import { type ApiKeyStore, apiKeyRecordSchema, tenantRecordSchema } from '../policy/api-key-store.js';
+import { readBody } from './body.js';
+import { sendError, sendJson } from '../actors/gateway/http-io.js';
 
 const createKeySchema = apiKeyRecordSchema.pick({ tenant: true, functions: true, name: true, tokenRateLimit: true, requestRateLimit: true, debug: true })
   .extend({ functions: apiKeyRecordSchema.shape.functions.default(['*']) }).strict();

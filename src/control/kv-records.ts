@@ -4,7 +4,7 @@
  * ignored, never half-applied. A write is visible here at once, everywhere else through the watch.
  */
 import type { z } from 'zod';
-import type { KvStore, Subscription } from '../../transport/transport.js';
+import type { KvStore, Subscription } from '../transport/transport.js';
 
 export class KvRecords<T> {
   readonly #items = new Map<string, T>();

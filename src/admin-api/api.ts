@@ -1,17 +1,17 @@
 /** Routes an authenticated `/admin/...` request to its handler; anything else is a 404 listing the routes. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode } from '../../errors.js';
-import type { ApiKeyStore } from '../../policy/api-key-store.js';
-import { type Transport, TransportUnavailableError } from '../../transport/transport.js';
+import { ErrorCode } from '../errors.js';
+import type { ApiKeyStore } from '../policy/api-key-store.js';
+import { type Transport, TransportUnavailableError } from '../transport/transport.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import type { RouteTable } from '../control/route-table.js';
-import { deleteBackend, deleteRoute, deleteRouting, discover, listBackends, listRouting, listRoutes, postRouting, putBackend, putRoute } from './admin-routes.js';
+import { deleteBackend, deleteRoute, deleteRouting, discover, listBackends, listRouting, listRoutes, postRouting, putBackend, putRoute } from './routes.js';
 import {
   createFunction, createVersion, deleteFunction, deploy, getFunction, getVersion, listFunctions, listVersions, undeploy, updateModel, versionStatus,
-} from './admin-functions.js';
-import { createKey, listKeys, putTenant, revokeKey } from './admin-keys.js';
-import { drainWorker, getDecisions, listWorkers } from './admin-routing.js';
-import { sendError } from './http-io.js';
+} from './functions.js';
+import { createKey, listKeys, putTenant, revokeKey } from './keys.js';
+import { drainWorker, getDecisions, listWorkers } from './routing.js';
+import { sendError } from '../actors/gateway/http-io.js';
 
 export interface AdminContext {
   transport: Transport;

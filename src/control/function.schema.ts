@@ -4,8 +4,8 @@
  * a config file, the admin API.
  */
 import { z } from 'zod';
-import { isValidTokenizer, tokenizerNames } from '../../tokenize/tokenizer-names.js';
-import { limitSpecSchema, requestLimitSpecSchema } from '../../policy/limit-spec.js';
+import { isValidTokenizer, tokenizerNames } from '../tokenize/tokenizer-names.js';
+import { limitSpecSchema, requestLimitSpecSchema } from '../policy/limit-spec.js';
 import { routingMethods } from './routing-method-names.js';
 
 export { defaultRoutingMethod, type RoutingMethod, routingMethods } from './routing-method-names.js';

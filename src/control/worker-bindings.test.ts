@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { MemoryBus } from '../../transport/memory/memory-transport.js';
+import { MemoryBus } from '../transport/memory/memory-transport.js';
 import { controlBucket } from './function-catalog.js';
 import { WorkerBindings } from './worker-bindings.js';
 

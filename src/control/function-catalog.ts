@@ -4,7 +4,7 @@
  * `versions.<functionId>.<versionId>`.
  */
 import type { z } from 'zod';
-import type { KvEntry, KvStore, Subscription } from '../../transport/transport.js';
+import type { KvEntry, KvStore, Subscription } from '../transport/transport.js';
 import {
   type Deployment,
   type FunctionRecord,

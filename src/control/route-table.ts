@@ -4,7 +4,7 @@
  * may use (only the one it selects by `owned_by`, when it selects one), the first by weight and the
  * rest in declared order as fallbacks.
  */
-import type { KvStore, Subscription } from '../../transport/transport.js';
+import type { KvStore, Subscription } from '../transport/transport.js';
 import { KvRecords } from './kv-records.js';
 import { type Backend, backendSchema, type Route, routeSchema } from './route.schema.js';
 

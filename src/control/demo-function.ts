@@ -1,6 +1,6 @@
 /** The demo function `llmux up` registers, so a fresh stack answers at once. */
 import type { FunctionCatalog } from './function-catalog.js';
-import { operations } from '../../operations/index.js';
+import { operations } from '../operations/index.js';
 import type { LlmConfig } from './function.schema.js';
 
 export const demoFunctionId = 'demo';

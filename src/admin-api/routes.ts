@@ -10,12 +10,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { ErrorCode, invalidRequest, LlmuxError } from '../../errors.js';
-import { isEngineKind } from '../../engine-adapters/registry.js';
+import { ErrorCode, invalidRequest, LlmuxError } from '../errors.js';
+import { isEngineKind } from '../engine-adapters/registry.js';
 import type { RouteTable } from '../control/route-table.js';
 import { type Backend, backendSchema, type Route, routeSchema } from '../control/route.schema.js';
-import { readBody } from './admin-body.js';
-import { sendError, sendJson } from './http-io.js';
+import { readBody } from './body.js';
+import { sendError, sendJson } from '../actors/gateway/http-io.js';
 
 const redact = (b: Backend): Omit<Backend, 'apiKey'> & { apiKey?: string } => (b.apiKey ? { ...b, apiKey: '(set)' } : b);
 const notFound = (what: string) => ({ code: ErrorCode.notFound, retryable: false, message: `no ${what}` });

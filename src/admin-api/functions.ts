@@ -5,14 +5,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { ErrorCode, type ErrorInfo, LlmuxError } from '../../errors.js';
-import type { Transport } from '../../transport/transport.js';
+import { ErrorCode, type ErrorInfo, LlmuxError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
 import type { FunctionCatalog } from '../control/function-catalog.js';
 import { deploymentSchema, functionRecordSchema, idSchema, llmConfigSchema, modelSpecSchema, versionRecordSchema } from '../control/function.schema.js';
-import { readBody } from './admin-body.js';
-import { zodError } from './request-schema.js';
-import { workersFromRouters } from './admin-routing.js';
-import { sendError, sendJson } from './http-io.js';
+import { readBody } from './body.js';
+import { zodError } from '../actors/gateway/request-schema.js';
+import { workersFromRouters } from './routing.js';
+import { sendError, sendJson } from '../actors/gateway/http-io.js';
 
 const createFunctionSchema = z.object({ id: idSchema, name: z.string().min(1).max(128).optional(), functionType: z.literal('LLM').default('LLM') }).strict();
 const createVersionSchema = z.object({ versionId: idSchema, models: z.array(modelSpecSchema).min(1) }).strict();

@@ -5,14 +5,14 @@
  * transport; the gateway holds none of it.
  */
 import type { ServerResponse } from 'node:http';
-import { ErrorCode } from '../../errors.js';
-import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
-import { subjects } from '../../transport/subjects.js';
-import type { Transport } from '../../transport/transport.js';
-import type { DecisionRecord } from '../router/decision.js';
-import { parseRouterAnswer, type WorkerView } from '../router/router.protocol.js';
-import { gather } from './gather.js';
-import { sendError, sendJson } from './http-io.js';
+import { ErrorCode } from '../errors.js';
+import { isFiniteNumber, isObject, isString } from '../protocol/guards.js';
+import { subjects } from '../transport/subjects.js';
+import type { Transport } from '../transport/transport.js';
+import type { DecisionRecord } from '../actors/router/decision.js';
+import { parseRouterAnswer, type WorkerView } from '../actors/router/router.protocol.js';
+import { gather } from '../actors/gateway/gather.js';
+import { sendError, sendJson } from '../actors/gateway/http-io.js';
 
 /** How long to wait for routers' answers (they answer from memory, in well under a millisecond each). */
 const windowMs = 300;

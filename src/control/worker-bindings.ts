@@ -10,7 +10,7 @@
  * `malformed`, and the router refuses the worker until the record is fixed.
  */
 import { z } from 'zod';
-import type { KvEntry, KvStore, Subscription } from '../../transport/transport.js';
+import type { KvEntry, KvStore, Subscription } from '../transport/transport.js';
 import { idSchema } from './function.schema.js';
 
 /** Any version, or any model, of the bound function. */
