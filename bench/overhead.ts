@@ -5,10 +5,11 @@
  * both alike. Prints a table and writes JSON to bench/results/.
  *
  * The streaming case runs twice through llmux: as is, and resumable (the stream journal on). The
- * traced cases compare two `llmux up` stacks side by side: one with tracing off (no OTEL_* set) and
+ * traced cases compare two more `llmux up` stacks side by side, both fresh (a stack that served the
+ * earlier cases carries their ledger and journal streams): one with tracing off (no OTEL_* set) and
  * one sampling 100 % of requests, exporting OTLP http/protobuf to a sink in this process.
  *
- *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16]
+ *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16 --only traced]
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
     'max-tokens': { type: 'string', default: '16' },
+    /** Only the cases whose name contains this. */
+    only: { type: 'string', default: '' },
   },
 });
 const requests = Number(values.requests);
@@ -32,6 +35,8 @@ const maxTokens = Number(values['max-tokens']);
 
 interface Stack {
   baseUrl: string;
+  /** A twin of the stack, tracing off, for the traced cases only. */
+  untracedUrl: string;
   /** The same stack, tracing every request. */
   tracedUrl: string;
   simUrl: string;
@@ -70,6 +75,7 @@ async function startStack(): Promise<Stack> {
   const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
   if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
   const plain = await up(simUrl);
+  const twin = await up(simUrl);
   const exported = { requests: 0, bytes: 0 };
   const sink = await otlpSink(exported);
   const traced = await up(simUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on',
@@ -77,11 +83,13 @@ async function startStack(): Promise<Stack> {
     OTEL_BSP_MAX_QUEUE_SIZE: '200000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048' });
   return {
     baseUrl: plain.baseUrl,
+    untracedUrl: twin.baseUrl,
     tracedUrl: traced.baseUrl,
     simUrl,
     exported,
     stop: async () => {
       await plain.stop();
+      await twin.stop();
       await traced.stop();
       sink.server.close();
       await sim.stop();
@@ -100,6 +108,7 @@ const cases: Case[] = [
   { name: 'chat, non-streaming, traced 100 %', stream: false, traced: true },
   { name: 'chat, streaming, traced 100 %', stream: true, traced: true },
 ];
+const chosen = cases.filter((c) => c.name.includes(values.only));
 const labels = (c: Case): [string, string] => (c.traced ? ['llmux', 'llmux traced'] : ['direct', 'llmux']);
 
 function body(model: string, stream: boolean): string {
@@ -112,11 +121,11 @@ async function main(): Promise<void> {
   say(`llmux at ${stack.baseUrl}, simulator at ${stack.simUrl}`);
   const results: Array<{ case: string; path: 'baseline' | 'measured'; rounds: LoadResult[] }> = [];
   try {
-    for (const c of cases) {
+    for (const c of chosen) {
       const [baseName, measuredName] = labels(c);
-      const untraced = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream), ...(c.headers ? { headers: c.headers } : {}) };
-      const direct = c.traced ? untraced : { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
-      const viaLlmux = c.traced ? { ...untraced, url: stack.tracedUrl } : untraced;
+      const llmux = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream), ...(c.headers ? { headers: c.headers } : {}) };
+      const direct = c.traced ? { ...llmux, url: stack.untracedUrl } : { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
+      const viaLlmux = c.traced ? { ...llmux, url: stack.tracedUrl } : llmux;
       say(`[${c.name}] warm-up`);
       await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });
       await runLoad({ ...viaLlmux, concurrency, requests: Math.min(500, requests) });
@@ -142,7 +151,7 @@ async function main(): Promise<void> {
   });
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
-  for (const c of cases) {
+  for (const c of chosen) {
     const [baseName, measuredName] = labels(c);
     const d = summary(results.find((r) => r.case === c.name && r.path === 'baseline')!.rounds);
     const l = summary(results.find((r) => r.case === c.name && r.path === 'measured')!.rounds);

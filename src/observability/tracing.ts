@@ -5,6 +5,7 @@
  * which `@opentelemetry/sdk-node` reads itself. With none of them set, tracing is off: the SDK is
  * never loaded and every span helper (spans.ts) returns after one boolean test.
  */
+import { type Context, type ContextManager, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
 
 /** Whether the environment asks for traces: an OTLP endpoint or a trace exporter, and the SDK not disabled. */
@@ -14,6 +15,19 @@ export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean
   if (exporter === 'none') return false;
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || exporter);
 }
+
+/** A context manager that keeps no context: `with` just calls. */
+const noAsyncContext: ContextManager = {
+  active: (): Context => ROOT_CONTEXT,
+  with: (_context, fn, thisArg, ...args) => fn.call(thisArg, ...args),
+  bind: (_context, target) => target,
+  enable() {
+    return this;
+  },
+  disable() {
+    return this;
+  },
+};
 
 let sdk: NodeSDK | undefined;
 let on = false;
@@ -36,6 +50,9 @@ export async function startTracing(role: string, env: NodeJS.ProcessEnv = proces
     ...(env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
     ...(env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
     instrumentations: [],
+    // Every span names its parent explicitly (spans.ts), so no async context is needed; the default
+    // AsyncLocalStorage context manager would put a hook on every promise in the process.
+    contextManager: noAsyncContext,
   });
   sdk.start();
   on = true;
