@@ -2,6 +2,7 @@
 import { chat } from './chat.js';
 import { completion } from './completion.js';
 import { embeddings } from './embeddings.js';
+import { messages } from './messages.js';
 import type { OperationSpec } from './operation.js';
 import { responses } from './responses.js';
 
@@ -10,6 +11,7 @@ export const operations = {
   completion,
   embeddings,
   responses,
+  messages,
 } as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof operations;

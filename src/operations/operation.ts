@@ -26,6 +26,8 @@ export interface RenderContext {
   created: number;
   /** The model string the client sent, which it sees back. */
   clientModel: string;
+  /** The gateway's prompt count, for a stream that states it up front (Anthropic's `message_start`). */
+  promptTokens?: number;
 }
 
 /** Token counts as the client sees them (usage-reconcile.ts). */
@@ -123,4 +125,8 @@ export interface OperationSpec {
   /** For operations whose stream has state of its own (numbered events, text so far): one per answer, in place of `stream`. */
   openStream?(request: ValidatedRequest): StreamRender;
   stateful?: StatefulOperation;
+  /** The error body of this dialect (Anthropic's `{type: 'error', error}`), in place of OpenAI's. */
+  errorBody?(error: ErrorInfo): Record<string, unknown>;
+  /** A header its clients send the API key in (Anthropic's `x-api-key`), taken as `Authorization: Bearer`. */
+  keyHeader?: string;
 }

@@ -38,6 +38,22 @@ describe('auth mode', () => {
     expect(await outcome(off, bearer('EMPTY'))).toBe('anonymous');
     expect(await outcome(new Authenticator({ mode: 'required' }), bearer('EMPTY'))).toBe('401 invalid API key');
   });
+
+  it('authenticator - takes a key header (Anthropic\'s x-api-key) as the bearer, and never reads a malformed one as none, even with auth off', async () => {
+    const off = new Authenticator({ mode: 'off', staticKeys: ['sk-local'] });
+    const who = async (headers: Record<string, string>): Promise<string> => {
+      const p = await off.authenticateRequest(headers, 'x-api-key');
+      return p instanceof LlmuxError ? `401 ${p.message}` : p.tenant;
+    };
+    expect(await who({ 'x-api-key': 'sk-local' })).toBe('default');
+    expect(await who({})).toBe('anonymous');
+    expect(await who({ 'x-api-key': '' })).toMatch(/^401/);
+    expect(await who({ 'x-api-key': 'sk-local sk-other' })).toMatch(/^401/);
+    expect(await who({ 'x-api-key': 'sk-local', authorization: bearer('EMPTY') })).toMatch(/^401 .*different credentials/);
+    expect(await who({ 'x-api-key': 'sk-local', authorization: bearer('sk-local') })).toBe('default');
+    // Without the key header named, x-api-key is nothing.
+    expect(await off.authenticateRequest({ 'x-api-key': 'sk-llmux-never-made' })).toBe(await off.authenticate(undefined));
+  });
 });
 
 describe('jwt claims', () => {

@@ -7,6 +7,7 @@
  * Credentials are compared as SHA-256 hashes, in constant time for static keys, and never logged.
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode, LlmuxError } from '../errors.js';
 import { type ApiKeyStore, isStoredKeySecret, sha256Hex } from './api-key-store.js';
 import type { AuthMode } from './auth-mode.js';
@@ -37,6 +38,19 @@ export class Authenticator {
     this.mode = options.mode ?? 'required';
     this.#static = (options.staticKeys ?? []).map((k) => Buffer.from(sha256Hex(k), 'hex'));
     this.#jwt = options.jwt ? new JwtAuth(options.jwt) : undefined;
+  }
+
+  /**
+   * A request's credential: `Authorization: Bearer`, or on an operation whose clients send their key
+   * in `keyHeader` (Anthropic's `x-api-key`) that key, as a bearer. Both headers at once must carry
+   * the same credential, and a key header that is not one token is refused, never read as none.
+   */
+  async authenticateRequest(headers: IncomingHttpHeaders, keyHeader?: string): Promise<Principal | LlmuxError> {
+    const key = keyHeader ? headers[keyHeader] : undefined;
+    if (key === undefined) return this.authenticate(headers.authorization);
+    if (typeof key !== 'string' || !/^\S+$/.test(key.trim())) return unauthorized(`'${keyHeader}' must be one API key`);
+    if (headers.authorization !== undefined && bearer(headers.authorization) !== key.trim()) return unauthorized(`'${keyHeader}' and Authorization carry different credentials; send one`);
+    return this.authenticate(`Bearer ${key.trim()}`);
   }
 
   async authenticate(authorization: string | undefined): Promise<Principal | LlmuxError> {

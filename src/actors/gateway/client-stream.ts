@@ -21,6 +21,8 @@ export interface ClientStreamOptions {
   streamId: string;
   /** Set for a resumable stream. */
   journal?: JournalWriter;
+  /** The operation's error shape for an answer that fails before it starts (OpenAI's unless given). */
+  errorBody?: (error: ErrorInfo) => unknown;
 }
 
 export class ClientStream {
@@ -98,7 +100,7 @@ export class ClientStream {
     }
     this.#started = true;
     this.options.journal?.end();
-    return sendError(this.res, error, headers);
+    return sendError(this.res, error, headers, this.options.errorBody);
   }
 
   /** Drops the connection of a client that stopped reading: what waits for it is freed. */

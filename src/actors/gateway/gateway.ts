@@ -352,7 +352,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const reply = (res: ServerResponse, operation: OperationSpec | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
-    const status = sendError(res, error, headers);
+    const status = sendError(res, error, headers, operation?.errorBody);
     metrics.requests.inc({ route: operation?.path ?? 'other', status: String(status) });
   };
 
@@ -405,7 +405,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!operation && !isModels) {
       return reply(res, undefined, { code: ErrorCode.unsupportedUri, retryable: false, message: `no route for ${req.method} ${path}` });
     }
-    const principal = await auth.authenticate(req.headers.authorization);
+    const principal = await auth.authenticateRequest(req.headers, operation?.keyHeader);
     if (principal instanceof LlmuxError) return reply(res, operation, principal.toInfo());
     if (isModels) {
       if (req.method !== 'GET') return reply(res, undefined, { code: ErrorCode.invalidRequest, retryable: false, message: 'use GET /v1/models' });

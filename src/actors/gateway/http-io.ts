@@ -77,7 +77,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(payload);
 }
 
-export function sendError(res: ServerResponse, error: ErrorInfo, headers: Record<string, string> = {}): number {
+/** `body` is the dialect's error shape (an operation's `errorBody`), OpenAI's unless given. */
+export function sendError(res: ServerResponse, error: ErrorInfo, headers: Record<string, string> = {}, body: (error: ErrorInfo) => unknown = openAiErrorBody): number {
   const status = httpStatusOf(error.code);
   const extra = error.code === 'no_active_backend' ? { 'retry-after': '1', ...headers }
     // The rest of an oversized body is never read, so this connection cannot carry another request.
@@ -86,7 +87,7 @@ export function sendError(res: ServerResponse, error: ErrorInfo, headers: Record
     res.end();
     return status;
   }
-  sendJson(res, status, openAiErrorBody(error), extra);
+  sendJson(res, status, body(error), extra);
   return status;
 }
 

@@ -160,10 +160,11 @@ export class RequestSession {
     this.#op = operations[init.request.operation];
     this.#answer = this.#op.answer(init.request);
     this.#stream = init.request.stream ? (this.#op.openStream?.(init.request) ?? this.#op.stream) : undefined;
-    this.#render = { id: `${this.#op.idPrefix}-${init.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: init.clientModel };
+    this.#render = { id: `${this.#op.idPrefix}-${init.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: init.clientModel, promptTokens: init.promptTokens };
     this.#accounting = new SessionAccounting(init.metrics, this.#op, init.clientModel, init.arrivedAt);
     this.#client = new ClientStream(init.res, {
       onFirstByte: () => this.#accounting.firstByte(), streamId: init.streamId, ...(init.journal ? { journal: init.journal } : {}),
+      ...(this.#op.errorBody ? { errorBody: this.#op.errorBody } : {}),
     });
   }
 

@@ -81,7 +81,7 @@ export interface RouteRequest {
 export async function serveRoute(r: RouteRequest): Promise<void> {
   const { plan, request, res } = r;
   const op = operations[request.operation];
-  const render: RenderContext = { id: `${op.idPrefix}-${r.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: r.clientModel };
+  const render: RenderContext = { id: `${op.idPrefix}-${r.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: r.clientModel, promptTokens: r.promptTokens };
   const streamRender = request.stream ? (op.openStream?.(request) ?? op.stream) : undefined;
   const controller = new AbortController();
   res.on('close', () => {
@@ -187,7 +187,7 @@ function fail(r: RouteRequest, error: ErrorInfo, headersSent: boolean, tried: st
     // The request's own fault (a bad parameter, an engine that cannot do it) is the client's to hear as is.
     const upstream = error.code === ErrorCode.invalidRequest || error.code === ErrorCode.unsupported ? error
       : { ...error, code: ErrorCode.upstreamError, message: `route '${r.plan.route.name}': ${tried.length} attempt(s) on ${[...new Set(tried)].join(', ')} failed; last${backend ? `, on backend '${backend}'` : ''}: ${error.message}` };
-    status = sendError(r.res, upstream, r.headers);
+    status = sendError(r.res, upstream, r.headers, operations[r.request.operation].errorBody);
   }
   r.onEnd({ outcome: 'failed', status, ...(backend ? { workerId: backend } : {}), promptTokens: deltas > 0 ? r.promptTokens : 0, completionTokens: deltas, errorCode: error.code });
 }
