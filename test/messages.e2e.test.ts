@@ -6,7 +6,8 @@
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../src/launch/local-stack.js';
-import { errorAfterDirective } from '../src/sim/faults.js';
+import { errorAfterDirective, FAIL_DIRECTIVE } from '../src/sim/faults.js';
+import { type SimServer, startSim } from '../src/sim/sim-server.js';
 import { admin } from './support/routing.js';
 import { clientFor, startTestStack, testApiKey } from './support/stack.js';
 
@@ -112,6 +113,7 @@ describe('messages - Anthropic\'s Messages API over the chat pipeline', () => {
       const res = await post(body, key);
       expect(res.status, `x-api-key ${String(key)}`).toBe(401);
       expect(res.json).toEqual({ type: 'error', error: { type: 'authentication_error', message: expect.any(String) } });
+      if (key === null) expect(res.json.error.message).toContain('x-api-key');
     }
     // Both headers, differing: refused rather than one picked.
     const both = await fetch(`${stack.gatewayUrl}/v1/messages`, { method: 'POST', headers: { ...headersFor(testApiKey), authorization: 'Bearer sk-other' }, body: JSON.stringify(body) });
@@ -143,6 +145,10 @@ describe('messages - Anthropic\'s Messages API over the chat pipeline', () => {
     const broken = await post({ model: 'dead-model', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] });
     expect(broken.status).toBe(502);
     expect(broken.json).toEqual({ type: 'error', error: { type: 'api_error', message: expect.any(String) } });
+    // On a function: the worker's engine refuses before any output.
+    const refused = await post({ model, max_tokens: 2, messages: [{ role: 'user', content: `please ${FAIL_DIRECTIVE}` }] });
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect(refused.json).toEqual({ type: 'error', error: { type: 'api_error', message: expect.any(String) } });
   });
 
   it('answers tool use as the chat answer\'s tool calls, whole and streamed, and carries the tool result on', async () => {
@@ -214,5 +220,31 @@ describe('messages - Anthropic\'s Messages API over the chat pipeline', () => {
     expect(res.status).toBe(400);
     expect(res.json).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining(`'${field}`) } });
     expect(stack.sims[0]!.stats().requestsTotal).toBe(before);
+  });
+});
+
+describe('messages - on a route (a backend served from the gateway)', () => {
+  let backend: SimServer;
+  const routed = 'routed-messages-model';
+
+  beforeAll(async () => {
+    backend = await startSim({ format: 'vllm', models: [routed] });
+    expect((await admin(stack, 'PUT', '/admin/api/backends/msg-b', undefined, { engine: 'vllm', url: backend.url })).status).toBe(200);
+    expect((await admin(stack, 'PUT', '/admin/api/routes/msg-route', undefined, { match: { models: [routed] }, backends: [{ backend: 'msg-b', weight: 1 }] })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  it('translates and streams the same events as on a function, usage as whole', async () => {
+    const body = { model: routed, max_tokens: 5, system: 'sys', messages: [{ role: 'user', content: 'route me' }] };
+    const whole = await post(body);
+    expect(whole.json).toMatchObject({ type: 'message', model: routed, stop_reason: 'max_tokens', usage: { output_tokens: 5 } });
+    expect(backend.stats().lastRequestBody).toMatchObject({ messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'route me' }], max_tokens: 5 });
+    const events = await stream(body);
+    expect(events.map((e) => e.event).filter((t) => t !== 'content_block_delta')).toEqual(['message_start', 'ping', 'content_block_start', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(events[0]?.data.message.usage.input_tokens).toBeGreaterThan(0);
+    expect(events.filter((e) => e.event === 'content_block_delta').map((e) => e.data.delta.text).join('')).toBe(whole.json.content[0].text);
+    expect(events.at(-2)?.data.usage).toEqual(whole.json.usage);
   });
 });

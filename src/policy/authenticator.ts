@@ -47,7 +47,10 @@ export class Authenticator {
    */
   async authenticateRequest(headers: IncomingHttpHeaders, keyHeader?: string): Promise<Principal | LlmuxError> {
     const key = keyHeader ? headers[keyHeader] : undefined;
-    if (key === undefined) return this.authenticate(headers.authorization);
+    if (key === undefined) {
+      const missing = keyHeader !== undefined && headers.authorization === undefined && this.mode === 'required';
+      return missing ? unauthorized(`missing credentials: send \`${keyHeader}: <API key>\` or \`Authorization: Bearer <API key or token>\``) : this.authenticate(headers.authorization);
+    }
     if (typeof key !== 'string' || !/^\S+$/.test(key.trim())) return unauthorized(`'${keyHeader}' must be one API key`);
     if (headers.authorization !== undefined && bearer(headers.authorization) !== key.trim()) return unauthorized(`'${keyHeader}' and Authorization carry different credentials; send one`);
     return this.authenticate(`Bearer ${key.trim()}`);
