@@ -1,11 +1,12 @@
 // A deployment with one process per role, as in production: `llmux credentials` makes the NATS
 // identities, nats-server runs with their authorization block, and `llmux sim`, `llmux router`,
 // `llmux limiter`, `llmux worker` and `llmux gateway` each connect with their seed; a streamed request.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { spawnRole } from './support/processes.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/nats-server-process.js';
 
@@ -18,22 +19,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function role(args: string[], ready: RegExp): Promise<string> {
-  const child = spawn(process.execPath, ['bin/llmux.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLMUX_LOG_LEVEL: 'info' } });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) resolve(m[1] ?? m[0]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`llmux ${args[0]} exited with ${code}:\n${out}`)));
-    setTimeout(() => reject(new Error(`llmux ${args[0]} not ready:\n${out}`)), 15_000).unref();
-  });
-}
+const role = (args: string[], ready: RegExp): Promise<string> => spawnRole(children, args, ready);
 
 describe('one process per role', () => {
   it('serves a streamed chat request through separately started gateway, router and worker', async () => {

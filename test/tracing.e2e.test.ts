@@ -1,12 +1,13 @@
 // One trace per request across separately started role processes: a real OTLP/HTTP receiver on
 // loopback collects what the gateway, router and worker export (http/json, decoded here; and
 // http/protobuf), and a recording proxy in front of `llmux sim` shows the traceparent the engine got.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnRole } from './support/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/nats-server-process.js';
 
@@ -78,22 +79,7 @@ function recordingProxy(target: string): Server {
   });
 }
 
-function role(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<string> {
-  const child = spawn(process.execPath, ['bin/llmux.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLMUX_LOG_LEVEL: 'info', ...env } });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) resolve(m[1] ?? m[0]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`llmux ${args[0]} exited with ${code}:\n${out}`)));
-    setTimeout(() => reject(new Error(`llmux ${args[0]} not ready:\n${out}`)), 15_000).unref();
-  });
-}
+const role = (args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<string> => spawnRole(children, args, ready, env);
 
 const otel = (protocol: string): Record<string, string> => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '50',
