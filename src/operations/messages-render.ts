@@ -7,6 +7,7 @@
  */
 import type { Delta, ToolCallDelta } from '../engine-adapters/adapter.js';
 import type { ErrorCode, ErrorInfo } from '../errors.js';
+import { type JoinedCall, mergeCall, OneChoice } from './one-choice.js';
 import type { AnswerUsage, Output, RenderContext, StreamRender, WholeAnswer } from './operation.js';
 
 /** Anthropic's `error.type` for each llmux code, so its clients map them to their own error classes. */
@@ -48,21 +49,7 @@ function usageOf(u: AnswerUsage): Record<string, number> {
   return { input_tokens: u.promptTokens - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: u.completionTokens };
 }
 
-interface Call {
-  id: string;
-  name: string;
-  arguments: string;
-}
-
-function mergeCall(calls: Map<number, Call>, t: ToolCallDelta): { call: Call; fresh: boolean } {
-  const existing = calls.get(t.index);
-  const call = existing ?? { id: '', name: '', arguments: '' };
-  if (t.id) call.id = t.id;
-  if (t.function?.name) call.name += t.function.name;
-  if (t.function?.arguments) call.arguments += t.function.arguments;
-  calls.set(t.index, call);
-  return { call, fresh: existing === undefined };
-}
+type Call = JoinedCall;
 
 /** A tool call's arguments as the `input` object Anthropic's clients read (an engine's malformed JSON is kept as a string). */
 function inputOf(args: string): unknown {
@@ -78,19 +65,10 @@ const toolUse = (call: Call): Record<string, unknown> => ({ type: 'tool_use', id
 
 /** The non-streamed answer. */
 export class MessageAnswer implements WholeAnswer {
-  #text = '';
-  #finishReason: string | undefined;
-  readonly #calls = new Map<number, Call>();
+  readonly #choice = new OneChoice();
 
   add(output: Output): boolean {
-    if (output.type !== 'deltas') return false;
-    for (const d of output.deltas) {
-      if (d.index !== 0) continue; // one choice
-      if (d.text) this.#text += d.text;
-      if (d.finishReason) this.#finishReason = d.finishReason;
-      for (const t of d.toolCalls ?? []) mergeCall(this.#calls, t);
-    }
-    return true;
+    return this.#choice.add(output);
   }
 
   missing(): undefined {
@@ -98,11 +76,11 @@ export class MessageAnswer implements WholeAnswer {
   }
 
   render(ctx: RenderContext, usage: AnswerUsage): Record<string, unknown> {
-    const calls = [...this.#calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => toolUse(call));
-    const text = this.#text !== '' || calls.length === 0 ? [{ type: 'text', text: this.#text }] : [];
+    const calls = this.#choice.sortedCalls().map(([, call]) => toolUse(call));
+    const text = this.#choice.text !== '' || calls.length === 0 ? [{ type: 'text', text: this.#choice.text }] : [];
     return {
       id: messageId(ctx), type: 'message', role: 'assistant', model: ctx.clientModel, content: [...text, ...calls],
-      stop_reason: stopReason(this.#finishReason, calls.length), stop_sequence: null, usage: usageOf(usage),
+      stop_reason: stopReason(this.#choice.finishReason, calls.length), stop_sequence: null, usage: usageOf(usage),
     };
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { Delta, ToolCallDelta } from '../engine-adapters/adapter.js';
 import type { ErrorInfo } from '../errors.js';
+import { type JoinedCall, mergeCall, OneChoice } from './one-choice.js';
 import type { AnswerUsage, Output, RenderContext, StreamRender, WholeAnswer } from './operation.js';
 
 /** What the client sent that its answer echoes back, and the ids of the answer. */
@@ -43,27 +44,12 @@ function messageItem(echo: ResponseEcho, text: string | undefined, status: ItemS
   return { id: echo.itemId, type: 'message', role: 'assistant', status, content: text === undefined ? [] : [textPart(text)] };
 }
 
-interface Call {
-  callId: string;
-  name: string;
-  arguments: string;
-}
+type Call = JoinedCall;
 
 const callItemId = (echo: ResponseEcho, index: number): string => `fc_${echo.itemId.slice(4)}_${index}`;
 
 function callItem(echo: ResponseEcho, index: number, call: Call, status: ItemStatus): Record<string, unknown> {
-  return { id: callItemId(echo, index), type: 'function_call', call_id: call.callId, name: call.name, arguments: call.arguments, status };
-}
-
-/** Tool-call deltas joined by index (the id and name come first, the arguments in pieces). */
-function mergeCall(calls: Map<number, Call>, t: ToolCallDelta): { call: Call; fresh: boolean } {
-  const existing = calls.get(t.index);
-  const call = existing ?? { callId: '', name: '', arguments: '' };
-  if (t.id) call.callId = t.id;
-  if (t.function?.name) call.name += t.function.name;
-  if (t.function?.arguments) call.arguments += t.function.arguments;
-  calls.set(t.index, call);
-  return { call, fresh: existing === undefined };
+  return { id: callItemId(echo, index), type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments, status };
 }
 
 /** The status a finished answer has: `length` is OpenAI's `incomplete` for `max_output_tokens`. */
@@ -87,21 +73,12 @@ const finished = (status: Status, usage: AnswerUsage): Record<string, unknown> =
 
 /** The non-streamed answer. */
 export class ResponseAnswer implements WholeAnswer {
-  #text = '';
-  #finishReason: string | undefined;
-  readonly #calls = new Map<number, Call>();
+  readonly #choice = new OneChoice();
 
   constructor(readonly echo: ResponseEcho) {}
 
   add(output: Output): boolean {
-    if (output.type !== 'deltas') return false;
-    for (const d of output.deltas) {
-      if (d.index !== 0) continue; // n is 1: one choice
-      if (d.text) this.#text += d.text;
-      if (d.finishReason) this.#finishReason = d.finishReason;
-      for (const t of d.toolCalls ?? []) mergeCall(this.#calls, t);
-    }
-    return true;
+    return this.#choice.add(output);
   }
 
   missing(): undefined {
@@ -109,10 +86,10 @@ export class ResponseAnswer implements WholeAnswer {
   }
 
   render(ctx: RenderContext, usage: AnswerUsage): Record<string, unknown> {
-    const status = finishedStatus(this.#finishReason);
+    const status = finishedStatus(this.#choice.finishReason);
     const itemStatus = itemStatusOf(status);
-    const calls = [...this.#calls.entries()].sort(([a], [b]) => a - b).map(([i, call]) => callItem(this.echo, i, call, itemStatus));
-    const message = this.#text !== '' || calls.length === 0 ? [messageItem(this.echo, this.#text, itemStatus)] : [];
+    const calls = this.#choice.sortedCalls().map(([i, call]) => callItem(this.echo, i, call, itemStatus));
+    const message = this.#choice.text !== '' || calls.length === 0 ? [messageItem(this.echo, this.#choice.text, itemStatus)] : [];
     return responseObject(ctx, this.echo, status, [...message, ...calls], finished(status, usage));
   }
 }
