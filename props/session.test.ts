@@ -14,6 +14,7 @@ import type { ReplyFrame } from '../src/actors/gateway/reply.protocol.js';
 import { defaultSessionLimits, RequestSession, type SessionEnd } from '../src/actors/gateway/request-session.js';
 import type { InferRequest } from '../src/actors/worker/worker.protocol.js';
 import type { Inbound, Transport } from '../src/transport/transport.js';
+import { FakeResponse } from '../src/actors/gateway/session-test-support.js';
 
 /** What one worker does with one dispatch. */
 type Script =
@@ -46,35 +47,6 @@ const caseArb = fc.record({
 
 const word = (i: number): string => (i === 0 ? 'w0' : ` w${i}`);
 
-/** A ServerResponse stand-in that records what the client would read. */
-class FakeResponse {
-  status: number | undefined;
-  body = '';
-  ended = false;
-  destroyed = false;
-  headersSent = false;
-  writableLength = 0;
-  writableNeedDrain = false;
-  writeHead(status: number): this {
-    this.status = status;
-    this.headersSent = true;
-    return this;
-  }
-  write(text: string): boolean {
-    expect(this.ended, 'write after end').toBe(false);
-    this.body += text;
-    return true;
-  }
-  end(text?: string): void {
-    expect(this.ended, 'ended twice').toBe(false);
-    if (text) this.body += text;
-    this.ended = true;
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-  setHeader(): void {}
-}
 
 /** The text and usage a client read from an SSE body, and how it ended. */
 function readSse(body: string): { text: string; done: boolean; error: boolean; completion?: number } {

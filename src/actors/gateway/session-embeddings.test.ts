@@ -10,33 +10,8 @@ import type { Inbound, Transport } from '../../transport/transport.js';
 import type { InferRequest } from '../worker/worker.protocol.js';
 import type { ReplyFrame } from './reply.protocol.js';
 import { defaultSessionLimits, RequestSession, type SessionEnd } from './request-session.js';
+import { FakeResponse } from './session-test-support.js';
 
-class FakeResponse {
-  status: number | undefined;
-  body = '';
-  ended = false;
-  destroyed = false;
-  headersSent = false;
-  writableLength = 0;
-  writableNeedDrain = false;
-  writeHead(status: number): this {
-    this.status = status;
-    this.headersSent = true;
-    return this;
-  }
-  write(text: string): boolean {
-    this.body += text;
-    return true;
-  }
-  end(text?: string): void {
-    if (text) this.body += text;
-    this.ended = true;
-  }
-  destroy(): void {
-    this.destroyed = true;
-  }
-  setHeader(): void {}
-}
 
 const vectors = [[0.5, -0.25], [0.125, 1], [0, -1]];
 const input = ['a', 'b', 'c'];
