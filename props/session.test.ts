@@ -11,10 +11,9 @@ import { ErrorCode } from '../src/errors.js';
 import { GatewayMetrics } from '../src/observability/gateway-metrics.js';
 import { silentLogger } from '../src/observability/logger.js';
 import type { ReplyFrame } from '../src/actors/gateway/reply.protocol.js';
-import { defaultSessionLimits, RequestSession, type SessionEnd } from '../src/actors/gateway/request-session.js';
-import type { InferRequest } from '../src/actors/worker/worker.protocol.js';
-import type { Inbound, Transport } from '../src/transport/transport.js';
-import { FakeResponse } from '../src/actors/gateway/session-test-support.js';
+import { defaultSessionLimits, RequestSession } from '../src/actors/gateway/request-session.js';
+import type { Inbound } from '../src/transport/transport.js';
+import { sessionWiring } from '../src/actors/gateway/session-test-support.js';
 
 /** What one worker does with one dispatch. */
 type Script =
@@ -83,20 +82,11 @@ describe('request session', () => {
       let now = 1_000_000;
       vi.setSystemTime(now);
       const answer = Array.from({ length: c.answerTokens }, (_, i) => word(i));
-      const dispatches: Array<{ request: InferRequest; reply: string }> = [];
-      const transport = {
-        publish(subject: string, body: unknown, options?: { reply?: string }) {
-          if (subject.startsWith('llmux.route.') && options?.reply) dispatches.push({ request: body as InferRequest, reply: options.reply });
-        },
-      } as unknown as Transport;
-      const live = new Set<string>();
-      let nextReply = 0;
-      const ends: SessionEnd[] = [];
-      const res = new FakeResponse();
+      const { dispatches, transport, replies, live, ends, res } = sessionWiring();
       const limits = { ...defaultSessionLimits };
       const session = new RequestSession({
         transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits,
-        replies: { open: () => { const r = `_INBOX.t.${nextReply++}`; live.add(r); return r; }, close: (r) => void live.delete(r) },
+        replies,
         requestId: 'r1', traceparent: '00-0-0-00', deadline: now + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
         request: { operation: 'chat', model: 'demo/m', stream: c.stream, includeUsage: true, body: { max_tokens: c.answerTokens, messages: [] } },
         tokenizer: 'o200k', promptTokens: 7, routing: { tokens: 20 }, migrationAttempts: c.migrations, debug: false, streamId: 'AAAAAAAAAAAAAAAAAAAAAA',

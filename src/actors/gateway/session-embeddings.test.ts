@@ -6,30 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { silentLogger } from '../../observability/logger.js';
 import { packVectors } from '../../protocol/vectors.js';
-import type { Inbound, Transport } from '../../transport/transport.js';
-import type { InferRequest } from '../worker/worker.protocol.js';
+import type { Inbound } from '../../transport/transport.js';
 import type { ReplyFrame } from './reply.protocol.js';
-import { defaultSessionLimits, RequestSession, type SessionEnd } from './request-session.js';
-import { FakeResponse } from './session-test-support.js';
+import { defaultSessionLimits, RequestSession } from './request-session.js';
+import { sessionWiring } from './session-test-support.js';
 
 
 const vectors = [[0.5, -0.25], [0.125, 1], [0, -1]];
 const input = ['a', 'b', 'c'];
 
 function start(encodingFormat: 'float' | 'base64' = 'float') {
-  const dispatches: Array<{ request: InferRequest; reply: string }> = [];
-  const transport = {
-    publish(subject: string, body: unknown, options?: { reply?: string }) {
-      if (subject.startsWith('llmux.route.') && options?.reply) dispatches.push({ request: body as InferRequest, reply: options.reply });
-    },
-  } as unknown as Transport;
-  const live = new Set<string>();
-  let next = 0;
-  const ends: SessionEnd[] = [];
-  const res = new FakeResponse();
+  const { dispatches, transport, replies, live, ends, res } = sessionWiring();
   const session = new RequestSession({
     transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits: defaultSessionLimits,
-    replies: { open: () => { const r = `_INBOX.t.${next++}`; live.add(r); return r; }, close: (r) => void live.delete(r) },
+    replies,
     requestId: 'r1', traceparent: '00-0-0-00', deadline: Date.now() + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
     request: { operation: 'embeddings', model: 'demo/m', stream: false, includeUsage: false, body: { input, encoding_format: encodingFormat } },
     tokenizer: 'o200k', promptTokens: 3, routing: { tokens: 3 }, migrationAttempts: 3, debug: false, streamId: 'AAAAAAAAAAAAAAAAAAAAAA',

@@ -3,6 +3,9 @@
  * read, and fails a test that writes after the end or ends twice.
  */
 import { expect } from 'vitest';
+import type { Transport } from '../../transport/transport.js';
+import type { InferRequest } from '../worker/worker.protocol.js';
+import type { SessionEnd } from './request-session.js';
 
 export class FakeResponse {
   status: number | undefined;
@@ -31,4 +34,36 @@ export class FakeResponse {
     this.destroyed = true;
   }
   setHeader(): void {}
+}
+
+/**
+ * What a request session is wired to, as a test drives it: a transport that records dispatches to
+ * routers, reply subjects it opens and closes (only live ones take frames), the ends it reports, and
+ * the client's response.
+ */
+export function sessionWiring(): {
+  dispatches: Array<{ request: InferRequest; reply: string }>;
+  transport: Transport;
+  replies: { open(): string; close(reply: string): void };
+  live: Set<string>;
+  ends: SessionEnd[];
+  res: FakeResponse;
+} {
+  const dispatches: Array<{ request: InferRequest; reply: string }> = [];
+  const transport = {
+    publish(subject: string, body: unknown, options?: { reply?: string }) {
+      if (subject.startsWith('llmux.route.') && options?.reply) dispatches.push({ request: body as InferRequest, reply: options.reply });
+    },
+  } as unknown as Transport;
+  const live = new Set<string>();
+  let next = 0;
+  const replies = {
+    open: (): string => {
+      const r = `_INBOX.t.${next++}`;
+      live.add(r);
+      return r;
+    },
+    close: (r: string): void => void live.delete(r),
+  };
+  return { dispatches, transport, replies, live, ends: [], res: new FakeResponse() };
 }
