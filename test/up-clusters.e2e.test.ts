@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { alive } from './support/processes.js';
+import { alive, until } from './support/processes.js';
 
 /** Every descendant of `pid`, read from /proc. */
 function descendants(pid: number): number[] {
@@ -28,12 +28,6 @@ function descendants(pid: number): number[] {
   };
   walk(pid);
   return out;
-}
-
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  const started = Date.now();
-  while (!condition() && Date.now() - started < ms) await new Promise((r) => setTimeout(r, 50));
-  return condition();
 }
 
 describe('llmux up --clusters', () => {

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { alive } from './support/processes.js';
+import { alive, until } from './support/processes.js';
 
 /** Direct children of `pid`, read from /proc (no dependency on procps). */
 function childPids(pid: number): number[] {
@@ -33,12 +33,6 @@ const comm = (pid: number): string => {
     return '';
   }
 };
-
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  const started = Date.now();
-  while (!condition() && Date.now() - started < ms) await new Promise((r) => setTimeout(r, 50));
-  return condition();
-}
 
 interface UpProcess {
   child: ChildProcessByStdio<null, Readable, Readable>;

@@ -4,6 +4,7 @@
  * fields. A value of another shape is left out, as if the engine had not sent it, so a broken or
  * hostile engine can neither bill nonsense nor put `[object Object]` into a client's answer.
  */
+import { isCount, isObject } from '../protocol/guards.js';
 import type { Delta, ToolCallDelta, Usage } from './adapter.js';
 
 /** Choices per request llmux relays (`n` is 1 today; engines number them from 0). */
@@ -11,11 +12,9 @@ export const maxChoiceIndex = 127;
 /** Tool calls in one delta: more than any model emits in parallel. */
 const maxToolCallsPerDelta = 128;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** A count the engine reported, or undefined when it is not a non-negative safe integer. */
 export function countOf(value: unknown): number | undefined {
-  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
+  return isCount(value) ? value : undefined;
 }
 
 /** A choice's index: 0 when absent, undefined (drop the choice) when it is not a count up to {@link maxChoiceIndex}. */
@@ -34,13 +33,13 @@ export function toolCallDeltasOf(value: unknown): ToolCallDelta[] | undefined {
   if (!Array.isArray(value)) return undefined;
   const calls: ToolCallDelta[] = [];
   for (const [position, raw] of value.slice(0, maxToolCallsPerDelta).entries()) {
-    if (!isRecord(raw)) continue;
+    if (!isObject(raw)) continue;
     const index = raw.index === undefined || raw.index === null ? position : countOf(raw.index);
     if (index === undefined) continue;
     const call: ToolCallDelta = { index };
     if (typeof raw.id === 'string') call.id = raw.id;
     if (typeof raw.type === 'string') call.type = raw.type;
-    if (isRecord(raw.function)) {
+    if (isObject(raw.function)) {
       const fn: NonNullable<ToolCallDelta['function']> = {};
       if (typeof raw.function.name === 'string') fn.name = raw.function.name;
       if (typeof raw.function.arguments === 'string') fn.arguments = raw.function.arguments;
@@ -61,22 +60,22 @@ const maxLogprobEntries = 1 << 16;
  * string `token` and a numeric `logprob`; relayed as the engine sent them (top_logprobs included).
  */
 export function logprobsOf(value: unknown): Record<string, unknown>[] | undefined {
-  if (!isRecord(value) || !Array.isArray(value.content) || value.content.length === 0 || value.content.length > maxLogprobEntries) return undefined;
+  if (!isObject(value) || !Array.isArray(value.content) || value.content.length === 0 || value.content.length > maxLogprobEntries) return undefined;
   return value.content.every(isLogprob) ? (value.content as Record<string, unknown>[]) : undefined;
 }
 
-const isLogprob = (e: unknown): boolean => isRecord(e) && typeof e.token === 'string' && typeof e.logprob === 'number';
+const isLogprob = (e: unknown): boolean => isObject(e) && typeof e.token === 'string' && typeof e.logprob === 'number';
 
 /** Whether `value` is a delta as adapters make them: the guard for deltas arriving from a worker. */
 export function isDelta(value: unknown): value is Delta {
-  if (!isRecord(value)) return false;
+  if (!isObject(value)) return false;
   if (choiceIndexOf(value.index) !== value.index) return false;
   if (!optionalString(value.role) || !optionalString(value.text) || !optionalString(value.reasoning) || !optionalString(value.finishReason)) return false;
   if (value.logprobs !== undefined && (!Array.isArray(value.logprobs) || value.logprobs.length > maxLogprobEntries || !value.logprobs.every(isLogprob))) return false;
   if (value.toolCalls === undefined) return true;
   return Array.isArray(value.toolCalls) && value.toolCalls.every((c) =>
-    isRecord(c) && countOf(c.index) !== undefined && optionalString(c.id) && optionalString(c.type) &&
-    (c.function === undefined || (isRecord(c.function) && optionalString(c.function.name) && optionalString(c.function.arguments))));
+    isObject(c) && countOf(c.index) !== undefined && optionalString(c.id) && optionalString(c.type) &&
+    (c.function === undefined || (isObject(c.function) && optionalString(c.function.name) && optionalString(c.function.arguments))));
 }
 
 /** Usage from the counts an engine reported under its own names: those that are counts, no others. */

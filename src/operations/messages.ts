@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { invalidRequest, LlmuxError } from '../errors.js';
+import { isObject } from '../protocol/guards.js';
 import { chat } from './chat.js';
 import { positiveInt } from './generation.js';
 import { anthropicErrorBody, MessageAnswer, MessageStream } from './messages-render.js';
@@ -57,8 +58,6 @@ const knownFields = new Set(Object.keys(messagesBodySchema.shape));
 type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
 type Turn = { role: string; content: string | null; tool_calls?: ToolCall[]; tool_call_id?: string };
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** A tool_result's content: a string, or text blocks (an image in a result is not supported). */
 function resultText(content: unknown, at: string): string | LlmuxError {
   if (content === undefined) return '';
@@ -66,7 +65,7 @@ function resultText(content: unknown, at: string): string | LlmuxError {
   if (!Array.isArray(content)) return invalidRequest(`${at}.content`, `'${at}.content' must be a string or text blocks`);
   let text = '';
   for (const [k, block] of content.entries()) {
-    if (!isRecord(block) || block.type !== 'text' || typeof block.text !== 'string') {
+    if (!isObject(block) || block.type !== 'text' || typeof block.text !== 'string') {
       return invalidRequest(`${at}.content.${k}`, `'${at}.content.${k}' must be a text block; other tool result content is not supported`);
     }
     text += block.text;
@@ -82,14 +81,14 @@ function turnsOf(role: 'user' | 'assistant', content: string | unknown[], at: st
   const results: Turn[] = [];
   for (const [j, raw] of content.entries()) {
     const where = `${at}.content.${j}`;
-    if (!isRecord(raw)) return invalidRequest(where, `'${where}' must be a content block`);
+    if (!isObject(raw)) return invalidRequest(where, `'${where}' must be a content block`);
     if (raw.type === 'text') {
       if (typeof raw.text !== 'string') return invalidRequest(`${where}.text`, `'${where}.text' must be a string`);
       text += raw.text;
     } else if (raw.type === 'tool_use' && role === 'assistant') {
       if (typeof raw.id !== 'string' || raw.id === '') return invalidRequest(`${where}.id`, `'${where}.id' must be a non-empty string`);
       if (!toolName.safeParse(raw.name).success) return invalidRequest(`${where}.name`, `'${where}.name' must be a tool name`);
-      if (!isRecord(raw.input)) return invalidRequest(`${where}.input`, `'${where}.input' must be an object`);
+      if (!isObject(raw.input)) return invalidRequest(`${where}.input`, `'${where}.input' must be an object`);
       calls.push({ id: raw.id, type: 'function', function: { name: raw.name as string, arguments: JSON.stringify(raw.input) } });
     } else if (raw.type === 'tool_result' && role === 'user') {
       if (typeof raw.tool_use_id !== 'string' || raw.tool_use_id === '') return invalidRequest(`${where}.tool_use_id`, `'${where}.tool_use_id' must be a non-empty string`);

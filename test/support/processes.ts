@@ -33,3 +33,10 @@ export function spawnRole(children: ChildProcess[], args: string[], ready: RegEx
     setTimeout(() => reject(new Error(`llmux ${args[0]} not ready:\n${out}`)), 15_000).unref();
   });
 }
+
+/** Polls `condition` every 50 ms for up to `ms`; its last value. */
+export async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  const started = Date.now();
+  while (!condition() && Date.now() - started < ms) await new Promise((r) => setTimeout(r, 50));
+  return condition();
+}

@@ -4,6 +4,7 @@
  * the difference is kept for a metric, so a tokenizer drifting from its engine shows up.
  */
 import type { Usage } from '../../engine-adapters/adapter.js';
+import { isCount } from '../../protocol/guards.js';
 
 export interface TokenUsage {
   promptTokens: number;
@@ -17,8 +18,7 @@ export interface ReconciledUsage {
   differences: { prompt?: number; completion?: number };
 }
 
-/** A token count that can be billed: a non-negative safe integer (an engine or a worker frame may send -1, 1.5 or 1e400). */
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+// Only a count (guards.ts) can be billed: an engine or a worker frame may send -1, 1.5 or 1e400.
 
 /**
  * `carried`: tokens an earlier worker delivered before this one continued the answer (mid-stream
