@@ -85,6 +85,9 @@ export const subjects = {
    */
   usage: (cluster: string, tenant: string): string => `${ROOT}.usage.${encodeSegment(cluster)}.${encodeSegment(tenant)}`,
   usageOf: (cluster: string): string => `${ROOT}.usage.${encodeSegment(cluster)}.>`,
+  /** KV cache events a worker relays from its engine (protocol/kv-events.ts); routers of the cluster subscribe to `kvEventsOf`. */
+  kvEvents: (cluster: string, workerId: string): string => `${ROOT}.kv.${encodeSegment(cluster)}.${encodeSegment(workerId)}`,
+  kvEventsOf: (cluster: string): string => `${ROOT}.kv.${encodeSegment(cluster)}.*`,
   /** Routers ask every worker of their cluster to announce itself (after a router starts). */
   discover: (cluster: string): string => `${ROOT}.discover.${encodeSegment(cluster)}`,
 } as const;

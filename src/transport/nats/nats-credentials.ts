@@ -25,10 +25,10 @@ export function newIdentity(): NatsIdentity {
   return { seed: new TextDecoder().decode(pair.getSeed()), publicKey: pair.getPublicKey() };
 }
 
-/** What a worker of `cluster` may do on NATS: its own subjects, its cluster's registry and discovery broadcast, replies. */
+/** What a worker of `cluster` may do on NATS: its own subjects, its cluster's registry and KV-event subjects and discovery broadcast, replies. */
 export function workerPermissions(workerId: string, cluster: string = defaultCluster): { publish: string[]; subscribe: string[] } {
   return {
-    publish: [subjects.registry(cluster, workerId)],
+    publish: [subjects.registry(cluster, workerId), subjects.kvEvents(cluster, workerId)],
     subscribe: [subjects.workerInfer(workerId), subjects.workerCancel(workerId), subjects.workerLease(workerId), subjects.workerFlow(workerId),
       subjects.workerDrain(workerId), subjects.discover(cluster)],
   };
