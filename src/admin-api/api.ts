@@ -12,19 +12,23 @@ import {
 import { createKey, listKeys, putTenant, revokeKey } from './keys.js';
 import { drainWorker, getDecisions, listWorkers } from './routing.js';
 import { sendError } from '../actors/gateway/http-io.js';
+import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { getStats } from './stats.js';
 
 export interface AdminContext {
   transport: Transport;
   catalog: FunctionCatalog;
   routes?: RouteTable;
   keys?: ApiKeyStore;
+  /** The gateway's metrics, for `GET /admin/api/stats` (without them it has no per-model counters). */
+  metrics?: GatewayMetrics;
 }
 
 const routes = [
   'POST|GET /admin/api/functions', 'GET|DELETE /admin/api/functions/<id>', 'POST|GET /admin/api/functions/<id>/versions',
   'GET /admin/api/functions/<id>/versions/<v>', 'PATCH /admin/api/functions/<id>/versions/<v>/models/<model>',
   'POST /admin/api/functions/<id>/versions/<v>/deploy|undeploy', 'GET /admin/api/functions/<id>/versions/<v>/status',
-  'GET /admin/api/decisions/<request-id>', 'GET /admin/api/workers', 'POST /admin/api/workers/<worker-id>/drain',
+  'GET /admin/api/decisions/<request-id>', 'GET /admin/api/workers', 'GET /admin/api/stats', 'POST /admin/api/workers/<worker-id>/drain',
   'PUT|GET|DELETE /admin/api/backends[/<name>]', 'PUT|GET|DELETE /admin/api/routes[/<name>]', 'GET|POST|DELETE /admin/api/routing', 'POST /admin/discover',
   'POST /admin/api/keys', 'GET /admin/api/keys', 'DELETE /admin/api/keys/<key-id>', 'PUT /admin/api/tenants/<tenant>',
 ];
@@ -79,6 +83,7 @@ async function routeAdmin(ctx: AdminContext, req: IncomingMessage, res: ServerRe
 
   if (match(/^\/admin\/api\/decisions\/([^/]+)$/, 'GET')) return withSegment((id) => getDecisions(transport, res, id));
   if (match(/^\/admin\/api\/workers$/, 'GET')) return listWorkers(transport, res);
+  if (match(/^\/admin\/api\/stats$/, 'GET')) return getStats(transport, ctx.metrics, req, res);
   if (match(/^\/admin\/api\/workers\/([^/]+)\/drain$/, 'POST')) return withSegment((id) => drainWorker(transport, res, id));
   if (table) {
     if (match(/^\/admin\/api\/backends$/, 'GET')) return listBackends(table, res);

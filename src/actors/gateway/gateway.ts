@@ -391,7 +391,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (path.startsWith('/admin/')) {
       const denied = adminAuth.check(req.headers.authorization);
       if (denied) return void sendError(res, denied.toInfo());
-      return handleAdmin({ transport, catalog, ...(options.keys ? { keys: options.keys } : {}), ...(options.routes ? { routes: options.routes } : {}) }, req, res, path);
+      return handleAdmin({ transport, catalog, metrics, ...(options.keys ? { keys: options.keys } : {}), ...(options.routes ? { routes: options.routes } : {}) }, req, res, path);
     }
     const resumeOf = path.startsWith('/v1/streams/') ? path.slice('/v1/streams/'.length) : undefined;
     const lastEventId = req.headers['last-event-id'];
