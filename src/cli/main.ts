@@ -240,6 +240,19 @@ program
   .addHelpText('after', '\nExamples:\n  llmux cluster init --clusters us-east,us-west,eu --out ./deploy\n  llmux cluster init --clusters us-east,us-west --servers-per-cluster 3 --leaf edge@us-east --base-port 14222 --out ./deploy\n')
   .action(async (opts) => (await import('./commands/cluster.js')).clusterInit(opts));
 
+program
+  .command('top')
+  .description('a live view of a running deployment (workers, requests/s, TTFT and tokens/s per model, errors, usage per tenant), refreshed every second')
+  .addOption(new Option('--url <url>', 'the llmux gateway (default http://127.0.0.1:8080, or LLMUX_URL)'))
+  .addOption(new Option('--admin-key <key>', 'the admin credential (or LLMUX_ADMIN_KEY, or "adminKey" in the config file)'))
+  .addOption(new Option('--config-file <path>', 'JSON with "url" and "adminKey" (default ~/.config/llmux/config.json)'))
+  .addOption(new Option('--once', 'print one plain snapshot (totals, no rates) and exit'))
+  .addOption(new Option('--json', 'print one snapshot as JSON (GET /admin/api/stats) and exit'))
+  .addOption(new Option('--interval-ms <ms>', 'refresh interval').default(1000).argParser(positiveInt))
+  .addOption(new Option('--usage-window-s <s>', 'usage per tenant over this many seconds of the usage ledger').default(300).argParser(positiveInt))
+  .addHelpText('after', '\nExamples:\n  llmux top --url http://127.0.0.1:8080 --admin-key "$LLMUX_ADMIN_KEY"\n  llmux top --once\n  llmux top --json | jq .workers\n\nKeys: q or Ctrl-C quits.\n')
+  .action(async (opts) => (await import('./commands/top.js')).top(opts));
+
 addAdminCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
