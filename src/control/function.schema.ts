@@ -23,6 +23,16 @@ export const routingOptionsSchema = z.object({
   loadBound: z.number().min(1).max(10).optional(),
   /** prefix-aware and kv-aware: weight of load against the uncached share of the prompt (> 0). */
   loadWeight: z.number().positive().max(100).optional(),
+  /** cost-model: weight of the prompt blocks left to prefill after the cached prefix, against the active decode blocks (default 1). */
+  overlapWeight: z.number().min(0).max(100).optional(),
+  /** cost-model: softmax temperature over the normalised costs; 0 (default) takes the lowest, ties to the lowest worker id. */
+  temperature: z.number().min(0).max(10).optional(),
+  /**
+   * Tokens per KV block of this model's engines (1-1024). The gateway names the prompt's blocks in
+   * this size, and a worker whose KV events use another is routed on the approximate index. Without
+   * it: vLLM's default 16, and the router takes the first size a worker's events carry.
+   */
+  kvBlockSize: z.number().int().min(1).max(1024).optional(),
 }).strict();
 export type RoutingOptions = z.infer<typeof routingOptionsSchema>;
 

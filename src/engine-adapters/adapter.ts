@@ -65,6 +65,9 @@ export interface EngineLoad {
   waiting?: number;
   /** KV cache in use, 0..1. */
   kvCacheUsage?: number;
+  /** Prompt tokens looked up in the prefix cache, and those found, since the engine started (counters). */
+  prefixCacheQueries?: number;
+  prefixCacheHits?: number;
 }
 
 /** One chat message as the client sent it (content a string or OpenAI content parts). */
@@ -167,6 +170,8 @@ export interface EngineAdapter {
    * none or the scrape failed (never throws).
    */
   load(signal?: AbortSignal): Promise<EngineLoad | undefined>;
+  /** Whether the engine has a metrics endpoint that `load` scrapes (so an undefined load is a failed scrape). */
+  readonly scrapesLoad?: boolean;
   close(): Promise<void>;
 }
 

@@ -29,11 +29,16 @@ export interface LoadMetricNames {
   waiting: readonly string[];
   /** KV cache usage names; the first one present wins (current name, then older ones). */
   kvCacheUsage: readonly string[];
+  /** Prefix cache counters in tokens (vLLM's `prefix_cache_queries_total` and `prefix_cache_hits_total`), where the engine has them. */
+  prefixCacheQueries?: readonly string[];
+  prefixCacheHits?: readonly string[];
 }
 
 /** The engine's load from its metrics text; undefined when none of the names appear. */
 export function readLoad(text: string, names: LoadMetricNames): EngineLoad | undefined {
-  const sums = sumSamples(text, new Set([...names.running, ...names.waiting, ...names.kvCacheUsage]));
+  const queriesNames = names.prefixCacheQueries ?? [];
+  const hitsNames = names.prefixCacheHits ?? [];
+  const sums = sumSamples(text, new Set([...names.running, ...names.waiting, ...names.kvCacheUsage, ...queriesNames, ...hitsNames]));
   const first = (list: readonly string[]): number | undefined => list.map((n) => sums.get(n)).find((v) => v !== undefined);
   const load: EngineLoad = {};
   const running = first(names.running);
@@ -42,5 +47,11 @@ export function readLoad(text: string, names: LoadMetricNames): EngineLoad | und
   if (running !== undefined) load.running = running;
   if (waiting !== undefined) load.waiting = waiting;
   if (kv !== undefined) load.kvCacheUsage = Math.min(1, Math.max(0, kv));
+  const queries = first(queriesNames);
+  const hits = first(hitsNames);
+  if (queries !== undefined && hits !== undefined && queries >= 0 && hits >= 0) {
+    load.prefixCacheQueries = queries;
+    load.prefixCacheHits = hits;
+  }
   return Object.keys(load).length > 0 ? load : undefined;
 }

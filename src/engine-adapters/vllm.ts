@@ -15,6 +15,8 @@ export function createVllmAdapter(options: EngineAdapterOptions): EngineAdapter 
       running: ['vllm:num_requests_running'],
       waiting: ['vllm:num_requests_waiting'],
       kvCacheUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
+      prefixCacheQueries: ['vllm:prefix_cache_queries_total', 'vllm:gpu_prefix_cache_queries_total'],
+      prefixCacheHits: ['vllm:prefix_cache_hits_total', 'vllm:gpu_prefix_cache_hits_total'],
     },
   });
 }

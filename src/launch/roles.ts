@@ -155,6 +155,7 @@ export async function runRouter(options: RunRouterOptions): Promise<Router> {
     bindings: router.bindings,
     cluster: router.cluster,
     clusters: router.clusters,
+    cacheHits: router.cacheHits,
     stats: router.stats,
     async stop() {
       await router.stop();

@@ -8,7 +8,7 @@ import { type ExclusionReason, exclusionOf, exclusionReasons } from './eligibili
 import type { RemoteCandidate, SpillReason } from './locality.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import { routingMethodFns } from './methods/index.js';
-import type { RoutingRequest, RoutingState } from './routing-request.js';
+import type { PrefixIndexKind, RoutingRequest, RoutingState } from './routing-request.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
 
 export interface CandidateRecord {
@@ -54,6 +54,8 @@ export interface DecisionRecord {
   spilledFrom?: string;
   /** Time spent deciding, microseconds. */
   decisionMicros: number;
+  /** Prefix methods: which index matched the prompt (`kv-events`: some candidate's engine's own events). */
+  index?: PrefixIndexKind;
 }
 
 export interface DecideInput {
@@ -133,6 +135,9 @@ export class CandidateTable {
 export interface Decision {
   winner: WorkerEntry | undefined;
   candidates: CandidateTable;
+  /** Prefix methods: the index used, and the share of the prompt the winner was expected to hold. */
+  index?: PrefixIndexKind;
+  winnerCached?: number;
 }
 
 export function decide({ request, method, options, workers, state, now, cluster }: DecideInput): Decision {
@@ -169,5 +174,9 @@ export function decide({ request, method, options, workers, state, now, cluster 
   pick?.scores?.forEach((score, k) => {
     if (score !== undefined) table.scores[candidateIndex[k] as number] = score;
   });
-  return { winner: pick?.winner, candidates: table };
+  const winnerAt = pick?.cached && pick.winner ? candidates.indexOf(pick.winner) : -1;
+  return {
+    winner: pick?.winner, candidates: table, ...(pick?.index ? { index: pick.index } : {}),
+    ...(winnerAt >= 0 ? { winnerCached: pick?.cached?.[winnerAt] as number } : {}),
+  };
 }

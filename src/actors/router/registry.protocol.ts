@@ -92,7 +92,8 @@ function isDescriptor(v: unknown): v is WorkerDescriptor {
 }
 
 function isEngineLoad(v: unknown): v is EngineLoad {
-  return isObject(v) && optionalNumber(v.running) && optionalNumber(v.waiting) && optionalNumber(v.kvCacheUsage);
+  return isObject(v) && optionalNumber(v.running) && optionalNumber(v.waiting) && optionalNumber(v.kvCacheUsage) &&
+    optionalNumber(v.prefixCacheQueries) && optionalNumber(v.prefixCacheHits);
 }
 
 function isLoad(v: unknown): v is WorkerLoad {

@@ -17,6 +17,8 @@ export interface RoutedEvent {
   blocks?: number[];
   /** The dispatch's reply subject (unique per attempt): lets any router name the worker an attempt went to. */
   reply?: string;
+  /** Prompt tokens the deciding router expected the worker's engine to find cached (cache-hits.ts). */
+  predictedCached?: number;
 }
 
 export type RouterQuery = { type: 'decisions'; requestId: string } | { type: 'workers' };
@@ -38,7 +40,7 @@ export type RouterAnswer =
 export function parseRoutedEvent(body: unknown): RoutedEvent | undefined {
   return isObject(body) && body.type === 'routed' && isString(body.routerId) && isString(body.workerId) && isFiniteNumber(body.tokens) &&
     (body.blocks === undefined || (Array.isArray(body.blocks) && body.blocks.every(isFiniteNumber))) &&
-    (body.reply === undefined || isString(body.reply))
+    (body.reply === undefined || isString(body.reply)) && (body.predictedCached === undefined || isFiniteNumber(body.predictedCached))
     ? (body as unknown as RoutedEvent)
     : undefined;
 }

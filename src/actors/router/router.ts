@@ -34,7 +34,11 @@ import { newRoutingState, type RoutingRequest } from './routing-request.js';
 import { summaryBounds, type ClusterSummary } from './summary.protocol.js';
 import { bindingRefusal } from './worker-binding-check.js';
 import { effectiveInFlight, WorkerTable } from './worker-table.js';
-import { traceDecision, traceRouting } from '../../observability/spans.js';
+import { routingTraceId, traceDecision, traceRouting } from '../../observability/spans.js';
+import type { RouterMetricsHooks } from '../../observability/router-metrics.js';
+import type { KvEventBatch } from '../../protocol/kv-events.js';
+import { CacheHitTracker } from './cache-hits.js';
+import { parseKvEventBatch } from './kv-event-batch.js';
 
 export type RouterMessage =
   | { type: 'registry'; event: RegistryEvent }
@@ -44,7 +48,8 @@ export type RouterMessage =
   | { type: 'query'; query: RouterQuery; reply: string }
   | { type: 'summary'; summary: ClusterSummary }
   | { type: 'publish-summary' }
-  | { type: 'sweep' };
+  | { type: 'sweep' }
+  | { type: 'kv-events'; batch: KvEventBatch };
 
 export interface RouterOptions {
   transport: Transport;
@@ -77,6 +82,8 @@ export interface RouterOptions {
   takeGatewayRequests?: boolean;
   now?: () => number;
   random?: () => number;
+  /** Decision times, spills and breaker changes go here (router-metrics.ts). */
+  metrics?: RouterMetricsHooks;
 }
 
 export interface Router {
@@ -90,6 +97,8 @@ export interface Router {
   readonly cluster: string;
   /** The latest summaries of the remote clusters. */
   readonly clusters: RemoteClusters;
+  /** Predicted against engine-reported prefix cache hits, per worker (cache-hits.ts). */
+  readonly cacheHits: CacheHitTracker;
   stats(): RouterStats;
   stop(): Promise<void>;
 }
@@ -104,6 +113,9 @@ export interface RouterStats {
   spilledOut: number;
   /** Requests another cluster's router sent here. */
   spilledIn: number;
+  /** KV event batches applied, and those refused (unknown worker, another cluster's subject, wrong model). */
+  kvBatches: number;
+  kvRefused: number;
 }
 
 function errorFrame(error: ErrorInfo): ReplyFrame {
@@ -118,7 +130,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const { min, max } = summaryBounds.intervalMs;
   const summaryIntervalMs = Math.min(max, Math.max(min, options.summaryIntervalMs ?? defaultSummaryIntervalMs));
   const link = new ClusterLink({ transport, cluster, routerId, log, summaryIntervalMs });
-  const stats: RouterStats = { registryMessages: 0, summaries: 0, spilledOut: 0, spilledIn: 0 };
+  const stats: RouterStats = { registryMessages: 0, summaries: 0, spilledOut: 0, spilledIn: 0, kvBatches: 0, kvRefused: 0 };
+  const cacheHits = new CacheHitTracker();
+  /** Workers whose block size mismatch was logged, so it logs once. */
+  const blockSizeWarned = new Set<string>();
   const table = new WorkerTable(options.breakerPolicy);
   const state = newRoutingState(options.random);
   const decisions = new DecisionLog();
@@ -143,7 +158,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   };
 
   /** What a record says beyond the candidates: the method, and where the request stands between clusters. */
-  type RecordContext = Pick<StoredDecision, 'method' | 'locality' | 'spilledFrom' | 'spill' | 'remoteCandidates'>;
+  type RecordContext = Pick<StoredDecision, 'method' | 'locality' | 'spilledFrom' | 'spill' | 'remoteCandidates' | 'index'>;
   const record = (request: InferRequest, context: RecordContext, outcome: DecisionOutcome, candidates: CandidateTable | [], started: number, winner?: string): void => {
     const entry: StoredDecision = {
       requestId: request.requestId, attempt: request.routing.attempt, routerId, at: now(), cluster,
@@ -152,6 +167,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       ...(winner ? { winner } : {}),
     };
     decisions.add(entry);
+    options.metrics?.decided(entry, routingTraceId());
     traceDecision(entry, () => catalog.resolve(request.functionId, request.model)?.version.versionId);
   };
 
@@ -162,12 +178,39 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     return silent !== undefined && !exclude.includes(silent) ? [...exclude, silent] : exclude;
   };
 
-  const noteRouted = (workerId: string, tokens: number, blocks: readonly number[] | undefined): void => {
+  const noteRouted = (workerId: string, tokens: number, blocks: readonly number[] | undefined, predictedCached: number | undefined): void => {
     const entry = table.get(workerId);
     if (!entry) return;
     entry.dispatchedSinceReport++;
     entry.tokensSinceReport += tokens;
     if (blocks?.length) state.prefixes.insert(workerId, blocks);
+    if (predictedCached !== undefined) cacheHits.predicted(workerId, predictedCached);
+  };
+  const forgetWorker = (workerId: string): void => {
+    state.prefixes.remove(workerId);
+    state.kv.forget(workerId);
+    cacheHits.forget(workerId);
+    blockSizeWarned.delete(workerId);
+  };
+
+  /** A worker's KV events, into its model's index; only from a worker in the table, for the model it serves. */
+  const onKvEvents = (batch: KvEventBatch): void => {
+    const worker = table.get(batch.workerId)?.descriptor;
+    if (!worker || worker.model !== batch.model) {
+      stats.kvRefused++;
+      return;
+    }
+    stats.kvBatches++;
+    const configured = catalog.resolve(worker.functionId, worker.model)?.model.llmConfig.routing?.kvBlockSize;
+    const index = state.kv.forWorker(worker.workerId, worker.functionId, worker.model, configured);
+    const outcome = index.apply(batch);
+    if (outcome === 'block-size-mismatch' && !blockSizeWarned.has(worker.workerId)) {
+      blockSizeWarned.add(worker.workerId);
+      log.warn({ worker: worker.workerId, model: worker.model, blockSize: batch.blockSize, modelBlockSize: index.blockSize },
+        `worker '${worker.workerId}' reports KV blocks of ${batch.blockSize} tokens, the model's are ${index.blockSize}: routing it on the approximate index`);
+    } else if (outcome === 'gap' || outcome === 'overflow' || outcome === 'restart') {
+      log.debug({ worker: worker.workerId, seq: batch.seq, outcome }, 'forgot a worker\'s KV blocks');
+    }
   };
 
   const dispatch = (message: Inbound, request: InferRequest, spilledFrom: string | undefined): void => {
@@ -189,11 +232,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       exclude: withUnanswered(request.exclude, request.routing.unanswered),
       tokens: request.routing.tokens, ...(request.routing.key !== undefined ? { key: request.routing.key } : {}),
       ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}),
+      ...(request.routing.tokenBlocks && request.routing.blockSize ? { tokenBlocks: request.routing.tokenBlocks, blockSize: request.routing.blockSize } : {}),
+      promptTokens: request.promptTokens,
     };
     const deployments = catalog.deployments(request.functionId);
     if (deployments) routingRequest.deployments = deployments;
     const t = now();
-    const { winner, candidates } = decide({
+    const { winner, candidates, index, winnerCached } = decide({
       request: routingRequest, method, options: configured?.routing ?? {}, workers: table.ofFunction(request.functionId),
       state, now: t, cluster,
     });
@@ -202,6 +247,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       remotes: () => link.remotes.candidates(request.functionId, request.model, t),
     });
     if (remotes) context.remoteCandidates = remotes;
+    if (index) context.index = index;
     if (choice.type === 'spill') {
       link.spill(message, request, choice.cluster);
       stats.spilledOut++;
@@ -217,12 +263,14 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       return;
     }
     const workerId = winner.descriptor.workerId;
-    noteRouted(workerId, request.routing.tokens, request.routing.blocks);
+    const predictedCached = winnerCached !== undefined ? Math.round(winnerCached * request.promptTokens) : undefined;
+    noteRouted(workerId, request.routing.tokens, request.routing.blocks, predictedCached);
     record(request, context, 'dispatched', candidates, started, workerId);
     transport.forward(subjects.workerInfer(workerId), { ...message, headers: { ...message.headers, routingMethod: method } });
     if (message.reply) dispatchedTo.set(message.reply, workerId);
     transport.publish(subjects.routed(cluster), { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
-      ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}), ...(message.reply ? { reply: message.reply } : {}) } satisfies RoutedEvent);
+      ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}), ...(message.reply ? { reply: message.reply } : {}),
+      ...(predictedCached !== undefined ? { predictedCached } : {}) } satisfies RoutedEvent);
     log.debug({ requestId: request.requestId, worker: workerId, method }, 'dispatched');
   };
 
@@ -247,7 +295,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
    */
   const refuse = (worker: WorkerDescriptor, reason: string): void => {
     const removed = table.remove(worker.workerId);
-    if (removed) state.prefixes.remove(worker.workerId);
+    if (removed) forgetWorker(worker.workerId);
     if (!removed && refusals.get(worker.workerId) === reason) return;
     if (refusals.size >= 10_000) refusals.clear();
     refusals.set(worker.workerId, reason);
@@ -262,7 +310,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
     if (e.type === 'deregister') {
       if (table.remove(e.workerId)) log.info({ worker: e.workerId, reason: e.reason }, 'worker left');
-      state.prefixes.remove(e.workerId);
+      forgetWorker(e.workerId);
       return;
     }
     const refusal = bindingRefusal(e.worker, bindings.state(e.worker.workerId), options.requireWorkerBinding);
@@ -270,7 +318,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     refusals.delete(e.worker.workerId);
     const known = table.get(e.worker.workerId) !== undefined;
     const change = table.upsert(e.worker, e.load, now());
+    cacheHits.reported(e.worker.workerId, e.load.engine);
     if (!known) log.info({ worker: e.worker.workerId, model: e.worker.model, fn: e.worker.functionId, cluster: e.worker.cluster }, 'worker joined');
+    if (change) options.metrics?.breakerChanged(change.change);
     if (change?.change === 'opened') log.warn({ worker: change.workerId, outcomes: e.load.outcomes }, 'circuit opened: the worker keeps failing');
     if (change?.change === 'closed') log.info({ worker: change.workerId }, 'circuit closed: the probe succeeded');
   };
@@ -298,7 +348,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             return;
           case 'routed':
             if (msg.event.routerId === routerId) return;
-            noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks);
+            noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks, msg.event.predictedCached);
             if (msg.event.reply) dispatchedTo.set(msg.event.reply, msg.event.workerId);
             return;
           case 'query':
@@ -309,13 +359,16 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             // heartbeats that arrived meanwhile are still unread, and timers run before I/O.
             try {
               for (const id of table.sweep(Math.min(now(), sweepDue))) {
-                state.prefixes.remove(id);
+                forgetWorker(id);
                 log.warn({ worker: id }, 'worker expired: heartbeats stopped');
               }
             } finally {
               // The next sweep whatever happened to this one: under resume, nothing else would schedule it.
               scheduleSweep(self);
             }
+            return;
+          case 'kv-events':
+            onKvEvents(msg.batch);
             return;
           default:
             assertNever(msg);
@@ -357,6 +410,16 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       const event = parseRoutedEvent(m.body);
       if (event) actor.tell({ type: 'routed', event });
     }),
+    // Every router hears every worker's KV events (no queue group), so active-active routers keep the same index.
+    transport.subscribe(subjects.kvEventsOf(cluster), (m) => {
+      const batch = parseKvEventBatch(m.body);
+      // A worker may publish only on its own subject: the subject is who sent it.
+      if (!batch || m.subject !== subjects.kvEvents(cluster, batch.workerId)) {
+        stats.kvRefused++;
+        return;
+      }
+      if (!actor.tell({ type: 'kv-events', batch })) stats.kvRefused++;
+    }),
     transport.subscribe(subjects.routerAdmin, (m) => {
       const query = parseRouterQuery(m.body);
       if (query && m.reply) actor.tell({ type: 'query', query, reply: m.reply });
@@ -388,6 +451,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     bindings,
     cluster,
     clusters: link.remotes,
+    cacheHits,
     stats: () => ({ ...stats }),
     async stop() {
       clearInterval(summaryTimer);

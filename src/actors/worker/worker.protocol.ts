@@ -13,6 +13,9 @@ export interface RoutingHints {
   key?: string;
   /** Chained prefix-block hashes of the prompt, for prefix-aware and kv-aware routing. */
   blocks?: number[];
+  /** Chained hashes of the prompt's token-id blocks (router/token-blocks.ts), `blockSize` tokens each, matched against engines' KV events. */
+  tokenBlocks?: number[];
+  blockSize?: number;
   /** The method the request asked for (`x-llmux-routing-method`), already checked against what its model allows. */
   method?: RoutingMethod;
   /** Prompt tokens plus the most the completion may take. */
@@ -111,6 +114,8 @@ function isContinuation(v: unknown): v is Continuation {
 function isRoutingHints(v: unknown): v is RoutingHints {
   return isObject(v) && (v.key === undefined || isString(v.key)) && isFiniteNumber(v.tokens) && isFiniteNumber(v.attempt) &&
     (v.blocks === undefined || (Array.isArray(v.blocks) && v.blocks.every(isFiniteNumber))) &&
+    (v.tokenBlocks === undefined || (Array.isArray(v.tokenBlocks) && v.tokenBlocks.every(isFiniteNumber))) &&
+    (v.blockSize === undefined || (Number.isInteger(v.blockSize) && (v.blockSize as number) > 0)) &&
     (v.method === undefined || (routingMethods as readonly unknown[]).includes(v.method)) &&
     (v.unanswered === undefined || isString(v.unanswered));
 }

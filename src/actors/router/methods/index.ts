@@ -1,5 +1,6 @@
 /** Every routing method by name (docs/routing.md describes each). */
 import type { RoutingMethod, RoutingMethodFn } from '../routing-request.js';
+import { costModel } from './cost-model.js';
 import { kvAware } from './kv-aware.js';
 import { latencyBased } from './latency-based.js';
 import { leastBusy } from './least-busy.js';
@@ -18,7 +19,8 @@ export const routingMethodFns: Record<RoutingMethod, RoutingMethodFn> = {
   'session-affinity': sessionAffinity,
   'prefix-aware': prefixAware,
   'kv-aware': kvAware,
+  'cost-model': costModel,
 };
 
 /** Methods that use the prompt's prefix blocks (the gateway computes them only for these). */
-export const prefixMethods: ReadonlySet<RoutingMethod> = new Set(['prefix-aware', 'kv-aware']);
+export const prefixMethods: ReadonlySet<RoutingMethod> = new Set(['prefix-aware', 'kv-aware', 'cost-model']);

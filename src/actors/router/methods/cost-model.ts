@@ -1,0 +1,63 @@
+/**
+ * cost-model: Dynamo's KV router cost, in blocks of the model's KV block size:
+ *
+ *   logit = overlapWeight × prompt blocks left to prefill after the cached prefix
+ *         + active decode blocks
+ *
+ * The cached prefix comes from the engine's KV events where its worker relays them, else from the
+ * approximate prefix index (overlap.ts). Active decode blocks are estimated as the worker's
+ * in-flight requests (its last report plus what was sent since) × the mean blocks per request of
+ * the model (prompt plus completion budget, a moving mean): the router sees no sequence finish, so
+ * it cannot count blocks one by one as Dynamo's does.
+ *
+ * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties to the first
+ * candidate (the lowest worker id); above 0, a worker is drawn with probability ∝
+ * exp(−(logit − min) ÷ (max − min) ÷ temperature), so a higher temperature spreads load more evenly.
+ */
+import type { RoutingMethodFn } from '../routing-request.js';
+import { effectiveInFlight, type WorkerEntry } from '../worker-table.js';
+import { overlaps } from './overlap.js';
+
+export const defaultOverlapWeight = 1;
+/** vLLM's default block size, when neither the model nor the request names one. */
+export const defaultKvBlockSize = 16;
+/** The weight of each new request in the mean of blocks per request. */
+const meanWeight = 0.05;
+
+export const costModel: RoutingMethodFn = (candidates, ctx) => {
+  const n = candidates.length;
+  if (n === 0) return undefined;
+  const { request, options, state } = ctx;
+  const blockSize = request.blockSize ?? defaultKvBlockSize;
+  const promptBlocks = Math.ceil((request.promptTokens ?? request.tokens) / blockSize);
+  const requestBlocks = Math.ceil(request.tokens / blockSize);
+  const key = `${request.functionId}/${request.model}`;
+  const mean = state.requestBlocks.get(key) ?? requestBlocks;
+  state.requestBlocks.set(key, mean + meanWeight * (requestBlocks - mean));
+  const { shares, index } = overlaps(candidates, ctx);
+  const weight = options.overlapWeight ?? defaultOverlapWeight;
+  const logits = new Array<number>(n);
+  let best = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const logit = weight * promptBlocks * (1 - (shares[i] as number)) + effectiveInFlight(candidates[i] as WorkerEntry) * mean;
+    logits[i] = logit;
+    if (logit < min) [min, best] = [logit, i];
+    if (logit > max) max = logit;
+  }
+  const temperature = options.temperature ?? 0;
+  if (temperature > 0) best = sample(logits, min, max - min, temperature, state.random());
+  return { winner: candidates[best] as WorkerEntry, scores: logits, cached: shares, index };
+};
+
+/** A softmax draw over −normalised logits; all equal → uniform. */
+function sample(logits: readonly number[], min: number, range: number, temperature: number, u: number): number {
+  const weights = logits.map((l) => Math.exp(-(range > 0 ? (l - min) / range : 0) / temperature));
+  let point = u * weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < weights.length; i++) {
+    point -= weights[i] as number;
+    if (point < 0) return i;
+  }
+  return weights.length - 1;
+}
