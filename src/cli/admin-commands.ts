@@ -98,6 +98,8 @@ export function addAdminCommands(program: Command): void {
     .option('--path <path>', '/v1/chat/completions or /v1/completions (repeatable; default both)', collect)
     .option('--retry-on <list>', 'comma-separated: 429, 5xx, connect-failure').option('--attempts <n>', 'attempts per backend', nonNegativeInt)
     .option('--backoff-ms <ms>', 'first backoff, doubled per attempt', nonNegativeInt)
+    .option('--context-length <tokens>', 'the models\' context length: a prompt and max_tokens that cannot fit get a 400 before any backend is called', nonNegativeInt)
+    .option('--tokenizer <name>', 'how prompts are counted before admission (as llmConfig.tokenizer; default: guessed from the model name)')
     .addHelpText('after', '\nExample:\n  llmux routes set gpt --model gpt-4o-mini --backend openai:3 --backend azure:1 --retry-on 429,5xx,connect-failure --attempts 2\n'))
     .action(lazy(rt, (m) => m.routesSet));
   admin(routesCmd.command('delete <name>').description('delete a route')

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { idSchema } from './function.schema.js';
+import { isValidTokenizer, tokenizerNames } from '../tokenize/tokenizer-names.js';
 
 export const backendSchema = z.object({
   name: idSchema,
@@ -39,6 +40,10 @@ export const routeSchema = z.object({
     /** The `owned_by` a request may select this backend by (llm-d's admin routing API). */
     ownedBy: z.string().min(1).max(128).optional(),
   }).strict()).min(1),
+  /** The models' context length: a request whose prompt and max_tokens cannot fit gets a 400 before any backend is called. */
+  contextLength: z.number().int().positive().optional(),
+  /** How prompts are counted before admission (as llmConfig.tokenizer); default: guessed from the model name. */
+  tokenizer: z.string().refine(isValidTokenizer, `must be one of ${tokenizerNames.join(', ')} or a path to a tokenizer.json`).optional(),
   retry: z.object({
     retryOn: z.array(z.enum(retryOnValues)).default(['5xx', 'connect-failure']),
     /** Attempts per backend. */

@@ -13,6 +13,9 @@ import type { BreakerPolicy } from '../actors/router/circuit-breaker.js';
 import type { Router } from '../actors/router/router.js';
 import type { Worker } from '../actors/worker/worker.js';
 import type { Logger } from '../observability/logger.js';
+import { LimiterMetrics } from '../observability/limiter-metrics.js';
+import { RouterMetrics } from '../observability/router-metrics.js';
+import { WorkerMetrics } from '../observability/worker-metrics.js';
 import { type SimOptions, type SimServer, startSim } from '../sim/sim-server.js';
 import { createTokenCounter } from '../tokenize/index.js';
 import { authorizationConfig, newIdentity } from '../transport/nats/nats-credentials.js';
@@ -44,6 +47,8 @@ export interface LocalStackOptions {
   jwt?: JwtOptions;
   /** How long gateways wait for workers (accept and idle timeouts, attempts). */
   sessionLimits?: RunGatewayOptions['limits'];
+  /** Longest a request may take end to end (the gateway's `--request-timeout-ms`). */
+  requestTimeoutMs?: number;
   /** Gateways sharing the limiter (default 1); `gatewayUrl` is the first. */
   gateways?: number;
   limiter?: RunGatewayOptions['limiter'];
@@ -97,6 +102,8 @@ export interface LocalStack {
   routers: Router[];
   workers: Worker[];
   sims: SimServer[];
+  /** The routers', workers' and limiter's metrics, one set for the process, also served by the first gateway's GET /metrics. */
+  roleMetrics: { router: RouterMetrics; worker: WorkerMetrics; limiter: LimiterMetrics };
   stop(): Promise<void>;
 }
 
@@ -127,12 +134,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // One tokenizer pool for every role in this process.
     const tokens = createTokenCounter();
     roles.add('tokenizer pool', { stop: () => tokens.close() });
+    // One set for every role of the process; the gateway's own metrics already cover the process's CPU and memory.
+    const roleMetrics = { router: new RouterMetrics({ defaultMetrics: false }), worker: new WorkerMetrics({ defaultMetrics: false }), limiter: new LimiterMetrics({ defaultMetrics: false }) };
 
     const routers: Router[] = [];
     for (let i = 0; i < (options.routers ?? 1); i++) {
       progress(`starting router ${i + 1} ...`);
       // Where the stack issues worker identities, a worker without a binding is refused (fail closed).
-      const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }), ...control, requireWorkerBinding: identities !== undefined,
+      const router = await runRouter({ natsUrl, log: options.log.child({ role: 'router' }), ...control, requireWorkerBinding: identities !== undefined, metrics: roleMetrics.router,
         ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}) });
       roles.add('router', router);
       routers.push(router);
@@ -174,7 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
       const worker = await runWorker({
         natsUrl, log: options.log.child({ role: 'worker' }), engineKind, engineUrl,
-        functionId, versionId: demoVersionId, model, heartbeatMs, tokens,
+        functionId, versionId: demoVersionId, model, heartbeatMs, tokens, metrics: roleMetrics.worker,
         ...(options.workerTimeouts ? { timeouts: options.workerTimeouts } : {}),
         ...(identities ? { workerId: identities.workers[i]?.workerId as string, nkeySeed: identities.workers[i]?.identity.seed as string } : {}),
         ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
@@ -188,7 +197,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let limiter: Limiter | undefined;
     if (options.startLimiter !== false) {
       progress('starting limiter ...');
-      limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }), ...control });
+      limiter = await runLimiter({ natsUrl, log: options.log.child({ role: 'limiter' }), ...control, metrics: roleMetrics.limiter });
       roles.add('limiter', limiter);
     }
     const auth = options.auth ?? defaultAuthMode({ host: options.host ?? '127.0.0.1', staticKeys: options.apiKeys?.length ?? 0,
@@ -200,12 +209,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         natsUrl, log: options.log.child({ role: 'gateway' }), ...control, host: options.host ?? '127.0.0.1', port: i === 0 ? (options.port ?? 0) : 0,
         apiKeys: options.apiKeys ?? [], auth, tokens, ...(options.adminKey ? { adminKey: options.adminKey } : {}),
         ...(options.jwt ? { jwt: options.jwt } : {}), ...(options.sessionLimits ? { limits: options.sessionLimits } : {}),
-        ...(options.limiter ? { limiter: options.limiter } : {}),
+        ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       });
       roles.add('gateway', g);
       gateways.push(g);
     }
     const gateway = gateways[0] as RunningGateway;
+    // Scraped once, through the first gateway: a second gateway serving them too would count them twice.
+    for (const { registry } of Object.values(roleMetrics)) gateway.metrics.include(registry);
     if (functionId === demoFunctionId) await registerDemoFunction(gateway.catalog, model, options.llmConfig);
 
     // Ready when every router knows every worker and the demo function. The gateway's catalog sees its
@@ -220,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     return {
-      gatewayUrl: gateway.url, natsUrl, models: [`${functionId}/${model}`], nats, natsCredentials: control, addWorkerIdentity, gateway, gateways, limiter, router, routers, workers, sims,
+      gatewayUrl: gateway.url, natsUrl, models: [`${functionId}/${model}`], nats, natsCredentials: control, addWorkerIdentity, gateway, gateways, limiter, router, routers, workers, sims, roleMetrics,
       stop: stopAll,
     };
   } catch (error) {

@@ -14,7 +14,7 @@ import { operationAt, type OperationSpec, storedAnswerAt } from '../../operation
 import { type AnswerMemoryOptions, kvAnswerMemory } from './answer-memory.js';
 import type { Logger } from '../../observability/logger.js';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
-import { guessTokenizer, type TokenCounter } from '../../tokenize/index.js';
+import type { TokenCounter } from '../../tokenize/index.js';
 import type { Inbound, Journal, Subscription, Transport } from '../../transport/transport.js';
 import { isStreamId, JournalWriter, newStreamId, ownerOf, parseSseId } from './stream-journal.js';
 import { serveResume } from './resume.js';
@@ -27,23 +27,20 @@ import { AdminAuth, Authenticator } from '../../policy/authenticator.js';
 import type { ApiKeyStore } from '../../policy/api-key-store.js';
 import type { JwtOptions } from '../../policy/jwt-auth.js';
 import type { AuthMode } from '../../policy/auth-mode.js';
-import { mayDebug, mayUse, type Principal } from '../../policy/principal.js';
-import { admit, type AdmissionOptions, reservationFields } from './admission.js';
+import { mayDebug, type Principal } from '../../policy/principal.js';
+import type { AdmissionOptions } from './admission.js';
 import type { UsageLedger } from '../../ledger/usage-ledger.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { answerHalfClosed, bodyLimitFor, capConnections, defaultHttpLimits, type HttpLimits, serverOptions } from './http-limits.js';
-import { parseModelAddress } from './model-address.js';
-import { contextLengthError, countPrompt, requestedMaxTokens } from './prompt-tokens.js';
-import { type ValidatedRequest, validateRequest } from './request-schema.js';
+import { validateRequest } from './request-schema.js';
 import type { RouteTable } from '../../control/route-table.js';
-import type { Route } from '../../control/route.schema.js';
-import { BackendAdapters } from './route-proxy.js';
-import { serveRouteRequest } from './route-request.js';
-import { onRequestEnd } from './request-end.js';
+import { BackendAdapters, serveRoute } from './route-proxy.js';
+import { admitInference, type PipelineDeps } from './inference-pipeline.js';
+import { isTarget, resolveTarget } from './inference-target.js';
 import { defaultSessionLimits, type ReplySubjects, RequestSession, type SessionLimits } from './request-session.js';
 import { subjects } from '../../transport/subjects.js';
 import type { WorkerInbound } from '../worker/worker.protocol.js';
-import { requestedMethod, routingHints } from './routing-hints.js';
+import { routingHints } from './routing-hints.js';
 import { requestIdFor } from './trace-context.js';
 import { traceInference, traceResume } from '../../observability/spans.js';
 
@@ -119,6 +116,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const limits: SessionLimits = { ...defaultSessionLimits, ...options.limits };
   const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
   const answers = kvAnswerMemory(transport, options.answers);
+  const reply = (res: ServerResponse, operation: OperationSpec | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
+    const status = sendError(res, error, headers, operation?.errorBody);
+    metrics.requests.inc({ route: operation?.path ?? 'other', status: String(status) });
+  };
+  const pipeline: PipelineDeps = {
+    metrics, tokens, log, admission: options.admission, keys: options.keys, ledger: options.ledger,
+    maxTokensCeiling: options.maxTokensCeiling, requestTimeoutMs, reply,
+  };
   // What one NATS message carries, less the envelope: asked each time, as a reconnect may reach a server configured otherwise.
   const bodyLimit = (): number => bodyLimitFor(transport.maxPayload());
   /** Live sessions, and the reply token of each session's current attempt. */
@@ -225,99 +230,47 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const keep = operation.stateful ? await operation.stateful.open(validated, principal, answers).catch(memoryFailure) : undefined;
     if (keep instanceof LlmuxError) return void reply(res, operation, keep.toInfo(), keep.code === ErrorCode.controlPlaneUnavailable ? { 'retry-after': '5' } : {});
     const onAnswer = keep ? (answer: Record<string, unknown>) => void keep(answer).catch((error: unknown) => log.warn({ err: error, requestId }, 'could not store the answer')) : undefined;
-    const route = options.routes?.match(validated.model, operation.path);
-    if (route) return handleRoute(req, res, operation, requestId, principal, route, validated, arrivedAt, onAnswer);
     const trace = traceInference(req, res, operation.name, validated.model);
-    const address = parseModelAddress(validated.model);
-    if (!address) {
-      return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
-        message: `model '${validated.model}' is not of the form <function-id>/<model-name>; GET /v1/models lists them` });
+    const target = resolveTarget({ catalog, routes: options.routes }, req, operation, validated, principal);
+    if (!isTarget(target)) return void reply(res, operation, target);
+    const admitted = await admitInference(pipeline, {
+      req, res, operation, requestId, principal, validated, target, trace, arrivedAt, reservationId: `${requestId}/${gatewayTag}.${nextToken++}`,
+    });
+    if (!admitted) return;
+    const debug = req.headers['x-llmux-debug'] === '1' && mayDebug(principal);
+    if (target.source === 'route') {
+      return serveRoute({ plan: target.plan, request: validated, requestId, clientModel: validated.model, res, debug, adapters, admitted,
+        tokens, tokenizer: target.tokenizer, idleTimeoutMs: limits.idleTimeoutMs, ...(onAnswer ? { onAnswer } : {}) });
     }
-    const resolved = catalog.resolve(address.functionId, address.model);
-    if (!resolved) {
-      return void reply(res, operation, { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
-        message: `model '${validated.model}' is not registered; GET /v1/models lists them` });
-    }
-    if (!mayUse(principal, address.functionId)) {
-      return void reply(res, operation, { code: ErrorCode.permissionDenied, retryable: false,
-        message: `these credentials (tenant '${principal.tenant}') may not use function '${address.functionId}'` });
-    }
-    const { path } = operation;
-    const uris = resolved.model.llmConfig.uris;
-    if (uris && !uris.includes(path)) {
-      return void reply(res, operation, { code: ErrorCode.unsupportedUri, retryable: false,
-        message: `model '${validated.model}' does not serve ${path} (it serves ${uris.join(', ')})` });
-    }
-    const { llmConfig } = resolved.model;
-    const override = requestedMethod(req.headers, llmConfig, validated.model);
-    if (override instanceof LlmuxError) return void reply(res, operation, override.toInfo());
-    const tokenizer = llmConfig.tokenizer ?? guessTokenizer(address.model);
-    const countStarted = process.hrtime.bigint();
-    let prompt;
-    try {
-      prompt = await trace.counting(() => countPrompt(tokens, tokenizer, validated));
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ChatTemplateError') {
-        return void reply(res, operation, { code: ErrorCode.invalidRequest, retryable: false, param: 'messages', message: error.message });
-      }
-      log.error({ err: error, tokenizer, model: validated.model }, 'prompt token counting failed');
-      return void reply(res, operation, { code: ErrorCode.internalError, retryable: false,
-        message: `cannot count prompt tokens with tokenizer '${tokenizer}' (model '${validated.model}'): ${error instanceof Error ? error.message : String(error)}` });
-    }
-    metrics.promptCounting.observe(Number(process.hrtime.bigint() - countStarted) / 1e9);
-    const maxTokens = requestedMaxTokens(validated);
-    const tooLong = contextLengthError(prompt, maxTokens, llmConfig.contextLength, validated, options.maxTokensCeiling);
-    if (tooLong) return void reply(res, operation, tooLong.toInfo());
-    if (res.destroyed) return; // the client left while its body was being read: nothing to start
-    const token = String(nextToken++);
-    const reservationId = `${requestId}/${gatewayTag}.${token}`;
-    const admitting = options.admission;
-    const admission = admitting
-      ? await trace.admission(() => admit({ ...admitting, log, metrics, ...(options.keys ? { keys: options.keys } : {}) }, {
-        reservationId, principal, functionId: address.functionId, model: address.model, llmConfig, headers: req.headers,
-        promptTokens: prompt.total, maxTokens, answers: prompt.answers,
-      }))
-      : undefined;
-    if (admission && !admission.ok) return void reply(res, operation, admission.error, admission.headers);
-    const budget = admission?.ok ? admission.budget : undefined;
-    const reserved = reservationFields(admission, prompt.total, maxTokens, prompt.answers);
-    // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
-    if (budget) validated.body.max_tokens = budget.tokens;
-    const startedAt = new Date().toISOString();
-    const onEnd = trace.ending(onRequestEnd(
-      { requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: address.functionId, versionId: resolved.version.versionId,
-        model: address.model, start: startedAt, ...reserved },
-      admission?.ok && admission.reserved && options.admission ? { limiter: options.admission.limiter, reservationId } : undefined,
-      options.ledger,
-    ));
-    // The client left while its tokens were being reserved: nothing to start, the reservation goes back.
-    if (res.destroyed) return onEnd({ outcome: 'cancelled', status: 499, promptTokens: 0, completionTokens: 0 });
+    const { llmConfig } = target;
+    const { prompt, maxTokens, budget, onEnd } = admitted;
     const streamId = newStreamId();
     const resumable = validated.stream && options.journal !== undefined && (req.headers['x-llmux-resumable'] === '1' || llmConfig.resumable === true);
     const journal = resumable && options.journal ? new JournalWriter(options.journal, streamId, ownerOf(principal), log) : undefined;
     journal?.open(requestId);
     const session: RequestSession = new RequestSession({
       streamId, ...(journal ? { journal } : {}),
-      transport, metrics, log, limits,
+      transport, metrics, log: admitted.log, limits,
       replies: repliesFor(() => session),
       migrationAttempts: llmConfig.migration?.attempts ?? defaultMigrationAttempts,
       requestId,
       traceparent: trace.traceparent,
-      deadline: Date.now() + requestTimeoutMs,
-      functionId: address.functionId,
-      model: address.model,
+      deadline: admitted.deadline,
+      functionId: target.functionId,
+      model: target.model,
       clientModel: validated.model,
       request: validated,
-      tokenizer,
+      tokenizer: target.tokenizer,
       promptTokens: prompt.total,
-      routing: routingHints(validated, req.headers, override ?? llmConfig.routingMethod ?? defaultRoutingMethod, override, prompt.total, maxTokens),
-      debug: req.headers['x-llmux-debug'] === '1' && mayDebug(principal),
-      ...(admission?.ok ? { responseHeaders: admission.headers } : {}),
+      routing: routingHints(validated, req.headers, target.override ?? llmConfig.routingMethod ?? defaultRoutingMethod, target.override, prompt.total, maxTokens),
+      debug,
+      responseHeaders: admitted.responseHeaders,
       ...(budget ? { completionBudget: budget } : {}),
       onEnd,
       ...(onAnswer ? { onAnswer } : {}),
       res,
       arrivedAt,
+      accounting: admitted.accounting,
       onClose: () => sessions.delete(session),
     });
     res.on('close', () => {
@@ -329,11 +282,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onEnd({ outcome: 'failed', status: 503, promptTokens: 0, completionTokens: 0, errorCode: ErrorCode.noActiveBackend });
     }
   };
-
-  const handleRoute = (req: IncomingMessage, res: ServerResponse, operation: OperationSpec, requestId: string, principal: Principal,
-    route: Route, validated: ValidatedRequest, arrivedAt: bigint, onAnswer: ((answer: Record<string, unknown>) => void) | undefined): Promise<void> =>
-    serveRouteRequest({ options, metrics, tokens, log, adapters, reply, reservationId: `${requestId}/${gatewayTag}.r${nextToken++}` },
-      { req, res, operation, requestId, principal, route, validated, arrivedAt, ...(onAnswer ? { onAnswer } : {}) });
 
   /** The answer memory could not be reached: the caller may try again. */
   const memoryFailure = (error: unknown): LlmuxError => {
@@ -349,11 +297,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const stored = await operation.stateful?.stored(id, principal, answers).catch(memoryFailure);
     if (stored instanceof LlmuxError) return reply(res, operation, stored.toInfo());
     if (stored) sendJson(res, 200, stored);
-  };
-
-  const reply = (res: ServerResponse, operation: OperationSpec | undefined, error: ErrorInfo, headers: Record<string, string> = {}): void => {
-    const status = sendError(res, error, headers, operation?.errorBody);
-    metrics.requests.inc({ route: operation?.path ?? 'other', status: String(status) });
   };
 
   const listModels = (res: ServerResponse): void => {

@@ -103,6 +103,8 @@ export interface SessionInit {
   res: ServerResponse;
   /** process.hrtime.bigint() at arrival. */
   arrivedAt: bigint;
+  /** The request's metrics (the pipeline's; default: a new one). */
+  accounting?: SessionAccounting;
   /** Called once when the session is over and can leave the gateway's table. */
   onClose: () => void;
 }
@@ -161,7 +163,7 @@ export class RequestSession {
     this.#answer = this.#op.answer(init.request);
     this.#stream = init.request.stream ? (this.#op.openStream?.(init.request) ?? this.#op.stream) : undefined;
     this.#render = { id: `${this.#op.idPrefix}-${init.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: init.clientModel, promptTokens: init.promptTokens };
-    this.#accounting = new SessionAccounting(init.metrics, this.#op, init.clientModel, init.arrivedAt);
+    this.#accounting = init.accounting ?? new SessionAccounting(init.metrics, this.#op, init.clientModel, init.arrivedAt);
     this.#client = new ClientStream(init.res, {
       onFirstByte: () => this.#accounting.firstByte(), streamId: init.streamId, ...(init.journal ? { journal: init.journal } : {}),
       ...(this.#op.errorBody ? { errorBody: this.#op.errorBody } : {}),
@@ -326,7 +328,9 @@ export class RequestSession {
           this.#recover({ code: ErrorCode.upstreamError, retryable: true,
             message: `worker ${attempt.workerId} went silent (no frame for ${silence} ms): it died, froze or lost NATS` });
         } else if (now - attempt.lastOutput > this.init.limits.idleTimeoutMs || now > this.init.deadline) {
-          this.#fail({ code: ErrorCode.timeout, retryable: true, message: `the engine sent nothing for ${Math.round((now - attempt.lastOutput) / 1000)} s` });
+          this.#fail({ code: ErrorCode.timeout, retryable: true, message: now > this.init.deadline
+            ? `the request passed its deadline (${Math.round((now - this.init.deadline) / 1000)} s ago)`
+            : `the engine sent nothing for ${Math.round((now - attempt.lastOutput) / 1000)} s` });
         }
         return;
       case 'cancelling':

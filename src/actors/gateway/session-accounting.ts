@@ -1,6 +1,7 @@
 /**
- * A session's accounting: the request and token metrics, and the end record (what the limiter
- * settles and the ledger stores). It observes the session; it never changes what the client gets.
+ * A request's accounting, whichever source serves it (a session over NATS, or a route): the request
+ * and token metrics, and the end record (what the limiter settles and the ledger stores). It observes
+ * the request; it never changes what the client gets.
  */
 import type { OperationSpec } from '../../operations/index.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
@@ -32,7 +33,12 @@ export class SessionAccounting {
     readonly arrivedAt: bigint,
   ) {}
 
+  /** process.hrtime.bigint() when a stream's first byte went to the client, once it has (a whole answer has no first token to time). */
+  firstByteAt: bigint | undefined;
+
   firstByte(): void {
+    if (this.firstByteAt !== undefined) return;
+    this.firstByteAt = process.hrtime.bigint();
     this.metrics.timeToFirstToken.observe({ gen_ai_operation_name: this.operation.name, gen_ai_request_model: this.clientModel }, seconds(this.arrivedAt));
   }
 

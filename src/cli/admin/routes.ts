@@ -48,10 +48,11 @@ function parseBackend(spec: string): { backend: string; weight: number; ownedBy?
   return { backend, weight: w, ...(ownedBy ? { ownedBy } : {}) };
 }
 
-export async function routesSet(name: string, flags: AdminFlags & { model: string[]; backend: string[]; path?: string[]; retryOn?: string; attempts?: number; backoffMs?: number }): Promise<void> {
+export async function routesSet(name: string, flags: AdminFlags & { model: string[]; backend: string[]; path?: string[]; retryOn?: string; attempts?: number; backoffMs?: number; contextLength?: number; tokenizer?: string }): Promise<void> {
   const route = await new AdminClient(flags).call<Route>('PUT', `/admin/api/routes/${enc(name)}`, {
     match: { models: flags.model, ...(flags.path ? { paths: flags.path } : {}) },
     backends: flags.backend.map(parseBackend),
+    ...(flags.contextLength !== undefined ? { contextLength: flags.contextLength } : {}), ...(flags.tokenizer !== undefined ? { tokenizer: flags.tokenizer } : {}),
     retry: {
       ...(flags.retryOn !== undefined ? { retryOn: flags.retryOn.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       ...(flags.attempts !== undefined ? { attempts: flags.attempts } : {}), ...(flags.backoffMs !== undefined ? { backoffMs: flags.backoffMs } : {}),
