@@ -35,6 +35,10 @@ const seedFileOption = () => new Option('--nkey-seed-file <path>', 'connect to N
 const natsCaOption = () => new Option('--nats-ca <file>', 'TLS to NATS: the CA certificate that signed the servers\' certificates (llmux pki, llmux cluster init)').env('LLMUX_NATS_CA');
 const natsCertOption = () => new Option('--nats-cert <file>', 'TLS to NATS: this process\'s client certificate, for servers that verify clients').env('LLMUX_NATS_CERT');
 const natsKeyOption = () => new Option('--nats-key <file>', 'TLS to NATS: the private key of --nats-cert').env('LLMUX_NATS_KEY');
+/** `--metrics-port` and `--metrics-host`: GET /metrics of a role on a port of its own (observability.md). */
+const metricsOptions = (command: Command): Command => command
+  .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics (GET /metrics; OpenMetrics with exemplars when asked) on this port (0: any free port, shown in the ready line)').env('LLMUX_METRICS_PORT').argParser(port))
+  .addOption(new Option('--metrics-host <host>', 'bind address of --metrics-port').env('LLMUX_METRICS_HOST').default('127.0.0.1'));
 const apiKeyOption = () => new Option('--api-key <key>', 'client API key required as `Authorization: Bearer <key>` (repeatable)')
   .env('LLMUX_API_KEY').argParser(collect);
 
@@ -68,8 +72,8 @@ policyOptions(program
   .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --clusters us-east,us-west --workers 2\n  llmux up --workers 4 --routers 2 --routing-method prefix-aware\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));
 
-policyOptions(program
-  .command('gateway'))
+metricsOptions(policyOptions(program
+  .command('gateway')))
   .description('run the gateway role (OpenAI-compatible HTTP)')
   .addOption(natsOption().makeOptionMandatory())
   .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
@@ -96,8 +100,8 @@ policyOptions(program
   .addHelpText('after', '\nExample:\n  llmux gateway --nats nats://127.0.0.1:4222 --port 8080 --api-key "$KEY"\n')
   .action(async (opts) => (await import('./commands/roles.js')).gateway(opts));
 
-program
-  .command('router')
+metricsOptions(program
+  .command('router'))
   .description('run the router role (worker table, routing, dispatch); run two or more for active-active')
   .addOption(natsOption().makeOptionMandatory())
   .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
@@ -109,8 +113,8 @@ program
   .addHelpText('after', '\nExample:\n  llmux router --nats nats://127.0.0.1:4222 --cluster eu-1\n')
   .action(async (opts) => (await import('./commands/roles.js')).router(opts));
 
-program
-  .command('worker')
+metricsOptions(program
+  .command('worker'))
   .description('run one worker: the sidecar of one engine instance')
   .addOption(natsOption().makeOptionMandatory())
   .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())
@@ -174,8 +178,8 @@ program
   .addHelpText('after', '\nExamples:\n  llmux usage --nats nats://127.0.0.1:4222 --since 7d\n  llmux usage --nats nats://127.0.0.1:4222 --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --by tenant --format csv > november.csv\n')
   .action(async (opts) => (await import('./commands/usage.js')).usage(opts));
 
-program
-  .command('limiter')
+metricsOptions(program
+  .command('limiter'))
   .description('run the rate limiter (one per deployment; gateways reserve tokens with it)')
   .addOption(natsOption().makeOptionMandatory())
   .addOption(seedFileOption()).addOption(natsCaOption()).addOption(natsCertOption()).addOption(natsKeyOption())

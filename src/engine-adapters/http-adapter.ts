@@ -174,6 +174,7 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
       const res = await get(spec.healthPath, signal);
       return res !== undefined && res.status >= 200 && res.status < 300;
     },
+    scrapesLoad: spec.metrics !== undefined,
     async load(signal) {
       if (!spec.metrics) return undefined;
       const res = await get(spec.metrics.path, signal);

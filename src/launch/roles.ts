@@ -16,6 +16,9 @@ import { type Router, startRouter } from '../actors/router/router.js';
 import { type Worker, type WorkerOptions, startWorker } from '../actors/worker/worker.js';
 import { openStreamJournal } from '../actors/gateway/stream-journal.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { LimiterMetrics } from '../observability/limiter-metrics.js';
+import type { RouterMetrics } from '../observability/router-metrics.js';
+import type { WorkerMetrics } from '../observability/worker-metrics.js';
 import type { WorkerDescriptor, WorkerLimits } from '../actors/router/registry.protocol.js';
 import { waitForEngine } from '../actors/worker/engine-readiness.js';
 import { createEngineAdapter } from '../engine-adapters/registry.js';
@@ -128,6 +131,8 @@ export interface RunRouterOptions extends NatsAccess {
   cluster?: string;
   breakerPolicy?: BreakerPolicy;
   nkeySeed?: string;
+  /** Where its metrics go (one RouterMetrics may serve several routers). */
+  metrics?: RouterMetrics;
   /** RouterOptions.takeGatewayRequests (default true). */
   takeGatewayRequests?: boolean;
   summaryIntervalMs?: number;
@@ -146,7 +151,9 @@ export async function runRouter(options: RunRouterOptions): Promise<Router> {
     requireWorkerBinding: options.requireWorkerBinding ?? options.nkeySeed !== undefined,
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}), ...(options.breakerPolicy ? { breakerPolicy: options.breakerPolicy } : {}),
     ...(options.takeGatewayRequests !== undefined ? { takeGatewayRequests: options.takeGatewayRequests } : {}),
-    ...(options.summaryIntervalMs !== undefined ? { summaryIntervalMs: options.summaryIntervalMs } : {}) });
+    ...(options.summaryIntervalMs !== undefined ? { summaryIntervalMs: options.summaryIntervalMs } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}) });
+  const unwatch = options.metrics?.watch(router);
   return {
     routerId,
     table: router.table,
@@ -158,6 +165,7 @@ export async function runRouter(options: RunRouterOptions): Promise<Router> {
     cacheHits: router.cacheHits,
     stats: router.stats,
     async stop() {
+      unwatch?.();
       await router.stop();
       catalog.stop();
       await transport.close();
@@ -193,6 +201,8 @@ export interface RunWorkerOptions extends NatsAccess {
   engineWaitMs?: number;
   /** Keepalive, lease, engine-stall and drain timeouts (workerTimeoutDefaults). */
   timeouts?: Pick<WorkerOptions, 'keepaliveMs' | 'leaseTimeoutMs' | 'engineStallMs' | 'drainTimeoutMs'>;
+  /** Where its metrics go, as its `worker_id` (one WorkerMetrics may serve several workers). */
+  metrics?: WorkerMetrics;
 }
 
 export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
@@ -223,7 +233,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   }
   const transport = await connectNats({ ...access(options), name: descriptor.workerId });
   const { tokens, release } = tokenCounter(options.tokens);
-  const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }), ...options.timeouts });
+  const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }), ...options.timeouts,
+    ...(options.metrics ? { metrics: options.metrics.forWorker(descriptor.workerId) } : {}) });
   // The server answers a refused subscription or publish before the flush's PONG: check once, now.
   await transport.flush();
   await new Promise((resolve) => setImmediate(resolve));
@@ -234,6 +245,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     await release();
     throw new Error(`NATS refused worker '${descriptor.workerId}' (${refused[0]}): its identity was made for another worker id; start it with the --id its seed belongs to`);
   }
+  const unwatch = options.metrics?.watch(descriptor.workerId, () => worker.inFlight());
   return {
     descriptor,
     inFlight: worker.inFlight,
@@ -241,15 +253,17 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     drain: worker.drain,
     async stop() {
       await worker.stop();
+      unwatch?.();
       await transport.close();
       await release();
     },
   };
 }
 
-export async function runLimiter(options: NatsAccess & { log: Logger }): Promise<Limiter> {
+export async function runLimiter(options: NatsAccess & { log: Logger; metrics?: LimiterMetrics }): Promise<Limiter> {
   const transport = await connectNats({ ...access(options), name: newId('limiter') });
-  const limiter = await startLimiter({ transport, log: options.log });
+  const limiter = await startLimiter({ transport, log: options.log, ...(options.metrics ? { metrics: options.metrics } : {}) });
+  options.metrics?.watch(() => limiter.state.reservations);
   return {
     state: limiter.state,
     async stop() {

@@ -1,8 +1,16 @@
 /**
  * The gateway's Prometheus metrics, named after the OpenTelemetry GenAI conventions where they
  * exist (dots become underscores in Prometheus), plus llmux's own.
+ *
+ * `llmux up` runs every role in one process and scrapes them through the gateway: `include` adds
+ * the router's, workers' and limiter's registries to what `registry.metrics()` returns.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
+import { exemplarHistogram, observeTraced, traceExemplar } from './exemplars.js';
+import { assertDistinctNames, type MetricsText, renderMetrics } from './metrics-text.js';
+
+type DurationLabels = LabelValues<'gen_ai_operation_name' | 'gen_ai_request_model' | 'status'>;
+type FirstTokenLabels = LabelValues<'gen_ai_operation_name' | 'gen_ai_request_model'>;
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -14,7 +22,8 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  readonly duration = new Histogram({
+  /** Keeps exemplars (observeDuration); `observe(labels, value)` still works. */
+  readonly duration = exemplarHistogram({
     name: 'gen_ai_server_request_duration_seconds',
     help: 'Time from request arrival to the last byte of the answer.',
     labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'status'] as const,
@@ -22,7 +31,8 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  readonly timeToFirstToken = new Histogram({
+  /** Keeps exemplars (observeTimeToFirstToken); `observe(labels, value)` still works. */
+  readonly timeToFirstToken = exemplarHistogram({
     name: 'gen_ai_server_time_to_first_token_seconds',
     help: 'Time from request arrival to the first output token sent to the client.',
     labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'] as const,
@@ -110,7 +120,33 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly #included: Registry[] = [];
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'llmux_gateway_' });
+    const own = this.registry;
+    // What the gateway's GET /metrics serves: its own metrics and every included registry's.
+    own.metrics = async () => (await renderMetrics([own, ...this.#included])).text;
+  }
+
+  /** Serves `registry`'s metrics with the gateway's (the other roles of an `llmux up` process); a name both have throws. */
+  include(registry: Registry): void {
+    assertDistinctNames([this.registry, ...this.#included, registry]);
+    this.#included.push(registry);
+  }
+
+  /** Every metric, in the format `accept` asks for: OpenMetrics (with exemplars) or Prometheus text. */
+  render(accept: string | undefined): Promise<MetricsText> {
+    return renderMetrics([this.registry, ...this.#included], accept);
+  }
+
+  /** A request's duration, with its trace id as the exemplar when tracing is on. */
+  observeDuration(labels: DurationLabels, seconds: number, traceparent: string | undefined): void {
+    observeTraced(this.duration, labels, seconds, traceExemplar(traceparent));
+  }
+
+  /** A request's time to first token, with its trace id as the exemplar when tracing is on. */
+  observeTimeToFirstToken(labels: FirstTokenLabels, seconds: number, traceparent: string | undefined): void {
+    observeTraced(this.timeToFirstToken, labels, seconds, traceExemplar(traceparent));
   }
 }

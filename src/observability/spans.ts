@@ -159,6 +159,11 @@ function admissionAttributes(result: { ok: boolean }): Attributes {
 /** The span of the router's dispatch now running: dispatch is synchronous, so one slot suffices. */
 let routing: Span | undefined;
 
+/** The trace id of the router's dispatch now running, with tracing on (for the decision histogram's exemplar). */
+export function routingTraceId(): string | undefined {
+  return routing?.spanContext().traceId;
+}
+
 /** A router's handling of one dispatch, as a span under the gateway's; `run` records its decision with traceDecision. */
 export function traceRouting(traceparent: string | undefined, subject: string, run: () => void): void {
   if (!tracingOn()) return run();

@@ -11,15 +11,17 @@ import type { Subscription, Transport } from '../../transport/transport.js';
 import { spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import { type LimiterReply, type LimiterRequest, parseLimiterRequest } from './limiter.protocol.js';
+import type { LimiterMetricsHooks } from '../../observability/limiter-metrics.js';
 
-type LimiterMessage = { type: 'request'; request: LimiterRequest; reply: string | undefined } | { type: 'sweep' };
+/** `arrived`: performance.now() when the message came off NATS, for the reservation latency. */
+type LimiterMessage = { type: 'request'; request: LimiterRequest; reply: string | undefined; arrived: number } | { type: 'sweep' };
 
 export interface Limiter {
   readonly state: LimiterState;
   stop(): Promise<void>;
 }
 
-export async function startLimiter(options: { transport: Transport; log: Logger; now?: () => number }): Promise<Limiter> {
+export async function startLimiter(options: { transport: Transport; log: Logger; now?: () => number; metrics?: LimiterMetricsHooks }): Promise<Limiter> {
   const { transport, log } = options;
   const now = options.now ?? Date.now;
   const state = new LimiterState();
@@ -31,8 +33,10 @@ export async function startLimiter(options: { transport: Transport; log: Logger;
           if (request.type === 'reserve') {
             const result = state.reserve(request, now());
             if (msg.reply) transport.publish(msg.reply, { type: 'reserved', ...result } satisfies LimiterReply);
+            options.metrics?.reserved(result, (performance.now() - msg.arrived) / 1000);
           } else {
             state.settle(request.id, request);
+            options.metrics?.settled();
           }
           return;
         }
@@ -53,7 +57,7 @@ export async function startLimiter(options: { transport: Transport; log: Logger;
     const request = parseLimiterRequest(m.body);
     if (!request) return void log.warn({ subject: m.subject }, 'dropped a malformed limiter message');
     // A full mailbox drops the message: the gateway's reserve times out into its fail mode.
-    actor.tell({ type: 'request', request, reply: m.reply });
+    if (!actor.tell({ type: 'request', request, reply: m.reply, arrived: performance.now() })) options.metrics?.dropped();
   });
   const sweep = setInterval(() => actor.tell({ type: 'sweep' }), 10_000);
   sweep.unref();

@@ -28,6 +28,7 @@ import { PeakEwma } from './peak-ewma.js';
 import { UsageWindow } from './usage-window.js';
 import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
 import { traceWorker } from '../../observability/spans.js';
+import type { WorkerMetricsHooks } from '../../observability/worker-metrics.js';
 
 export type WorkerMessage =
   | { type: 'infer'; request: InferRequest; reply: string; headers: MessageHeaders }
@@ -103,6 +104,8 @@ export interface WorkerOptions {
   keepaliveMs?: number;
   leaseTimeoutMs?: number;
   engineStallMs?: number;
+  /** Engine calls, health checks and scrapes go here (worker-metrics.ts). */
+  metrics?: WorkerMetricsHooks;
 }
 
 export interface Worker {
@@ -165,8 +168,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     scraping = true;
     const signal = AbortSignal.timeout(Math.max(descriptor.heartbeatMs, minProbeTimeoutMs));
     Promise.all([
-      engine.health(signal).then((ok) => ok, () => false).then((ok) => void (failedChecks = ok ? 0 : failedChecks + 1)),
-      engine.load(signal).then((l) => void (engineLoad = l), () => void (engineLoad = undefined)),
+      engine.health(signal).then((ok) => ok, () => false).then((ok) => {
+        failedChecks = ok ? 0 : failedChecks + 1;
+        options.metrics?.healthCheck(ok);
+      }),
+      engine.load(signal).then((l) => l, () => undefined).then((l) => {
+        engineLoad = l;
+        if (!l && engine.scrapesLoad) options.metrics?.scrapeFailed();
+      }),
     ]).finally(() => void (scraping = false));
   };
 
@@ -204,6 +213,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     const started = performance.now();
     const output = new OutputText();
     const span = traceWorker(headers.traceparent, request, engine.kind, descriptor.workerId);
+    const meter = options.metrics?.engineCall({ operation: request.operation, model: request.model, provider: engine.kind, traceparent: span.engineTraceparent });
     /** Aborts the engine request when the engine goes silent after its first token (a stuck engine; a prefill may be long). */
     let stallTimer: NodeJS.Timeout | undefined;
     const watchStall = (): void => {
@@ -242,6 +252,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           }
         }
         if (deltas.length === 0) continue;
+        meter?.chunk();
         if (held.seq === 0 && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
         if (request.stream) watchStall();
         send(reply, held, { type: 'chunk', seq: held.seq++, deltas });
@@ -255,6 +266,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       clearTimeout(stallTimer);
       const completionTokens = await countOutput(request, output);
       send(reply, held, { type: 'end', seq: held.seq++, completionTokens, ...(usage ? { usage } : {}) });
+      meter?.generated(usage?.completionTokens ?? completionTokens);
       outcome = 'ok';
       tokensServed = (usage?.promptTokens ?? request.promptTokens) + (usage?.completionTokens ?? completionTokens);
     } catch (error) {
@@ -280,6 +292,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       }
     } finally {
       span.end(outcome, usage);
+      meter?.end(outcome, controller.signal.aborted ? String(controller.signal.reason) : undefined);
       self.tell({ type: 'finished', reply, outcome, tokens: tokensServed });
     }
   };

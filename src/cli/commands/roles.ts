@@ -3,8 +3,12 @@ import type { HttpLimits } from '../../actors/gateway/http-limits.js';
 import { defaultBreakerPolicy } from '../../actors/router/circuit-breaker.js';
 import { runGateway, runLimiter, runRouter, runWorker } from '../../launch/roles.js';
 import { createLogger } from '../../observability/logger.js';
+import { LimiterMetrics } from '../../observability/limiter-metrics.js';
+import { RouterMetrics } from '../../observability/router-metrics.js';
+import { WorkerMetrics } from '../../observability/worker-metrics.js';
 import { startTracing } from '../../observability/tracing.js';
 import { stopOnSignals } from './lifecycle.js';
+import { type MetricsFlags, serveRoleMetrics } from './metrics-endpoint.js';
 import { roleAccessFrom } from './nats-identity.js';
 import { type PolicyFlags, policyFromFlags } from './policy-options.js';
 
@@ -12,7 +16,7 @@ export async function gateway(opts: {
   nats: string; nkeySeedFile?: string; cluster: string; port: number; host: string; apiKey?: string[];
   acceptTimeoutMs: number; livenessTimeoutMs: number; idleTimeoutMs: number; leaseIntervalMs: number; maxAttempts: number;
   clientStallMs: number; maxBufferedBytes: number; requestTimeoutMs: number; resumeIdleMs: number; maxTokensCeiling: number; responsesTtlMs: number;
-} & HttpLimits & PolicyFlags): Promise<void> {
+} & HttpLimits & PolicyFlags & MetricsFlags): Promise<void> {
   const log = createLogger('gateway');
   await startTracing('gateway');
   const limits = { acceptTimeoutMs: opts.acceptTimeoutMs, livenessTimeoutMs: opts.livenessTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs,
@@ -24,18 +28,28 @@ export async function gateway(opts: {
     http: { headersTimeoutMs: opts.headersTimeoutMs, bodyTimeoutMs: opts.bodyTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
       maxConnections: opts.maxConnections, maxConnectionsPerClient: opts.maxConnectionsPerClient },
   });
-  stopOnSignals(() => g.stop());
-  log.info({ url: g.url, cluster: opts.cluster, auth: policy.auth, staticKeys: (opts.apiKey ?? []).length, jwt: policy.jwt !== undefined, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
+  const metrics = await serveRoleMetrics(opts, g.metrics.registry, log);
+  stopOnSignals(async () => {
+    await metrics.stop();
+    await g.stop();
+  });
+  log.info({ url: g.url, ...(metrics.url ? { metrics: metrics.url } : {}), cluster: opts.cluster, auth: policy.auth, staticKeys: (opts.apiKey ?? []).length, jwt: policy.jwt !== undefined, admin: opts.adminKey !== undefined, limiterFail: opts.limiterFail }, 'gateway listening');
 }
 
-export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number; requireWorkerBinding?: boolean }): Promise<void> {
+export async function router(opts: { nats: string; nkeySeedFile?: string; cluster: string; id?: string; breakerCooldownMs: number; requireWorkerBinding?: boolean } & MetricsFlags): Promise<void> {
   const log = createLogger('router');
   await startTracing('router');
   const breakerPolicy = { ...defaultBreakerPolicy, cooldownMs: opts.breakerCooldownMs, maxCooldownMs: 12 * opts.breakerCooldownMs };
   const requireWorkerBinding = opts.requireWorkerBinding ?? opts.nkeySeedFile !== undefined;
-  const r = await runRouter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log, cluster: opts.cluster, breakerPolicy, requireWorkerBinding, ...(opts.id ? { routerId: opts.id } : {}) });
-  stopOnSignals(() => r.stop());
-  log.info({ router: r.routerId, cluster: opts.cluster, requireWorkerBinding }, 'router running');
+  const routerMetrics = new RouterMetrics();
+  const r = await runRouter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log, cluster: opts.cluster, breakerPolicy, requireWorkerBinding, metrics: routerMetrics,
+    ...(opts.id ? { routerId: opts.id } : {}) });
+  const metrics = await serveRoleMetrics(opts, routerMetrics.registry, log);
+  stopOnSignals(async () => {
+    await metrics.stop();
+    await r.stop();
+  });
+  log.info({ router: r.routerId, ...(metrics.url ? { metrics: metrics.url } : {}), cluster: opts.cluster, requireWorkerBinding }, 'router running');
 }
 
 export async function worker(opts: {
@@ -44,10 +58,12 @@ export async function worker(opts: {
   model: string; id?: string; capacity: number; heartbeatMs: number; engineWaitS: number;
   keepaliveMs: number; leaseTimeoutMs: number; engineStallMs: number; drainTimeoutMs: number;
   cluster: string; label?: Record<string, string>; weight?: number; tpmLimit?: number; rpmLimit?: number;
-}): Promise<void> {
+} & MetricsFlags): Promise<void> {
   const log = createLogger('worker');
   await startTracing('worker');
+  const workerMetrics = new WorkerMetrics();
   const w = await runWorker({
+    metrics: workerMetrics,
     natsUrl: opts.nats, ...roleAccessFrom(opts), log, engineKind: opts.engine, engineUrl: opts.engineUrl, functionId: opts.function,
     versionId: opts.functionVersion, model: opts.model, capacity: opts.capacity, heartbeatMs: opts.heartbeatMs,
     engineWaitMs: opts.engineWaitS * 1000, cluster: opts.cluster, labels: opts.label ?? {},
@@ -61,14 +77,23 @@ export async function worker(opts: {
     ...(opts.tokenizer ? { tokenizer: opts.tokenizer } : {}),
     ...(opts.id ? { workerId: opts.id } : {}),
   });
-  stopOnSignals(() => w.stop());
-  log.info({ worker: w.descriptor.workerId, cluster: opts.cluster, model: opts.model, engine: opts.engine }, 'worker registered');
+  const metrics = await serveRoleMetrics(opts, workerMetrics.registry, log);
+  stopOnSignals(async () => {
+    await w.stop();
+    await metrics.stop();
+  });
+  log.info({ worker: w.descriptor.workerId, ...(metrics.url ? { metrics: metrics.url } : {}), cluster: opts.cluster, model: opts.model, engine: opts.engine }, 'worker registered');
 }
 
-export async function limiter(opts: { nats: string; nkeySeedFile?: string }): Promise<void> {
+export async function limiter(opts: { nats: string; nkeySeedFile?: string } & MetricsFlags): Promise<void> {
   const log = createLogger('limiter');
   await startTracing('limiter');
-  const l = await runLimiter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log });
-  stopOnSignals(() => l.stop());
-  log.info('limiter running');
+  const limiterMetrics = new LimiterMetrics();
+  const l = await runLimiter({ natsUrl: opts.nats, ...roleAccessFrom(opts), log, metrics: limiterMetrics });
+  const metrics = await serveRoleMetrics(opts, limiterMetrics.registry, log);
+  stopOnSignals(async () => {
+    await metrics.stop();
+    await l.stop();
+  });
+  log.info(metrics.url ? { metrics: metrics.url } : {}, 'limiter running');
 }
