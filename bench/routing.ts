@@ -1,36 +1,45 @@
 /**
- * Routing methods compared on one workload, side by side in one run: a shared-prefix chat workload
- * (multi-turn conversations over a few long system prompts) near saturation, against four engine
- * simulators that model a prefix cache (a cached prompt share cuts time to first token). Each method
- * gets a fresh stack (cold caches) and the same conversations. Then the router's decision time
- * with 10, 100 and 1,000 workers. Prints tables and writes JSON to bench/results/.
+ * The routing lab: every routing method over real HTTP against simulated engines, on one workload
+ * shape or all of them (bench/lib/routing-workloads.ts). Each method gets a fresh stack (cold
+ * caches) and the same requests. Per method: TTFT mean and p99, inter-token latency, throughput,
+ * the engines' prefix cache hit rate (their own counters) and SLO attainment (the share of requests
+ * with TTFT under --slo-ttft-ms). Then, unless --decisions 0, the router's decision time with 10,
+ * 100 and 1,000 workers. Prints tables and writes JSON to bench/results/.
  *
- *   npm run bench:routing [-- --conversations 64 --turns 4 --concurrency 20 --methods least-busy,prefix-aware]
+ *   npm run bench:routing -- --workload <shape|all> [--methods a,b] [--engines 4] [--scale 1]
+ *     [--sim ttftMs=200,itlMs=8,maxConcurrency=4,prefixCacheBlocks=300] [--slow-factor 3]
+ *     [--slo-ttft-ms 500] [--trace bench/traces/synthetic-mooncake.jsonl --trace-scale 8 --speedup 1]
+ *
+ * --sim takes any numeric SimOptions field, so simulator options added later need no change here.
  */
 import { parseArgs } from 'node:util';
 import { routingMethods, type RoutingMethod } from '../src/control/function.schema.js';
+import { demoVersionId } from '../src/control/demo-function.js';
+import { runWorker } from '../src/launch/roles.js';
 import { startLocalStack } from '../src/launch/local-stack.js';
 import { silentLogger } from '../src/observability/logger.js';
-import { runChatWorkload } from './lib/chat-workload.js';
+import { type SimOptions, type SimServer, startSim } from '../src/sim/sim-server.js';
 import { timeDecisions } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
+import { buildWorkload, type Workload, type WorkloadShape, workloadShapes } from './lib/routing-workloads.js';
+import { runScripts } from './lib/script-runner.js';
 import { mean, percentile } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
-    workers: { type: 'string', default: '4' },
-    conversations: { type: 'string', default: '64' },
-    turns: { type: 'string', default: '4' },
-    concurrency: { type: 'string', default: '20' },
-    'max-tokens': { type: 'string', default: '16' },
-    'system-prompts': { type: 'string', default: '8' },
-    'system-prompt-chars': { type: 'string', default: '3000' },
-    'ttft-ms': { type: 'string', default: '200' },
-    'itl-ms': { type: 'string', default: '8' },
-    'engine-concurrency': { type: 'string', default: '4' },
-    'cache-blocks': { type: 'string', default: '160' },
-    methods: { type: 'string', default: routingMethods.join(',') },
-    'decisions': { type: 'string', default: '2000' },
+    workload: { type: 'string', default: 'shared-system-prompts' },
+    methods: { type: 'string', default: 'round-robin,least-busy,session-affinity,prefix-aware,kv-aware,cost-model' },
+    engines: { type: 'string', default: '4' },
+    scale: { type: 'string', default: '1' },
+    sim: { type: 'string', default: '' },
+    'slow-factor': { type: 'string', default: '3' },
+    'slo-ttft-ms': { type: 'string', default: '500' },
+    trace: { type: 'string', default: 'bench/traces/synthetic-mooncake.jsonl' },
+    'trace-scale': { type: 'string', default: '8' },
+    speedup: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '1' },
+    decisions: { type: 'string', default: '2000' },
+    'routing-option': { type: 'string', multiple: true, default: [] },
   },
 });
 const num = (name: keyof typeof values): number => {
@@ -42,70 +51,135 @@ const methods = String(values.methods).split(',').map((m) => m.trim()) as Routin
 for (const m of methods) {
   if (!(routingMethods as readonly string[]).includes(m)) throw new Error(`unknown routing method '${m}'; known: ${routingMethods.join(', ')}`);
 }
-const workers = num('workers');
-const sim = { ttftMs: num('ttft-ms'), itlMs: num('itl-ms'), maxConcurrency: num('engine-concurrency'), prefixCacheBlocks: num('cache-blocks'), cachedTtftFraction: 0.1 };
+const shapes: WorkloadShape[] = values.workload === 'all' ? [...workloadShapes] : [values.workload as WorkloadShape];
+for (const s of shapes) if (!(workloadShapes as readonly string[]).includes(s)) throw new Error(`unknown workload '${s}'; known: ${workloadShapes.join(', ')}, all`);
+const engines = num('engines');
+const slowFactor = num('slow-factor');
+const sloMs = num('slo-ttft-ms');
+
+type SimTuning = Omit<SimOptions, 'models' | 'format' | 'apiKey' | 'port' | 'host'>;
+const sim: SimTuning = { ttftMs: 200, itlMs: 8, maxConcurrency: 4, prefixCacheBlocks: 300, cachedTtftFraction: 0.1 };
+for (const pair of String(values.sim).split(',').filter(Boolean)) {
+  const [key, value] = pair.split('=');
+  if (!key || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--sim takes key=number pairs, got '${pair}'`);
+  (sim as Record<string, number>)[key] = Number(value);
+}
+/** `key=value` tuning of the methods (llmConfig.routing), e.g. --routing-option overlapWeight=2. */
+const routingOptions: Record<string, number> = {};
+for (const pair of values['routing-option'] as string[]) {
+  const [key, value] = pair.split('=');
+  if (!key || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--routing-option takes key=number, got '${pair}'`);
+  routingOptions[key] = Number(value);
+}
+const slowSim: SimTuning = { ...sim, ttftMs: (sim.ttftMs ?? 0) * slowFactor, itlMs: (sim.itlMs ?? 0) * slowFactor };
 
 interface MethodResult {
+  shape: WorkloadShape;
   method: RoutingMethod;
   requests: number;
   errors: number;
   firstError?: string;
   ttftMeanMs: number;
   ttftP99Ms: number;
+  itlMeanMs: number;
   requestsPerSecond: number;
   tokensPerSecond: number;
-  cacheHitRate: number;
-  requestsPerWorker: number[];
+  prefixHitRate: number;
+  sloAttainment: number;
+  requestsPerEngine: number[];
 }
 
-async function runMethod(method: RoutingMethod): Promise<MethodResult> {
-  const stack = await startLocalStack({ log: silentLogger(), workers, sim, llmConfig: { routingMethod: method }, workerCapacity: sim.maxConcurrency * 4 });
+async function runMethod(workload: Workload, method: RoutingMethod): Promise<MethodResult> {
+  const fast = engines - workload.slowEngines;
+  const capacity = (sim.maxConcurrency ?? 4) * 4;
+  const stack = await startLocalStack({ log: silentLogger(), workers: fast, sim,
+    llmConfig: { routingMethod: method, ...(Object.keys(routingOptions).length ? { routing: routingOptions } : {}) }, workerCapacity: capacity });
+  const extra: Array<{ stop(): Promise<void> }> = [];
+  const sims: SimServer[] = [...stack.sims];
   try {
-    const workload = await runChatWorkload({
-      url: stack.gatewayUrl, model: stack.models[0] as string, systemPrompts: num('system-prompts'), systemPromptChars: num('system-prompt-chars'),
-      conversations: num('conversations'), turns: num('turns'), maxTokens: num('max-tokens'), concurrency: num('concurrency'),
-    });
-    const stats = stack.sims.map((s) => s.stats());
+    const [functionId, model] = (stack.models[0] as string).split('/') as [string, string];
+    for (let i = 0; i < workload.slowEngines; i++) {
+      const s = await startSim({ models: [model], format: 'vllm', ...slowSim });
+      extra.push(s);
+      sims.push(s);
+      const workerId = `slow-worker-${i}`;
+      const { nkeySeed } = await stack.addWorkerIdentity(workerId);
+      extra.unshift(await runWorker({ natsUrl: stack.natsUrl, nkeySeed, workerId, log: silentLogger(), engineKind: 'vllm', engineUrl: s.url,
+        functionId, versionId: demoVersionId, model, capacity }));
+    }
+    if (workload.slowEngines > 0) await waitForWorkers(stack.router, engines);
+    const run = await runScripts(stack.gatewayUrl, stack.models[0] as string, workload);
+    const stats = sims.map((s) => s.stats());
     const queries = stats.reduce((n, s) => n + s.prefixCache.queries, 0);
     const hits = stats.reduce((n, s) => n + s.prefixCache.hits, 0);
-    const ttft = [...workload.ttftMs].sort((a, b) => a - b);
+    const ttft = run.samples.map((s) => s.ttftMs).sort((a, b) => a - b);
+    const itl = run.samples.flatMap((s) => (s.itlMs === undefined ? [] : [s.itlMs]));
+    const tokens = run.samples.reduce((n, s) => n + s.tokens, 0);
     return {
-      method, requests: workload.requests, errors: workload.errors, ...(workload.firstError ? { firstError: workload.firstError } : {}),
-      ttftMeanMs: mean(ttft), ttftP99Ms: percentile(ttft, 99),
-      requestsPerSecond: workload.requests / workload.seconds, tokensPerSecond: workload.completionTokens / workload.seconds,
-      cacheHitRate: queries > 0 ? hits / queries : 0, requestsPerWorker: stats.map((s) => s.requestsTotal),
+      shape: workload.shape, method, requests: run.samples.length + run.errors, errors: run.errors, ...(run.firstError ? { firstError: run.firstError } : {}),
+      ttftMeanMs: mean(ttft), ttftP99Ms: percentile(ttft, 99), itlMeanMs: mean(itl),
+      requestsPerSecond: run.samples.length / run.seconds, tokensPerSecond: tokens / run.seconds,
+      prefixHitRate: queries > 0 ? hits / queries : 0, sloAttainment: ttft.length ? ttft.filter((t) => t <= sloMs).length / (ttft.length + run.errors) : 0,
+      requestsPerEngine: stats.map((s) => s.requestsTotal),
     };
   } finally {
+    for (const e of extra) await e.stop().catch(() => undefined);
     await stack.stop();
   }
 }
 
-say(`bench:routing — ${workers} simulated engines (TTFT ${sim.ttftMs} ms uncached, ${sim.itlMs} ms/token, ${sim.maxConcurrency} at once, ` +
-  `prefix cache ${sim.prefixCacheBlocks} blocks of 64 chars); ${values.conversations} conversations × ${values.turns} turns over ` +
-  `${values['system-prompts']} system prompts of ${values['system-prompt-chars']} chars; ${values.concurrency} clients`);
-const results: MethodResult[] = [];
-for (const method of methods) {
-  say(`  ${method} ...`);
-  const r = await runMethod(method);
-  if (r.errors > 0) say(`    ${r.errors} errors; first: ${r.firstError}`);
-  results.push(r);
+async function waitForWorkers(router: { table: { size: number } }, n: number): Promise<void> {
+  for (let i = 0; i < 200 && router.table.size < n; i++) await new Promise((r) => setTimeout(r, 25));
+  if (router.table.size < n) throw new Error(`only ${router.table.size} of ${n} workers joined the router within 5 s`);
 }
 
-say(`decision time: ${values.decisions} decisions per method with 10, 100 and 1,000 workers ...`);
-const timings = timeDecisions([10, 100, 1000], num('decisions'));
+const shapeOptions = { scale: num('scale'), engines, trace: String(values.trace), traceScale: num('trace-scale'), speedup: Math.max(0.01, num('speedup')), seed: num('seed') };
+say(`bench:routing — ${engines} simulated engines (${Object.entries(sim).map(([k, v]) => `${k} ${v}`).join(', ')}); SLO: TTFT ≤ ${sloMs} ms; methods: ${methods.join(', ')}`);
+const results: MethodResult[] = [];
+const tables: string[] = [];
+for (const shape of shapes) {
+  const workload = buildWorkload(shape, shapeOptions);
+  say(`\n${shape}: ${workload.description}`);
+  const mine: MethodResult[] = [];
+  for (const method of methods) {
+    say(`  ${method} ...`);
+    const r = await runMethod(workload, method);
+    if (r.errors > 0) say(`    ${r.errors} errors; first: ${r.firstError}`);
+    mine.push(r);
+  }
+  results.push(...mine);
+  const best = Math.min(...mine.map((r) => r.ttftMeanMs));
+  tables.push(`${shape}: ${workload.description}\n${formatTable(
+    ['method', 'requests', 'errors', 'TTFT mean ms', '× best', 'TTFT p99 ms', 'ITL ms', 'req/s', 'tokens/s', 'prefix hits', `TTFT ≤ ${sloMs} ms`, 'requests per engine'],
+    mine.map((r) => [r.method, fmt(r.requests), fmt(r.errors), fmt(r.ttftMeanMs, 1), fmt(r.ttftMeanMs / best, 2), fmt(r.ttftP99Ms, 1), fmt(r.itlMeanMs, 1),
+      fmt(r.requestsPerSecond, 1), fmt(r.tokensPerSecond), `${fmt(r.prefixHitRate * 100, 1)}%`, `${fmt(r.sloAttainment * 100, 1)}%`, r.requestsPerEngine.join('/')]),
+  )}`);
+  process.stdout.write(`\n${tables.at(-1) as string}\n`);
+}
 
-const workloadTable = formatTable(
-  ['method', 'requests', 'errors', 'TTFT mean ms', 'TTFT p99 ms', 'req/s', 'tokens/s', 'cache hits', 'requests per worker'],
-  results.map((r) => [r.method, fmt(r.requests), fmt(r.errors), fmt(r.ttftMeanMs, 1), fmt(r.ttftP99Ms, 1), fmt(r.requestsPerSecond, 1),
-    fmt(r.tokensPerSecond), `${fmt(r.cacheHitRate * 100, 1)}%`, r.requestsPerWorker.join('/')]),
-);
-const timingTable = formatTable(
-  ['method', ...[10, 100, 1000].flatMap((n) => [`${n} p50 µs`, `${n} p99 µs`])],
-  routingMethods.map((m) => [m, ...[10, 100, 1000].flatMap((n) => {
-    const t = timings.find((x) => x.workers === n && x.method === m);
-    return [fmt(t?.p50Us ?? NaN, 1), fmt(t?.p99Us ?? NaN, 1)];
-  })]),
-);
-process.stdout.write(`\nShared-prefix chat workload near saturation\n${workloadTable}\n\nRouter decision time (decide(): eligibility, method, record)\n${timingTable}\n`);
-const file = writeResults('routing', { machine: machineInfo(), options: values, sim, results, timings });
+if (shapes.length > 1) {
+  // Each method's mean TTFT against the best method's, shape by shape: the default should be within 1.10 everywhere.
+  const rows = methods.map((m) => {
+    const ratios = shapes.map((s) => {
+      const mine = results.filter((r) => r.shape === s);
+      const best = Math.min(...mine.map((r) => r.ttftMeanMs));
+      return (mine.find((r) => r.method === m)?.ttftMeanMs ?? NaN) / best;
+    });
+    return [m, ...ratios.map((x) => fmt(x, 2)), fmt(Math.max(...ratios), 2)];
+  });
+  process.stdout.write(`\nMean TTFT ÷ the best method's, per shape\n${formatTable(['method', ...shapes, 'worst'], rows)}\n`);
+}
+
+const timings = num('decisions') > 0 ? timeDecisions([10, 100, 1000], num('decisions')) : [];
+if (timings.length) {
+  const labels = [...new Set(timings.map((t) => t.method))];
+  process.stdout.write(`\nRouter decision time (decide(): eligibility, method, record)\n${formatTable(
+    ['method', ...[10, 100, 1000].flatMap((n) => [`${n} p50 µs`, `${n} p99 µs`])],
+    labels.map((m) => [m, ...[10, 100, 1000].flatMap((n) => {
+      const t = timings.find((x) => x.workers === n && x.method === m);
+      return [fmt(t?.p50Us ?? NaN, 1), fmt(t?.p99Us ?? NaN, 1)];
+    })]),
+  )}\n`);
+}
+const file = writeResults('routing', { machine: machineInfo(), options: values, sim, slowSim, results, timings });
 say(`\nresults written to ${file}`);
