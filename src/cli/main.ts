@@ -159,11 +159,21 @@ program
   .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
   .addOption(new Option('--ttft-ms <ms>', 'time to first token').default(0).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'inter-token latency').default(0).argParser(nonNegative))
-  .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue').default(64).argParser(positiveInt))
+  .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue (default 64; engine timing: its max-num-seqs, 256)').argParser(positiveInt))
   .addOption(new Option('--prefix-cache-blocks <n>', 'prefix cache size in 64-character blocks (a cached prompt share cuts TTFT); 0 turns it off').default(4096).argParser(nonNegativeInt))
   .addOption(new Option('--embedding-dimensions <n>', 'vector size of the simulated embedding model (formats that embed)').default(768).argParser(positiveInt))
   .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser(collect))
-  .addHelpText('after', '\nExample:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n')
+  .addOption(new Option('--timing <kind>', 'fixed: --ttft-ms and --itl-ms; engine: a stepped engine with KV blocks, chunked prefill and preemption (docs/simulator.md)').choices(['fixed', 'engine']).default('fixed'))
+  .addOption(new Option('--block-size <n>', 'engine timing: tokens per KV block (default 16)').argParser(positiveInt))
+  .addOption(new Option('--kv-blocks <n>', 'engine timing: KV blocks on the simulated GPU (default 26000)').argParser(positiveInt))
+  .addOption(new Option('--max-batched-tokens <n>', 'engine timing: tokens computed per step (default 8192)').argParser(positiveInt))
+  .addOption(new Option('--prefill-tokens-per-s <n>', 'engine timing: prefill speed (default 20000)').argParser(positiveInt))
+  .addOption(new Option('--decode-base-ms <ms>', 'engine timing: time of a step (default 6.2)').argParser(nonNegative))
+  .addOption(new Option('--decode-per-seq-ms <ms>', 'engine timing: added per decoding sequence (default 0.29)').argParser(nonNegative))
+  .addOption(new Option('--speedup <x>', 'engine timing: run this many times faster than the modelled GPU (default 1)').argParser(nonNegative))
+  .addOption(new Option('--kv-events-port <port>', 'engine timing: publish vLLM KV events on a ZeroMQ PUB socket on this port (off by default)').argParser(port))
+  .addOption(new Option('--kv-events-topic <topic>', 'the topic of the KV event messages').default('kv-events'))
+  .addHelpText('after', '\nExamples:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n  llmux sim --timing engine --kv-blocks 4000 --kv-events-port 5557   # then a worker with --engine-option kv-events=tcp://127.0.0.1:5557\n')
   .action(async (opts) => (await import('./commands/sim.js')).sim(opts));
 
 program

@@ -20,6 +20,8 @@ export interface SimPrompt {
    * tokens the simulator generates for `text`.
    */
   continues?: { tokens: number; exact: boolean };
+  /** A prompt given as token ids: its ids (token-ids.ts derives ids from the words otherwise). */
+  ids?: readonly number[];
 }
 
 export const wordCount = (text: string): number => text.split(/\s+/).filter(Boolean).length;
@@ -45,5 +47,5 @@ export function chatPrompt(messages: readonly object[]): SimPrompt {
 /** One completion prompt: text, or token ids (whose text, for seeding, is the ids joined). */
 export function completionPrompt(prompt: string | readonly number[]): SimPrompt {
   if (typeof prompt === 'string') return { text: prompt, tokens: Math.max(1, wordCount(prompt)) };
-  return { text: prompt.join(' '), tokens: Math.max(1, prompt.length) };
+  return { text: prompt.join(' '), tokens: Math.max(1, prompt.length), ids: prompt };
 }

@@ -1,8 +1,9 @@
 /**
- * One generation request from slot to last byte: wait for a batch slot, wait out the time to first
- * token, then write the answer (SSE chunks or one JSON body), pacing tokens by the inter-token
- * latency. Every wait also watches the client: if it goes away, queued or generating, the request
- * stops at once, frees its slot and is counted as aborted.
+ * One generation request from slot to last byte: start it on the timing (timing.ts: a batch slot and
+ * fixed latencies, or the stepped engine), wait for its first token, then write the answer (SSE
+ * chunks or one JSON body) a token at a time as the timing makes them. Every wait also watches the
+ * client: if it goes away, queued or generating, the request stops at once, frees its slot (or its
+ * sequence's KV blocks) and is counted as aborted.
  *
  * A continuation (continuation.ts) generates tokens k, k+1, … of the answer to the original prompt
  * and ends where the undisturbed answer would have, with the same finish reason: its max_tokens is
@@ -11,26 +12,20 @@
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Fault } from './faults.js';
 import { seedOf, textBetween, tokenAt } from './generation.js';
-import type { PrefixCache } from './prefix-cache.js';
-import type { Scheduler } from './scheduler.js';
 import type { SimCounters } from './sim-metrics.js';
+import type { Pacing, Timing } from './timing.js';
 import type { SimRequest } from './sim-request.js';
 import type { Dialect } from './dialect.js';
 import { toolCallTokens } from './tool-calls.js';
 import { type FinishReason, type Generation, newGeneration, usageOf } from './wire.js';
 
 export interface GenerationContext {
-  scheduler: Scheduler;
+  /** When tokens come (timing.ts): fixed latencies, or the stepped engine. */
+  timing: Timing;
   counters: SimCounters;
-  ttftMs: number;
-  itlMs: number;
   defaultMaxTokens: number;
-  prefixCache: PrefixCache;
-  /** TTFT of a fully cached prompt as a share of ttftMs: prefill is skipped for the cached part. */
-  cachedTtftFraction: number;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -53,11 +48,19 @@ function watchClient(res: ServerResponse): { signal: AbortSignal; stopWatching: 
   return { signal: controller.signal, stopWatching: () => res.off('close', onClose) };
 }
 
-/** Waits `ms`, or one event-loop turn when 0, so that a client disconnect is noticed between tokens. */
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms > 0) return sleep(ms, undefined, { signal });
-  await new Promise((resolve) => setImmediate(resolve));
-  signal.throwIfAborted();
+/** Observes the time to first token and between tokens, from the request's arrival, in vLLM's histograms. */
+function observed(pacing: Pacing, counters: SimCounters, arrived: number): Pacing {
+  let last: number | undefined;
+  return {
+    async next(signal) {
+      await pacing.next(signal);
+      const now = performance.now();
+      if (last === undefined) counters.ttft.observe((now - arrived) / 1000);
+      else counters.itl.observe((now - last) / 1000);
+      last = now;
+    },
+    close: () => pacing.close(),
+  };
 }
 
 /** Waits until the client goes away: a hung engine. */
@@ -83,23 +86,25 @@ async function write(res: ServerResponse, data: string, signal: AbortSignal): Pr
   if (!res.write(data)) await once(res, 'drain', { signal });
 }
 
-/** An answer of tool calls (tool-calls.ts), paced a token apart as text is; faults do not apply to it. */
+const toolTokens = (request: SimRequest): number => request.toolCalls.reduce((n, c) => n + toolCallTokens(c), 0);
+
+/** An answer of tool calls (the first token already came); faults do not apply to it. */
 async function serveToolCalls(ctx: GenerationContext, tools: NonNullable<Dialect['tools']>, dialect: Dialect, g: Generation, request: SimRequest,
-  res: ServerResponse, signal: AbortSignal): Promise<void> {
+  res: ServerResponse, pacing: Pacing, signal: AbortSignal): Promise<void> {
   const calls = request.toolCalls;
-  const tokens = calls.reduce((n, c) => n + toolCallTokens(c), 0);
+  const tokens = toolTokens(request);
   const usage = usageOf(request.prompt.tokens, tokens);
   if (request.stream) {
     res.writeHead(200, { 'content-type': dialect.streamType, 'cache-control': 'no-cache' });
     const head = dialect.head(g, request.prompt.tokens);
     if (head) await write(res, head, signal);
     for (const [i, event] of tools.events(g, calls).entries()) {
-      if (i > 0) await pause(ctx.itlMs, signal);
+      if (i > 0) await pacing.next(signal);
       await write(res, event, signal);
     }
     res.end(tools.tail(g, usage));
   } else {
-    for (let i = 1; i < tokens; i++) await pause(ctx.itlMs, signal);
+    for (let i = 1; i < tokens; i++) await pacing.next(signal);
     sendJson(res, 200, tools.whole(g, calls, usage));
   }
   ctx.counters.generationTokens += tokens;
@@ -112,14 +117,8 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
     sendJson(res, status, body);
     return;
   }
+  const arrived = performance.now();
   const client = watchClient(res);
-  const release = await ctx.scheduler.acquire(client.signal);
-  if (!release) {
-    ctx.counters.aborted++;
-    ctx.counters.finished.abort++;
-    return;
-  }
-
   const { prompt } = request;
   const resumed = prompt.continues !== undefined;
   const start = prompt.continues?.tokens ?? 0;
@@ -141,15 +140,25 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
     res.destroy();
   };
 
-  // Looked up once the request runs, as an engine's scheduler does; the cached share skips prefill.
-  const cached = ctx.prefixCache.admit(prompt.text);
-  ctx.counters.prefixCacheQueries += prompt.tokens;
-  ctx.counters.prefixCacheHits += Math.round(prompt.tokens * cached.cachedShare);
+  let started: Pacing | undefined;
   try {
-    await pause(ctx.ttftMs * (1 - (1 - ctx.cachedTtftFraction) * cached.cachedShare) + request.prefillMs, signal);
+    started = await ctx.timing.start({ prompt, start, count: tools ? toolTokens(request) : count, prefillMs: request.prefillMs }, signal);
+  } catch (error) {
+    client.stopWatching();
+    throw error;
+  }
+  if (!started) {
+    client.stopWatching();
+    ctx.counters.aborted++;
+    ctx.counters.finished.abort++;
+    return;
+  }
+  const pacing = observed(started, ctx.counters, arrived);
+  try {
+    await pacing.next(signal);
     ctx.counters.promptTokens += prompt.tokens;
     if (tools) {
-      await serveToolCalls(ctx, tools, dialect, g, request, res, signal);
+      await serveToolCalls(ctx, tools, dialect, g, request, res, pacing, signal);
       ctx.counters.finished.stop++; // vLLM counts an answer of tool calls as stopped
       return;
     }
@@ -159,7 +168,7 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
       if (head) await write(res, head, signal);
       let soFar = '';
       for (let i = start; i < end; i++) {
-        if (i > start) await pause(ctx.itlMs, signal);
+        if (i > start) await pacing.next(signal);
         if (i === cutAt) return cut();
         if (i === errorAt) return void res.end(dialect.streamError(`simulated engine failure after ${i} tokens ([[sim:error-after]])`));
         if (i === stallAt) await stall(signal);
@@ -174,7 +183,7 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
     } else {
       if (cutAt !== undefined) return cut();
       if (stallAt !== undefined) await stall(signal);
-      for (let i = 1; i < count; i++) await pause(ctx.itlMs, signal);
+      for (let i = 1; i < count; i++) await pacing.next(signal);
       ctx.counters.generationTokens += count;
       sendJson(res, 200, dialect.whole(g, textBetween(seed, start, end), finish, usageOf(prompt.tokens, count)));
     }
@@ -185,6 +194,6 @@ export async function serveGeneration(ctx: GenerationContext, dialect: Dialect, 
     ctx.counters.finished.abort++;
   } finally {
     client.stopWatching();
-    release();
+    pacing.close();
   }
 }

@@ -15,19 +15,56 @@ export interface SimCounters {
   /** Prompt tokens looked up in the prefix cache, and the share of them found (vLLM counts tokens). */
   prefixCacheQueries: number;
   prefixCacheHits: number;
+  /** Sequences preempted for lack of KV blocks (engine timing: engine.ts). */
+  preemptions: number;
+  /** Seconds from a request's arrival to its first token, and between its tokens, as clients see them. */
+  ttft: Histogram;
+  itl: Histogram;
   /** Continuations received (continuation.ts): `exact` when the partial answer was the simulator's own text. */
   continuations: { exact: number; inexact: number };
 }
 
 export function newCounters(): SimCounters {
-  return { requestsByModel: new Map(), finished: { stop: 0, length: 0, abort: 0 }, promptTokens: 0, generationTokens: 0, aborted: 0, prefixCacheQueries: 0, prefixCacheHits: 0, continuations: { exact: 0, inexact: 0 } };
+  return { requestsByModel: new Map(), finished: { stop: 0, length: 0, abort: 0 }, promptTokens: 0, generationTokens: 0, aborted: 0, prefixCacheQueries: 0, prefixCacheHits: 0, preemptions: 0,
+    ttft: new Histogram(ttftBuckets), itl: new Histogram(itlBuckets), continuations: { exact: 0, inexact: 0 } };
+}
+
+/** vLLM's bucket bounds (vllm/v1/metrics/loggers.py), in seconds. */
+const ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
+const itlBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
+
+export class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = bounds.map(() => 0);
+  }
+  observe(seconds: number): void {
+    this.sum += seconds;
+    this.count++;
+    for (let i = 0; i < this.bounds.length; i++) if (seconds <= (this.bounds[i] as number)) this.counts[i] = (this.counts[i] as number) + 1;
+  }
 }
 
 export interface SimGauges {
   running: number;
   waiting: number;
-  /** 0..1: running / capacity (the prefix cache's blocks are not counted as KV usage). */
+  /** 0..1: fixed timing, running / capacity; engine timing, the share of KV blocks in use (idle cached blocks are free, as in vLLM). */
   kvCacheUsage: number;
+  /** Engine timing only: the KV cache's shape, for vllm:cache_config_info. */
+  cacheConfig?: { blockSize: number; numGpuBlocks: number };
+}
+
+function histogram(name: string, help: string, labels: string, h: Histogram): string[] {
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} histogram`,
+    ...h.bounds.map((le, i) => `${name}_bucket{${labels},le="${le}"} ${h.counts[i]}`),
+    `${name}_bucket{${labels},le="+Inf"} ${h.count}`,
+    `${name}_sum{${labels}} ${h.sum}`,
+    `${name}_count{${labels}} ${h.count}`,
+  ];
 }
 
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -52,6 +89,14 @@ export function renderMetrics(servedModel: string, counters: SimCounters, gauges
     ...family('vllm:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [[`{${engine}}`, counters.generationTokens]]),
     ...family('vllm:prefix_cache_queries_total', 'counter', 'Prefix cache queries, in terms of number of queried tokens.', [[`{${engine}}`, counters.prefixCacheQueries]]),
     ...family('vllm:prefix_cache_hits_total', 'counter', 'Prefix cache hits, in terms of number of cached tokens.', [[`{${engine}}`, counters.prefixCacheHits]]),
+    ...family('vllm:num_preemptions_total', 'counter', 'Cumulative number of preemption from the engine.', [[`{${engine}}`, counters.preemptions]]),
+    ...histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', engine, counters.ttft),
+    ...histogram('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', engine, counters.itl),
+    ...(gauges.cacheConfig
+      ? family('vllm:cache_config_info', 'gauge', 'Information of the LLMEngine CacheConfig', [
+        [`{block_size="${gauges.cacheConfig.blockSize}",enable_prefix_caching="True",num_gpu_blocks="${gauges.cacheConfig.numGpuBlocks}"}`, 1],
+      ])
+      : []),
     ...family('llmux_sim_aborted_requests_total', 'counter', 'Requests whose client went away before the answer was complete.', [['', counters.aborted]]),
     ...family(
       'llmux_sim_requests_total',

@@ -12,9 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { simFormat } from './formats/index.js';
 import { type EmbedRoute, matchRoute, type Reply } from './formats/sim-format.js';
 import { defaultEmbeddingDimensions, embedAll } from './embeddings.js';
+import { encodeEventBatch, seqBytes } from '../kv-events/vllm-events.js';
+import { bindPublisher, type ZmqPublisher } from '../kv-events/zmq-pub.js';
+import { defaultEngineModel, type EngineModel, SimEngine } from './engine.js';
 import { PrefixCache } from './prefix-cache.js';
 import { Scheduler } from './scheduler.js';
 import { type GenerationContext, sendJson, serveGeneration } from './serve-generation.js';
+import { engineTiming, fixedTiming, type Timing } from './timing.js';
 import { newCounters } from './sim-metrics.js';
 import { parseJsonBody, SimBadRequest } from './sim-request.js';
 import { methodNotAllowedBody } from './wire.js';
@@ -44,6 +48,24 @@ export interface SimOptions {
   prefixCacheBlocks?: number;
   /** Time to first token of a fully cached prompt, as a share of ttftMs. Default 0.1. */
   cachedTtftFraction?: number;
+  /**
+   * `fixed` (the default): ttftMs, itlMs, maxConcurrency slots and the character-block prefix cache.
+   * `engine`: the stepped engine (engine.ts, docs/simulator.md); ttftMs, itlMs, prefixCacheBlocks and
+   * cachedTtftFraction do not apply, and maxConcurrency, when given, is its maxNumSeqs.
+   */
+  timing?: 'fixed' | 'engine';
+  /** Engine timing: the model, over defaultEngineModel (Llama-3.1-8B on one H100). */
+  engine?: Partial<EngineModel>;
+  /**
+   * Engine timing: publish vLLM's KV events on a ZeroMQ PUB socket bound to this port on `host`
+   * (0: a free one), as `vllm serve --kv-events-config '{"enable_kv_cache_events":true,
+   * "publisher":"zmq","endpoint":"tcp://*:PORT","topic":"kv-events"}'` does. Off when absent.
+   */
+  kvEventsPort?: number;
+  /** The topic (first part) of each KV event message. Default `kv-events`. */
+  kvEventsTopic?: string;
+  /** The struct layout of the payload (kv-events/vllm-events.ts). Default `array`. */
+  kvEventsLayout?: 'array' | 'map';
 }
 
 export interface SimStats {
@@ -63,12 +85,18 @@ export interface SimStats {
   prefixCache: { queries: number; hits: number };
   /** Continuations of a partial answer (continuation.ts); `inexact`: the partial was not the simulator's own text. */
   continuations: { exact: number; inexact: number };
+  /** Engine timing: sequences preempted for KV blocks. */
+  preemptions: number;
+  /** Engine timing: the share of KV blocks in use, and full blocks held in the prefix cache. */
+  kv?: { usage: number; cachedBlocks: number; blockSize: number };
 }
 
 export interface SimServer {
   /** http://host:port, without a trailing slash. */
   url: string;
   port: number;
+  /** With kvEventsPort: where the KV events are published, tcp://host:port. */
+  kvEvents?: { endpoint: string; topic: string; subscribers: () => number };
   stats(): SimStats;
   /** Stops listening and closes every connection, in-flight answers included. */
   close(): Promise<void>;
@@ -93,17 +121,32 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   const format = simFormat(options.format ?? 'vllm');
   const models = options.models?.length ? [...options.models] : [DEFAULT_MODEL];
   const servedModel = models[0] ?? DEFAULT_MODEL;
-  const scheduler = new Scheduler(options.maxConcurrency ?? 64);
   const counters = newCounters();
-  const ctx: GenerationContext = {
-    scheduler,
-    counters,
-    ttftMs: options.ttftMs ?? 0,
-    itlMs: options.itlMs ?? 0,
-    defaultMaxTokens: options.defaultMaxTokens ?? 16,
-    prefixCache: new PrefixCache(options.prefixCacheBlocks ?? 4096),
-    cachedTtftFraction: options.cachedTtftFraction ?? 0.1,
-  };
+  const host = options.host ?? '127.0.0.1';
+  if (options.kvEventsPort !== undefined && options.timing !== 'engine') throw new Error('KV events need the engine timing (timing: engine)');
+  let publisher: ZmqPublisher | undefined;
+  let engine: SimEngine | undefined;
+  let timing: Timing;
+  const kvEventsTopic = options.kvEventsTopic ?? 'kv-events';
+  if (options.timing === 'engine') {
+    if (options.kvEventsPort !== undefined) publisher = await bindPublisher({ host, port: options.kvEventsPort });
+    const pub = publisher;
+    const topic = Buffer.from(kvEventsTopic, 'utf8');
+    let seq = 0n;
+    const model = { ...defaultEngineModel, ...options.engine, ...(options.maxConcurrency !== undefined ? { maxNumSeqs: options.maxConcurrency } : {}) };
+    engine = new SimEngine(model, counters, pub ? (events) => pub.send([topic, seqBytes(seq++), encodeEventBatch(Date.now() / 1000, events, options.kvEventsLayout)]) : undefined);
+    timing = engineTiming(engine);
+  } else {
+    timing = fixedTiming({
+      scheduler: new Scheduler(options.maxConcurrency ?? 64),
+      prefixCache: new PrefixCache(options.prefixCacheBlocks ?? 4096),
+      counters,
+      ttftMs: options.ttftMs ?? 0,
+      itlMs: options.itlMs ?? 0,
+      cachedTtftFraction: options.cachedTtftFraction ?? 0.1,
+    });
+  }
+  const ctx: GenerationContext = { timing, counters, defaultMaxTokens: options.defaultMaxTokens ?? 16 };
   let requestsTotal = 0;
   let lastRequestBody: unknown;
 
@@ -146,8 +189,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     if (match === 'wrong-method') return sendJson(res, 405, methodNotAllowedBody);
     const { route, pathModel } = match;
     if (route.respond) {
-      const gauges = { running: scheduler.running, waiting: scheduler.waiting, kvCacheUsage: scheduler.running / scheduler.capacity };
-      return send(res, route.respond({ models, servedModel, counters, gauges }));
+      return send(res, route.respond({ models, servedModel, counters, gauges: timing.gauges() }));
     }
     if (route.embed) return embed(route.embed, pathModel, parseJsonBody(await readText(req)), res);
     if (!route.generate) return send(res, format.notFound);
@@ -177,36 +219,43 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    engine?.close();
+    closing ??= Promise.all([
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+      publisher?.close(),
+    ]).then(() => undefined);
     return closing;
   };
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    ...(publisher ? { kvEvents: { endpoint: `tcp://${urlHost}:${publisher.port}`, topic: kvEventsTopic, subscribers: () => (publisher as ZmqPublisher).subscribed } } : {}),
     stats: () => ({
       requestsTotal,
       embeddingRequests,
       aborted: counters.aborted,
-      running: scheduler.running,
-      waiting: scheduler.waiting,
+      running: timing.gauges().running,
+      waiting: timing.gauges().waiting,
       byModel: Object.fromEntries(counters.requestsByModel),
       lastRequestBody,
       prefixCache: { queries: counters.prefixCacheQueries, hits: counters.prefixCacheHits },
       continuations: { ...counters.continuations },
+      preemptions: counters.preemptions,
+      ...(engine ? { kv: { usage: engine.kv.usage, cachedBlocks: engine.kv.cachedBlocks, blockSize: engine.model.blockSize } } : {}),
     }),
     close,
     stop: close,
