@@ -30,6 +30,8 @@ export interface WatchedRouter {
   readonly routerId: string;
   readonly table: { readonly size: number; all(): ReadonlyArray<{ breaker: { state(now: number): BreakerState } }> };
   readonly clusters: { readonly size: number };
+  /** Predicted against engine-reported prefix cache hits per worker (actors/router/cache-hits.ts). */
+  readonly cacheHits?: { errors(): ReadonlyArray<{ workerId: string; error: number; predicted: number; reported: number }> };
 }
 
 const breakerStates: readonly BreakerState[] = ['closed', 'open', 'half-open'];
@@ -95,6 +97,21 @@ export class RouterMetrics implements RouterMetricsHooks {
     },
   });
 
+  readonly cacheHitError = new Gauge({
+    name: 'llmux_router_cache_hit_prediction_error',
+    help: "Per worker, (prefix cache hits the router predicted − hits the engine reported) ÷ prompt tokens the engine looked up, a moving mean over its load reports: rising above 0 is a silent loss of affinity (restarts, evictions, a wrong block size).",
+    labelNames: ['router_id', 'worker_id'] as const,
+    registers: [this.registry],
+    collect: () => this.#collectCacheHits(),
+  });
+
+  readonly cacheHitTokens = new Gauge({
+    name: 'llmux_router_cache_hit_tokens',
+    help: 'Per worker, prompt tokens found in its prefix cache since the router started: as the router predicted (source=predicted) and as the engine reported (source=reported), over the same load reports.',
+    labelNames: ['router_id', 'worker_id', 'source'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'llmux_router_' });
   }
@@ -118,6 +135,19 @@ export class RouterMetrics implements RouterMetricsHooks {
 
   breakerChanged(change: 'opened' | 'closed'): void {
     this.breakerChanges.inc({ change });
+  }
+
+  /** Both cache-hit gauges, rebuilt at each scrape (workers come and go). */
+  #collectCacheHits(): void {
+    this.cacheHitError.reset();
+    this.cacheHitTokens.reset();
+    for (const r of this.#routers) {
+      for (const w of r.cacheHits?.errors() ?? []) {
+        this.cacheHitError.set({ router_id: r.routerId, worker_id: w.workerId }, w.error);
+        this.cacheHitTokens.set({ router_id: r.routerId, worker_id: w.workerId, source: 'predicted' }, w.predicted);
+        this.cacheHitTokens.set({ router_id: r.routerId, worker_id: w.workerId, source: 'reported' }, w.reported);
+      }
+    }
   }
 
   /** Every watched router's workers by breaker state, as of now. */

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { RoutingOptions } from '../../control/function.schema.js';
+import { CacheHitTracker } from './cache-hits.js';
+import { decide } from './decision.js';
+import { routingRequest, seededRandom, workerDescriptor, workerLoad } from './router-test-support.js';
+import { newRoutingState } from './routing-request.js';
+import { WorkerTable } from './worker-table.js';
+
+function fleet(inFlight: number[]): WorkerTable {
+  const table = new WorkerTable();
+  inFlight.forEach((n, i) => table.upsert(workerDescriptor(`w${i}`, { capacity: 64 }), workerLoad({ inFlight: n }), 0));
+  return table;
+}
+
+/** A 320-token prompt (20 blocks of 16), 64 tokens of completion budget: 24 blocks a request. */
+const request = (blocks: number[]) => routingRequest({ promptTokens: 320, tokens: 384, blocks });
+
+describe('cost-model', () => {
+  it('scores overlapWeight × prompt blocks left to prefill + in-flight × blocks per request, and takes the lowest', () => {
+    const table = fleet([0, 1, 3]);
+    const state = newRoutingState(seededRandom(1));
+    const blocks = Array.from({ length: 10 }, (_, i) => 500 + i);
+    state.prefixes.insert('w2', blocks); // w2 holds the whole prompt
+    state.prefixes.insert('w1', blocks.slice(0, 5)); // w1 half of it
+    const { winner, candidates, index } = decide({ request: request(blocks), method: 'cost-model', options: {}, workers: table.ofFunction('fn'), state, now: 0 });
+    expect([...candidates.scores]).toEqual([20, 10 + 24, 0 + 3 * 24]);
+    expect(winner?.descriptor.workerId).toBe('w0');
+    expect(index).toBe('approximate');
+    const heavy = decide({ request: request(blocks), method: 'cost-model', options: { overlapWeight: 4 }, workers: table.ofFunction('fn'), state, now: 0 });
+    expect([...heavy.candidates.scores]).toEqual([80, 40 + 24, 72]);
+    expect(heavy.winner?.descriptor.workerId).toBe('w1');
+  });
+
+  it('with temperature 0 breaks ties to the lowest worker id, every time', () => {
+    const table = fleet([0, 0, 0, 0]);
+    const state = newRoutingState(seededRandom(2));
+    for (let i = 0; i < 20; i++) {
+      expect(decide({ request: request([]), method: 'cost-model', options: {}, workers: table.ofFunction('fn'), state, now: 0 }).winner?.descriptor.workerId).toBe('w0');
+    }
+  });
+
+  it('with a temperature draws workers in proportion to exp(−normalised cost ÷ temperature)', () => {
+    const table = fleet([0, 1]);
+    const state = newRoutingState(seededRandom(3));
+    const counts = { w0: 0, w1: 0 };
+    const draw = (options: RoutingOptions): void => {
+      const w = decide({ request: request([]), method: 'cost-model', options, workers: table.ofFunction('fn'), state, now: 0 }).winner?.descriptor.workerId as 'w0' | 'w1';
+      counts[w]++;
+    };
+    for (let i = 0; i < 4000; i++) draw({ temperature: 1 });
+    // Normalised costs 0 and 1: w1's chance is e^-1 / (1 + e^-1) ≈ 0.269.
+    expect(counts.w1 / 4000).toBeGreaterThan(0.24);
+    expect(counts.w1 / 4000).toBeLessThan(0.3);
+  });
+});
+
+describe('cache hit tracker', () => {
+  it('compares predicted hits with the engine\'s counters between two reports, as a moving error', () => {
+    const t = new CacheHitTracker();
+    t.reported('w', { prefixCacheQueries: 1000, prefixCacheHits: 500 });
+    t.predicted('w', 300);
+    t.predicted('w', 300);
+    expect(t.errors()).toEqual([]);
+    t.reported('w', { prefixCacheQueries: 2000, prefixCacheHits: 700 });
+    // Predicted 600 of 1,000 looked up; the engine found 200.
+    expect(t.errors()).toEqual([{ workerId: 'w', error: 0.4, predicted: 600, reported: 200 }]);
+    // The engine restarted (counters back to 0): only a new baseline.
+    t.predicted('w', 100);
+    t.reported('w', { prefixCacheQueries: 10, prefixCacheHits: 0 });
+    expect(t.errors()[0]?.error).toBe(0.4);
+    t.reported('w', { prefixCacheQueries: 110, prefixCacheHits: 100 });
+    expect(t.errors()[0]?.error).toBeCloseTo(0.4 + 0.3 * (0 - 1 - 0.4));
+  });
+});
