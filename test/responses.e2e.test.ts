@@ -1,5 +1,5 @@
 // POST /v1/responses end to end on a real nats-server: the official openai client's
-// responses.create, whole and streamed, served as a chat completion (the simulator is
+// responses.create, whole and streamed, served natively by vLLM or as a chat completion (the simulator is
 // deterministic, so the text and usage equal the chat answer's for the same prompt); the typed event
 // sequence; stored responses (GET, previous_response_id carrying the conversation on, a foreign
 // tenant's 404); a mid-stream engine failure as explicit failure events; hostile bodies as 400s.
@@ -104,9 +104,10 @@ describe('responses - the official client end to end', () => {
     const got = await client.responses.retrieve(first.id);
     expect(got).toMatchObject({ id: first.id, output: first.output, usage: first.usage });
     const second = await client.responses.create({ model, input: 'and then?', previous_response_id: first.id, max_output_tokens: 5 });
-    // What the engine got: a chat body, the stored exchange before the new input, no Responses fields.
-    expect(stack.sims[0]!.stats().lastRequestBody).toMatchObject({ messages: [{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' }] });
-    expect(stack.sims[0]!.stats().lastRequestBody).not.toHaveProperty('previous_response_id');
+    // What vLLM got, natively on its /v1/responses: the stored exchange before the new input as input items, nothing for it to store or look up.
+    expect(stack.sims[0]!.stats().lastRequestBody).toEqual({ model: 'llmux-sim-8b', stream: false, store: false, max_output_tokens: 5, input: [
+      { type: 'message', role: 'user', content: 'hello there' }, { type: 'message', role: 'assistant', content: first.output_text },
+      { type: 'message', role: 'user', content: 'and then?' }] });
     // The engine saw the first exchange (not its instructions: OpenAI does not carry them over) and then the new input.
     const chat = await chatAnswer([{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' }], 5);
     expect(second.output_text).toBe(chat.text);
@@ -115,6 +116,7 @@ describe('responses - the official client end to end', () => {
     // Streamed, a response is stored too, and chains on.
     const events = await collect(await client.responses.create({ model, input: 'more', previous_response_id: second.id, max_output_tokens: 4, stream: true }));
     const third = (events.at(-1) as { response: OpenAI.Responses.Response }).response;
+    expect(stack.sims[0]!.stats().lastRequestBody).toMatchObject({ stream: true, store: false, max_output_tokens: 4 });
     const chat3 = await chatAnswer([...[{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' },
       { role: 'assistant', content: second.output_text }, { role: 'user', content: 'more' }] as const], 4);
     expect((third.output[0] as { content: Array<{ text: string }> }).content[0]?.text).toBe(chat3.text);
@@ -199,11 +201,11 @@ describe('responses - the official client end to end', () => {
     // tool_choice none: the directive is still in the conversation, and this turn is to answer in text.
     const second = await client.responses.create({ model, previous_response_id: first.id, tools: [weatherTool], tool_choice: 'none', max_output_tokens: 4,
       input: [{ type: 'function_call_output', call_id: call.call_id, output: 'sunny' }] });
-    expect(stack.sims[0]!.stats().lastRequestBody).toMatchObject({ messages: [
-      { role: 'user', content: 'weather in rome [[sim:tool-calls:get_weather]]' },
-      { role: 'assistant', content: null, tool_calls: [{ id: call.call_id, type: 'function', function: { name: 'get_weather', arguments: call.arguments } }] },
-      { role: 'tool', tool_call_id: call.call_id, content: 'sunny' },
-    ], tools: [chatWeatherTool], tool_choice: 'none' });
+    expect(stack.sims[0]!.stats().lastRequestBody).toMatchObject({ input: [
+      { type: 'message', role: 'user', content: 'weather in rome [[sim:tool-calls:get_weather]]' },
+      { type: 'function_call', call_id: call.call_id, name: 'get_weather', arguments: call.arguments },
+      { type: 'function_call_output', call_id: call.call_id, output: 'sunny' },
+    ], tools: [{ type: 'function', name: chatWeatherTool.function.name, parameters: chatWeatherTool.function.parameters }], tool_choice: 'none' });
     expect(second.output_text.split(' ')).toHaveLength(4);
   });
 
@@ -239,13 +241,14 @@ describe('responses - the official client end to end', () => {
   });
 });
 
-describe('responses - on a route (a backend served from the gateway)', () => {
+// SGLang's OpenAI server has no Responses API here: the request is translated to a chat completion.
+describe('responses - on a route to an engine without the Responses API (translated to chat)', () => {
   let backend: SimServer;
   const routed = 'routed-model';
 
   beforeAll(async () => {
-    backend = await startSim({ format: 'vllm', models: [routed] });
-    expect((await admin(stack, 'PUT', '/admin/api/backends/resp-b', undefined, { engine: 'vllm', url: backend.url })).status).toBe(200);
+    backend = await startSim({ format: 'sglang', models: [routed] });
+    expect((await admin(stack, 'PUT', '/admin/api/backends/resp-b', undefined, { engine: 'sglang', url: backend.url })).status).toBe(200);
     expect((await admin(stack, 'PUT', '/admin/api/routes/resp-route', undefined, { match: { models: [routed] }, backends: [{ backend: 'resp-b', weight: 1 }] })).status).toBe(200);
   });
   afterAll(async () => {

@@ -4,8 +4,12 @@
  * engine's failures to llmux error codes (src/errors.ts). Nothing outside src/engine-adapters/ knows
  * which engine it is talking to.
  */
-/** The generating operations: what `stream` serves. Embeddings are `embed`'s. */
-export type Operation = 'chat' | 'completion';
+/**
+ * The generating operations: what `stream` serves. Embeddings are `embed`'s. `responses` is a chat
+ * body an engine that serves the Responses API natively gets as a Responses request; every other
+ * engine serves it as the chat it is.
+ */
+export type Operation = 'chat' | 'completion' | 'responses';
 
 export interface EngineRequest {
   operation: Operation;

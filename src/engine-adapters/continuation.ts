@@ -29,8 +29,13 @@ export interface ContinuationSupport {
 export const continueFinalMessage: ContinuationSupport = { chat: 'continue-final-message', completion: true };
 
 export function continueRequest(support: ContinuationSupport, request: EngineRequest, continuation: Continuation): EngineRequest | undefined {
-  const body = request.operation === 'chat' ? continuedChat(support, request.body, continuation.text) : continuedCompletion(support, request.body, continuation.text);
-  return body && { ...request, body: withBudget(body, continuation.maxTokens) };
+  if (request.operation === 'completion') {
+    const body = continuedCompletion(support, request.body, continuation.text);
+    return body && { ...request, body: withBudget(body, continuation.maxTokens) };
+  }
+  // A Responses request is a chat body: it is continued as a chat, on the engine's chat endpoint.
+  const body = continuedChat(support, request.body, continuation.text);
+  return body && { ...request, operation: 'chat', body: withBudget(body, continuation.maxTokens) };
 }
 
 function continuedChat(support: ContinuationSupport, body: Body, text: string): Body | undefined {

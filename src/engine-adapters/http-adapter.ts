@@ -42,6 +42,11 @@ export interface HttpAdapterSpec {
   features?: readonly RequestFeature[];
   /** Whether it generates (default true): an embedding server (TEI) does not. */
   generates?: boolean;
+  /** How the engine serves the Responses API natively; absent: a `responses` request is served as the chat it is. */
+  responses?: {
+    call(request: EngineRequest): EngineCall;
+    read(request: EngineRequest, body: AsyncIterable<Uint8Array> & { text(): Promise<string> }): AsyncIterable<EngineEvent[]>;
+  };
   /** Where and how the engine serves embeddings; absent when it has none. */
   embeddings?: {
     call(request: EmbeddingRequest): EngineCall;
@@ -139,7 +144,10 @@ export function createHttpAdapter(spec: HttpAdapterSpec): EngineAdapter {
     if (!generates) throw unsupported(kind, `${request.operation} requests`);
     const refused = unsupportedFeature(kind, features, request);
     if (refused) throw refused;
-    yield* exchange(request.deadline, signal, () => spec.call(request), (body) => spec.read(request, body), request.traceparent);
+    const native = request.operation === 'responses' ? spec.responses : undefined;
+    const served: EngineRequest = request.operation === 'responses' && !native ? { ...request, operation: 'chat' } : request;
+    const via = native ?? spec;
+    yield* exchange(request.deadline, signal, () => via.call(served), (body) => via.read(served, body), request.traceparent);
   }
 
   const { embeddings } = spec;

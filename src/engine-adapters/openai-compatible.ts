@@ -3,7 +3,7 @@
  * llama.cpp, remote providers): a new one is a few lines on top of this. Streams from the engine
  * with usage requested when the client streams, asks for the whole answer otherwise (one response
  * instead of one event per token, as EngineRequest.stream allows). Embeddings where `paths.embeddings`
- * says the engine has them.
+ * says the engine has them, and the Responses API natively where `paths.responses` does.
  */
 import type { EngineAdapter, EngineAdapterOptions, EngineRequest } from './adapter.js';
 import type { ContinuationSupport } from './continuation.js';
@@ -12,6 +12,7 @@ import { createHttpAdapter } from './http-adapter.js';
 import { readEventStream, readWholeAnswer } from './openai-body.js';
 import { openAiEmbeddingsBody, readOpenAiEmbeddings } from './embeddings-body.js';
 import { bearerAuth } from './native-request.js';
+import { readResponsesStream, readWholeResponse, responsesBody } from './responses-body.js';
 import { type LoadMetricNames, readLoad } from './prometheus-text.js';
 
 export interface OpenAiPaths {
@@ -20,6 +21,8 @@ export interface OpenAiPaths {
   completion: (model: string) => string;
   /** Where it serves embeddings, when it does. */
   embeddings?: (model: string) => string;
+  /** Where it serves the Responses API, when it does (responses-body.ts). */
+  responses?: string;
   health: string;
 }
 
@@ -59,6 +62,12 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
     read: (request, body) => (request.stream ? readEventStream(options.kind, body) : wholeAnswer(options.kind, body)),
     ...(loadMetrics ? { metrics: { path: '/metrics', read: (text: string) => readLoad(text, loadMetrics) } } : {}),
     ...(continuation ? { continuation } : {}),
+    ...(paths.responses ? {
+      responses: {
+        call: (request) => ({ path: paths.responses as string, body: responsesBody(request), accept: request.stream ? 'text/event-stream' : 'application/json' }),
+        read: (request, body) => (request.stream ? readResponsesStream(options.kind, body) : wholeResponse(options.kind, body)),
+      },
+    } : {}),
     ...(embeddingsPath ? {
       embeddings: {
         call: (request) => ({ path: embeddingsPath(request.model), body: openAiEmbeddingsBody(request), accept: 'application/json' }),
@@ -70,4 +79,8 @@ export function createOpenAiCompatibleAdapter(options: OpenAiCompatibleOptions):
 
 async function* wholeAnswer(kind: string, body: { text(): Promise<string> }) {
   yield await readWholeAnswer(kind, body);
+}
+
+async function* wholeResponse(kind: string, body: { text(): Promise<string> }) {
+  yield await readWholeResponse(kind, body);
 }

@@ -8,5 +8,5 @@ import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
 
 export function createOpenAiAdapter(options: EngineAdapterOptions): EngineAdapter {
   checkSettings('openai', options.settings, []);
-  return createOpenAiCompatibleAdapter({ ...options, kind: 'openai', paths: { health: '/v1/models', embeddings: () => '/v1/embeddings' } });
+  return createOpenAiCompatibleAdapter({ ...options, kind: 'openai', paths: { health: '/v1/models', embeddings: () => '/v1/embeddings', responses: '/v1/responses' } });
 }

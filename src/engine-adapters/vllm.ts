@@ -9,7 +9,7 @@ export function createVllmAdapter(options: EngineAdapterOptions): EngineAdapter 
   return createOpenAiCompatibleAdapter({
     ...options,
     kind: 'vllm',
-    paths: { embeddings: () => '/v1/embeddings' },
+    paths: { embeddings: () => '/v1/embeddings', responses: '/v1/responses' },
     continuation: continueFinalMessage,
     loadMetrics: {
       running: ['vllm:num_requests_running'],

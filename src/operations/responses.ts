@@ -240,7 +240,8 @@ export const responses: OperationSpec = {
     const input = inputMessages(body.input);
     return input instanceof LlmuxError ? input : body;
   },
-  work: { kind: 'generate', operation: 'chat' },
+  // A chat body (open() made it one): engines with the Responses API get it natively, the others as chat.
+  work: { kind: 'generate', operation: 'responses' },
   // Once open() made it a chat body, it counts as chat does (tool definitions and calls included).
   countPrompt: (tokens, tokenizer, body) => chat.countPrompt(tokens, tokenizer, Array.isArray(body.messages) ? body : { messages: messagesOf(body) }),
   promptText: (body) => messagesOf(body).map((m) => `${m.role}\n${contentText(m.content)}\n`).join(''),

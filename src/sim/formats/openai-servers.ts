@@ -8,6 +8,7 @@ import { modelList, notFoundBody } from '../wire.js';
 import { openAiDialect } from './openai-dialect.js';
 import { type Body, type EmbedRoute, metricsReply, type Reply, type RouteEnv, type SimFormat, type SimRoute } from './sim-format.js';
 import { parseEmbedRequest } from '../embeddings.js';
+import { responsesDialect, responsesToChat } from './responses-dialect.js';
 
 const MAX_MODEL_LEN = 8192;
 const fastApiNotFound: Reply = { status: 404, body: notFoundBody };
@@ -45,11 +46,16 @@ const openAiEmbeddings: EmbedRoute = {
 
 const embeddingsRoute: SimRoute = { method: 'POST', path: '/v1/embeddings', embed: openAiEmbeddings };
 
+/** POST /v1/responses, as vLLM and OpenAI serve it (responses-dialect.ts). */
+const responsesRoute = (chat: ChatContinuation): SimRoute => ({
+  method: 'POST', path: '/v1/responses', generate: { dialect: responsesDialect(), parse: (body: Body) => parseSimRequest('chat', responsesToChat(body), chat) },
+});
+
 const vllmMetrics = (env: RouteEnv): Reply => metricsReply(renderMetrics(env.servedModel, env.counters, env.gauges));
 
 export const vllm: SimFormat = {
   name: 'vllm',
-  routes: [...generation('continue-final-message'), embeddingsRoute, { method: 'GET', path: '/health', respond: () => ok }, { method: 'GET', path: '/metrics', respond: vllmMetrics }],
+  routes: [...generation('continue-final-message'), responsesRoute('continue-final-message'), embeddingsRoute, { method: 'GET', path: '/health', respond: () => ok }, { method: 'GET', path: '/metrics', respond: vllmMetrics }],
   notFound: fastApiNotFound,
   errors: openAiDialect(),
 };
@@ -112,7 +118,7 @@ const invalidKey: Reply = {
 /** OpenAI's API (and Mistral, Groq…): a bearer key on every request, the models list as health. */
 export const openai: SimFormat = {
   name: 'openai',
-  routes: [...generation('none'), embeddingsRoute],
+  routes: [...generation('none'), responsesRoute('none'), embeddingsRoute],
   notFound: { status: 404, body: { error: { message: 'Invalid URL', type: 'invalid_request_error', param: null, code: null } } },
   check: (headers, _query, apiKey) => (apiKey !== undefined && headers.authorization !== `Bearer ${apiKey}` ? invalidKey : undefined),
   errors: openAiDialect(),
