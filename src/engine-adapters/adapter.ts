@@ -4,6 +4,7 @@
  * engine's failures to llmux error codes (src/errors.ts). Nothing outside src/engine-adapters/ knows
  * which engine it is talking to.
  */
+import type { KvEventSource } from './kv-event-source.js';
 /**
  * The generating operations: what `stream` serves. Embeddings are `embed`'s. `responses` is a chat
  * body an engine that serves the Responses API natively gets as a Responses request; every other
@@ -167,6 +168,11 @@ export interface EngineAdapter {
    * (e.g. a prompt of token ids).
    */
   continueRequest?(request: EngineRequest, continuation: Continuation): EngineRequest | undefined;
+  /**
+   * Where the engine publishes its KV cache events (kv-event-source.ts), when it is configured to;
+   * the worker relays them to routers. Absent: the engine publishes none.
+   */
+  readonly kvEvents?: KvEventSource;
   /** Whether the engine answers its health endpoint. */
   health(signal?: AbortSignal): Promise<boolean>;
   /**

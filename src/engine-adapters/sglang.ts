@@ -1,7 +1,8 @@
-/** SGLang's OpenAI-compatible server (`python -m sglang.launch_server`). */
+/** SGLang's OpenAI-compatible server (`python -m sglang.launch_server`); its KV events with `--engine-option kv-events=tcp://…`. */
 import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
 import { continueFinalMessage } from './continuation.js';
 import { checkSettings } from './http-adapter.js';
+import { kvEventSettings, kvEventSource } from './kv-event-source.js';
 import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
 import type { LoadMetricNames } from './prometheus-text.js';
 
@@ -12,6 +13,8 @@ export const sglangLoadMetrics: LoadMetricNames = {
 };
 
 export function createSglangAdapter(options: EngineAdapterOptions): EngineAdapter {
-  checkSettings('sglang', options.settings, []);
-  return createOpenAiCompatibleAdapter({ ...options, kind: 'sglang', loadMetrics: sglangLoadMetrics, continuation: continueFinalMessage });
+  checkSettings('sglang', options.settings, kvEventSettings);
+  const kvEvents = kvEventSource('sglang', options.settings);
+  const adapter = createOpenAiCompatibleAdapter({ ...options, kind: 'sglang', loadMetrics: sglangLoadMetrics, continuation: continueFinalMessage });
+  return kvEvents ? { ...adapter, kvEvents } : adapter;
 }

@@ -2,11 +2,13 @@
 import type { EngineAdapter, EngineAdapterOptions } from './adapter.js';
 import { continueFinalMessage } from './continuation.js';
 import { checkSettings } from './http-adapter.js';
+import { kvEventSettings, kvEventSource } from './kv-event-source.js';
 import { createOpenAiCompatibleAdapter } from './openai-compatible.js';
 
 export function createVllmAdapter(options: EngineAdapterOptions): EngineAdapter {
-  checkSettings('vllm', options.settings, []);
-  return createOpenAiCompatibleAdapter({
+  checkSettings('vllm', options.settings, kvEventSettings);
+  const kvEvents = kvEventSource('vllm', options.settings);
+  const adapter = createOpenAiCompatibleAdapter({
     ...options,
     kind: 'vllm',
     paths: { embeddings: () => '/v1/embeddings', responses: '/v1/responses' },
@@ -19,4 +21,5 @@ export function createVllmAdapter(options: EngineAdapterOptions): EngineAdapter 
       prefixCacheHits: ['vllm:prefix_cache_hits_total', 'vllm:gpu_prefix_cache_hits_total'],
     },
   });
+  return kvEvents ? { ...adapter, kvEvents } : adapter;
 }

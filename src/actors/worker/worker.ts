@@ -19,6 +19,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { TokenCounter } from '../../tokenize/index.js';
 import { subjects } from '../../transport/subjects.js';
 import type { MessageHeaders, Subscription, Transport } from '../../transport/transport.js';
+import { startKvEventRelay } from './kv-event-relay.js';
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
@@ -135,7 +136,9 @@ function toErrorInfo(error: unknown): ErrorInfo {
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const { transport, engine, tokens, descriptor, log } = options;
+  const { transport, engine, tokens, log } = options;
+  // Routers send it only what its engine does (embeddings to engines that embed).
+  const descriptor: WorkerDescriptor = { ...options.descriptor, ...(engine.serves ? { serves: [...engine.serves] } : {}) };
   const keepaliveMs = options.keepaliveMs ?? workerTimeoutDefaults.keepaliveMs;
   const leaseTimeoutMs = options.leaseTimeoutMs ?? workerTimeoutDefaults.leaseTimeoutMs;
   const engineStallMs = options.engineStallMs ?? workerTimeoutDefaults.engineStallMs;
@@ -437,6 +440,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     transport.subscribe(subjects.discover(descriptor.cluster), () => actor.tell({ type: 'announce' })),
   ];
   await transport.flush();
+  // The engine's own KV events, when its adapter says where they are; otherwise routers keep their approximate index.
+  const kvRelay = engine.kvEvents
+    ? startKvEventRelay({ source: engine.kvEvents, transport, cluster: descriptor.cluster, workerId: descriptor.workerId, model: descriptor.model, log })
+    : undefined;
   actor.tell({ type: 'announce' });
   heartbeatTimer = setInterval(() => actor.tell({ type: 'heartbeat' }), descriptor.heartbeatMs);
   heartbeatTimer.unref();
@@ -468,6 +475,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       clearInterval(heartbeatTimer);
       clearInterval(tickTimer);
       publishRegistry({ type: 'deregister', workerId: descriptor.workerId, reason: 'shutdown' });
+      kvRelay?.close();
       for (const s of subs) s.unsubscribe();
       await transport.flush().catch(() => undefined);
       await actor.stop();
