@@ -28,7 +28,7 @@ describe('metrics docs', () => {
   for (const [role, registry] of Object.entries(registries)) {
     it(`metrics docs - the ${role} table lists every ${role} metric with its type, and nothing else`, () => {
       const rows = documented(role);
-      const registered = new Map(registry.getMetricsAsArray().map((m) => [m.name, m.type as string]));
+      const registered = new Map(registry.getMetricsAsArray().map((m) => [m.name, String(m.type)]));
       expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(registered));
     });
   }
