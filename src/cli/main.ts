@@ -159,7 +159,7 @@ program
   .addOption(new Option('--host <host>', 'bind address').default('127.0.0.1'))
   .addOption(new Option('--ttft-ms <ms>', 'time to first token').default(0).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'inter-token latency').default(0).argParser(nonNegative))
-  .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue (default 64; engine timing: its max-num-seqs, 256)').argParser(positiveInt))
+  .addOption(new Option('--max-concurrency <n>', 'requests generated at once; more wait in a queue (default 64; engine timing: its max-num-seqs, 1024)').argParser(positiveInt))
   .addOption(new Option('--prefix-cache-blocks <n>', 'prefix cache size in 64-character blocks (a cached prompt share cuts TTFT); 0 turns it off').default(4096).argParser(nonNegativeInt))
   .addOption(new Option('--embedding-dimensions <n>', 'vector size of the simulated embedding model (formats that embed)').default(768).argParser(positiveInt))
   .addOption(new Option('--model <name>', 'model name listed in /v1/models (repeatable)').argParser(collect))

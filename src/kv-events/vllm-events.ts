@@ -143,14 +143,15 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 /**
  * A `KVEventBatch` payload as vLLM's msgspec encoder writes it (`form` picks the struct layout; the
  * simulator sends array-like by default). lora_id and medium are sent as vLLM sends them for a base
- * model on the GPU: nil and "GPU".
+ * model on the GPU: nil and "GPU". The array layout has exactly the fields of the array-like
+ * structs (through `medium`), as a decoder of that era requires; the map layout adds `lora_name`.
  */
 export function encodeEventBatch(ts: number, events: readonly VllmEvent[], form: 'array' | 'map' = 'array', dataParallelRank = 0): Uint8Array {
   const encoded = events.map((e) => {
     switch (e.type) {
       case 'BlockStored':
         return form === 'array'
-          ? ['BlockStored', e.blockHashes, e.parent ?? null, e.tokenIds, e.blockSize, null, 'GPU', null]
+          ? ['BlockStored', e.blockHashes, e.parent ?? null, e.tokenIds, e.blockSize, null, 'GPU']
           : { type: 'BlockStored', block_hashes: e.blockHashes, parent_block_hash: e.parent ?? null, token_ids: e.tokenIds, block_size: e.blockSize, lora_id: null, medium: 'GPU', lora_name: null };
       case 'BlockRemoved':
         return form === 'array' ? ['BlockRemoved', e.blockHashes, 'GPU'] : { type: 'BlockRemoved', block_hashes: e.blockHashes, medium: 'GPU' };

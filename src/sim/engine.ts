@@ -48,7 +48,7 @@ export interface EngineModel {
 export const defaultEngineModel: EngineModel = {
   blockSize: 16,
   kvBlocks: 26_000,
-  maxNumSeqs: 256,
+  maxNumSeqs: 1024,
   maxBatchedTokens: 8192,
   prefillTokensPerSecond: 20_000,
   decodeBaseMs: 6.2,

@@ -2,7 +2,9 @@
  * The engine simulator: an HTTP server that tests and benchmarks use in place of a GPU engine. It
  * speaks one engine's wire format (formats/: vLLM by default, or SGLang, TGI, Triton, Ollama, OpenAI,
  * Azure, Anthropic…), answers deterministically with exactly `max_tokens` tokens (generation.ts),
- * queues beyond `maxConcurrency` (scheduler.ts), stops when the client goes away
+ * paced by one of two timings (timing.ts: fixed latencies with `maxConcurrency` slots, or the
+ * stepped engine of engine.ts with KV blocks, preemption and vLLM's KV events on ZeroMQ), stops when
+ * the client goes away
  * (serve-generation.ts), continues a partial answer exactly as it would have generated it
  * (continuation.ts), exposes the engine's metric names and fails on request (faults.ts). Plain
  * node:http: the simulator must not be the slow part of a benchmark.
