@@ -11,7 +11,12 @@ import { maxEmbeddingInputs } from '../src/operations/embeddings.js';
 import { embedText } from '../src/sim/embeddings.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { setLlmConfig } from './support/routing.js';
-import { clientFor, startTestStack, testApiKey } from './support/stack.js';
+import { clientFor, startTestStack, testAdminKey, testApiKey, waitFor } from './support/stack.js';
+import { type SimServer, startSim } from '../src/sim/sim-server.js';
+import { runWorker } from '../src/launch/roles.js';
+import type { Worker } from '../src/actors/worker/worker.js';
+import { silentLogger } from '../src/observability/logger.js';
+import { demoFunctionId, demoModel, demoVersionId } from '../src/control/demo-function.js';
 
 const dims = 64;
 let stack: LocalStack;
@@ -150,5 +155,50 @@ describe('embeddings - the official client end to end', () => {
     expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(0);
     // A prompt that can never fit is refused whatever the window.
     expect((await post({ model, input: 'sea '.repeat(150) })).status).toBe(429);
+  });
+});
+
+// One model, two workers that do different things: a vLLM engine (it generates and embeds) and a
+// TEI one (it only embeds). The routers send each request only to a worker whose engine can do it.
+describe('embeddings - routers know what each worker\'s engine does', () => {
+  let tei: SimServer;
+  let teiWorker: Worker;
+
+  beforeAll(async () => {
+    tei = await startSim({ format: 'tei', models: [model], embeddingDimensions: dims });
+    const { nkeySeed } = await stack.addWorkerIdentity('tei-worker');
+    teiWorker = await runWorker({
+      natsUrl: stack.natsUrl, nkeySeed, log: silentLogger(), engineKind: 'tei', engineUrl: tei.url, functionId: demoFunctionId,
+      versionId: demoVersionId, model: demoModel, workerId: 'tei-worker', heartbeatMs: 250,
+    });
+    await waitFor(() => stack.router.table.get('tei-worker') !== undefined, 3_000);
+    // No rate limit from the tests before: every request here must be served.
+    await setLlmConfig(stack, {}, 'least-busy');
+  });
+  afterAll(async () => {
+    await teiWorker?.stop();
+    await tei?.close();
+  });
+
+  it('sends chat only to the worker that generates, and embeddings to both', async () => {
+    const chats = await Promise.all(Array.from({ length: 8 }, () => client.chat.completions.create({ model, max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] })));
+    expect(chats.every((c) => c.choices[0]?.message.content)).toBe(true);
+    // TEI has no chat endpoint: had one chat reached it, it would have answered 404 and the request a 502 or a retry.
+    expect(tei.stats().requestsTotal).toBe(0);
+    const teiBefore = tei.stats().embeddingRequests;
+    const vllmBefore = stack.sims[0]!.stats().embeddingRequests;
+    for (let i = 0; i < 12; i++) await client.embeddings.create({ model, input: `text ${i}` });
+    expect(tei.stats().embeddingRequests - teiBefore).toBeGreaterThan(0);
+    expect(stack.sims[0]!.stats().embeddingRequests - vllmBefore).toBeGreaterThan(0);
+    // The decision record of a chat names the TEI worker as excluded, and why.
+    const res = await fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json', 'x-request-id': 'capability-chat' },
+      body: JSON.stringify({ model, max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(200);
+    const record = (await (await fetch(`${stack.gatewayUrl}/admin/api/decisions/capability-chat`, { headers: { authorization: `Bearer ${testAdminKey}` } })).json()) as {
+      decisions: Array<{ candidates: Array<{ workerId: string; excluded?: string }> }>;
+    };
+    expect(record.decisions[0]?.candidates.find((c) => c.workerId === 'tei-worker')?.excluded).toBe('cannot-serve');
   });
 });

@@ -147,7 +147,7 @@ export function decide({ request, method, options, workers, state, now, cluster 
   const serving: WorkerEntry[] = [];
   workers.forEach((w, i) => {
     const excluded = exclusionOf(w, request, now);
-    if (excluded !== 'model-mismatch') serving.push(w);
+    if (excluded !== 'model-mismatch' && excluded !== 'cannot-serve') serving.push(w);
     if (excluded) {
       table.reasons[i] = codeOf.get(excluded) as number;
     } else {

@@ -3,6 +3,7 @@
  * this order (the first that applies is the reason recorded):
  *
  *   model-mismatch       registered for the function but serving another model
+ *   cannot-serve         its engine cannot do what the request asks (embeddings of a generate-only engine, or the reverse)
  *   not-deployed         its version is not deployed, or it is outside the deployment's cluster or labels
  *   failed-this-request  already failed this request (the gateway retries elsewhere)
  *   draining             finishing its requests, taking none
@@ -14,18 +15,22 @@
  * Every routing method chooses only among the eligible; a property test holds them to it.
  */
 import type { Deployment } from '../../control/function.schema.js';
+import type { EngineCapability } from '../../engine-adapters/adapter.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import type { RoutingRequest } from './routing-request.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
 
 export const exclusionReasons = [
-  'model-mismatch', 'not-deployed', 'failed-this-request', 'draining', 'unhealthy', 'circuit-open', 'at-capacity', 'over-limit',
+  'model-mismatch', 'cannot-serve', 'not-deployed', 'failed-this-request', 'draining', 'unhealthy', 'circuit-open', 'at-capacity', 'over-limit',
 ] as const;
 export type ExclusionReason = (typeof exclusionReasons)[number];
+
+const generateOnly: readonly EngineCapability[] = ['generate'];
 
 export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number): ExclusionReason | undefined {
   const { descriptor: d, load } = w;
   if (d.model !== request.model) return 'model-mismatch';
+  if (!(d.serves ?? generateOnly).includes(request.needs ?? 'generate')) return 'cannot-serve';
   if (!deployedIn(d, request.deployments)) return 'not-deployed';
   if (request.exclude.includes(d.workerId)) return 'failed-this-request';
   if (load.state === 'draining') return 'draining';

@@ -64,7 +64,7 @@ export function localView(candidates: CandidateColumns, cluster: string, spillAt
     const d = candidates.descriptors[i] as WorkerDescriptor;
     if (d.cluster !== cluster) continue;
     const reason = candidates.excluded(i);
-    if (reason === 'model-mismatch' || reason === 'not-deployed' || reason === 'other-cluster') continue;
+    if (reason === 'model-mismatch' || reason === 'cannot-serve' || reason === 'not-deployed' || reason === 'other-cluster') continue;
     view.serving++;
     switch (reason) {
       case undefined: {

@@ -1,5 +1,5 @@
 /** Worker registry events: what workers publish so routers know who exists and how loaded they are. */
-import type { EngineLoad } from '../../engine-adapters/adapter.js';
+import type { EngineCapability, EngineLoad } from '../../engine-adapters/adapter.js';
 import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 
 export interface WorkerLimits {
@@ -15,6 +15,8 @@ export interface WorkerDescriptor {
   /** The bare model name the worker's engine serves. */
   model: string;
   engineKind: string;
+  /** What its engine does (generate, embed); absent: it generates (a worker from before this field). */
+  serves?: EngineCapability[];
   /** The cluster the worker runs in; routers prefer workers of their own cluster. */
   cluster: string;
   /** Free-form labels (zone, GPU type, …), shown in decisions and worker lists. */
@@ -83,11 +85,14 @@ function isLabels(v: unknown): v is Record<string, string> {
   return isObject(v) && Object.values(v).every(isString);
 }
 
+const capabilities: readonly unknown[] = ['generate', 'embed'] satisfies EngineCapability[];
+
 function isDescriptor(v: unknown): v is WorkerDescriptor {
   return isObject(v) && isString(v.workerId) && isString(v.functionId) && isString(v.versionId) && isString(v.model) &&
     isString(v.engineKind) && isString(v.cluster) && isLabels(v.labels) && inRange(v.capacity, 1, maxCapacity) &&
     inRange(v.heartbeatMs, heartbeatBoundsMs.min, heartbeatBoundsMs.max) &&
     (v.weight === undefined || positive(v.weight)) &&
+    (v.serves === undefined || (Array.isArray(v.serves) && v.serves.length <= capabilities.length && v.serves.every((s) => capabilities.includes(s)))) &&
     (v.limits === undefined || (isObject(v.limits) && optionalNumber(v.limits.tokensPerMinute) && optionalNumber(v.limits.requestsPerMinute)));
 }
 

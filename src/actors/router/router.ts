@@ -21,6 +21,7 @@ import { defaultLocality, defaultRoutingMethod, defaultSpillAt, type Locality, t
 import { WorkerBindings } from '../../control/worker-bindings.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
+import { operations } from '../../operations/index.js';
 import type { BreakerPolicy } from './circuit-breaker.js';
 import { ClusterLink, defaultSummaryIntervalMs } from './cluster-link.js';
 import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide } from './decision.js';
@@ -233,7 +234,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       tokens: request.routing.tokens, ...(request.routing.key !== undefined ? { key: request.routing.key } : {}),
       ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}),
       ...(request.routing.tokenBlocks && request.routing.blockSize ? { tokenBlocks: request.routing.tokenBlocks, blockSize: request.routing.blockSize } : {}),
-      promptTokens: request.promptTokens,
+      promptTokens: request.promptTokens, needs: operations[request.operation].work.kind,
     };
     const deployments = catalog.deployments(request.functionId);
     if (deployments) routingRequest.deployments = deployments;

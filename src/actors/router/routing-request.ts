@@ -1,5 +1,6 @@
 /** What a routing method needs to know about a request, and what it may keep between requests. */
 import type { Deployment, RoutingMethod, RoutingOptions } from '../../control/function.schema.js';
+import type { EngineCapability } from '../../engine-adapters/adapter.js';
 import type { HashRing } from './methods/hash-ring.js';
 import { KvIndexes } from './kv-indexes.js';
 import { PrefixIndex } from './prefix-index.js';
@@ -20,6 +21,8 @@ export interface RoutingRequest {
   blockSize?: number;
   /** The prompt's tokens, as the gateway counted them. */
   promptTokens?: number;
+  /** What the request asks of an engine (embeddings: `embed`); absent: `generate`. */
+  needs?: EngineCapability;
   /** Prompt tokens plus the most the completion may take: what usage-based routing adds to a worker. */
   tokens: number;
   /** The function's deployed versions, when it has any: only their workers (matching cluster and labels) serve. */
