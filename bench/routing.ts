@@ -7,10 +7,14 @@
  * 100 and 1,000 workers. Prints tables and writes JSON to bench/results/.
  *
  *   npm run bench:routing -- --workload <shape|all> [--methods a,b] [--engines 4] [--scale 1]
- *     [--sim ttftMs=200,itlMs=8,maxConcurrency=4,prefixCacheBlocks=300] [--slow-factor 3]
+ *     [--sim timing=engine,maxConcurrency=8,engine.kvBlocks=600,engine.prefillTokensPerSecond=5000] [--slow-factor 3]
  *     [--slo-ttft-ms 500] [--trace bench/traces/synthetic-mooncake.jsonl --trace-scale 8 --speedup 1]
  *
- * --sim takes any numeric SimOptions field, so simulator options added later need no change here.
+ * --sim takes any numeric SimOptions field, `engine.<field>` for the engine model (src/sim/engine.ts)
+ * and `timing=fixed|engine`, so simulator options added later need no change here. The default is the
+ * stepped engine (prefill time grows with the prompt tokens that miss the cache) with a KV cache too
+ * small for one engine to hold every shared prompt, and prefill 4× slower than the 8B-on-H100
+ * calibration, so that where a prompt's prefix is cached shows in its time to first token.
  */
 import { parseArgs } from 'node:util';
 import { routingMethods, type RoutingMethod } from '../src/control/function.schema.js';
@@ -58,11 +62,16 @@ const slowFactor = num('slow-factor');
 const sloMs = num('slo-ttft-ms');
 
 type SimTuning = Omit<SimOptions, 'models' | 'format' | 'apiKey' | 'port' | 'host'>;
-const sim: SimTuning = { ttftMs: 200, itlMs: 8, maxConcurrency: 4, prefixCacheBlocks: 300, cachedTtftFraction: 0.1 };
+const sim: SimTuning = { timing: 'engine', maxConcurrency: 8, engine: { kvBlocks: 600, prefillTokensPerSecond: 5_000 } };
 for (const pair of String(values.sim).split(',').filter(Boolean)) {
   const [key, value] = pair.split('=');
-  if (!key || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--sim takes key=number pairs, got '${pair}'`);
-  (sim as Record<string, number>)[key] = Number(value);
+  if (key === 'timing' && (value === 'fixed' || value === 'engine')) {
+    sim.timing = value;
+    continue;
+  }
+  if (!key || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--sim takes key=number pairs (engine.<field>=number, timing=fixed|engine), got '${pair}'`);
+  if (key.startsWith('engine.')) sim.engine = { ...sim.engine, [key.slice('engine.'.length)]: Number(value) };
+  else (sim as Record<string, number>)[key] = Number(value);
 }
 /** `key=value` tuning of the methods (llmConfig.routing), e.g. --routing-option overlapWeight=2. */
 const routingOptions: Record<string, number> = {};
@@ -71,7 +80,10 @@ for (const pair of values['routing-option'] as string[]) {
   if (!key || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--routing-option takes key=number, got '${pair}'`);
   routingOptions[key] = Number(value);
 }
-const slowSim: SimTuning = { ...sim, ttftMs: (sim.ttftMs ?? 0) * slowFactor, itlMs: (sim.itlMs ?? 0) * slowFactor };
+// A slow engine: every step slowFactor× longer (engine timing), or TTFT and ITL slowFactor× (fixed timing).
+const slowSim: SimTuning = sim.timing === 'engine'
+  ? { ...sim, engine: { ...sim.engine, speedup: (sim.engine?.speedup ?? 1) / slowFactor } }
+  : { ...sim, ttftMs: (sim.ttftMs ?? 0) * slowFactor, itlMs: (sim.itlMs ?? 0) * slowFactor };
 
 interface MethodResult {
   shape: WorkloadShape;
@@ -92,8 +104,9 @@ interface MethodResult {
 async function runMethod(workload: Workload, method: RoutingMethod): Promise<MethodResult> {
   const fast = engines - workload.slowEngines;
   const capacity = (sim.maxConcurrency ?? 4) * 4;
+  // The simulator's own tokenization (llmux-sim), so the gateway counts and names blocks as the engines do.
   const stack = await startLocalStack({ log: silentLogger(), workers: fast, sim,
-    llmConfig: { routingMethod: method, ...(Object.keys(routingOptions).length ? { routing: routingOptions } : {}) }, workerCapacity: capacity });
+    llmConfig: { routingMethod: method, tokenizer: 'llmux-sim', routing: { kvBlockSize: sim.engine?.blockSize ?? 16, ...routingOptions } }, workerCapacity: capacity });
   const extra: Array<{ stop(): Promise<void> }> = [];
   const sims: SimServer[] = [...stack.sims];
   try {
@@ -134,7 +147,7 @@ async function waitForWorkers(router: { table: { size: number } }, n: number): P
 }
 
 const shapeOptions = { scale: num('scale'), engines, trace: String(values.trace), traceScale: num('trace-scale'), speedup: Math.max(0.01, num('speedup')), seed: num('seed') };
-say(`bench:routing — ${engines} simulated engines (${Object.entries(sim).map(([k, v]) => `${k} ${v}`).join(', ')}); SLO: TTFT ≤ ${sloMs} ms; methods: ${methods.join(', ')}`);
+say(`bench:routing — ${engines} simulated engines (${JSON.stringify(sim)}); SLO: TTFT ≤ ${sloMs} ms; methods: ${methods.join(', ')}`);
 const results: MethodResult[] = [];
 const tables: string[] = [];
 for (const shape of shapes) {

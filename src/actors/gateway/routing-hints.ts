@@ -9,7 +9,10 @@ import { operations } from '../../operations/index.js';
 import type { LlmConfig, RoutingMethod } from '../../control/function.schema.js';
 import { routingMethods } from '../../control/function.schema.js';
 import { hash53, prefixBlocks } from '../router/hash.js';
+import { defaultKvBlockSize } from '../router/methods/cost-model.js';
 import { prefixMethods } from '../router/methods/index.js';
+import { tokenBlocks } from '../router/token-blocks.js';
+import { promptTokenIds } from '../../tokenize/prompt-token-ids.js';
 import type { RoutingHints } from '../worker/worker.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
 
@@ -42,13 +45,31 @@ export function requestedMethod(headers: IncomingHttpHeaders, llmConfig: LlmConf
   return asked as RoutingMethod;
 }
 
+/**
+ * The prompt's token-id blocks, chained (router/token-blocks.ts), in the model's KV block size, for
+ * matching against engines' KV events; only where its tokenizer gives token ids cheaply here.
+ */
+function kvBlocks(request: ValidatedRequest, kv: KvHints): Pick<RoutingHints, 'tokenBlocks' | 'blockSize'> {
+  const ids = promptTokenIds(kv.tokenizer, request.body);
+  if (!ids) return {};
+  const blockSize = kv.blockSize ?? defaultKvBlockSize;
+  return { tokenBlocks: tokenBlocks(ids, blockSize, maxBlocks), blockSize };
+}
+
+/** What naming the prompt's KV blocks needs: the model's tokenizer, and its engines' block size (llmConfig.routing.kvBlockSize). */
+export interface KvHints {
+  tokenizer: string;
+  blockSize?: number;
+}
+
 export function routingHints(request: ValidatedRequest, headers: IncomingHttpHeaders, method: RoutingMethod, override: RoutingMethod | undefined,
-  promptTokens: number, maxTokens: number | undefined): Omit<RoutingHints, 'attempt'> {
+  promptTokens: number, maxTokens: number | undefined, kv?: KvHints): Omit<RoutingHints, 'attempt'> {
   return {
     // Only the method that uses them pays for the key and the blocks (both hash prompt text).
     ...(method === 'session-affinity' ? { key: affinityKey(request, headers) } : {}),
     tokens: promptTokens + (maxTokens ?? assumedCompletionTokens),
     ...(override ? { method: override } : {}),
     ...(prefixMethods.has(method) ? { blocks: prefixBlocks(operations[request.operation].promptText(request.body), maxBlocks) } : {}),
+    ...(prefixMethods.has(method) && kv ? kvBlocks(request, kv) : {}),
   };
 }
