@@ -88,6 +88,14 @@ describe('multi-cluster', () => {
     // Once b serves, it keeps serving.
     const after = answers.filter((x) => servedByB !== undefined && x.at > servedByB + 200);
     expect(after.every((x) => x.status === 200 && clusterOf(x.worker) === 'b')).toBe(true);
+    // Each gateway's /metrics serves its cluster's routers' metrics: a's spills to b, and b's arrivals from a.
+    const servedAtA = answers.filter((x) => x.status === 200 && clusterOf(x.worker) === 'b').length;
+    const aMetrics = await (await fetch(`${a.gatewayUrl}/metrics`)).text();
+    const bMetrics = await (await fetch(`${stack.cluster('b').gatewayUrl}/metrics`)).text();
+    const total = (text: string, re: RegExp): number => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(total(aMetrics, /^llmux_router_spills_total\{cluster="b",reason="[a-z-]+"\} (\d+)$/gm)).toBeGreaterThanOrEqual(servedAtA);
+    expect(total(bMetrics, /^llmux_router_spilled_in_total\{from_cluster="a"\} (\d+)$/gm)).toBeGreaterThanOrEqual(servedAtA);
+    expect(total(aMetrics, /^llmux_router_decision_duration_seconds_count\{method="[a-z-]+",outcome="spilled"\} (\d+)$/gm)).toBeGreaterThanOrEqual(servedAtA);
   }, 30_000);
 
   it("keeps each cluster's usage records in a stream of its own cluster, and a reader sees both", async () => {

@@ -25,6 +25,9 @@ import { createTokenCounter } from '../tokenize/index.js';
 import type { NatsTlsOptions } from '../transport/nats/nats-transport.js';
 import { type Supercluster, type SuperclusterSite, startSupercluster } from '../transport/nats/supercluster.js';
 import { StartedRoles } from './started-roles.js';
+import { LimiterMetrics } from '../observability/limiter-metrics.js';
+import { RouterMetrics } from '../observability/router-metrics.js';
+import { WorkerMetrics } from '../observability/worker-metrics.js';
 import { type NatsAccess, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker } from './roles.js';
 
 export interface MultiClusterStackOptions {
@@ -116,11 +119,16 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
 
     // Routers first, home cluster first: the control KV they open is created, and placed, there.
     const routersBy = new Map<string, Router[]>();
+    // Each cluster's gateway serves the metrics of its cluster's routers and in-process workers (and the first, the limiter's).
+    const metricsOf = new Map(sites.map((s) => [s.name, { router: new RouterMetrics({ defaultMetrics: false }), worker: new WorkerMetrics({ defaultMetrics: false }) }]));
+    const siteMetrics = (site: SuperclusterSite): { router: RouterMetrics; worker: WorkerMetrics } => metricsOf.get(site.name) as { router: RouterMetrics; worker: WorkerMetrics };
+    const limiterMetrics = new LimiterMetrics({ defaultMetrics: false });
     for (const site of sites) {
       const routers: Router[] = [];
       for (let i = 0; i < (options.routers ?? 1); i++) {
         progress(`starting router ${i + 1} in ${site.name} ...`);
-        const router = await runRouter({ ...controlOf(site), log: options.log.child({ role: 'router', cluster: site.name }), cluster: site.name, requireWorkerBinding: true });
+        const router = await runRouter({ ...controlOf(site), log: options.log.child({ role: 'router', cluster: site.name }), cluster: site.name, requireWorkerBinding: true,
+          metrics: siteMetrics(site).router });
         roles.add('router', router);
         routers.push(router);
       }
@@ -158,7 +166,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
         const worker = await runWorker({
           natsUrl: site.clientUrls.join(','), nkeySeed: seedOf(identity.seedFile), natsTls: tlsOf(site, identity),
           workerId: identity.workerId, cluster: site.name, log: options.log.child({ role: 'worker', cluster: site.name }),
-          engineKind, engineUrl: sim.url, functionId: demoFunctionId, versionId: demoVersionId, model, tokens, heartbeatMs,
+          engineKind, engineUrl: sim.url, functionId: demoFunctionId, versionId: demoVersionId, model, tokens, heartbeatMs, metrics: siteMetrics(site).worker,
           ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
           ...(options.workerTimeouts ? { timeouts: options.workerTimeouts } : {}),
         });
@@ -169,7 +177,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
     }
 
     progress(`starting the limiter in ${names[0]} (limits are global: docs/multi-cluster.md) ...`);
-    const limiter = await runLimiter({ ...controlOf(sites[0] as SuperclusterSite), log: options.log.child({ role: 'limiter' }) });
+    const limiter = await runLimiter({ ...controlOf(sites[0] as SuperclusterSite), log: options.log.child({ role: 'limiter' }), metrics: limiterMetrics });
     roles.add('limiter', limiter);
 
     const clusters: ClusterStack[] = [];
@@ -183,6 +191,7 @@ export async function startMultiClusterStack(options: MultiClusterStackOptions):
         ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.jwt ? { jwt: options.jwt } : {}),
       });
       roles.add('gateway', gateway);
+      for (const { registry } of [...Object.values(siteMetrics(site)), ...(i === 0 ? [limiterMetrics] : [])]) gateway.metrics.include(registry);
       const { workers, processes, sims } = workersBy.get(site.name) as { workers: Worker[]; processes: Map<string, ChildProcess>; sims: SimServer[] };
       clusters.push({ name: site.name, gatewayUrl: gateway.url, natsUrls: site.clientUrls, site, gateway, routers: routersBy.get(site.name) as Router[], workers,
         workerProcesses: processes, sims, control });
