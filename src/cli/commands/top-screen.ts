@@ -59,9 +59,13 @@ export async function runLive(source: StatsSource, intervalMs: number): Promise<
       }
       if (stopped) break;
       draw();
+      // q wakes the wait and clears its timer: a long --interval-ms must not hold the process open.
       await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - started)));
+        const timer = setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - started)));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
   } finally {
