@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { type SimServer, startSim } from '../src/sim/sim-server.js';
 import { admin } from './support/routing.js';
-import { startTestStack, testApiKey, waitFor } from './support/stack.js';
+import { startTestStack, testAdminKey, testApiKey, waitFor } from './support/stack.js';
 
 const lines: Array<Record<string, unknown>> = [];
 const sink = new Writable({
@@ -101,6 +101,24 @@ describe.each(sources)('the $source source', ({ source, model, requests }) => {
     expect(typeof line.worker).toBe('string');
     expect(line.duration_ms as number).toBeGreaterThan(0);
     expect(line.ttft_ms as number).toBeLessThanOrEqual(line.duration_ms as number);
+  });
+});
+
+describe('logs', () => {
+  it('names the request and its trace on the worker\'s lines too, and never holds a key', async () => {
+    const requestId = `parity-fail-${Date.now()}`;
+    const answer = await ask('demo/llmux-sim-8b', { messages: [{ role: 'user', content: 'x [[sim:fail]]' }] }, requestId);
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    await waitFor(() => lines.some((l) => l.request_id === requestId && l.msg === 'request finished'), 2_000);
+    const worker = lines.find((l) => l.request_id === requestId && l.msg === 'engine request failed');
+    const finished = lines.find((l) => l.request_id === requestId && l.msg === 'request finished');
+    expect(worker?.role).toBe('worker');
+    expect(worker?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(worker?.trace_id).toBe(finished?.trace_id);
+    expect(finished).toMatchObject({ outcome: 'failed', error_code: 'upstream_error' });
+    const all = JSON.stringify(lines);
+    expect(all).not.toContain(testApiKey);
+    expect(all).not.toContain(testAdminKey);
   });
 });
 

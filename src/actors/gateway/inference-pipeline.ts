@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, type ErrorInfo } from '../../errors.js';
 import type { OperationSpec } from '../../operations/index.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
-import type { Logger } from '../../observability/logger.js';
+import { type Logger, requestLogFields } from '../../observability/logger.js';
 import type { InferenceTrace } from '../../observability/spans.js';
 import type { Principal } from '../../policy/principal.js';
 import type { TokenCounter } from '../../tokenize/index.js';
@@ -66,12 +66,6 @@ export interface Admitted {
   onEnd: (end: SessionEnd) => void;
 }
 
-/** The trace and span ids a `traceparent` carries, for log lines. */
-function traceIds(traceparent: string): { trace_id?: string; span_id?: string } {
-  const [, traceId, spanId] = traceparent.split('-');
-  return traceId && spanId ? { trace_id: traceId, span_id: spanId } : {};
-}
-
 const millis = (since: bigint, until: bigint = process.hrtime.bigint()): number => Math.round(Number(until - since) / 1e4) / 100;
 
 /**
@@ -81,7 +75,7 @@ const millis = (since: bigint, until: bigint = process.hrtime.bigint()): number 
  */
 export async function admitInference(deps: PipelineDeps, call: PipelineCall): Promise<Admitted | undefined> {
   const { res, operation, validated, target, trace, principal, requestId } = call;
-  const log = deps.log.child({ request_id: requestId, ...traceIds(trace.traceparent) });
+  const log = deps.log.child(requestLogFields(requestId, trace.traceparent));
   const fail = (error: ErrorInfo, headers?: Record<string, string>): undefined => void deps.reply(res, operation, error, headers);
   const countStarted = process.hrtime.bigint();
   let prompt: PromptCount;

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
-import type { Logger } from '../../observability/logger.js';
+import { type Logger, requestLogFields } from '../../observability/logger.js';
 import { defaultCluster, queues, subjects } from '../../transport/subjects.js';
 import type { Inbound, Subscription, Transport } from '../../transport/transport.js';
 import { type ActorRef, spawn } from '../runtime/actor.js';
@@ -253,7 +253,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       link.spill(message, request, choice.cluster);
       stats.spilledOut++;
       record(request, { ...context, spill: { cluster: choice.cluster, reason: choice.reason } }, 'spilled', candidates, started);
-      log.debug({ requestId: request.requestId, to: choice.cluster, reason: choice.reason }, 'spilled to another cluster');
+      log.debug({ ...requestLogFields(request.requestId, message.headers.traceparent), to: choice.cluster, reason: choice.reason }, 'spilled to another cluster');
       return;
     }
     if (!winner) {
@@ -272,7 +272,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     transport.publish(subjects.routed(cluster), { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
       ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}), ...(message.reply ? { reply: message.reply } : {}),
       ...(predictedCached !== undefined ? { predictedCached } : {}) } satisfies RoutedEvent);
-    log.debug({ requestId: request.requestId, worker: workerId, method }, 'dispatched');
+    log.debug({ ...requestLogFields(request.requestId, message.headers.traceparent), worker: workerId, method }, 'dispatched');
   };
 
   const answer = (query: RouterQuery): RouterAnswer => {

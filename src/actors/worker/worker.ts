@@ -15,7 +15,7 @@ import { embedWith } from '../../engine-adapters/capabilities.js';
 import { engineFailureDetail } from '../../engine-adapters/engine-errors.js';
 import { operations } from '../../operations/index.js';
 import { packVectors } from '../../protocol/vectors.js';
-import type { Logger } from '../../observability/logger.js';
+import { type Logger, requestLogFields } from '../../observability/logger.js';
 import type { TokenCounter } from '../../tokenize/index.js';
 import { subjects } from '../../transport/subjects.js';
 import type { MessageHeaders, Subscription, Transport } from '../../transport/transport.js';
@@ -183,12 +183,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   /** Tokens of the output, by the request's tokenizer; when that fails, the engine's count (or the delta count) stands. */
-  const countOutput = async (request: InferRequest, output: OutputText): Promise<number> => {
+  const countOutput = async (request: InferRequest, output: OutputText, rlog: Logger): Promise<number> => {
     try {
       const counts = await tokens.countTexts(request.tokenizer, output.texts());
       return counts.reduce((a, b) => a + b, 0);
     } catch (error) {
-      log.warn({ requestId: request.requestId, tokenizer: request.tokenizer, err: error }, 'completion token counting failed; using the delta count');
+      rlog.warn({ tokenizer: request.tokenizer, err: error }, 'completion token counting failed; using the delta count');
       return output.deltas;
     }
   };
@@ -216,6 +216,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     const started = performance.now();
     const output = new OutputText();
     const span = traceWorker(headers.traceparent, request, engine.kind, descriptor.workerId);
+    const rlog = log.child(requestLogFields(request.requestId, headers.traceparent));
     const meter = options.metrics?.engineCall({ operation: request.operation, model: request.model, provider: engine.kind, traceparent: span.engineTraceparent });
     /** Aborts the engine request when the engine goes silent after its first token (a stuck engine; a prefill may be long). */
     let stallTimer: NodeJS.Timeout | undefined;
@@ -267,7 +268,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         }
       }
       clearTimeout(stallTimer);
-      const completionTokens = await countOutput(request, output);
+      const completionTokens = await countOutput(request, output, rlog);
       send(reply, held, { type: 'end', seq: held.seq++, completionTokens, ...(usage ? { usage } : {}) });
       meter?.generated(usage?.completionTokens ?? completionTokens);
       outcome = 'ok';
@@ -278,7 +279,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       if (reason === 'cancel' || reason === 'orphaned') {
         outcome = 'cancelled';
         send(reply, held, { type: 'cancelled', requestId: request.requestId });
-        log.info({ requestId: request.requestId, reason }, reason === 'cancel' ? 'engine request aborted on cancel' : 'engine request aborted: its gateway is gone');
+        rlog.info({ reason }, reason === 'cancel' ? 'engine request aborted on cancel' : 'engine request aborted: its gateway is gone');
       } else {
         if (reason === 'stalled') stats.engineStalls++;
         // A shutdown or a stuck engine: the gateway carries the request on elsewhere.
@@ -291,7 +292,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         outcome = reason === 'shutdown' ? 'cancelled' : httpStatusOf(info.code) >= 500 ? 'failed' : 'ok';
         send(reply, held, { type: 'error', seq: held.seq++, error: info, workerId: descriptor.workerId });
         const detail = engineFailureDetail(error) ?? (error instanceof LlmuxError ? undefined : String(error));
-        log.warn({ requestId: request.requestId, code: info.code, err: info.message, ...(detail ? { detail } : {}) }, 'engine request failed');
+        rlog.warn({ code: info.code, err: info.message, ...(detail ? { detail } : {}) }, 'engine request failed');
       }
     } finally {
       span.end(outcome, usage);
