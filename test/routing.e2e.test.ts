@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { admin, chat, setLlmConfig } from './support/routing.js';
 import { startTestStack, waitFor } from './support/stack.js';
+import { sample, scrape } from './support/metrics-scrape.js';
 
 describe('routing - headers, decisions, overrides, affinity', () => {
   let stack: LocalStack;
@@ -132,10 +133,20 @@ describe('routing - drain, health and the circuit breaker', () => {
     expect(refused.body.error.message).toContain('circuit-open');
     const { body } = await admin(stack, 'GET', '/admin/api/decisions/while-open');
     expect(body.decisions[0].candidates.map((c: { excluded: string }) => c.excluded)).toEqual(['circuit-open', 'circuit-open']);
+    // The router's metrics say so too, on the gateway's /metrics (llmux up serves every role's).
+    const open = (await scrape(`${stack.gatewayUrl}/metrics`)).text;
+    expect(sample(open, 'llmux_router_circuit_breakers', { state: 'closed' })).toBe(0);
+    expect(sample(open, 'llmux_router_circuit_breakers', { state: 'open' }) + sample(open, 'llmux_router_circuit_breakers', { state: 'half-open' })).toBe(2);
+    expect(sample(open, 'llmux_router_circuit_changes_total', { change: 'opened' })).toBeGreaterThanOrEqual(2);
+    expect(sample(open, 'llmux_router_decision_duration_seconds_count', { outcome: 'no_active_backend' })).toBeGreaterThanOrEqual(1);
+    expect(sample(open, 'gen_ai_client_operation_duration_seconds_count', { outcome: 'failed' })).toBeGreaterThanOrEqual(6);
 
     // After the cooldown each worker is half-open: a probe succeeds and the next heartbeat closes it.
     await new Promise((r) => setTimeout(r, 1_100));
     await waitFor(async () => (await chat(stack, {})).status === 200 && (await workersView()).every((w) => w.breaker === 'closed'), 6_000);
+    const closed = (await scrape(`${stack.gatewayUrl}/metrics`)).text;
+    expect(sample(closed, 'llmux_router_circuit_breakers', { state: 'closed' })).toBe(2);
+    expect(sample(closed, 'llmux_router_circuit_changes_total', { change: 'closed' })).toBeGreaterThanOrEqual(2);
   });
 
   it('drains a worker: in-flight streams finish, new requests go elsewhere, and with every worker draining the answer is 503', async () => {
@@ -202,6 +213,12 @@ describe('routing - drain, health and the circuit breaker', () => {
       }
       const { body } = await admin(fresh, 'GET', '/admin/api/decisions/around-0');
       expect(body.decisions[0].candidates.find((c: { workerId: string }) => c.workerId === dead!.descriptor.workerId).excluded).toBe('unhealthy');
+      // Its failed health checks and metrics scrapes are counted, as its worker's.
+      const metrics = (await scrape(`${fresh.gatewayUrl}/metrics`)).text;
+      expect(sample(metrics, 'llmux_worker_health_checks_total', { worker_id: dead!.descriptor.workerId, result: 'failed' })).toBeGreaterThanOrEqual(2);
+      expect(sample(metrics, 'llmux_worker_engine_scrape_errors_total', { worker_id: dead!.descriptor.workerId })).toBeGreaterThanOrEqual(1);
+      expect(sample(metrics, 'llmux_worker_health_checks_total', { worker_id: alive!.descriptor.workerId, result: 'failed' })).toBe(0);
+      expect(sample(metrics, 'llmux_worker_engine_scrape_errors_total', { worker_id: alive!.descriptor.workerId })).toBe(0);
     } finally {
       await fresh.stop();
     }
