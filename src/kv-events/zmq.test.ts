@@ -108,6 +108,31 @@ describe('vLLM KV event payloads', () => {
     expect(decodeEventBatch(payload).events).toEqual([{ type: 'stored', blocks: ['abcd'], tokens: [9] }]);
   });
 
+  it('reads SGLang\'s layout: no medium, no data-parallel rank, one token per block (page size 1)', async () => {
+    const { Packr } = await import('msgpackr');
+    const payload = new Packr({ useRecords: false }).pack([2.5, [['BlockStored', [11, 12], 10, [5, 6], 1, null], ['BlockRemoved', [11]]]]);
+    expect(decodeEventBatch(payload)).toEqual({ ts: 2.5, blockSize: 1, events: [{ type: 'stored', blocks: ['11', '12'], parent: '10', tokens: [5, 6] }, { type: 'removed', blocks: ['11'] }] });
+  });
+
+  it('never throws anything but its own errors, whatever the bytes (seeded fuzz)', async () => {
+    const fc = await import('fast-check');
+    const { ZmtpError, ZmtpReader } = await import('./zmtp.js');
+    const g = Buffer.alloc(64);
+    g[0] = 0xff; g[9] = 0x7f; g[10] = 3; g.write('NULL', 12);
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, greeted) => {
+      try {
+        decodeEventBatch(bytes);
+      } catch (error) {
+        if (!(error instanceof KvEventDecodeError)) throw error;
+      }
+      try {
+        new ZmtpReader(1024).push(Buffer.concat([greeted ? g : Buffer.alloc(0), Buffer.from(bytes)]));
+      } catch (error) {
+        if (!(error instanceof ZmtpError)) throw error;
+      }
+    }), { seed: 20261201, numRuns: 2000 });
+  });
+
   it('refuses garbage, wrong shapes and token counts that do not fill the blocks', async () => {
     const { Packr } = await import('msgpackr');
     const pack = (v: unknown): Uint8Array => new Packr({ useRecords: false }).pack(v);
