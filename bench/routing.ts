@@ -44,6 +44,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     decisions: { type: 'string', default: '2000' },
     'routing-option': { type: 'string', multiple: true, default: [] },
+    /** Engines publish vLLM's KV events and workers relay them (engine timing only). */
+    'kv-events': { type: 'boolean', default: true },
   },
 });
 const num = (name: keyof typeof values): number => {
@@ -101,26 +103,30 @@ interface MethodResult {
   requestsPerEngine: number[];
 }
 
+const kvEvents = values['kv-events'] === true && sim.timing === 'engine';
+
 async function runMethod(workload: Workload, method: RoutingMethod): Promise<MethodResult> {
-  const fast = engines - workload.slowEngines;
   const capacity = (sim.maxConcurrency ?? 4) * 4;
   // The simulator's own tokenization (llmux-sim), so the gateway counts and names blocks as the engines do.
-  const stack = await startLocalStack({ log: silentLogger(), workers: fast, sim,
-    llmConfig: { routingMethod: method, tokenizer: 'llmux-sim', routing: { kvBlockSize: sim.engine?.blockSize ?? 16, ...routingOptions } }, workerCapacity: capacity });
+  // The stack starts no worker: each engine and its worker are started here, each engine with its own
+  // KV event port and speed.
+  const stack = await startLocalStack({ log: silentLogger(), workers: 0,
+    llmConfig: { routingMethod: method, tokenizer: 'llmux-sim', routing: { kvBlockSize: sim.engine?.blockSize ?? 16, ...routingOptions } } });
   const extra: Array<{ stop(): Promise<void> }> = [];
-  const sims: SimServer[] = [...stack.sims];
+  const sims: SimServer[] = [];
   try {
     const [functionId, model] = (stack.models[0] as string).split('/') as [string, string];
-    for (let i = 0; i < workload.slowEngines; i++) {
-      const s = await startSim({ models: [model], format: 'vllm', ...slowSim });
+    for (let i = 0; i < engines; i++) {
+      const slow = i >= engines - workload.slowEngines;
+      const s = await startSim({ models: [model], format: 'vllm', ...(slow ? slowSim : sim), ...(kvEvents ? { kvEventsPort: 0 } : {}) });
       extra.push(s);
       sims.push(s);
-      const workerId = `slow-worker-${i}`;
+      const workerId = `${slow ? 'slow' : 'fast'}-worker-${i}`;
       const { nkeySeed } = await stack.addWorkerIdentity(workerId);
       extra.unshift(await runWorker({ natsUrl: stack.natsUrl, nkeySeed, workerId, log: silentLogger(), engineKind: 'vllm', engineUrl: s.url,
-        functionId, versionId: demoVersionId, model, capacity }));
+        functionId, versionId: demoVersionId, model, capacity, ...(s.kvEvents ? { engineSettings: { 'kv-events': s.kvEvents.endpoint } } : {}) }));
     }
-    if (workload.slowEngines > 0) await waitForWorkers(stack.router, engines);
+    await waitForWorkers(stack.router, engines);
     const run = await runScripts(stack.gatewayUrl, stack.models[0] as string, workload);
     const stats = sims.map((s) => s.stats());
     const queries = stats.reduce((n, s) => n + s.prefixCache.queries, 0);
