@@ -45,6 +45,11 @@ export class KvCache {
     return this.#cached.size;
   }
 
+  /** The external hashes of every cached block: what an index built from the events must hold. */
+  cachedHashes(): Set<bigint> {
+    return new Set(this.#cached.keys());
+  }
+
   /** The chained hashes of `tokens`' full blocks, continuing from `known` (the ones already computed). */
   hashes(tokens: readonly number[], known: BlockHash[]): BlockHash[] {
     const full = Math.floor(tokens.length / this.blockSize);
