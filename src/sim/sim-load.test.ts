@@ -67,6 +67,22 @@ describe('sim load', () => {
     await waitFor(() => sim.stats().running === 0, 1000, 'the slot freed');
   });
 
+  it('engine timing: frees the KV blocks of a client that leaves, generating or queued', async () => {
+    const sim = await startSim({ timing: 'engine', maxConcurrency: 1, engine: { speedup: 20 } });
+    const holder = new AbortController();
+    await openStream(sim, holder);
+    const leaver = new AbortController();
+    const left = queued(sim, leaver).catch(() => 'aborted');
+    await waitFor(() => sim.stats().waiting === 1 && sim.stats().running === 1, 2000, 'one running, one waiting');
+    expect(sim.stats().kv?.usage).toBeGreaterThan(0);
+    leaver.abort();
+    expect(await left).toBe('aborted');
+    holder.abort();
+    await waitFor(() => sim.stats().running === 0 && sim.stats().waiting === 0 && sim.stats().aborted === 2, 2000, 'both aborts counted');
+    expect(sim.stats().kv?.usage).toBe(0);
+    expect(await metric(sim, `vllm:request_success_total{${labels},finished_reason="abort"}`)).toBe(2);
+  });
+
   it('closes promptly with a stream in flight', async () => {
     const sim = await startSim({ itlMs: 5 });
     await openStream(sim, new AbortController());
