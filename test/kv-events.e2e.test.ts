@@ -106,7 +106,7 @@ describe('KV events, engine → worker → NATS', () => {
   it('drops garbage from the engine without crashing, and relays the valid messages around it', async () => {
     const fake = await bindPublisher();
     const idle = await engineSim(); // only its HTTP health matters: the events come from `fake`
-    await worker('w-hostile', idle.url, { 'kv-events': `tcp://127.0.0.1:${fake.port}` });
+    const hostile = await worker('w-hostile', idle.url, { 'kv-events': `tcp://127.0.0.1:${fake.port}` });
     await waitFor(() => fake.subscribed === 1 && of('w-hostile').length === 1, 5000);
     const topic = Buffer.from('kv-events');
     fake.send([topic, seqBytes(0n), Buffer.from([0xc1, 0xff, 0x00])]); // not msgpack
@@ -117,6 +117,7 @@ describe('KV events, engine → worker → NATS', () => {
     fake.send([topic, seqBytes(2n), valid]);
     await waitFor(() => of('w-hostile').length === 2, 5000);
     expect(of('w-hostile')[1]?.events).toEqual([{ type: 'removed', blocks: ['7'] }]);
+    expect(hostile.stats().kvEvents).toEqual({ received: 5, published: 2, malformed: 4, gaps: 0 });
     await fake.close();
   });
 

@@ -19,7 +19,7 @@ import { type Logger, requestLogFields } from '../../observability/logger.js';
 import type { TokenCounter } from '../../tokenize/index.js';
 import { subjects } from '../../transport/subjects.js';
 import type { MessageHeaders, Subscription, Transport } from '../../transport/transport.js';
-import { startKvEventRelay } from './kv-event-relay.js';
+import { type KvEventRelayStats, startKvEventRelay } from './kv-event-relay.js';
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
@@ -91,6 +91,8 @@ export interface WorkerStats {
   orphanedAborts: number;
   /** Engine requests failed because the engine went silent mid-answer. */
   engineStalls: number;
+  /** The KV event relay's counts, when the engine publishes KV events (kv-event-relay.ts). */
+  kvEvents?: KvEventRelayStats;
 }
 
 export interface WorkerOptions {
@@ -454,7 +456,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   return {
     descriptor,
     inFlight: () => inFlight.size,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, ...(kvRelay ? { kvEvents: kvRelay.stats() } : {}) }),
     drain: () => void actor.tell({ type: 'drain' }),
     async stop() {
       // Draining first: routers stop sending at once, and anything already on its way is turned back
