@@ -193,6 +193,38 @@ describe('tracing across role processes', () => {
     expect(resume.attrs).toMatchObject({ 'llmux.stream.id': streamId, 'http.response.status_code': 200 });
   });
 
+  it('tracing - a route request: the server span, counting, admission, and the backend call as a client span whose traceparent goes to the backend', async () => {
+    const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1', '--admin-key', 'adm'],
+      /"url":"(http:\/\/[^"]+)"/, { ...otel('http/json'), OTEL_SERVICE_NAME: 'route-gateway' });
+    const put = async (path: string, body: unknown) => (await fetch(`${gatewayUrl}${path}`, {
+      method: 'PUT', headers: { authorization: 'Bearer adm', 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+    expect(await put('/admin/api/backends/traced', { engine: 'vllm', url: proxyUrl, model: 'tiny' })).toBe(200);
+    expect(await put('/admin/api/routes/traced', { match: { models: ['routed-tiny'] }, backends: [{ backend: 'traced' }] })).toBe(200);
+    const traceId = hex(16);
+    const ask = () => fetch(`${gatewayUrl}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k1', traceparent: `00-${traceId}-${hex(8)}-01` },
+      body: JSON.stringify({ model: 'routed-tiny', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    // The route reaches the gateway's table through a KV watch.
+    let res = await ask();
+    for (let i = 0; i < 50 && res.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await ask();
+    }
+    expect(res.status).toBe(200);
+    const inTrace = (name: string) => () => spans.find((s) => s.traceId === traceId && s.name === name && s.service === 'route-gateway');
+    const server = await until('the route request\'s server span', inTrace('chat routed-tiny'));
+    const counting = await until('its counting span', inTrace('llmux.prompt_count'));
+    const engine = await until('the backend call span', inTrace('chat tiny'));
+    expect(counting.parentSpanId).toBe(server.spanId);
+    expect(engine.parentSpanId).toBe(server.spanId);
+    expect(engine.kind).toBe(3); // CLIENT
+    expect(engine.attrs).toMatchObject({ 'gen_ai.provider.name': 'vllm', 'llmux.route': 'traced', 'llmux.backend': 'traced', 'llmux.attempt': 1,
+      'gen_ai.usage.output_tokens': 3 });
+    expect(server.attrs).toMatchObject({ 'http.response.status_code': 200, 'gen_ai.usage.output_tokens': 3, 'llmux.outcome': 'ok', 'llmux.worker.id': 'traced' });
+    expect(engineTraceparents).toContain(`00-${traceId}-${engine.spanId}-01`);
+  });
+
   it('tracing - exports http/protobuf when OTEL_EXPORTER_OTLP_PROTOCOL says so', async () => {
     const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1'],
       /"url":"(http:\/\/[^"]+)"/, otel('http/protobuf'));

@@ -231,32 +231,61 @@ export interface WorkerRequestFacts {
 
 const noEnd = (): void => undefined;
 
+/** An engine call: a client span under `parent`, named as the GenAI conventions name it. */
+function startEngineSpan(parent: Context, operation: string, model: string, engineKind: string, attributes: Attributes = {}): Span {
+  const genAiName = genAiOperation[operation] ?? operation;
+  return tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.CLIENT, attributes: {
+    'gen_ai.operation.name': genAiName, 'gen_ai.request.model': model, 'gen_ai.provider.name': engineKind, ...attributes,
+  } }, parent);
+}
+
+type EngineEnd = (outcome: 'ok' | 'failed' | 'cancelled', usage?: { promptTokens?: number; completionTokens?: number }, finishReason?: string) => void;
+
+/** Ends an engine span with what the engine answered. */
+function endEngineSpan(engine: Span, model: string): EngineEnd {
+  let ended = false;
+  return (outcome, usage, finishReason) => {
+    if (ended) return;
+    ended = true;
+    engine.setAttributes({
+      'gen_ai.response.model': model,
+      ...(usage?.promptTokens !== undefined ? { 'gen_ai.usage.input_tokens': usage.promptTokens } : {}),
+      ...(usage?.completionTokens !== undefined ? { 'gen_ai.usage.output_tokens': usage.completionTokens } : {}),
+      ...(finishReason ? { 'gen_ai.response.finish_reasons': [finishReason] } : {}),
+    });
+    if (outcome === 'failed') engine.setStatus({ code: SpanStatusCode.ERROR });
+    engine.end();
+  };
+}
+
+/** One call to a route's backend, straight from the gateway: a client span under the server span (`traceparent`), whose own traceparent goes to the backend. */
+export interface EngineCallTrace {
+  readonly traceparent: string;
+  end: EngineEnd;
+}
+
+export function traceEngineCall(traceparent: string, call: { operation: string; model: string; engineKind: string; route: string; backend: string; attempt: number }): EngineCallTrace {
+  if (!tracingOn()) return { traceparent, end: noEnd };
+  const engine = startEngineSpan(contextOf(traceparent), call.operation, call.model, call.engineKind,
+    { 'llmux.route': call.route, 'llmux.backend': call.backend, 'llmux.attempt': call.attempt });
+  return { traceparent: traceparentOf(engine), end: endEngineSpan(engine, call.model) };
+}
+
 /** The worker's span (under the gateway's) and the engine's client span under it. */
 export function traceWorker(traceparent: string | undefined, request: WorkerRequestFacts, engineKind: string, workerId: string): WorkerTrace {
   if (!tracingOn()) return { engineTraceparent: traceparent, end: noEnd };
-  const genAiName = genAiOperation[request.operation] ?? request.operation;
   const span = tracer().startSpan('llmux.worker', { kind: SpanKind.CONSUMER, attributes: {
     'messaging.system': 'nats', 'llmux.worker.id': workerId, 'llmux.request_id': request.requestId, 'llmux.attempt': request.routing.attempt,
     ...(request.continuation ? { 'llmux.migration': true, 'llmux.migration.delivered_tokens': request.continuation.tokens } : {}),
   } }, contextOf(traceparent));
-  const engine = tracer().startSpan(`${genAiName} ${request.model}`, { kind: SpanKind.CLIENT, attributes: {
-    'gen_ai.operation.name': genAiName, 'gen_ai.request.model': request.model, 'gen_ai.provider.name': engineKind,
-  } }, trace.setSpan(ROOT_CONTEXT, span));
+  const engine = startEngineSpan(trace.setSpan(ROOT_CONTEXT, span), request.operation, request.model, engineKind);
+  const endEngine = endEngineSpan(engine, request.model);
   return {
     engineTraceparent: traceparentOf(engine),
     end(outcome, usage, finishReason) {
-      engine.setAttributes({
-        'gen_ai.response.model': request.model,
-        ...(usage?.promptTokens !== undefined ? { 'gen_ai.usage.input_tokens': usage.promptTokens } : {}),
-        ...(usage?.completionTokens !== undefined ? { 'gen_ai.usage.output_tokens': usage.completionTokens } : {}),
-        ...(finishReason ? { 'gen_ai.response.finish_reasons': [finishReason] } : {}),
-      });
+      endEngine(outcome, usage, finishReason);
       span.setAttribute('llmux.outcome', outcome);
-      if (outcome === 'failed') {
-        engine.setStatus({ code: SpanStatusCode.ERROR });
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      engine.end();
+      if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     },
   };

@@ -61,6 +61,8 @@ export interface Admitted {
   deadline: number;
   /** Every line it writes names the request and its trace. */
   log: Logger;
+  /** The server span's W3C context: what the source passes on (to routers and workers, or to a backend's client span). */
+  traceparent: string;
   accounting: SessionAccounting;
   /** Called once, however the request ended. */
   onEnd: (end: SessionEnd) => void;
@@ -129,6 +131,6 @@ export async function admitInference(deps: PipelineDeps, call: PipelineCall): Pr
   }
   return {
     prompt, maxTokens, ...(budget ? { budget } : {}), responseHeaders: admission?.ok ? admission.headers : {},
-    deadline: Date.now() + deps.requestTimeoutMs, log, accounting, onEnd,
+    deadline: Date.now() + deps.requestTimeoutMs, log, traceparent: trace.traceparent, accounting, onEnd,
   };
 }

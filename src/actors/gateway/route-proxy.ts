@@ -25,6 +25,7 @@ import { OutputText } from '../worker/output-text.js';
 import type { Admitted } from './inference-pipeline.js';
 import type { SessionEnd } from './session-accounting.js';
 import { reconcileUsage } from './usage-reconcile.js';
+import { traceEngineCall } from '../../observability/spans.js';
 import type { ValidatedRequest } from './request-schema.js';
 
 /** Adapters by backend, rebuilt when a backend's definition changes. */
@@ -154,14 +155,17 @@ async function attemptBackends(r: RouteRequest, bounds: ReturnType<typeof reques
       output = new OutputText();
       let usage: Usage | undefined;
       let finishReason: string | undefined;
+      const call = traceEngineCall(admitted.traceparent, { operation: request.operation, model: backend.model ?? r.clientModel, engineKind: backend.engine,
+        route: plan.route.name, backend: backend.name, attempt: tried.length });
       try {
         const work = op.work;
         if (work.kind === 'embed') {
           const { input, dimensions } = request.body;
           const result = await embedWith(r.adapters.get(backend), {
-            model: backend.model ?? r.clientModel, input: input as string[], body: request.body, requestId: r.requestId,
+            model: backend.model ?? r.clientModel, input: input as string[], body: request.body, requestId: r.requestId, traceparent: call.traceparent,
             ...(typeof dimensions === 'number' ? { dimensions } : {}),
           }, signal);
+          call.end('ok', result.usage);
           for (const block of packVectors(result.vectors, Infinity)) acc.add({ type: 'vectors', ...block });
           const reconciled = reconcileUsage(result.usage, { promptTokens, completionTokens: 0 });
           sendJson(res, 200, acc.render(render, reconciled.usage), headers);
@@ -171,6 +175,7 @@ async function attemptBackends(r: RouteRequest, bounds: ReturnType<typeof reques
         }
         const stream = r.adapters.get(backend).stream({
           operation: work.operation, stream: request.stream, model: backend.model ?? r.clientModel, body: request.body, requestId: r.requestId,
+          traceparent: call.traceparent,
         }, signal);
         for await (const events of stream) {
           bounds.heard();
@@ -197,6 +202,7 @@ async function attemptBackends(r: RouteRequest, bounds: ReturnType<typeof reques
             acc.add({ type: 'deltas', deltas: batch });
           }
         }
+        call.end('ok', usage, finishReason);
         const reconciled = reconcileUsage(usage, { promptTokens, completionTokens: await countOutput(r, output) });
         const total = reconciled.usage;
         if (request.stream) {
@@ -217,6 +223,7 @@ async function attemptBackends(r: RouteRequest, bounds: ReturnType<typeof reques
         return;
       } catch (error) {
         const stop = bounds.stopped();
+        call.end(stop === 'client' ? 'cancelled' : 'failed', usage, finishReason);
         if (stop === 'client') {
           accounting.cancelled();
           end({ outcome: 'cancelled', status: 499, workerId: backend.name, promptTokens, completionTokens: output.deltas });
