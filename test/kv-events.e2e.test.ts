@@ -18,7 +18,7 @@ import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/na
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { subjects } from '../src/transport/subjects.js';
 import type { Transport } from '../src/transport/transport.js';
-import { waitFor } from './support/stack.js';
+import { startTestStack, waitFor } from './support/stack.js';
 
 const cluster = 'local';
 let nats: NatsServerHandle;
@@ -127,5 +127,32 @@ describe('KV events, engine → worker → NATS', () => {
     await complete(plain, words(64, 'p'));
     await new Promise((r) => setTimeout(r, 500));
     expect(of('w-plain')).toEqual([]);
+  });
+});
+
+describe('KV events with NATS identities', () => {
+  it('lets a worker publish its own KV events under its worker identity', async () => {
+    const stack = await startTestStack({ workers: 1, routers: 1 });
+    let control: Transport | undefined;
+    let w: Worker | undefined;
+    const seen: KvEventBatch[] = [];
+    try {
+      control = await connectNats({ servers: stack.natsUrl, name: 'kv-observer', nkeySeed: stack.natsCredentials.nkeySeed as string });
+      control.subscribe(subjects.kvEventsOf(cluster), (m) => void seen.push(m.body as KvEventBatch));
+      await control.flush();
+      const sim = await engineSim();
+      const { nkeySeed } = await stack.addWorkerIdentity('w-auth', { functionId: demoFunctionId, versionId: demoVersionId, model: demoModel });
+      w = await runWorker({
+        natsUrl: stack.natsUrl, nkeySeed, log: silentLogger(), engineKind: 'vllm', engineUrl: sim.url, workerId: 'w-auth', cluster,
+        functionId: demoFunctionId, versionId: demoVersionId, model: demoModel, heartbeatMs: 250, engineSettings: { 'kv-events': sim.kvEvents!.endpoint },
+      });
+      await waitFor(() => sim.kvEvents!.subscribers() === 1, 5000);
+      await complete(sim, words(32, 'auth'));
+      await waitFor(() => seen.some((b) => b.workerId === 'w-auth' && b.events.some((e) => e.type === 'stored')), 5000);
+    } finally {
+      await w?.stop().catch(() => undefined);
+      await control?.close();
+      await stack.stop();
+    }
   });
 });
