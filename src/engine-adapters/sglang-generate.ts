@@ -7,6 +7,7 @@ import type { EngineAdapter, EngineAdapterOptions, EngineEvent, EngineRequest } 
 import { engineReportedError, errorFields } from './engine-errors.js';
 import { usageFrom } from './engine-values.js';
 import { continueFinalMessage } from './continuation.js';
+import { kvEventSettings, kvEventSource } from './kv-event-source.js';
 import { checkSettings, createHttpAdapter } from './http-adapter.js';
 import { bearerAuth, ChoiceDeltas, defined, maxTokensOf, promptText, responseSchema, stopList } from './native-request.js';
 import { readLoad } from './prometheus-text.js';
@@ -28,9 +29,10 @@ function jsonSchemaText(request: EngineRequest): string | undefined {
 }
 
 export function createSglangGenerateAdapter(options: EngineAdapterOptions): EngineAdapter {
-  checkSettings('sglang-generate', options.settings, []);
+  checkSettings('sglang-generate', options.settings, kvEventSettings);
   const kind = 'sglang-generate';
-  return createHttpAdapter({
+  const kvEvents = kvEventSource(kind, options.settings);
+  const adapter = createHttpAdapter({
     kind,
     options,
     headers: bearerAuth(options.apiKey),
@@ -76,4 +78,5 @@ export function createSglangGenerateAdapter(options: EngineAdapterOptions): Engi
     },
     metrics: { path: '/metrics', read: (text) => readLoad(text, sglangLoadMetrics) },
   });
+  return kvEvents ? { ...adapter, kvEvents } : adapter;
 }
