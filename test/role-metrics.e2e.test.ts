@@ -131,17 +131,21 @@ describe('role metrics', () => {
   });
 
   it('role metrics - OpenMetrics scrapes carry the request\'s trace id as exemplars, Prometheus text does not', async () => {
-    for (const url of [urls.worker, urls.router]) {
+    const histogram = new Map([
+      [urls.worker, 'gen_ai_client_operation_duration_seconds_bucket'], [urls.router, 'llmux_router_decision_duration_seconds_bucket'],
+      // The gateway's own: on its main port too.
+      [`${urls.gateway}/metrics`, 'gen_ai_server_request_duration_seconds_bucket'],
+    ]);
+    for (const [url, name] of histogram) {
       const open = await scrape(url, openMetrics);
       expect(open.contentType).toMatch(/^application\/openmetrics-text/);
       expect(open.text.endsWith('# EOF\n')).toBe(true);
-      const name = url === urls.worker ? 'gen_ai_client_operation_duration_seconds_bucket' : 'llmux_router_decision_duration_seconds_bucket';
       expect(open.text).toMatch(new RegExp(`^${name}\\{[^}]*\\} \\d+ # \\{trace_id="${traceId}"\\} [0-9.e-]+ [0-9.]+$`, 'm'));
       // Counters are named as OpenMetrics wants, and come back unchanged in the next Prometheus scrape.
       const prom = await scrape(url);
       expect(prom.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
       expect(prom.text).not.toContain('trace_id');
-      expect(prom.text).toMatch(/^# TYPE llmux_(worker_health_checks|router_spills)_total counter$/m);
+      expect(prom.text).toMatch(/^# TYPE llmux_(worker_health_checks|router_spills|gateway_requests)_total counter$/m);
     }
   });
 

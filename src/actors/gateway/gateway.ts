@@ -327,8 +327,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return sendJson(res, 200, { status: 'ready' });
     }
     if (req.method === 'GET' && path === '/metrics') {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      // Prometheus text, or OpenMetrics (with exemplars) when the scraper asks for it.
+      const { contentType, text } = await metrics.render(req.headers.accept);
+      res.writeHead(200, { 'content-type': contentType });
       return void res.end(text);
     }
     if (path.startsWith('/admin/')) {

@@ -106,7 +106,7 @@ export async function admitInference(deps: PipelineDeps, call: PipelineCall): Pr
   const budget = admission?.ok ? admission.budget : undefined;
   // The engine is held to the completion budget the limits reserved, so the stream cannot exceed it.
   if (budget) validated.body.max_tokens = budget.tokens;
-  const accounting = new SessionAccounting(deps.metrics, operation, validated.model, call.arrivedAt);
+  const accounting = new SessionAccounting(deps.metrics, operation, validated.model, call.arrivedAt, trace.traceparent);
   const record = onRequestEnd(
     { requestId, tenant: principal.tenant, keyId: principal.keyId, functionId: target.functionId, versionId: target.versionId,
       model: target.model, start: new Date().toISOString(), ...reservationFields(admission, prompt.total, maxTokens, prompt.answers) },

@@ -31,6 +31,8 @@ export class SessionAccounting {
     readonly clientModel: string,
     /** process.hrtime.bigint() at arrival. */
     readonly arrivedAt: bigint,
+    /** The request's trace context: its trace id is the histograms' exemplar when tracing is on. */
+    readonly traceparent?: string,
   ) {}
 
   /** process.hrtime.bigint() when a stream's first byte went to the client, once it has (a whole answer has no first token to time). */
@@ -39,7 +41,7 @@ export class SessionAccounting {
   firstByte(): void {
     if (this.firstByteAt !== undefined) return;
     this.firstByteAt = process.hrtime.bigint();
-    this.metrics.timeToFirstToken.observe({ gen_ai_operation_name: this.operation.name, gen_ai_request_model: this.clientModel }, seconds(this.arrivedAt));
+    this.metrics.observeTimeToFirstToken({ gen_ai_operation_name: this.operation.name, gen_ai_request_model: this.clientModel }, seconds(this.arrivedAt), this.traceparent);
   }
 
   cancelled(): void {
@@ -60,7 +62,7 @@ export class SessionAccounting {
   /** The status the client got, and how long the request took. */
   answered(status: number): void {
     this.metrics.requests.inc({ route: this.operation.path, status: String(status) });
-    this.metrics.duration.observe({ gen_ai_operation_name: this.operation.name, gen_ai_request_model: this.clientModel, status: String(status) }, seconds(this.arrivedAt));
+    this.metrics.observeDuration({ gen_ai_operation_name: this.operation.name, gen_ai_request_model: this.clientModel, status: String(status) }, seconds(this.arrivedAt), this.traceparent);
   }
 
   /** A stream carried on by another worker after a break, by why it broke. */
