@@ -170,6 +170,7 @@ program
   .addOption(new Option('--prefill-tokens-per-s <n>', 'engine timing: prefill speed (default 20000)').argParser(positiveInt))
   .addOption(new Option('--decode-base-ms <ms>', 'engine timing: time of a step (default 6.2)').argParser(nonNegative))
   .addOption(new Option('--decode-per-seq-ms <ms>', 'engine timing: added per decoding sequence (default 0.29)').argParser(nonNegative))
+  .addOption(new Option('--decode-per-kv-token-ms <ms>', 'engine timing: added per token of context a decoding sequence reads (default 0.00005)').argParser(nonNegative))
   .addOption(new Option('--speedup <x>', 'engine timing: run this many times faster than the modelled GPU (default 1)').argParser(nonNegative))
   .addOption(new Option('--kv-events-port <port>', 'engine timing: publish vLLM KV events on a ZeroMQ PUB socket on this port (off by default)').argParser(port))
   .addOption(new Option('--kv-events-topic <topic>', 'the topic of the KV event messages').default('kv-events'))

@@ -56,7 +56,7 @@ describe('sim engine', () => {
 
   it('takes longer per decode step as the running batch grows', async () => {
     const itl = async (batch: number): Promise<number> => {
-      const e = engine();
+      const e = engine({ decodePerKvTokenMs: 0 });
       const runs = Array.from({ length: batch }, (_, i) => e.submit(ids(32, i * 1000), 20, output));
       const [first] = await Promise.all(runs.map((r) => times(e, r, 20)));
       return (first![19]! - first![9]!) / 10;
@@ -64,6 +64,17 @@ describe('sim engine', () => {
     const { decodeBaseMs, decodePerSeqMs } = defaultEngineModel;
     expect(await itl(1)).toBeCloseTo(decodeBaseMs + decodePerSeqMs, 6);
     expect(await itl(32)).toBeCloseTo(decodeBaseMs + 32 * decodePerSeqMs, 6);
+  });
+
+  it('takes longer per decode step as the context grows', async () => {
+    const e = engine();
+    const { decodeBaseMs, decodePerSeqMs, decodePerKvTokenMs } = defaultEngineModel;
+    const step = async (promptTokens: number): Promise<number> => {
+      const t = await times(e, e.submit(ids(promptTokens, promptTokens * 10), 3, output), 3);
+      return t[2]! - t[1]!; // the second decode step: context = prompt + 1 generated token
+    };
+    expect(await step(100)).toBeCloseTo(decodeBaseMs + decodePerSeqMs + decodePerKvTokenMs * 101, 6);
+    expect(await step(20_000)).toBeCloseTo(decodeBaseMs + decodePerSeqMs + decodePerKvTokenMs * 20_001, 6);
   });
 
   it('queues beyond maxNumSeqs and preempts when the KV cache is full, finishing every sequence', async () => {

@@ -10,8 +10,8 @@
  *   2. if nothing was preempted, waiting sequences are admitted in arrival order while there are
  *      fewer than `maxNumSeqs` running and KV blocks for them above the watermark: a sequence
  *      first reuses its leading blocks found in the prefix cache and computes only the rest.
- * The step takes decodeBaseMs + decodePerSeqMs × (decoding sequences) + (prefill tokens) ÷
- * prefillTokensPerSecond, divided by `speedup`; when it ends, a sequence whose tokens are all
+ * The step takes decodeBaseMs + decodePerSeqMs × (decoding sequences) + decodePerKvTokenMs × (their
+ * context tokens) + (prefill tokens) ÷ prefillTokensPerSecond, divided by `speedup`; when it ends, a sequence whose tokens are all
  * computed samples one more (its first is the time to first token), full blocks are cached, and the
  * KV events of the step are handed to `onEvents` as one batch, as vLLM publishes per step.
  *
@@ -35,6 +35,8 @@ export interface EngineModel {
   prefillTokensPerSecond: number;
   decodeBaseMs: number;
   decodePerSeqMs: number;
+  /** Added per token of context a decoding sequence attends to (reading its KV from memory). */
+  decodePerKvTokenMs: number;
   /** Share of the KV blocks kept free when admitting a sequence (Dynamo's mocker: 0.01). */
   watermark: number;
   /** Every step's time is divided by this (Dynamo's speedup_ratio). */
@@ -53,6 +55,7 @@ export const defaultEngineModel: EngineModel = {
   prefillTokensPerSecond: 20_000,
   decodeBaseMs: 6.2,
   decodePerSeqMs: 0.29,
+  decodePerKvTokenMs: 0.00005,
   watermark: 0.01,
   speedup: 1,
 };
@@ -215,12 +218,16 @@ export class SimEngine {
   #stepMs(plan: readonly Planned[]): number {
     if (plan.length === 0) return 0;
     let decoding = 0;
+    let context = 0;
     let prefill = 0;
     for (const { seq, tokens } of plan) {
-      if (seq.generated > 0 && tokens === 1 && seq.computed === seq.tokens.length - 1) decoding++;
-      else prefill += tokens;
+      if (seq.generated > 0 && tokens === 1 && seq.computed === seq.tokens.length - 1) {
+        decoding++;
+        context += seq.computed;
+      } else prefill += tokens;
     }
-    return this.model.decodeBaseMs + this.model.decodePerSeqMs * decoding + (1000 * prefill) / this.model.prefillTokensPerSecond;
+    const { decodeBaseMs, decodePerSeqMs, decodePerKvTokenMs, prefillTokensPerSecond } = this.model;
+    return decodeBaseMs + decodePerSeqMs * decoding + decodePerKvTokenMs * context + (1000 * prefill) / prefillTokensPerSecond;
   }
 
   /** Blocks `seq` needs beyond its own to hold `tokens` more; allocates them, or returns false when the cache has none. */

@@ -5,7 +5,7 @@ import { stopOnSignals } from './lifecycle.js';
 
 export interface SimCommandOptions {
   format: string; port: number; host: string; ttftMs: number; itlMs: number; maxConcurrency?: number; prefixCacheBlocks: number; embeddingDimensions: number; model?: string[];
-  timing: 'fixed' | 'engine'; blockSize?: number; kvBlocks?: number; maxBatchedTokens?: number; prefillTokensPerS?: number; decodeBaseMs?: number; decodePerSeqMs?: number;
+  timing: 'fixed' | 'engine'; blockSize?: number; kvBlocks?: number; maxBatchedTokens?: number; prefillTokensPerS?: number; decodeBaseMs?: number; decodePerSeqMs?: number; decodePerKvTokenMs?: number;
   speedup?: number; kvEventsPort?: number; kvEventsTopic: string;
 }
 
@@ -17,6 +17,7 @@ export async function sim(opts: SimCommandOptions): Promise<void> {
     ...(opts.prefillTokensPerS !== undefined ? { prefillTokensPerSecond: opts.prefillTokensPerS } : {}),
     ...(opts.decodeBaseMs !== undefined ? { decodeBaseMs: opts.decodeBaseMs } : {}),
     ...(opts.decodePerSeqMs !== undefined ? { decodePerSeqMs: opts.decodePerSeqMs } : {}),
+    ...(opts.decodePerKvTokenMs !== undefined ? { decodePerKvTokenMs: opts.decodePerKvTokenMs } : {}),
     ...(opts.speedup !== undefined ? { speedup: opts.speedup } : {}),
   };
   const server = await startSim({
