@@ -103,6 +103,31 @@ describe('KV events, engine → worker → NATS', () => {
     expect(of('w-kv').map((b) => b.seq)).toEqual(of('w-kv').map((_, i) => i));
   });
 
+  it('asks the engine\'s replay socket for lost batches instead of clearing, and clears when it cannot answer', async () => {
+    const sim = await startSim({ timing: 'engine', engine: { speedup: 1e6, kvBlocks: 64 }, kvEventsPort: 0, kvEventsReplayPort: 0 }).then((s) => (sims.push(s), s));
+    const kv = sim.kvEvents!;
+    const replaying = await worker('w-replay', sim.url, { 'kv-events': kv.endpoint, 'kv-events-replay': kv.replayEndpoint! });
+    const closed = await bindPublisher(); // a replay endpoint nobody answers: the port of a closed socket
+    const port = closed.port;
+    await closed.close();
+    const clearing = await worker('w-noreplay', sim.url, { 'kv-events': kv.endpoint, 'kv-events-replay': `tcp://127.0.0.1:${port}` });
+    await waitFor(() => kv.subscribers() === 2 && of('w-replay').length === 1 && of('w-noreplay').length === 1, 5000);
+    await complete(sim, words(32, 'k0'));
+    kv.dropNext();
+    await complete(sim, words(32, 'k1')); // lost on the way to both workers
+    kv.dropNext();
+    await complete(sim, words(32, 'k2')); // lost too
+    await complete(sim, words(32, 'k3'));
+    await waitFor(() => replaying.stats().kvEvents?.replayed === 2 && eventsOf('w-noreplay').filter((e) => e.type === 'cleared').length === 2, 5000);
+    const stored = (id: string): string[][] => eventsOf(id).flatMap((e) => (e.type === 'stored' ? [e.tokens.map(String)] : []));
+    expect(eventsOf('w-replay').filter((e) => e.type === 'cleared')).toHaveLength(1); // only the first
+    expect(stored('w-replay')).toHaveLength(4);
+    expect(stored('w-noreplay')).toHaveLength(2); // k0, then k3 after its `cleared`
+    expect(replaying.stats().kvEvents).toMatchObject({ gaps: 1, replayed: 2 });
+    expect(clearing.stats().kvEvents).toMatchObject({ gaps: 1, replayed: 0 });
+    expect(of('w-replay').map((b) => b.seq)).toEqual(of('w-replay').map((_, i) => i));
+  });
+
   it('drops garbage from the engine without crashing, and relays the valid messages around it', async () => {
     const fake = await bindPublisher();
     const idle = await engineSim(); // only its HTTP health matters: the events come from `fake`
@@ -117,7 +142,7 @@ describe('KV events, engine → worker → NATS', () => {
     fake.send([topic, seqBytes(2n), valid]);
     await waitFor(() => of('w-hostile').length === 2, 5000);
     expect(of('w-hostile')[1]?.events).toEqual([{ type: 'removed', blocks: ['7'] }]);
-    expect(hostile.stats().kvEvents).toEqual({ received: 5, published: 2, malformed: 4, gaps: 0 });
+    expect(hostile.stats().kvEvents).toEqual({ received: 5, published: 2, malformed: 4, gaps: 0, replayed: 0 });
     await fake.close();
   });
 

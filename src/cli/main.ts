@@ -174,6 +174,7 @@ program
   .addOption(new Option('--speedup <x>', 'engine timing: run this many times faster than the modelled GPU (default 1)').argParser(nonNegative))
   .addOption(new Option('--kv-events-port <port>', 'engine timing: publish vLLM KV events on a ZeroMQ PUB socket on this port (off by default)').argParser(port))
   .addOption(new Option('--kv-events-topic <topic>', 'the topic of the KV event messages').default('kv-events'))
+  .addOption(new Option('--kv-events-replay-port <port>', 'with --kv-events-port: answer replay requests on this port (vLLM\'s replay_endpoint)').argParser(port))
   .addHelpText('after', '\nExamples:\n  llmux sim --format tgi --port 8000 --ttft-ms 50 --itl-ms 10 --max-concurrency 8\n  llmux sim --timing engine --kv-blocks 4000 --kv-events-port 5557   # then a worker with --engine-option kv-events=tcp://127.0.0.1:5557\n')
   .action(async (opts) => (await import('./commands/sim.js')).sim(opts));
 

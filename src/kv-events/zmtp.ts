@@ -13,7 +13,7 @@ export class ZmtpError extends Error {
   readonly code = 'zmtp_protocol';
 }
 
-export type ZmqSocketType = 'PUB' | 'SUB' | 'XPUB' | 'XSUB';
+export type ZmqSocketType = 'PUB' | 'SUB' | 'XPUB' | 'XSUB' | 'ROUTER' | 'DEALER';
 
 const GREETING_BYTES = 64;
 const FLAG_MORE = 0x01;

@@ -3,6 +3,7 @@
 // tokens; what it evicts; and its vLLM metrics.
 import { describe, expect, it } from 'vitest';
 import type { KvCacheEvent } from '../protocol/kv-events.js';
+import { requestReplay } from '../kv-events/replay.js';
 import { decodeEventBatch, readSeq } from '../kv-events/vllm-events.js';
 import { subscribe } from '../kv-events/zmq-sub.js';
 import { hashBlock, type BlockHash } from './block-hash.js';
@@ -31,11 +32,11 @@ async function listen(sim: SimServer): Promise<{ events: KvCacheEvent[]; seqs: b
 }
 
 const words = (n: number, tag: string): string[] => Array.from({ length: n }, (_, i) => `${tag}${i}`);
-const complete = async (sim: SimServer, prompt: string[], maxTokens = 1): Promise<void> => {
+async function complete(sim: SimServer, prompt: string[], maxTokens = 1): Promise<void> {
   const res = await post(sim, '/v1/completions', { model: 'm', prompt: prompt.join(' '), max_tokens: maxTokens });
   expect(res.status).toBe(200);
   await res.text();
-};
+}
 
 function chain(tokens: number[], blockSize: number): BlockHash[] {
   const out: BlockHash[] = [];
@@ -91,6 +92,18 @@ describe('sim KV events', () => {
     expect(await metric(sim, `vllm:time_to_first_token_seconds_count{${labels}}`)).toBe(6);
     expect(await metric(sim, `vllm:inter_token_latency_seconds_count{${labels}}`)).toBe(6 * 99);
     expect(await metric(sim, `vllm:kv_cache_usage_perc{${labels}}`)).toBe(0);
+  });
+
+  it('answers replay requests with the batches from a sequence number on, then the end marker', async () => {
+    const sim = await startSim({ timing: 'engine', engine: { speedup: 1e6 }, kvEventsPort: 0, kvEventsReplayPort: 0 });
+    const { seqs, close } = await listen(sim);
+    for (const tag of ['a', 'b', 'c']) await complete(sim, words(32, tag));
+    await waitFor(() => seqs.length === 3, 3000, 'three batches');
+    const replayed = await requestReplay(sim.kvEvents!.replayEndpoint!, 1n);
+    expect(replayed.map((b) => b.seq)).toEqual([1n, 2n]);
+    expect(decodeEventBatch(replayed[1]!.payload).events[0]).toMatchObject({ type: 'stored', tokens: words(32, 'c').map(wordId) });
+    expect(await requestReplay(sim.kvEvents!.replayEndpoint!, 9n)).toEqual([]);
+    close();
   });
 
   it('refuses KV events without the engine timing', async () => {

@@ -15,6 +15,7 @@ import { simFormat } from './formats/index.js';
 import { type EmbedRoute, matchRoute, type Reply } from './formats/sim-format.js';
 import { defaultEmbeddingDimensions, embedAll } from './embeddings.js';
 import { encodeEventBatch, seqBytes } from '../kv-events/vllm-events.js';
+import { bindReplayServer, type ReplayServer } from '../kv-events/replay.js';
 import { bindPublisher, type ZmqPublisher } from '../kv-events/zmq-pub.js';
 import { defaultEngineModel, type EngineModel, SimEngine } from './engine.js';
 import { PrefixCache } from './prefix-cache.js';
@@ -66,6 +67,8 @@ export interface SimOptions {
   kvEventsPort?: number;
   /** The topic (first part) of each KV event message. Default `kv-events`. */
   kvEventsTopic?: string;
+  /** With kvEventsPort: also answer replay requests on this port (vLLM's `replay_endpoint`, a ROUTER; 0: a free one). */
+  kvEventsReplayPort?: number;
   /** The struct layout of the payload (kv-events/vllm-events.ts). Default `array`. */
   kvEventsLayout?: 'array' | 'map';
 }
@@ -98,7 +101,15 @@ export interface SimServer {
   url: string;
   port: number;
   /** With kvEventsPort: where the KV events are published, tcp://host:port. */
-  kvEvents?: { endpoint: string; topic: string; subscribers: () => number };
+  kvEvents?: {
+    endpoint: string;
+    topic: string;
+    subscribers: () => number;
+    /** With kvEventsReplayPort: the replay socket, tcp://host:port. */
+    replayEndpoint?: string;
+    /** For tests: the next batch is recorded for replay but not sent, as if lost on the way. */
+    dropNext: () => void;
+  };
   stats(): SimStats;
   /** Stops listening and closes every connection, in-flight answers included. */
   close(): Promise<void>;
@@ -127,16 +138,26 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   const host = options.host ?? '127.0.0.1';
   if (options.kvEventsPort !== undefined && options.timing !== 'engine') throw new Error('KV events need the engine timing (timing: engine)');
   let publisher: ZmqPublisher | undefined;
+  let replayServer: ReplayServer | undefined;
+  let dropKvEvents = 0;
   let engine: SimEngine | undefined;
   let timing: Timing;
   const kvEventsTopic = options.kvEventsTopic ?? 'kv-events';
   if (options.timing === 'engine') {
     if (options.kvEventsPort !== undefined) publisher = await bindPublisher({ host, port: options.kvEventsPort });
+    if (publisher && options.kvEventsReplayPort !== undefined) replayServer = await bindReplayServer({ host, port: options.kvEventsReplayPort });
     const pub = publisher;
+    const replay = replayServer;
     const topic = Buffer.from(kvEventsTopic, 'utf8');
     let seq = 0n;
     const model = { ...defaultEngineModel, ...options.engine, ...(options.maxConcurrency !== undefined ? { maxNumSeqs: options.maxConcurrency } : {}) };
-    engine = new SimEngine(model, counters, pub ? (events) => pub.send([topic, seqBytes(seq++), encodeEventBatch(Date.now() / 1000, events, options.kvEventsLayout)]) : undefined);
+    engine = new SimEngine(model, counters, pub ? (events) => {
+      const payload = encodeEventBatch(Date.now() / 1000, events, options.kvEventsLayout);
+      replay?.record(seq, payload);
+      if (dropKvEvents > 0) dropKvEvents--;
+      else pub.send([topic, seqBytes(seq), payload]);
+      seq++;
+    } : undefined);
     timing = engineTiming(engine);
   } else {
     timing = fixedTiming({
@@ -238,6 +259,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
         server.closeAllConnections();
       }),
       publisher?.close(),
+      replayServer?.close(),
     ]).then(() => undefined);
     return closing;
   };
@@ -245,7 +267,13 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
-    ...(publisher ? { kvEvents: { endpoint: `tcp://${urlHost}:${publisher.port}`, topic: kvEventsTopic, subscribers: () => (publisher as ZmqPublisher).subscribed } } : {}),
+    ...(publisher ? {
+      kvEvents: {
+        endpoint: `tcp://${urlHost}:${publisher.port}`, topic: kvEventsTopic, subscribers: () => (publisher as ZmqPublisher).subscribed,
+        ...(replayServer ? { replayEndpoint: `tcp://${urlHost}:${replayServer.port}` } : {}),
+        dropNext: () => void dropKvEvents++,
+      },
+    } : {}),
     stats: () => ({
       requestsTotal,
       embeddingRequests,

@@ -7,7 +7,10 @@
  * Loss is told, never hidden. The first batch the relay publishes, and the first after any gap in the
  * engine's sequence numbers (messages lost while disconnected, or an engine restart, which starts
  * again from 0), begins with `cleared`: a router then forgets the worker's blocks rather than keep
- * ones the engine may have evicted unheard.
+ * ones the engine may have evicted unheard. When the engine has a replay socket (vLLM's
+ * `replay_endpoint`, the `kv-events-replay` setting), lost batches are asked for first: while the
+ * replay is under way live messages are held (at most MAX_HELD), and only if it fails (timeout, a
+ * hole, an engine restart) does `cleared` follow.
  *
  * Bounded: nothing is queued; each message is decoded and published as it arrives (the ZMQ reader
  * holds at most one message of `maxMessageBytes`), and a batch larger than a NATS message is split.
@@ -15,7 +18,8 @@
  * warning at most every 10 s, and nothing it sends can throw out of here.
  */
 import type { KvEventSource } from '../../engine-adapters/kv-event-source.js';
-import { decodeEventBatch, KvEventDecodeError, readSeq } from '../../kv-events/vllm-events.js';
+import { requestReplay } from '../../kv-events/replay.js';
+import { type DecodedEventBatch, decodeEventBatch, KvEventDecodeError, readSeq } from '../../kv-events/vllm-events.js';
 import { subscribe, type ZmqSubscriber } from '../../kv-events/zmq-sub.js';
 import type { Logger } from '../../observability/logger.js';
 import type { KvCacheEvent, KvEventBatch } from '../../protocol/kv-events.js';
@@ -42,8 +46,10 @@ export interface KvEventRelayStats {
   published: number;
   /** Engine messages dropped as malformed. */
   malformed: number;
-  /** Gaps in the engine's sequence numbers, each answered with `cleared`. */
+  /** Gaps in the engine's sequence numbers: each answered by a replay, or else with `cleared`. */
   gaps: number;
+  /** Engine batches recovered from its replay socket after a gap. */
+  replayed: number;
 }
 
 export interface KvEventRelay {
@@ -55,6 +61,13 @@ export interface KvEventRelay {
 /** vLLM's default, used until the engine's first BlockStored (or the kv-events-block-size setting) says. */
 const DEFAULT_BLOCK_SIZE = 16;
 const WARN_EVERY_MS = 10_000;
+/** Live messages held while a replay is under way, and batches a replay may bring. */
+const MAX_HELD = 10_000;
+
+interface Inbound {
+  seq: bigint;
+  decoded: DecodedEventBatch;
+}
 /** Bytes a stored block costs in a msgpack batch, at most: its hash string and its tokens (5 bytes each). */
 const blockBytes = (blockSize: number): number => 32 + 5 * blockSize;
 
@@ -94,7 +107,7 @@ export function splitEvents(events: readonly KvCacheEvent[], blockSize: number, 
 export function startKvEventRelay(options: KvEventRelayOptions): KvEventRelay {
   const { source, transport, log } = options;
   const subject = subjects.kvEvents(options.cluster, options.workerId);
-  const stats: KvEventRelayStats = { received: 0, published: 0, malformed: 0, gaps: 0 };
+  const stats: KvEventRelayStats = { received: 0, published: 0, malformed: 0, gaps: 0, replayed: 0 };
   let blockSize = source.blockSize ?? DEFAULT_BLOCK_SIZE;
   let seq = 0;
   let expected: bigint | undefined;
@@ -121,28 +134,78 @@ export function startKvEventRelay(options: KvEventRelayOptions): KvEventRelay {
     unwarned = 0;
   };
 
+  const decode = (payload: Buffer): DecodedEventBatch | undefined => {
+    try {
+      return decodeEventBatch(payload);
+    } catch (error) {
+      malformed(error instanceof KvEventDecodeError ? error.message : String(error));
+      return undefined;
+    }
+  };
+
+  const emit = (m: Inbound): void => {
+    expected = m.seq + 1n;
+    if (m.decoded.blockSize !== undefined) blockSize = m.decoded.blockSize;
+    const events: KvCacheEvent[] = mustClear ? [{ type: 'cleared' }, ...m.decoded.events] : m.decoded.events;
+    mustClear = false;
+    if (events.length > 0) publish(m.decoded.ts, events);
+  };
+
+  /** Live messages held, in order, while a replay is under way; undefined when none is. */
+  let held: Inbound[] | undefined;
+  let closed = false;
+
+  const accept = (m: Inbound): void => {
+    if (expected !== undefined && m.seq !== expected) {
+      stats.gaps++;
+      // Batches lost (not an engine restart, which counts from 0 again): ask the engine for them.
+      if (source.replayEndpoint && m.seq > expected) return replay(expected, m);
+      mustClear = true;
+      log.info({ worker: options.workerId, expected: String(expected), got: String(m.seq) }, 'KV events lost or the engine restarted: routers forget this worker\'s blocks');
+    }
+    emit(m);
+  };
+
+  const replay = (from: bigint, first: Inbound): void => {
+    held = [first];
+    requestReplay(source.replayEndpoint as string, from, { timeoutMs: 2000, maxBatches: MAX_HELD })
+      .then((got) => {
+        const missing = got.filter((b) => b.seq < first.seq);
+        if (missing.length !== Number(first.seq - from) || missing.some((b, i) => b.seq !== from + BigInt(i))) return false;
+        const decoded = missing.map((b) => decode(b.payload));
+        if (decoded.some((d) => d === undefined)) return false;
+        if (!closed) for (const [i, d] of decoded.entries()) emit({ seq: from + BigInt(i), decoded: d as DecodedEventBatch });
+        stats.replayed += missing.length;
+        return true;
+      }, () => false)
+      .then((recovered) => {
+        if (!recovered) {
+          mustClear = true;
+          expected = undefined;
+          log.info({ worker: options.workerId, from: String(from) }, 'KV events lost and not replayed: routers forget this worker\'s blocks');
+        }
+        const waiting = held ?? [];
+        held = undefined;
+        for (let i = 0; i < waiting.length && !closed; i++) {
+          if (held) {
+            (held as Inbound[]).push(...waiting.slice(i)); // another gap started another replay
+            break;
+          }
+          accept(waiting[i] as Inbound);
+        }
+      });
+  };
+
   const onMessage = (parts: Buffer[]): void => {
     stats.received++;
     if (parts.length !== 3) return malformed(`a message of ${parts.length} parts, not [topic, seq, payload]`);
     const engineSeq = readSeq(parts[1]);
     if (engineSeq === undefined) return malformed('a sequence number that is not 8 bytes');
-    let decoded;
-    try {
-      decoded = decodeEventBatch(parts[2] as Buffer);
-    } catch (error) {
-      if (error instanceof KvEventDecodeError) return malformed(error.message);
-      return malformed(String(error));
-    }
-    if (expected !== undefined && engineSeq !== expected) {
-      stats.gaps++;
-      mustClear = true;
-      log.info({ worker: options.workerId, expected: String(expected), got: String(engineSeq) }, 'KV events lost or the engine restarted: routers forget this worker\'s blocks');
-    }
-    expected = engineSeq + 1n;
-    if (decoded.blockSize !== undefined) blockSize = decoded.blockSize;
-    const events: KvCacheEvent[] = mustClear ? [{ type: 'cleared' }, ...decoded.events] : decoded.events;
-    mustClear = false;
-    if (events.length > 0) publish(decoded.ts, events);
+    const decoded = decode(parts[2] as Buffer);
+    if (!decoded) return;
+    const m: Inbound = { seq: engineSeq, decoded };
+    if (!held) return accept(m);
+    if (held.length < MAX_HELD) held.push(m); // beyond, dropped: the gap after the held ones says so
   };
 
   const sub: ZmqSubscriber = subscribe({
@@ -170,6 +233,9 @@ export function startKvEventRelay(options: KvEventRelayOptions): KvEventRelay {
     get connected() {
       return sub.connected;
     },
-    close: () => sub.close(),
+    close: () => {
+      closed = true;
+      sub.close();
+    },
   };
 }

@@ -6,7 +6,7 @@ import { stopOnSignals } from './lifecycle.js';
 export interface SimCommandOptions {
   format: string; port: number; host: string; ttftMs: number; itlMs: number; maxConcurrency?: number; prefixCacheBlocks: number; embeddingDimensions: number; model?: string[];
   timing: 'fixed' | 'engine'; blockSize?: number; kvBlocks?: number; maxBatchedTokens?: number; prefillTokensPerS?: number; decodeBaseMs?: number; decodePerSeqMs?: number; decodePerKvTokenMs?: number;
-  speedup?: number; kvEventsPort?: number; kvEventsTopic: string;
+  speedup?: number; kvEventsPort?: number; kvEventsTopic: string; kvEventsReplayPort?: number;
 }
 
 export async function sim(opts: SimCommandOptions): Promise<void> {
@@ -26,9 +26,11 @@ export async function sim(opts: SimCommandOptions): Promise<void> {
     ...(opts.maxConcurrency !== undefined ? { maxConcurrency: opts.maxConcurrency } : {}),
     ...(opts.model ? { models: opts.model } : {}),
     ...(opts.kvEventsPort !== undefined ? { kvEventsPort: opts.kvEventsPort, kvEventsTopic: opts.kvEventsTopic } : {}),
+    ...(opts.kvEventsReplayPort !== undefined ? { kvEventsReplayPort: opts.kvEventsReplayPort } : {}),
   });
   stopOnSignals(() => server.close());
   // The URL ends the line: launchers read it with /listening on (\S+)/.
-  const kv = server.kvEvents ? `; KV events on ${server.kvEvents.endpoint}` : '';
+  const replay = server.kvEvents?.replayEndpoint ? `, replay on ${server.kvEvents.replayEndpoint}` : '';
+  const kv = server.kvEvents ? `; KV events on ${server.kvEvents.endpoint}${replay}` : '';
   process.stdout.write(`llmux sim (${opts.format} wire format, ${opts.timing} timing${kv}) listening on ${server.url}\n`);
 }
