@@ -26,3 +26,53 @@ describe('kv event relay - splitting', () => {
     expect(chunks.flat()[0]).toEqual({ type: 'cleared' });
   });
 });
+
+describe('kv event relay - replay', () => {
+  it('clears when the replay cannot cover the gap (its buffer lost the oldest missing batch)', async () => {
+    const { MemoryBus } = await import('../../transport/memory/memory-transport.js');
+    const { silentLogger } = await import('../../observability/logger.js');
+    const { bindPublisher } = await import('../../kv-events/zmq-pub.js');
+    const { bindReplayServer } = await import('../../kv-events/replay.js');
+    const { encodeEventBatch, seqBytes } = await import('../../kv-events/vllm-events.js');
+    const { subjects } = await import('../../transport/subjects.js');
+    const { startKvEventRelay } = await import('./kv-event-relay.js');
+    const bus = new MemoryBus();
+    const seen: unknown[] = [];
+    bus.connect('observer').subscribe(subjects.kvEventsOf('c'), (m) => void seen.push(m.body));
+    const pub = await bindPublisher();
+    const replay = await bindReplayServer({ capacity: 1 });
+    const relay = startKvEventRelay({
+      source: { endpoint: `tcp://127.0.0.1:${pub.port}`, topic: '', format: 'vllm', replayEndpoint: `tcp://127.0.0.1:${replay.port}` },
+      transport: bus.connect('w'), cluster: 'c', workerId: 'w', model: 'm', log: silentLogger(),
+    });
+    try {
+      const until = async (check: () => boolean): Promise<void> => {
+        for (const end = Date.now() + 3000; !check();) {
+          if (Date.now() > end) throw new Error('timed out');
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      await until(() => pub.subscribed === 1 && seen.length === 1);
+      const batch = (hash: bigint): Uint8Array => encodeEventBatch(1, [{ type: 'BlockRemoved', blockHashes: [hash] }]);
+      const send = (seq: bigint, record = true): void => {
+        if (record) replay.record(seq, batch(seq));
+        pub.send([Buffer.from('t'), seqBytes(seq), batch(seq)]);
+      };
+      send(0n);
+      replay.record(1n, batch(1n)); // lost, then pushed out of the one-batch replay buffer
+      replay.record(2n, batch(2n)); // lost, still replayable
+      send(3n);
+      await until(() => relay.stats().gaps === 1 && seen.length === 3);
+      expect(seen.map((b) => (b as { events: unknown[] }).events)).toEqual([
+        [{ type: 'cleared' }],
+        [{ type: 'removed', blocks: ['0'] }],
+        [{ type: 'cleared' }, { type: 'removed', blocks: ['3'] }],
+      ]);
+      expect(relay.stats()).toMatchObject({ gaps: 1, replayed: 0 });
+    } finally {
+      relay.close();
+      await pub.close();
+      await replay.close();
+    }
+  });
+});
