@@ -46,6 +46,8 @@ const { values } = parseArgs({
     'routing-option': { type: 'string', multiple: true, default: [] },
     /** Engines publish vLLM's KV events and workers relay them (engine timing only). */
     'kv-events': { type: 'boolean', default: true },
+    /** Clients of the closed-loop shapes, over each shape's own (12): more to reach saturation. */
+    concurrency: { type: 'string' },
   },
 });
 const num = (name: keyof typeof values): number => {
@@ -157,7 +159,9 @@ say(`bench:routing — ${engines} simulated engines (${JSON.stringify(sim)}); SL
 const results: MethodResult[] = [];
 const tables: string[] = [];
 for (const shape of shapes) {
-  const workload = buildWorkload(shape, shapeOptions);
+  const built = buildWorkload(shape, shapeOptions);
+  const workload = values.concurrency !== undefined && built.concurrency !== undefined
+    ? { ...built, concurrency: num('concurrency'), description: built.description.replace(/\d+ clients/, `${num('concurrency')} clients`) } : built;
   say(`\n${shape}: ${workload.description}`);
   const mine: MethodResult[] = [];
   for (const method of methods) {

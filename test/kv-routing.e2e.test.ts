@@ -35,7 +35,9 @@ beforeAll(async () => {
       versionId: demoVersionId, model, heartbeatMs: 250, engineSettings: { 'kv-events': sim.kvEvents?.endpoint as string } });
     stops.push(() => w.stop());
   }
-  await waitFor(() => stack.router.table.size === 3 && sims.every((s) => s.kvEvents?.subscribers() === 1), 10_000);
+  // Every worker subscribed to its engine's events, and reporting its engine's counters (the closed loop's baseline).
+  await waitFor(() => stack.router.table.size === 3 && sims.every((s) => s.kvEvents?.subscribers() === 1) &&
+    stack.router.table.all().every((w) => w.load.engine?.prefixCacheQueries !== undefined), 10_000);
   gateway = await connectNats({ servers: stack.natsUrl, name: 'test-gateway', ...stack.natsCredentials });
 }, 60_000);
 
@@ -83,7 +85,16 @@ describe('precise KV-aware routing', () => {
     expect(scores[0]).toBe(scores[1]);
   });
 
-  it('matches the same prompt approximately when the request carries no token-id blocks', async () => {
+  it('compares the hits it predicted with those the engine reports, per worker (the closed loop)', async () => {
+    // kv-1 was predicted to find 18 of its 19 blocks (288 of 301 tokens) cached on kv-worker-2, and the engine found them.
+    await waitFor(() => (stack.router.cacheHits.errors().find((e) => e.workerId === 'kv-worker-2')?.reported ?? 0) > 0, 5000);
+    const mine = stack.router.cacheHits.errors().find((e) => e.workerId === 'kv-worker-2');
+    expect(mine?.predicted).toBe(18 * 16);
+    expect(mine?.reported).toBe(18 * 16);
+    expect(mine?.error).toBe(0);
+  });
+
+  it('matches a prompt approximately when the request carries no token-id blocks', async () => {
     const messages = [{ role: 'user', content: words(300, 'approx') }];
     const res = await fetch(`${sims[1]?.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'x', messages, max_tokens: 1 }) });

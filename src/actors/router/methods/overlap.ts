@@ -24,9 +24,11 @@ export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext)
   const approximate: number[] = [];
   if (usable) {
     const matched = kv.matches(tokenBlocks, ids);
+    // Of the whole prompt: a trailing partial block is never cached.
+    const promptTokens = Math.max(request.promptTokens ?? 0, tokenBlocks.length * (request.blockSize as number));
     ids.forEach((id, i) => {
       if (kv.hasEvents(id)) {
-        shares[i] = (matched[i] as number) / tokenBlocks.length;
+        shares[i] = ((matched[i] as number) * (request.blockSize as number)) / promptTokens;
         exact++;
       } else {
         approximate.push(i);
