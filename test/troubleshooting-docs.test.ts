@@ -49,13 +49,20 @@ function parseHttpExample(text: string): { status: number; headers: Array<[strin
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]);
   const headers = headerLines.map((l): [string, string] => [l.slice(0, l.indexOf(':')).trim(), l.slice(l.indexOf(':') + 1).trim()]);
   const payload = rest.join('\n\n').trim();
-  return { status, headers, body: payload.startsWith('data:') ? lastErrorEvent(payload) : JSON.parse(payload) };
+  return { status, headers, body: /^(data|id|event):/.test(payload) ? lastErrorEvent(payload) : JSON.parse(payload) };
 }
 
-/** The last `data:` event carrying an error (a doc's other events hold `…` and are not JSON). */
+/**
+ * The last SSE event whose data is an error, as `{ event, data }` (`event` is its `event:` field);
+ * a doc's other events hold `…` and are not JSON.
+ */
 function lastErrorEvent(sse: string): unknown {
-  const events = sse.split('\n').filter((l) => l.startsWith('data: {"error"')).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
-  return events.at(-1);
+  const events = sse.split(/\n\n/).map((block) => {
+    const fields = block.split('\n');
+    const data = fields.find((l) => l.startsWith('data: {"error"'));
+    return data ? { event: fields.find((l) => l.startsWith('event: '))?.slice(7) ?? null, data: JSON.parse(data.slice(6)) as unknown } : undefined;
+  });
+  return events.filter((e) => e !== undefined).at(-1);
 }
 
 async function call(url: string, init: { method?: string; key?: string | null; body?: unknown; headers?: Record<string, string> } = {}): Promise<Observed> {
