@@ -12,7 +12,7 @@ import { collect, keyValue, nonNegative, nonNegativeInt, port, positiveInt } fro
 const program = new Command();
 
 const engineOption = () => new Option('--engine <kind>', 'engine adapter: vllm, sglang, sglang-generate, trtllm, llamacpp, tgi, triton, ollama, openai, azure-openai, anthropic').default('vllm');
-const engineSettingOption = () => new Option('--engine-option <key=value>', 'engine-specific setting, e.g. api-version=2024-10-21 for azure-openai (repeatable)').argParser(keyValue);
+const engineSettingOption = () => new Option('--engine-option <key=value>', 'engine-specific setting, e.g. api-version=2024-10-21 for azure-openai, kv-events=tcp://127.0.0.1:5557 for vllm or sglang to relay its KV events (repeatable)').argParser(keyValue);
 
 /** A role's cluster: a router hears only its cluster's workers and spills to other clusters; a worker registers in it. */
 const clusterOption = () => new Option('--cluster <name>', 'the cluster this process runs in: routers hear only its workers and prefer them, workers register in it').env('LLMUX_CLUSTER').default('local');
