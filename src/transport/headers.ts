@@ -4,4 +4,6 @@ export const headerNames = {
   deadline: 'llmux-deadline',
   traceparent: 'traceparent',
   routingMethod: 'llmux-routing-method',
+  /** Hop timestamps of a timed request (bench:latency only; src/observability/hop-timing.ts). */
+  hops: 'llmux-hops',
 } as const;

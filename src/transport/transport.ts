@@ -15,6 +15,8 @@ export interface MessageHeaders {
   traceparent?: string;
   /** Set by the router on a forwarded request: the routing method that chose the worker. */
   routingMethod?: string;
+  /** Hop timestamps, only on a timed request (src/observability/hop-timing.ts). */
+  hops?: string;
 }
 
 export interface Inbound {

@@ -43,6 +43,7 @@ import type { WorkerInbound } from '../worker/worker.protocol.js';
 import { routingHints } from './routing-hints.js';
 import { requestIdFor } from './trace-context.js';
 import { traceInference, traceResume } from '../../observability/spans.js';
+import { hopTimingOn, markHop, stampHop, startHops } from '../../observability/hop-timing.js';
 
 export type GatewayMessage =
   | { type: 'open'; session: RequestSession }
@@ -216,6 +217,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const inboxSub: Subscription = transport.subscribe(`${inbox}.*`, (m) => {
     const token = m.subject.slice(inbox.length + 1);
+    if (hopTimingOn && m.headers.hops) m.headers.hops = stampHop(m.headers.hops, 'g.frame');
     actor.tell({ type: 'frame', token, message: m });
   });
   const sweepTimer = setInterval(() => actor.tell({ type: 'sweep' }), sweepEveryMs);
@@ -223,10 +225,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: OperationSpec, requestId: string, principal: Principal): Promise<void> => {
     const arrivedAt = process.hrtime.bigint();
+    if (hopTimingOn) markHop(res, 'g.auth');
     const raw = await readJsonBody(req, bodyLimit());
     if (raw instanceof LlmuxError) return void reply(res, operation, raw.toInfo());
     const validated = validateRequest(operation, raw);
     if (validated instanceof LlmuxError) return void reply(res, operation, validated.toInfo());
+    if (hopTimingOn) markHop(res, 'g.valid');
     const keep = operation.stateful ? await operation.stateful.open(validated, principal, answers).catch(memoryFailure) : undefined;
     if (keep instanceof LlmuxError) return void reply(res, operation, keep.toInfo(), keep.code === ErrorCode.controlPlaneUnavailable ? { 'retry-after': '5' } : {});
     const onAnswer = keep ? (answer: Record<string, unknown>) => void keep(answer).catch((error: unknown) => log.warn({ err: error, requestId }, 'could not store the answer')) : undefined;
@@ -237,6 +241,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       req, res, operation, requestId, principal, validated, target, trace, arrivedAt, reservationId: `${requestId}/${gatewayTag}.${nextToken++}`,
     });
     if (!admitted) return;
+    if (hopTimingOn) markHop(res, 'g.admitted');
     const debug = req.headers['x-llmux-debug'] === '1' && mayDebug(principal);
     if (target.source === 'route') {
       return serveRoute({ plan: target.plan, request: validated, requestId, clientModel: validated.model, res, debug, adapters, admitted,
@@ -319,6 +324,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
     res.setHeader('x-request-id', requestId);
+    if (hopTimingOn) startHops(res, requestId);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/ready') {

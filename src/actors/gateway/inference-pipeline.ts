@@ -22,6 +22,7 @@ import { contextLengthError, countPrompt, type PromptCount, requestedMaxTokens }
 import { onRequestEnd } from './request-end.js';
 import type { ValidatedRequest } from './request-schema.js';
 import { SessionAccounting, type SessionEnd } from './session-accounting.js';
+import { hopTimingOn, markHop } from '../../observability/hop-timing.js';
 
 export interface PipelineDeps {
   metrics: GatewayMetrics;
@@ -92,6 +93,7 @@ export async function admitInference(deps: PipelineDeps, call: PipelineCall): Pr
       message: `cannot count prompt tokens with tokenizer '${target.tokenizer}' (model '${validated.model}'): ${error instanceof Error ? error.message : String(error)}` });
   }
   deps.metrics.promptCounting.observe(Number(process.hrtime.bigint() - countStarted) / 1e9);
+  if (hopTimingOn) markHop(res, 'g.counted');
   const maxTokens = requestedMaxTokens(validated);
   const tooLong = contextLengthError(prompt, maxTokens, target.llmConfig.contextLength, validated, deps.maxTokensCeiling);
   if (tooLong) return fail(tooLong.toInfo());

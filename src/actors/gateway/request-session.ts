@@ -21,7 +21,7 @@ import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { subjects } from '../../transport/subjects.js';
-import type { Inbound, Transport } from '../../transport/transport.js';
+import type { Inbound, MessageHeaders, Transport } from '../../transport/transport.js';
 import type { Continuation, Usage } from '../../engine-adapters/adapter.js';
 import type { InferRequest, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
 import { ClientStream } from './client-stream.js';
@@ -34,6 +34,7 @@ import { parseReplyFrame } from './reply.protocol.js';
 import type { ValidatedRequest } from './request-schema.js';
 import { SessionAccounting, type SessionEnd } from './session-accounting.js';
 import { reconcileUsage } from './usage-reconcile.js';
+import { addHops, finishHops, hopTimingOn, stampHop } from '../../observability/hop-timing.js';
 
 export type { SessionEnd } from './session-accounting.js';
 
@@ -212,10 +213,9 @@ export class RequestSession {
       routing: { ...init.routing, attempt: this.#dispatches, ...(unanswered ? { unanswered } : {}) },
       ...(continuation ? { continuation } : {}),
     };
-    init.transport.publish(subjects.route(init.functionId), request, {
-      reply: attempt.reply,
-      headers: { requestId: init.requestId, deadline: init.deadline, traceparent: init.traceparent },
-    });
+    const headers: MessageHeaders = { requestId: init.requestId, deadline: init.deadline, traceparent: init.traceparent };
+    if (hopTimingOn) headers.hops = stampHop(undefined, 'g.dispatch');
+    init.transport.publish(subjects.route(init.functionId), request, { reply: attempt.reply, headers });
   }
 
   /** A frame for `reply` (the gateway routes only this session's live replies here). */
@@ -257,6 +257,7 @@ export class RequestSession {
         return;
       case 'end':
         if (!this.#inSequence(attempt, frame.seq)) return;
+        if (hopTimingOn) addHops(this.init.res, message.headers.hops);
         this.#finish(attempt, frame.usage, frame.completionTokens);
         return;
       case 'error':
@@ -518,6 +519,7 @@ export class RequestSession {
     } else {
       this.#client.json(200, this.#answer.render(this.#render, usage), this.#headers());
     }
+    if (hopTimingOn) finishHops(this.init.res);
     this.init.onAnswer?.(this.#answer.render(this.#render, usage));
     this.#accounting.completed(reconciled);
     const workerId = attempt.workerId ?? this.#firstWorker?.workerId;

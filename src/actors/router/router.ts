@@ -40,6 +40,7 @@ import type { RouterMetricsHooks } from '../../observability/router-metrics.js';
 import type { KvEventBatch } from '../../protocol/kv-events.js';
 import { CacheHitTracker } from './cache-hits.js';
 import { parseKvEventBatch } from './kv-event-batch.js';
+import { stampHop } from '../../observability/hop-timing.js';
 
 export type RouterMessage =
   | { type: 'registry'; event: RegistryEvent }
@@ -267,7 +268,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     const predictedCached = winnerCached !== undefined ? Math.round(winnerCached * request.promptTokens) : undefined;
     noteRouted(workerId, request.routing.tokens, request.routing.blocks, predictedCached);
     record(request, context, 'dispatched', candidates, started, workerId);
-    transport.forward(subjects.workerInfer(workerId), { ...message, headers: { ...message.headers, routingMethod: method } });
+    const headers = { ...message.headers, routingMethod: method };
+    if (headers.hops !== undefined) headers.hops = stampHop(headers.hops, 'r.out');
+    transport.forward(subjects.workerInfer(workerId), { ...message, headers });
     if (message.reply) dispatchedTo.set(message.reply, workerId);
     transport.publish(subjects.routed(cluster), { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
       ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}), ...(message.reply ? { reply: message.reply } : {}),
@@ -426,8 +429,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       if (query && m.reply) actor.tell({ type: 'query', query, reply: m.reply });
     }),
     ...(options.takeGatewayRequests === false ? [] : [transport.subscribe(subjects.routeAll, (m) => {
+      if (m.headers.hops !== undefined) m.headers.hops = stampHop(m.headers.hops, 'r.in');
       const request = parseWorkerInbound(m.body);
       if (request?.type !== 'infer') return;
+      if (m.headers.hops !== undefined) m.headers.hops = stampHop(m.headers.hops, 'r.parsed');
       take({ type: 'dispatch', message: m, request });
     }, { queue: queues.routers })]),
     ...link.subscribe({

@@ -29,6 +29,7 @@ import { PeakEwma } from './peak-ewma.js';
 import { UsageWindow } from './usage-window.js';
 import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
 import { traceWorker } from '../../observability/spans.js';
+import { stampHop } from '../../observability/hop-timing.js';
 import type { WorkerMetricsHooks } from '../../observability/worker-metrics.js';
 
 export type WorkerMessage =
@@ -195,9 +196,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
   };
 
-  const send = (reply: string, held: Held, frame: ReplyFrame): void => {
+  /** `hops`: only on the `end` frame of a timed request, the chain of its hop stamps. */
+  const send = (reply: string, held: Held, frame: ReplyFrame, hops?: string): void => {
     held.lastSent = Date.now();
-    transport.publish(reply, frame);
+    transport.publish(reply, frame, hops !== undefined ? { headers: { hops } } : undefined);
   };
 
   /** An embeddings request: the vectors in frames under the NATS max_payload (less room for the envelope), then `end`; returns the tokens served. */
@@ -246,6 +248,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       if (!engineRequest) {
         throw new LlmuxError({ code: ErrorCode.upstreamError, retryable: true, message: `engine '${engine.kind}' cannot continue this partial answer` });
       }
+      if (headers.hops !== undefined) headers.hops = stampHop(headers.hops, 'w.call');
       const stream = engine.stream(engineRequest, controller.signal);
       for await (const events of stream) {
         const deltas: Delta[] = [];
@@ -270,8 +273,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         }
       }
       clearTimeout(stallTimer);
+      if (headers.hops !== undefined) headers.hops = stampHop(headers.hops, 'w.engine');
       const completionTokens = await countOutput(request, output, rlog);
-      send(reply, held, { type: 'end', seq: held.seq++, completionTokens, ...(usage ? { usage } : {}) });
+      send(reply, held, { type: 'end', seq: held.seq++, completionTokens, ...(usage ? { usage } : {}) }, headers.hops !== undefined ? stampHop(headers.hops, 'w.end') : undefined);
       meter?.generated(usage?.completionTokens ?? completionTokens);
       outcome = 'ok';
       tokensServed = (usage?.promptTokens ?? request.promptTokens) + (usage?.completionTokens ?? completionTokens);
@@ -416,6 +420,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   const subs: Subscription[] = [
     transport.subscribe(subjects.workerInfer(descriptor.workerId), (m) => {
+      if (m.headers.hops !== undefined) m.headers.hops = stampHop(m.headers.hops, 'w.in');
       const request = parseWorkerInbound(m.body);
       if (request?.type !== 'infer' || !m.reply) return;
       if (!actor.tell({ type: 'infer', request, reply: m.reply, headers: m.headers })) {

@@ -98,6 +98,7 @@ function toNatsHeaders(h: MessageHeaders | undefined): MsgHdrs | undefined {
   if (h.deadline !== undefined) set(headerNames.deadline, String(h.deadline));
   if (h.traceparent !== undefined) set(headerNames.traceparent, h.traceparent);
   if (h.routingMethod !== undefined) set(headerNames.routingMethod, h.routingMethod);
+  if (h.hops !== undefined) set(headerNames.hops, h.hops);
   return out;
 }
 
@@ -112,6 +113,8 @@ function fromNatsHeaders(h: MsgHdrs | undefined): MessageHeaders {
   if (traceparent) out.traceparent = traceparent;
   const routingMethod = h.get(headerNames.routingMethod);
   if (routingMethod) out.routingMethod = routingMethod;
+  const hops = h.get(headerNames.hops);
+  if (hops) out.hops = hops;
   return out;
 }
 

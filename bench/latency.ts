@@ -1,0 +1,68 @@
+/**
+ * Latency at a fixed rate, not at saturation: the same requests straight to one engine simulator
+ * (zero delays, its own process) and through `llmux up` (one worker), interleaved in one run;
+ * p50/p90/p99 of each, what llmux adds, and that addition split by hop (hop timing on in the
+ * llmux process: src/observability/hop-timing.ts). Prints tables and writes JSON to bench/results/.
+ *
+ *   npm run bench:latency [-- --rate 200 --seconds 20 --warmup-seconds 3 --streaming --tokens 64 --cpu-prof-dir DIR --json]
+ */
+import { parseArgs } from 'node:util';
+import { type LatencyReport, runLatencyBench } from './lib/latency-run.js';
+import type { Pct } from './lib/latency-hops.js';
+import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '20' },
+    'warmup-seconds': { type: 'string', default: '3' },
+    streaming: { type: 'boolean', default: false },
+    tokens: { type: 'string', default: '16' },
+    'cpu-prof-dir': { type: 'string' },
+    /** The report as JSON on stdout instead of the tables. */
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+const row = (name: string, p: Pct, extra: string[] = []): string[] => [name, ms(p.p50), ms(p.p90), ms(p.p99), ms(p.mean), ...extra];
+
+function print(r: LatencyReport): void {
+  const load = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
+  const out: string[] = [];
+  out.push(`${r.options.streaming ? 'streaming' : 'non-streaming'}, ${r.options.tokens} tokens, ${r.options.rate} req/s to each, ${r.seconds.toFixed(1)} s; `
+    + `load average before ${load(r.loadBefore)}, after ${load(r.loadAfter)}; client send lag ≤ ${r.maxLagMs.toFixed(2)} ms`);
+  out.push(`errors: direct ${r.errors.direct}, llmux ${r.errors.llmux}${r.errors.first ? ` (first: ${r.errors.first})` : ''}`);
+  out.push('', formatTable(['path', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'requests'], [
+    row('direct', r.direct, [String(r.direct.count)]),
+    row('llmux', r.llmux, [String(r.llmux.count)]),
+    row('added (llmux − direct)', r.added),
+  ]));
+  const b = r.breakdown;
+  out.push('', `by hop (${b.requests} llmux requests with every stamp, ${b.incomplete} without${b.firstMissing ? `: missing ${b.firstMissing.join(', ')}` : ''})`, '');
+  out.push(formatTable(['hop', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', '< 0'], b.rows.map((h) => row(`${h.hop.group}: ${h.hop.name}`, h.ms, [String(h.negative)]))));
+  out.push('', formatTable(['hop (the issue\'s)', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms'], [
+    ...r.groups.map((g) => row(g.group, g.ms)),
+    row('engine call less a direct request (overhead)', r.engineOverhead),
+    row('Σ hops (c.send → c.recv)', b.total),
+  ]));
+  out.push('', `check: per request |Σ hops − total| ≤ ${b.maxTilingErrorMs.toExponential(1)} ms; Σ hop means − mean total = ${b.meanGapMs.toFixed(4)} ms; `
+    + `Σ hop p50s − p50 total = ${b.p50GapMs.toFixed(2)} ms (percentiles do not add)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function main(): Promise<void> {
+  const report = await runLatencyBench({
+    rate: Number(values.rate), seconds: Number(values.seconds), warmupSeconds: Number(values['warmup-seconds']),
+    streaming: values.streaming, tokens: Number(values.tokens), ...(values['cpu-prof-dir'] ? { cpuProfDir: values['cpu-prof-dir'] } : {}), log: say,
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else print(report);
+  const file = writeResults('latency', { ...machineInfo(), ...report });
+  say(`wrote ${file}`);
+}
+
+main().catch((error: unknown) => {
+  say(`bench:latency failed: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});
