@@ -168,6 +168,7 @@ program
   .addOption(new Option('--kv-blocks <n>', 'engine timing: KV blocks on the simulated GPU (default 26000)').argParser(positiveInt))
   .addOption(new Option('--max-batched-tokens <n>', 'engine timing: tokens computed per step (default 8192)').argParser(positiveInt))
   .addOption(new Option('--prefill-tokens-per-s <n>', 'engine timing: prefill speed (default 20000)').argParser(positiveInt))
+  .addOption(new Option('--prefill-per-context-token-ms <ms>', 'engine timing: attention cost per prompt token per token of context (default 0.0000016)').argParser(nonNegative))
   .addOption(new Option('--decode-base-ms <ms>', 'engine timing: time of a step (default 6.2)').argParser(nonNegative))
   .addOption(new Option('--decode-per-seq-ms <ms>', 'engine timing: added per decoding sequence (default 0.29)').argParser(nonNegative))
   .addOption(new Option('--decode-per-kv-token-ms <ms>', 'engine timing: added per token of context a decoding sequence reads (default 0.00005)').argParser(nonNegative))

@@ -32,7 +32,7 @@ const ttftOf = async (e: SimEngine, prompt: number[]): Promise<number> => (await
 
 describe('sim engine', () => {
   it('takes time to first token for the prompt tokens that miss the prefix cache, not for those that hit', async () => {
-    const e = engine();
+    const e = engine({ prefillPerContextTokenMs: 0 });
     const prompt = ids(2000);
     const miss = await ttftOf(e, prompt);
     const hit = await ttftOf(e, prompt);
@@ -64,6 +64,18 @@ describe('sim engine', () => {
     const { decodeBaseMs, decodePerSeqMs } = defaultEngineModel;
     expect(await itl(1)).toBeCloseTo(decodeBaseMs + decodePerSeqMs, 6);
     expect(await itl(32)).toBeCloseTo(decodeBaseMs + 32 * decodePerSeqMs, 6);
+  });
+
+  it('adds attention over the context to a prefill: a suffix after a long cached prefix costs more than alone', async () => {
+    const e = engine();
+    const { decodeBaseMs, prefillTokensPerSecond, prefillPerContextTokenMs } = defaultEngineModel;
+    const prefix = ids(16_000, 1);
+    await ttftOf(e, prefix);
+    const after = await ttftOf(e, [...prefix, ...ids(1000, 700_000)]);
+    const alone = await ttftOf(e, ids(1000, 800_000));
+    expect(after).toBeCloseTo(decodeBaseMs + (1000 / prefillTokensPerSecond) * 1000 + prefillPerContextTokenMs * 1000 * (16_000 + 500), 6);
+    expect(alone).toBeCloseTo(decodeBaseMs + (1000 / prefillTokensPerSecond) * 1000 + prefillPerContextTokenMs * 1000 * 500, 6);
+    expect(after).toBeGreaterThan(alone);
   });
 
   it('takes longer per decode step as the context grows', async () => {

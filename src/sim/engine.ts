@@ -11,7 +11,8 @@
  *      fewer than `maxNumSeqs` running and KV blocks for them above the watermark: a sequence
  *      first reuses its leading blocks found in the prefix cache and computes only the rest.
  * The step takes decodeBaseMs + decodePerSeqMs × (decoding sequences) + decodePerKvTokenMs × (their
- * context tokens) + (prefill tokens) ÷ prefillTokensPerSecond, divided by `speedup`; when it ends, a sequence whose tokens are all
+ * context tokens) + (prefill tokens) ÷ prefillTokensPerSecond + prefillPerContextTokenMs × (prefill
+ * tokens × the context each attends to), divided by `speedup`; when it ends, a sequence whose tokens are all
  * computed samples one more (its first is the time to first token), full blocks are cached, and the
  * KV events of the step are handed to `onEvents` as one batch, as vLLM publishes per step.
  *
@@ -33,6 +34,8 @@ export interface EngineModel {
   /** Tokens computed per step (vLLM's --max-num-batched-tokens). */
   maxBatchedTokens: number;
   prefillTokensPerSecond: number;
+  /** Added per pair of (prompt token computed, earlier token it attends to): attention over the context, cached or not. */
+  prefillPerContextTokenMs: number;
   decodeBaseMs: number;
   decodePerSeqMs: number;
   /** Added per token of context a decoding sequence attends to (reading its KV from memory). */
@@ -53,6 +56,7 @@ export const defaultEngineModel: EngineModel = {
   maxNumSeqs: 1024,
   maxBatchedTokens: 8192,
   prefillTokensPerSecond: 20_000,
+  prefillPerContextTokenMs: 0.0000016,
   decodeBaseMs: 6.2,
   decodePerSeqMs: 0.29,
   decodePerKvTokenMs: 0.00005,
@@ -220,14 +224,19 @@ export class SimEngine {
     let decoding = 0;
     let context = 0;
     let prefill = 0;
+    let pairs = 0;
     for (const { seq, tokens } of plan) {
       if (seq.generated > 0 && tokens === 1 && seq.computed === seq.tokens.length - 1) {
         decoding++;
         context += seq.computed;
-      } else prefill += tokens;
+      } else {
+        prefill += tokens;
+        pairs += tokens * (seq.computed + tokens / 2); // causal: each new token sees the cached ones and half the chunk
+      }
     }
-    const { decodeBaseMs, decodePerSeqMs, decodePerKvTokenMs, prefillTokensPerSecond } = this.model;
-    return decodeBaseMs + decodePerSeqMs * decoding + decodePerKvTokenMs * context + (1000 * prefill) / prefillTokensPerSecond;
+    const { decodeBaseMs, decodePerSeqMs, decodePerKvTokenMs, prefillTokensPerSecond, prefillPerContextTokenMs } = this.model;
+    return decodeBaseMs + decodePerSeqMs * decoding + decodePerKvTokenMs * context
+      + (1000 * prefill) / prefillTokensPerSecond + prefillPerContextTokenMs * pairs;
   }
 
   /** Blocks `seq` needs beyond its own to hold `tokens` more; allocates them, or returns false when the cache has none. */

@@ -5,7 +5,7 @@ import { stopOnSignals } from './lifecycle.js';
 
 export interface SimCommandOptions {
   format: string; port: number; host: string; ttftMs: number; itlMs: number; maxConcurrency?: number; prefixCacheBlocks: number; embeddingDimensions: number; model?: string[];
-  timing: 'fixed' | 'engine'; blockSize?: number; kvBlocks?: number; maxBatchedTokens?: number; prefillTokensPerS?: number; decodeBaseMs?: number; decodePerSeqMs?: number; decodePerKvTokenMs?: number;
+  timing: 'fixed' | 'engine'; blockSize?: number; kvBlocks?: number; maxBatchedTokens?: number; prefillTokensPerS?: number; prefillPerContextTokenMs?: number; decodeBaseMs?: number; decodePerSeqMs?: number; decodePerKvTokenMs?: number;
   speedup?: number; kvEventsPort?: number; kvEventsTopic: string; kvEventsReplayPort?: number;
 }
 
@@ -15,6 +15,7 @@ export async function sim(opts: SimCommandOptions): Promise<void> {
     ...(opts.kvBlocks !== undefined ? { kvBlocks: opts.kvBlocks } : {}),
     ...(opts.maxBatchedTokens !== undefined ? { maxBatchedTokens: opts.maxBatchedTokens } : {}),
     ...(opts.prefillTokensPerS !== undefined ? { prefillTokensPerSecond: opts.prefillTokensPerS } : {}),
+    ...(opts.prefillPerContextTokenMs !== undefined ? { prefillPerContextTokenMs: opts.prefillPerContextTokenMs } : {}),
     ...(opts.decodeBaseMs !== undefined ? { decodeBaseMs: opts.decodeBaseMs } : {}),
     ...(opts.decodePerSeqMs !== undefined ? { decodePerSeqMs: opts.decodePerSeqMs } : {}),
     ...(opts.decodePerKvTokenMs !== undefined ? { decodePerKvTokenMs: opts.decodePerKvTokenMs } : {}),
