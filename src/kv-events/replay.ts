@@ -82,20 +82,24 @@ export async function bindReplayServer(options: { host?: string; port?: number; 
  * rejects (timeout, protocol error, connection lost) — the caller then starts over instead. At most
  * `maxBatches` are taken; more is a failure, not a partial answer.
  */
-export function requestReplay(endpoint: string, start: bigint, options: { timeoutMs?: number; maxBatches?: number; maxMessageBytes?: number } = {}): Promise<Array<{ seq: bigint; payload: Buffer }>> {
+export function requestReplay(endpoint: string, start: bigint, options: { timeoutMs?: number; maxBatches?: number; maxMessageBytes?: number; signal?: AbortSignal } = {}): Promise<Array<{ seq: bigint; payload: Buffer }>> {
   const { host, port } = parseTcpEndpoint(endpoint);
   const maxBatches = options.maxBatches ?? 10_000;
   return new Promise((resolve, reject) => {
     const got: Array<{ seq: bigint; payload: Buffer }> = [];
     const reader = new ZmtpReader(options.maxMessageBytes ?? 16 * 1024 * 1024);
     const socket = connect({ host, port });
+    const onAbort = (): void => done(new Error('replay request aborted'));
     const done = (error?: Error): void => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (error) reject(error);
       else resolve(got);
     };
     const timer = setTimeout(() => done(new Error(`no replay from ${endpoint} within ${options.timeoutMs ?? 2000} ms`)), options.timeoutMs ?? 2000);
+    if (options.signal?.aborted) return done(new Error('replay request aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('connect', () => {
       socket.write(greeting());
       socket.write(ready('DEALER'));

@@ -154,6 +154,7 @@ export function startKvEventRelay(options: KvEventRelayOptions): KvEventRelay {
   /** Live messages held, in order, while a replay is under way; undefined when none is. */
   let held: Inbound[] | undefined;
   let closed = false;
+  const stopping = new AbortController();
 
   const accept = (m: Inbound): void => {
     if (expected !== undefined && m.seq !== expected) {
@@ -168,7 +169,7 @@ export function startKvEventRelay(options: KvEventRelayOptions): KvEventRelay {
 
   const replay = (from: bigint, first: Inbound): void => {
     held = [first];
-    requestReplay(source.replayEndpoint as string, from, { timeoutMs: 2000, maxBatches: MAX_HELD })
+    requestReplay(source.replayEndpoint as string, from, { timeoutMs: 2000, maxBatches: MAX_HELD, signal: stopping.signal })
       .then((got) => {
         const missing = got.filter((b) => b.seq < first.seq);
         if (missing.length !== Number(first.seq - from) || missing.some((b, i) => b.seq !== from + BigInt(i))) return false;
@@ -235,6 +236,7 @@ export function startKvEventRelay(options: KvEventRelayOptions): KvEventRelay {
     },
     close: () => {
       closed = true;
+      stopping.abort();
       sub.close();
     },
   };
