@@ -17,6 +17,8 @@ beforeAll(async () => {
   // Streamed, so the gateway sees first tokens (TTFT).
   for (let i = 0; i < 6; i++) expect((await chat(stack, { max_tokens: 5, stream: true, stream_options: { include_usage: true } })).status).toBe(200);
   expect((await chat(stack, { model: 'demo/no-such-model' })).status).toBe(404);
+  // An admitted request the engines fail (on each worker it is tried on): a 502 with a usage record.
+  expect((await chat(stack, { messages: [{ role: 'user', content: 'hello [[sim:fail]]' }] })).status).toBe(502);
 }, 60_000);
 afterAll(async () => stack?.stop());
 
@@ -34,12 +36,17 @@ describe('llmux top', () => {
     const row = new RegExp(`^  ${model()}\\s+-\\s+(\\d+)\\s+(\\d+)\\s+(\\d+) ms\\s+(\\d+) ms\\s+-\\s+([\\d,]+)\\s+([\\d,]+)$`, 'm').exec(stdout);
     expect(row, stdout).not.toBeNull();
     const [, requests, errors, , , outTokens, inTokens] = row as RegExpExecArray;
-    expect(Number(requests)).toBeGreaterThanOrEqual(6);
-    expect(Number(errors)).toBe(0);
+    expect(Number(requests)).toBeGreaterThanOrEqual(7);
+    expect(Number(errors)).toBe(1);
     expect(Number(outTokens?.replace(/,/g, ''))).toBeGreaterThanOrEqual(6 * 5);
     expect(Number(inTokens?.replace(/,/g, ''))).toBeGreaterThan(0);
     expect(stdout).toMatch(/^  404\s+\/v1\/chat\/completions\s+1$/m);
-    await waitFor(async () => /^  default\s+([6-9]|\d\d+)\s+/m.test((await top(['--once', '--admin-key', testAdminKey])).stdout), 10_000, 200);
+    expect(stdout).toMatch(/^  502\s+\/v1\/chat\/completions\s+1$/m);
+    // The ledger is read in the background: a later snapshot has every record.
+    await waitFor(async () => {
+      const later = (await top(['--once', '--admin-key', testAdminKey])).stdout;
+      return /^  default\s+([7-9]|\d\d+)\s+\d+\s+1\s+/m.test(later) && /error codes \(usage ledger, last 5 min\): upstream_error 1$/m.test(later);
+    }, 10_000, 200);
   });
 
   it('--json prints the snapshot: workers with circuit and load, the model\'s counters and TTFT quantiles, usage per tenant', async () => {
@@ -47,15 +54,22 @@ describe('llmux top', () => {
     const snap = JSON.parse(stdout) as StatsSnapshot;
     expect(snap.routers).toHaveLength(1);
     expect(snap.workers.map((w) => w.workerId).sort()).toEqual(workerIds().sort());
-    for (const w of snap.workers) expect(w).toMatchObject({ model: 'llmux-sim-8b', healthy: true, breaker: 'closed', capacity: 64, state: 'active' });
+    for (const w of snap.workers) {
+      expect(w).toMatchObject({ model: 'llmux-sim-8b', healthy: true, breaker: 'closed', capacity: 64, state: 'active', inFlight: 0, load: 0 });
+      // The simulators report their KV cache, as vLLM's /metrics does.
+      expect(w.kvCacheUsage).toBeGreaterThanOrEqual(0);
+    }
     const m = snap.models.find((x) => x.model === model());
     expect(m).toBeDefined();
-    expect(m?.requests).toBeGreaterThanOrEqual(6);
+    expect(m?.requests).toBeGreaterThanOrEqual(7);
+    expect(m?.errors).toBe(1);
     expect(m?.outputTokens).toBeGreaterThanOrEqual(30);
     expect(m?.ttft.count).toBeGreaterThanOrEqual(6);
     expect(m?.ttft.p50Seconds).toBeGreaterThan(0);
     expect(m?.ttft.p95Seconds).toBeGreaterThanOrEqual(m?.ttft.p50Seconds ?? Infinity);
     expect(snap.errors).toContainEqual({ route: '/v1/chat/completions', status: 404, count: 1 });
+    expect(snap.errors).toContainEqual({ route: '/v1/chat/completions', status: 502, count: 1 });
+    expect(snap.usage.errorCodes).toEqual([{ code: 'upstream_error', count: 1 }]);
     expect(snap.usage.windowSeconds).toBe(300);
     expect(snap.usage.tenants.find((t) => t.group.tenant === 'default')?.requests ?? 0).toBeGreaterThanOrEqual(6);
   });
