@@ -46,6 +46,22 @@ export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number
   return undefined;
 }
 
+/**
+ * When the model's only workers are ones whose engines cannot do what the request asks, their
+ * engine kinds: the request is refused as unsupported (a 400), not as a 503 to retry, since no
+ * worker of the model ever will. Undefined when any worker could.
+ */
+export function unservedBy(candidates: { readonly length: number; readonly descriptors: readonly WorkerDescriptor[]; excluded(i: number): string | undefined }): string[] | undefined {
+  const kinds = new Set<string>();
+  for (let i = 0; i < candidates.length; i++) {
+    const reason = candidates.excluded(i);
+    if (reason === 'model-mismatch') continue;
+    if (reason !== 'cannot-serve') return undefined;
+    kinds.add((candidates.descriptors[i] as WorkerDescriptor).engineKind);
+  }
+  return kinds.size > 0 ? [...kinds].sort() : undefined;
+}
+
 /** Tokens per minute as this router sees it: the worker's last report plus what was sent to it since. */
 export function usedTokensPerMinute(w: WorkerEntry): number {
   return w.load.usage.tokensPerMinute + w.tokensSinceReport;

@@ -22,6 +22,7 @@ import { WorkerBindings } from '../../control/worker-bindings.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
 import { operations } from '../../operations/index.js';
+import { unservedBy } from './eligibility.js';
 import type { BreakerPolicy } from './circuit-breaker.js';
 import { ClusterLink, defaultSummaryIntervalMs } from './cluster-link.js';
 import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide } from './decision.js';
@@ -255,6 +256,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       stats.spilledOut++;
       record(request, { ...context, spill: { cluster: choice.cluster, reason: choice.reason } }, 'spilled', candidates, started);
       log.debug({ ...requestLogFields(request.requestId, message.headers.traceparent), to: choice.cluster, reason: choice.reason }, 'spilled to another cluster');
+      return;
+    }
+    const unserved = winner ? undefined : unservedBy(candidates);
+    if (unserved) {
+      record(request, context, 'no_eligible_candidates', candidates, started);
+      reply(message, errorFrame({ code: ErrorCode.unsupported, retryable: false,
+        message: `the ${unserved.join(', ')} engine${unserved.length > 1 ? 's' : ''} serving '${request.functionId}/${request.model}' ${unserved.length > 1 ? 'do' : 'does'} not serve ${request.operation} requests` }));
       return;
     }
     if (!winner) {
