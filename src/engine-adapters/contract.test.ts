@@ -181,7 +181,8 @@ describe('adapters - what each sends to its engine', () => {
 
   it('rejects settings an adapter does not know, naming the ones it does', () => {
     expect(() => createEngineAdapter('azure-openai', { baseUrl: engines.server().baseUrl, settings: { 'api-verison': 'x' } })).toThrow(/no setting 'api-verison': its settings are api-version, deployment/);
-    expect(() => createEngineAdapter('vllm', { baseUrl: engines.server().baseUrl, settings: { x: '1' } })).toThrow(/takes none/);
+    expect(() => createEngineAdapter('vllm', { baseUrl: engines.server().baseUrl, settings: { x: '1' } })).toThrow(/no setting 'x': its settings are kv-events, kv-events-topic, kv-events-block-size/);
+    expect(() => createEngineAdapter('tgi', { baseUrl: engines.server().baseUrl, settings: { x: '1' } })).toThrow(/takes none/);
   });
 });
 
