@@ -6,7 +6,10 @@
  *
  *   npm run bench:latency [-- --rate 200 --seconds 20 --warmup-seconds 3 --streaming --tokens 64 --cpu-prof-dir DIR --json]
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readProfile, summarizeProfile } from './lib/latency-profile.js';
 import { type LatencyReport, runLatencyBench } from './lib/latency-run.js';
 import type { Pct } from './lib/latency-hops.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
@@ -51,6 +54,19 @@ function print(r: LatencyReport): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** The llmux process's main-thread profile (the largest one written; the tokenizer pool's threads write their own) summarized. */
+function profileOf(dir: string): ReturnType<typeof summarizeProfile> & { file: string } {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  const file = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  if (!file) throw new Error(`no .cpuprofile in ${dir}`);
+  const s = summarizeProfile(readProfile(file));
+  const share = (v: number): string => `${(v * 100).toFixed(1)} %`;
+  process.stdout.write(`\nCPU profile ${file}: ${(s.totalMs / 1000).toFixed(1)} s sampled, ${(s.busyMs / 1000).toFixed(2)} s busy (shares of busy time)\n\n`);
+  process.stdout.write(`${formatTable(['group', 'self ms', 'share'], s.groups.slice(0, 20).map((g) => [g.group, g.ms.toFixed(0), share(g.share)]))}\n\n`);
+  process.stdout.write(`${formatTable(['function (self time)', 'group', 'self ms', 'share'], s.functions.map((f) => [f.name, f.group, f.ms.toFixed(0), share(f.share)]))}\n`);
+  return { file, ...s };
+}
+
 async function main(): Promise<void> {
   const report = await runLatencyBench({
     rate: Number(values.rate), seconds: Number(values.seconds), warmupSeconds: Number(values['warmup-seconds']),
@@ -58,7 +74,8 @@ async function main(): Promise<void> {
   });
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else print(report);
-  const file = writeResults('latency', { ...machineInfo(), ...report });
+  const profile = values['cpu-prof-dir'] ? profileOf(values['cpu-prof-dir']) : undefined;
+  const file = writeResults('latency', { ...machineInfo(), ...report, ...(profile ? { profile } : {}) });
   say(`wrote ${file}`);
 }
 
