@@ -12,7 +12,7 @@ import type { LocalStack } from '../src/launch/local-stack.js';
 import { runWorker } from '../src/launch/roles.js';
 import { startSim } from '../src/sim/sim-server.js';
 import { admin } from './support/routing.js';
-import { startTestStack, testApiKey, waitFor } from './support/stack.js';
+import { startTestStack, testAdminKey, testApiKey, waitFor } from './support/stack.js';
 
 interface Observed {
   status: number;
@@ -46,7 +46,7 @@ function within(expected: unknown, actual: unknown, at = '$'): string[] {
 function parseHttpExample(text: string): { status: number; headers: Array<[string, string]>; body: unknown } {
   const [head = '', ...rest] = text.split(/\n\s*\n/);
   const [statusLine = '', ...headerLines] = head.split('\n');
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]);
+  const status = Number(/HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]);
   const headers = headerLines.map((l): [string, string] => [l.slice(0, l.indexOf(':')).trim(), l.slice(l.indexOf(':') + 1).trim()]);
   const payload = rest.join('\n\n').trim();
   return { status, headers, body: /^(data|id|event):/.test(payload) ? lastErrorEvent(payload) : JSON.parse(payload) };
@@ -105,6 +105,19 @@ beforeAll(async () => {
 
   observed.set('unknown-model', await call(chat, { body: chatBody('demo/no-such-model') }));
   observed.set('no-workers', await call(chat, { body: chatBody(`idle/${demoModel}`) }));
+
+  // A worker that is draining: still in the table, taking nothing new.
+  const { nkeySeed: spareSeed } = await stack.addWorkerIdentity('w-spare', { functionId: 'idle', versionId: 'v1', model: demoModel });
+  const spare = await runWorker({ natsUrl: stack.natsUrl, nkeySeed: spareSeed, log, engineKind: 'vllm', engineUrl: stack.sims[0]!.url, workerId: 'w-spare',
+    functionId: 'idle', versionId: 'v1', model: demoModel, heartbeatMs: 250 });
+  await waitFor(() => stack.routers.every((r) => r.table.get('w-spare') !== undefined), 5_000);
+  expect((await admin(stack, 'POST', '/admin/api/workers/w-spare/drain')).status).toBe(202);
+  await waitFor(() => stack.routers.every((r) => r.table.get('w-spare')?.load.state === 'draining'), 5_000);
+  const drained = await call(chat, { body: chatBody(`idle/${demoModel}`) });
+  observed.set('draining', drained);
+  observed.set('draining-decision', await call(`${stack.gatewayUrl}/admin/api/decisions/${drained.headers?.get('x-request-id')}`, { key: testAdminKey }));
+  await spare.stop();
+  await waitFor(() => stack.routers.every((r) => r.table.get('w-spare') === undefined), 5_000);
 
   const limited = await admin(stack, 'POST', '/admin/api/keys', undefined, { tenant: 'acme', requestRateLimit: '1-M' });
   expect((await call(chat, { key: limited.body.key, body: chatBody(model) })).status).toBe(200);
