@@ -83,6 +83,11 @@ describe('supercluster launcher', () => {
     if (!edge) throw new Error('no edge server');
     const varz = (): Promise<boolean> => fetch(`${edge.monitorUrl}/varz`, { signal: AbortSignal.timeout(300) }).then((r) => r.ok, () => false);
     edge.signal('SIGSTOP');
+    // A signal is delivered after kill() returns: wait until /proc says the process is stopped (state T)
+    // before asking it anything. Once in a loaded CI run a request sent at once was answered; that the
+    // stop had not yet taken effect is the likely cause, not a proven one.
+    const state = (): string => readFileSync(`/proc/${edge.pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
+    await until('the frozen leaf is stopped', async () => state() === 'T', 2000);
     expect(await varz()).toBe(false);
     edge.signal('SIGCONT');
     await until('the thawed leaf answers', varz, 5000);
