@@ -44,8 +44,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     decisions: { type: 'string', default: '2000' },
     'routing-option': { type: 'string', multiple: true, default: [] },
-    /** Engines publish vLLM's KV events and workers relay them (engine timing only). */
-    'kv-events': { type: 'boolean', default: true },
+    /** `on`: engines publish vLLM's KV events and workers relay them (engine timing only); `off`: not. */
+    'kv-events': { type: 'string', default: 'on' },
     /** Clients of the closed-loop shapes, over each shape's own (12): more to reach saturation. */
     concurrency: { type: 'string' },
   },
@@ -105,7 +105,8 @@ interface MethodResult {
   requestsPerEngine: number[];
 }
 
-const kvEvents = values['kv-events'] === true && sim.timing === 'engine';
+if (values['kv-events'] !== 'on' && values['kv-events'] !== 'off') throw new Error(`--kv-events takes on or off, got ${String(values['kv-events'])}`);
+const kvEvents = values['kv-events'] === 'on' && sim.timing === 'engine';
 
 async function runMethod(workload: Workload, method: RoutingMethod): Promise<MethodResult> {
   const capacity = (sim.maxConcurrency ?? 4) * 4;
