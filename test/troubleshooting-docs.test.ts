@@ -11,6 +11,7 @@ import { demoModel } from '../src/control/demo-function.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { runWorker } from '../src/launch/roles.js';
 import { startSim } from '../src/sim/sim-server.js';
+import { newIdentity } from '../src/transport/nats/nats-credentials.js';
 import { admin } from './support/routing.js';
 import { startTestStack, testAdminKey, testApiKey, waitFor } from './support/stack.js';
 
@@ -138,6 +139,14 @@ beforeAll(async () => {
     functionId: 'idle', versionId: 'v1', model: demoModel, heartbeatMs: 250, engineWaitMs: 1_000 }).catch((e: Error) => e);
   thrown.set('engine-key', refusedKey instanceof Error ? refusedKey.message : 'it started');
   observed.set('engine-key-direct', await call(`${keyed.url}/v1/models`, { key: 'sk-engine-wrong' }));
+
+  // A NATS identity the server does not know (a wrong or stale seed file).
+  const stranger = await Promise.race([
+    runWorker({ natsUrl: stack.natsUrl, nkeySeed: newIdentity().seed, log, engineKind: 'vllm', engineUrl: stack.sims[0]!.url,
+      functionId: 'idle', versionId: 'v1', model: demoModel, heartbeatMs: 250 }).then((w) => (cleanups.push(() => w.stop()), 'it started'), (e: Error) => e.message),
+    new Promise<string>((r) => setTimeout(() => r('no answer within 10 s'), 10_000)),
+  ]);
+  thrown.set('nats-unknown-identity', stranger);
 
   // Engine not ready: nothing listens at its URL yet; the worker waits (saying so every 5 s), then gives up.
   const notReady = await runWorker({ natsUrl: stack.natsUrl, ...stack.natsCredentials, log, engineKind: 'vllm', engineUrl: 'http://127.0.0.1:9',
