@@ -63,6 +63,7 @@ function profileOf(dir: string): ReturnType<typeof summarizeProfile> & { file: s
   const share = (v: number): string => `${(v * 100).toFixed(1)} %`;
   process.stdout.write(`\nCPU profile ${file}: ${(s.totalMs / 1000).toFixed(1)} s sampled, ${(s.busyMs / 1000).toFixed(2)} s busy (shares of busy time)\n\n`);
   process.stdout.write(`${formatTable(['group', 'self ms', 'share'], s.groups.slice(0, 20).map((g) => [g.group, g.ms.toFixed(0), share(g.share)]))}\n\n`);
+  process.stdout.write(`${formatTable(['group, node internals charged to their caller', 'self ms', 'share'], s.byCaller.slice(0, 20).map((g) => [g.group, g.ms.toFixed(0), share(g.share)]))}\n\n`);
   process.stdout.write(`${formatTable(['function (self time)', 'group', 'self ms', 'share'], s.functions.map((f) => [f.name, f.group, f.ms.toFixed(0), share(f.share)]))}\n`);
   return { file, ...s };
 }

@@ -48,11 +48,29 @@ export interface ProfileSummary {
   idleMs: number;
   busyMs: number;
   groups: Array<{ group: string; ms: number; share: number }>;
+  /** The same time, with node's internals and builtins (socket writes, streams, crypto, JSON…) charged to the nearest caller outside them. */
+  byCaller: Array<{ group: string; ms: number; share: number }>;
   functions: Array<{ name: string; group: string; ms: number; share: number }>;
 }
 
 export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const internal = (g: string): boolean => g.startsWith('node ') || g.startsWith('builtin ') || g === 'JSON (builtin)';
+  const owners = new Map<number, string>();
+  /** The group of the nearest frame (this one or a caller) that is not node's or a builtin. */
+  const ownerOf = (id: number): string => {
+    const known = owners.get(id);
+    if (known) return known;
+    const n = byId.get(id);
+    const g = n ? groupOf(n.callFrame.url, n.callFrame.functionName) : 'other';
+    const up = parent.get(id);
+    const owner = internal(g) && up !== undefined ? ownerOf(up) : g;
+    owners.set(id, owner);
+    return owner;
+  };
+  const callers = new Map<string, number>();
   const self = new Map<number, number>();
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
   const groups = new Map<string, number>();
@@ -70,6 +88,9 @@ export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary 
       continue;
     }
     groups.set(group, (groups.get(group) ?? 0) + ms);
+    const owner = internal(group) ? ownerOf(id) : group;
+    const charged = internal(owner) ? group : owner;
+    callers.set(charged, (callers.get(charged) ?? 0) + ms);
     const file = url.replace(/^.*\/(node_modules|dist)\//, '').replace(/^file:\/\//, '');
     const name = `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim();
     const f = functions.get(name) ?? { group, ms: 0 };
@@ -80,6 +101,7 @@ export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary 
   return {
     totalMs, idleMs, busyMs,
     groups: [...groups].map(([group, ms]) => ({ group, ms, share: ms / busyMs })).sort((a, b) => b.ms - a.ms),
+    byCaller: [...callers].map(([group, ms]) => ({ group, ms, share: ms / busyMs })).sort((a, b) => b.ms - a.ms),
     functions: [...functions].map(([name, f]) => ({ name, group: f.group, ms: f.ms, share: f.ms / busyMs })).sort((a, b) => b.ms - a.ms).slice(0, top),
   };
 }

@@ -9,6 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HopRecord } from '../../src/observability/hop-timing.js';
 import { launch } from './launch.js';
+import { launchWith } from './latency-launch.js';
 import { added, aggregateGroups, aggregateHops, type Breakdown, engineHop, hopKey, type Pct, pct } from './latency-hops.js';
 import { type FixedRateResult, runFixedRate, type Sample } from './latency-load.js';
 
@@ -55,9 +56,8 @@ export async function runLatencyBench(o: LatencyOptions): Promise<LatencyReport>
   try {
     const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
     if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
-    const env: Record<string, string> = { LLMUX_HOP_TIMING: hopFile };
-    if (o.cpuProfDir) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();
-    llmux = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', env);
+    const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+    llmux = await launchWith(nodeArgs, ['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', { LLMUX_HOP_TIMING: hopFile });
     const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(llmux.out)?.[1];
     if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${llmux.out}`);
     say(`llmux at ${baseUrl}, simulator at ${simUrl}`);

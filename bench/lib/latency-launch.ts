@@ -1,0 +1,30 @@
+/** `launch` (./launch.ts) with node flags before the script: `--cpu-prof` is not allowed in NODE_OPTIONS. */
+import { spawn } from 'node:child_process';
+import type { Launched } from './launch.js';
+
+/** Runs `node NODE_ARGS bin/llmux.js ARGS` until `ready` appears on its stdout (30 s at most). */
+export async function launchWith(nodeArgs: string[], args: string[], ready: string, env: Record<string, string> = {}): Promise<Launched> {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/llmux.js', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LLMUX_LOG_LEVEL: 'error', ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const started = Date.now();
+  while (!out.includes(ready)) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) {
+      child.kill('SIGKILL');
+      throw new Error(`llmux ${args[0]} did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    out,
+    pid: child.pid as number,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
