@@ -158,6 +158,7 @@ beforeAll(async () => {
   await waitFor(async () => (await fetch(`${stack.gatewayUrl}/ready`)).status === 503, 5_000);
   observed.set('nats-ready', await call(`${stack.gatewayUrl}/ready`, { key: null }));
   observed.set('nats-down', await call(chat, { body: chatBody(model) }));
+  observed.set('nats-admin', await call(`${stack.gatewayUrl}/admin/api/functions`, { key: testAdminKey, body: { id: 'later', name: 'later' } }));
   metricsText = await (await fetch(`${stack.gatewayUrl}/metrics`)).text();
 }, 90_000);
 
