@@ -51,6 +51,9 @@ function print(r: LatencyReport): void {
   ]));
   out.push('', `check: per request |Σ hops − total| ≤ ${b.maxTilingErrorMs.toExponential(1)} ms; Σ hop means − mean total = ${b.meanGapMs.toFixed(4)} ms; `
     + `Σ hop p50s − p50 total = ${b.p50GapMs.toFixed(2)} ms (percentiles do not add)`);
+  const f = r.addedFromHops;
+  out.push(`check: added rebuilt from the hops (engine call less direct) p50 ${ms(f.p50)} / p90 ${ms(f.p90)} / p99 ${ms(f.p99)} / mean ${ms(f.mean)} ms `
+    + `against measured ${ms(r.added.p50)} / ${ms(r.added.p90)} / ${ms(r.added.p99)} / ${ms(r.added.mean)} ms`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

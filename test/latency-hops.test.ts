@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { added, aggregateGroups, aggregateHops, hopDurations, hops, pct } from '../bench/lib/latency-hops.js';
+import { added, addedFromHops, aggregateGroups, aggregateHops, engineHop, hopDurations, hopKey, hops, pct } from '../bench/lib/latency-hops.js';
 import { parseHops, stampHop } from '../src/observability/hop-timing.js';
 
 /** The stamps of one request whose hop i lasts `ms(i)`, starting at `t0`. */
@@ -66,6 +66,15 @@ describe('bench:latency aggregation', () => {
     for (const h of hops) sizes.set(h.group, (sizes.get(h.group) ?? 0) + 1);
     for (const g of groups) expect(g.ms).toEqual({ p50: sizes.get(g.group)!, p90: 3 * sizes.get(g.group)!, p99: 3 * sizes.get(g.group)!, mean: 2 * sizes.get(g.group)! });
     expect(added({ p50: 5, p90: 9, p99: 20, mean: 6 }, { p50: 1, p90: 2, p99: 8, mean: 1.5 })).toEqual({ p50: 4, p90: 7, p99: 12, mean: 4.5 });
+  });
+
+  it('the added latency rebuilt from the hops takes the engine call less a direct request', () => {
+    const engine = hops.findIndex((h) => hopKey(h) === engineHop);
+    // Every hop 1 ms, the engine call 5 ms; a direct request 4 ms: llmux adds (hops − 1) × 1 + (5 − 4).
+    const b = aggregateHops([request(0, (i) => (i === engine ? 5 : 1))]);
+    const direct = { p50: 4, p90: 4, p99: 4, mean: 4 };
+    expect(addedFromHops(b, direct)).toEqual({ p50: hops.length, p90: hops.length, p99: hops.length, mean: hops.length });
+    expect(addedFromHops(b, direct).mean).toBeCloseTo(b.total.mean - direct.mean, 9);
   });
 
   it('hop stamps round-trip through a header value, malformed stamps skipped', () => {

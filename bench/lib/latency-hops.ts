@@ -125,6 +125,16 @@ export function aggregateGroups(records: ReadonlyArray<Readonly<Record<string, n
   return groups.map((group) => ({ group, ms: pct(per.get(group) ?? []) }));
 }
 
+/**
+ * The added latency rebuilt from the hops: every hop but the engine call, plus the engine call less
+ * a direct request, at each percentile. For the mean this equals llmux − direct exactly; for a
+ * percentile it does not (percentiles do not add), and the gap says how far the split is from the total.
+ */
+export function addedFromHops(b: Breakdown, direct: Pct): Pct {
+  const at = (k: keyof Pct): number => b.rows.reduce((a, r) => a + (hopKey(r.hop) === engineHop ? r.ms[k] - direct[k] : r.ms[k]), 0);
+  return { p50: at('p50'), p90: at('p90'), p99: at('p99'), mean: at('mean') };
+}
+
 /** llmux − direct at each percentile (and the mean): what llmux adds. */
 export function added(llmux: Pct, direct: Pct): Pct {
   return { p50: llmux.p50 - direct.p50, p90: llmux.p90 - direct.p90, p99: llmux.p99 - direct.p99, mean: llmux.mean - direct.mean };

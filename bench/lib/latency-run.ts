@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { HopRecord } from '../../src/observability/hop-timing.js';
 import { launch } from './launch.js';
 import { launchWith } from './latency-launch.js';
-import { added, aggregateGroups, aggregateHops, type Breakdown, engineHop, hopKey, type Pct, pct } from './latency-hops.js';
+import { added, addedFromHops, aggregateGroups, aggregateHops, type Breakdown, engineHop, hopKey, type Pct, pct } from './latency-hops.js';
 import { type FixedRateResult, runFixedRate, type Sample } from './latency-load.js';
 
 export interface LatencyOptions {
@@ -41,6 +41,8 @@ export interface LatencyReport {
   groups: Array<{ group: string; ms: Pct }>;
   /** The engine call's span less a direct request, at each percentile: the worker's HTTP client overhead and the second HTTP exchange. */
   engineOverhead: Pct;
+  /** The added latency rebuilt from the hops (addedFromHops): to set beside `added`. */
+  addedFromHops: Pct;
 }
 
 function body(model: string, o: LatencyOptions): string {
@@ -122,5 +124,6 @@ export function report(o: LatencyOptions, run: FixedRateResult, stampsById: Map<
     breakdown,
     groups: aggregateGroups(records),
     engineOverhead: added(engine, d),
+    addedFromHops: addedFromHops(breakdown, d),
   };
 }
