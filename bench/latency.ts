@@ -54,6 +54,9 @@ function print(r: LatencyReport): void {
   const f = r.addedFromHops;
   out.push(`check: added rebuilt from the hops (engine call less direct) p50 ${ms(f.p50)} / p90 ${ms(f.p90)} / p99 ${ms(f.p99)} / mean ${ms(f.mean)} ms `
     + `against measured ${ms(r.added.p50)} / ${ms(r.added.p90)} / ${ms(r.added.p99)} / ${ms(r.added.mean)} ms`);
+  const cpu = r.cpuPerRequestMs;
+  const c = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v.toFixed(3)} ms`);
+  out.push(`CPU per llmux request during the run: llmux process ${c(cpu.llmux)}, its nats-server ${c(cpu.natsServer)}, simulator ${c(cpu.simulator)} (the simulator serves both paths)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

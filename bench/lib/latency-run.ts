@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { HopRecord } from '../../src/observability/hop-timing.js';
 import { launch } from './launch.js';
 import { launchWith } from './latency-launch.js';
+import { childrenNamed, cpuSnapshot } from './latency-cpu.js';
 import { added, addedFromHops, aggregateGroups, aggregateHops, type Breakdown, engineHop, hopKey, type Pct, pct } from './latency-hops.js';
 import { type FixedRateResult, runFixedRate, type Sample } from './latency-load.js';
 
@@ -43,6 +44,8 @@ export interface LatencyReport {
   engineOverhead: Pct;
   /** The added latency rebuilt from the hops (addedFromHops): to set beside `added`. */
   addedFromHops: Pct;
+  /** CPU ms per llmux request during the measured run (both paths' requests reach the simulator). */
+  cpuPerRequestMs: { llmux?: number; natsServer?: number; simulator?: number };
 }
 
 function body(model: string, o: LatencyOptions): string {
@@ -71,14 +74,26 @@ export async function runLatencyBench(o: LatencyOptions): Promise<LatencyReport>
       say(`warm-up ${o.warmupSeconds} s`);
       await runFixedRate(targets, { rate: o.rate, seconds: o.warmupSeconds, idPrefix: 'warmup' });
     }
+    const pids = { llmux: llmux.pid, natsServer: childrenNamed(llmux.pid, 'nats-server')[0], simulator: sim.pid };
+    const cpuBefore = cpuSnapshot(pids);
     const loadBefore = loadavg();
     say(`measuring ${o.seconds} s at ${o.rate} req/s to each (load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')})`);
     const run = await runFixedRate(targets, { rate: o.rate, seconds: o.seconds, idPrefix: 'run' });
     const loadAfter = loadavg();
+    const cpuAfter = cpuSnapshot(pids);
+    const requests = run.samples.filter((s) => s.target === 'llmux').length;
+    const perRequest = (k: keyof typeof pids): number | undefined => {
+      const a = cpuBefore[k];
+      const b = cpuAfter[k];
+      return a === undefined || b === undefined || requests === 0 ? undefined : (b - a) / requests;
+    };
+    const cpu = { llmux: perRequest('llmux'), natsServer: perRequest('natsServer'), simulator: perRequest('simulator') };
     // Stopping the stack writes its last hop records (and its CPU profile).
     await llmux.stop();
     llmux = undefined;
-    return report(o, run, readHops(hopFile), loadBefore, loadAfter);
+    const r = report(o, run, readHops(hopFile), loadBefore, loadAfter);
+    r.cpuPerRequestMs = Object.fromEntries(Object.entries(cpu).filter(([, v]) => v !== undefined));
+    return r;
   } finally {
     await llmux?.stop();
     await sim.stop();
@@ -125,5 +140,6 @@ export function report(o: LatencyOptions, run: FixedRateResult, stampsById: Map<
     groups: aggregateGroups(records),
     engineOverhead: added(engine, d),
     addedFromHops: addedFromHops(breakdown, d),
+    cpuPerRequestMs: {},
   };
 }
