@@ -24,6 +24,9 @@ import type { Limiter } from '../actors/limiter/limiter.js';
 import { type AuthMode, defaultAuthMode } from '../policy/auth-mode.js';
 import type { JwtOptions } from '../policy/jwt-auth.js';
 import { StartedRoles } from './started-roles.js';
+import { HostedThread } from '../actors/runtime/thread-host.js';
+import { compiledFile } from '../os/compiled-file.js';
+import type { ThreadPlan } from './thread-entry.js';
 import { newId, type RunGatewayOptions, type RunningGateway, type RunWorkerOptions, runGateway, runLimiter, runRouter, runWorker } from './roles.js';
 
 export interface LocalStackOptions {
@@ -71,6 +74,13 @@ export interface LocalStackOptions {
   /** Settings of the demo model's llmConfig (routingMethod, routing, …) over the defaults. */
   llmConfig?: Partial<LlmConfig>;
   sim?: Omit<SimOptions, 'models' | 'format' | 'apiKey' | 'port' | 'host'>;
+  /**
+   * Threads for the workers and their simulators: 1 (the default) runs every role on the main
+   * thread; N > 1 spreads the workers (each with its simulator) over N − 1 worker threads, each
+   * worker with its own NATS connection there, while the gateway, routers and limiter stay on the
+   * main thread (docs/decisions/0005-actors-on-threads.md).
+   */
+  threads?: number;
   heartbeatMs?: number;
   /** Workers' keepalive, lease, engine-stall and drain timeouts. */
   workerTimeouts?: RunWorkerOptions['timeouts'];
@@ -100,8 +110,16 @@ export interface LocalStack {
   /** The first router (of `routers`). */
   router: Router;
   routers: Router[];
+  /** The workers on the main thread (none with threads > 1). */
   workers: Worker[];
+  /** The engine simulators on the main thread. */
   sims: SimServer[];
+  /** The worker threads (threads > 1), each hosting some of the workers. */
+  threads: HostedThread[];
+  /** Every worker's id, on whichever thread it runs. */
+  workerIds: string[];
+  /** Every worker's engine URL (its simulator's, unless an engine URL was given). */
+  engineUrls: string[];
   /** The routers', workers' and limiter's metrics, one set for the process, also served by the first gateway's GET /metrics. */
   roleMetrics: { router: RouterMetrics; worker: WorkerMetrics; limiter: LimiterMetrics };
   stop(): Promise<void>;
@@ -171,25 +189,46 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const sims: SimServer[] = [];
     const workers: Worker[] = [];
-    progress(`starting ${count} ${engineKind} worker(s)${options.engineUrl ? ` for ${options.engineUrl}` : ` with ${engineKind} engine simulators`} ...`);
-    for (let i = 0; i < count; i++) {
+    const threads: HostedThread[] = [];
+    const workerIds = Array.from({ length: count }, (_, i) => identities?.workers[i]?.workerId ?? newId('worker'));
+    const engineUrls: string[] = [];
+    const simOptions: SimOptions = { models: [model], format: engineKind, ...options.sim, ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}) };
+    const workerOptions = (i: number): Omit<RunWorkerOptions, 'log' | 'engineUrl'> => ({
+      natsUrl, engineKind, functionId, versionId: demoVersionId, model, heartbeatMs, workerId: workerIds[i] as string,
+      ...(options.workerTimeouts ? { timeouts: options.workerTimeouts } : {}),
+      ...(identities ? { nkeySeed: identities.workers[i]?.identity.seed as string } : {}),
+      ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
+      ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
+      ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
+    });
+    const threadCount = Math.min(Math.max(1, Math.floor(options.threads ?? 1)) - 1, count);
+    if (threadCount > 0) {
+      progress(`starting ${count} ${engineKind} worker(s) on ${threadCount} thread(s)${options.engineUrl ? ` for ${options.engineUrl}` : ' with engine simulators'} ...`);
+      for (let t = 0; t < threadCount; t++) {
+        const mine = workerIds.map((_, i) => i).filter((i) => i % threadCount === t);
+        const plan: ThreadPlan = {
+          logLevel: options.log.level,
+          workers: mine.map((i) => ({ worker: { ...workerOptions(i), ...(options.engineUrl ? { engineUrl: options.engineUrl } : {}) }, sim: simOptions })),
+        };
+        const thread = await HostedThread.start({ name: `workers ${mine.map((i) => workerIds[i]).join(', ')}`, entry: compiledFile(import.meta.url, 'thread-entry.js'),
+          data: plan, log: options.log });
+        roles.add('worker', thread);
+        threads.push(thread);
+        engineUrls.push(...(thread.info.engines as string[]));
+      }
+    } else {
+      progress(`starting ${count} ${engineKind} worker(s)${options.engineUrl ? ` for ${options.engineUrl}` : ` with ${engineKind} engine simulators`} ...`);
+    }
+    for (let i = 0; i < count && threadCount === 0; i++) {
       let engineUrl = options.engineUrl;
       if (!engineUrl) {
-        const sim = await startSim({ models: [model], format: engineKind, ...options.sim,
-          ...(options.engineApiKey ? { apiKey: options.engineApiKey } : {}) });
+        const sim = await startSim(simOptions);
         roles.add('engine simulator', sim);
         sims.push(sim);
         engineUrl = sim.url;
       }
-      const worker = await runWorker({
-        natsUrl, log: options.log.child({ role: 'worker' }), engineKind, engineUrl,
-        functionId, versionId: demoVersionId, model, heartbeatMs, tokens, metrics: roleMetrics.worker,
-        ...(options.workerTimeouts ? { timeouts: options.workerTimeouts } : {}),
-        ...(identities ? { workerId: identities.workers[i]?.workerId as string, nkeySeed: identities.workers[i]?.identity.seed as string } : {}),
-        ...(options.workerCapacity ? { capacity: options.workerCapacity } : {}),
-        ...(options.engineApiKey ? { engineApiKey: options.engineApiKey } : {}),
-        ...(options.engineSettings ? { engineSettings: options.engineSettings } : {}),
-      });
+      engineUrls.push(engineUrl);
+      const worker = await runWorker({ ...workerOptions(i), log: options.log.child({ role: 'worker' }), engineUrl, tokens, metrics: roleMetrics.worker });
       roles.add('worker', worker);
       workers.push(worker);
     }
@@ -217,6 +256,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const gateway = gateways[0] as RunningGateway;
     // Scraped once, through the first gateway: a second gateway serving them too would count them twice.
     for (const { registry } of Object.values(roleMetrics)) gateway.metrics.include(registry);
+    for (const thread of threads) gateway.metrics.includeRemote(() => thread.metrics());
     if (functionId === demoFunctionId) await registerDemoFunction(gateway.catalog, model, options.llmConfig);
 
     // Ready when every router knows every worker and the demo function. The gateway's catalog sees its
@@ -231,7 +271,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     return {
-      gatewayUrl: gateway.url, natsUrl, models: [`${functionId}/${model}`], nats, natsCredentials: control, addWorkerIdentity, gateway, gateways, limiter, router, routers, workers, sims, roleMetrics,
+      gatewayUrl: gateway.url, natsUrl, models: [`${functionId}/${model}`], nats, natsCredentials: control, addWorkerIdentity, gateway, gateways, limiter, router, routers, workers, sims, threads, workerIds, engineUrls, roleMetrics,
       stop: stopAll,
     };
   } catch (error) {

@@ -5,7 +5,7 @@
  * `llmux up` runs every role in one process and scrapes them through the gateway: `include` adds
  * the router's, workers' and limiter's registries to what `registry.metrics()` returns.
  */
-import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
 import { exemplarHistogram, observeTraced, traceExemplar } from './exemplars.js';
 import { assertDistinctNames, type MetricsText, renderMetrics } from './metrics-text.js';
 
@@ -121,12 +121,14 @@ export class GatewayMetrics {
   });
 
   readonly #included: Registry[] = [];
+  /** Metrics from other threads of the process (prom-client JSON), merged at each scrape. */
+  readonly #remote: Array<() => Promise<unknown[]>> = [];
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'llmux_gateway_' });
     const own = this.registry;
     // What the gateway's GET /metrics serves: its own metrics and every included registry's.
-    own.metrics = async () => (await renderMetrics([own, ...this.#included])).text;
+    own.metrics = async () => (await renderMetrics([own, ...this.#included, ...await this.#remoteRegistries()])).text;
   }
 
   /** Serves `registry`'s metrics with the gateway's (the other roles of an `llmux up` process); a name both have throws. */
@@ -135,9 +137,24 @@ export class GatewayMetrics {
     this.#included.push(registry);
   }
 
+  /**
+   * Serves metrics another thread of the process holds (`source` gives its registries' JSON, e.g.
+   * a worker thread's, thread-host.ts): sources are merged per scrape (counters and gauges summed
+   * by labels, histograms bucket by bucket), without exemplars.
+   */
+  includeRemote(source: () => Promise<unknown[]>): void {
+    this.#remote.push(source);
+  }
+
+  async #remoteRegistries(): Promise<Registry[]> {
+    if (this.#remote.length === 0) return [];
+    const parts = await Promise.all(this.#remote.map((source) => source()));
+    return [AggregatorRegistry.aggregate(parts as Parameters<typeof AggregatorRegistry.aggregate>[0])];
+  }
+
   /** Every metric, in the format `accept` asks for: OpenMetrics (with exemplars) or Prometheus text. */
-  render(accept: string | undefined): Promise<MetricsText> {
-    return renderMetrics([this.registry, ...this.#included], accept);
+  async render(accept: string | undefined): Promise<MetricsText> {
+    return renderMetrics([this.registry, ...this.#included, ...await this.#remoteRegistries()], accept);
   }
 
   /** A request's duration, with its trace id as the exemplar when tracing is on. */

@@ -9,10 +9,8 @@
  * - everything else is batched: jobs asked for in the same event-loop turn travel to the pool as
  *   one task (up to maxBatch jobs), so the hop is paid once per batch, not per prompt.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compiledFile } from '../os/compiled-file.js';
 import { Piscina } from 'piscina';
 import type { ChatMessage } from '../engine-adapters/adapter.js';
 import { runJob } from './count-job.js';
@@ -56,14 +54,7 @@ interface Pending {
 }
 
 /** The compiled worker file: next to this one in dist/, or in dist/ when running from the TypeScript sources (tests). */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.ts')
-    ? join(dirname(here), '..', '..', 'dist', 'src', 'tokenize', 'count-worker.js')
-    : join(dirname(here), 'count-worker.js');
-  if (!existsSync(file)) throw new Error(`the token counter's worker file ${file} is missing: run \`npm run build\``);
-  return file;
-}
+const workerFile = (): string => compiledFile(import.meta.url, 'count-worker.js');
 
 function rebuild(result: Extract<CountResult, { ok: false }>): Error {
   const error = new Error(result.message);

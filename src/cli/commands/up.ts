@@ -23,6 +23,8 @@ export interface UpOptions extends PolicyFlags {
   itlMs: number;
   routers: number;
   gateways: number;
+  /** Threads for the roles (local-stack.ts `threads`). */
+  threads: number;
   routingMethod: RoutingMethod;
   function: string;
   /** A YAML file of resources applied once the stack is up (as `llmux apply -f`). */
@@ -68,6 +70,7 @@ export async function up(opts: UpOptions): Promise<void> {
     port: opts.port,
     workers: opts.workers,
     routers: opts.routers,
+    threads: opts.threads,
     functionId: opts.function,
     llmConfig: { routingMethod: opts.routingMethod },
     apiKeys,
@@ -111,7 +114,7 @@ export async function up(opts: UpOptions): Promise<void> {
     `  base URL   ${stack.gatewayUrl}/v1`,
     `  models     ${stack.models.join(', ')}${opts.function === 'demo' ? '' : ` (workers are waiting: create function '${opts.function}' with a version v1 listing '${opts.model}', e.g. llmux functions create ${opts.function})`}`,
     `  NATS       ${stack.natsUrl}${stack.nats ? ' (managed; one nkey identity per worker, control identity in the file below)' : ''}`,
-    `  workers    ${stack.workers.length}${stack.sims.length > 0 ? ` (engine simulators at ${stack.sims.map((s) => s.url).join(', ')})` : ''}`,
+    `  workers    ${stack.workerIds.length}${opts.engineUrl ? '' : ` (engine simulators at ${stack.engineUrls.join(', ')})`}${stack.threads.length > 0 ? `, on ${stack.threads.length} worker thread(s)` : ''}`,
     `  routing    ${opts.routingMethod}, ${stack.routers.length} router(s); add -H 'x-llmux-debug: 1' to see the worker, then GET /admin/api/decisions/<x-request-id>`,
     `  auth       ${policy.auth === 'required'
       ? `required${apiKeys.length > 0 ? ' (the curl below reads the key from LLMUX_API_KEY)' : ': create keys with llmux keys create, or set LLMUX_API_KEY'}`
