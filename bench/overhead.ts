@@ -7,7 +7,8 @@
  * The streaming case runs twice through llmux: as is, and resumable (the stream journal on). The
  * traced cases compare two more `llmux up` stacks side by side, both fresh (a stack that served the
  * earlier cases carries their ledger and journal streams): one with tracing off (no OTEL_* set) and
- * one sampling 100 % of requests, exporting OTLP http/protobuf to a sink in this process.
+ * one sampling 100 % of requests, exporting OTLP http/protobuf to a sink in this process. The threads
+ * cases compare that untraced twin with a stack whose worker runs on a worker thread (`--threads 2`).
  *
  *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16 --only traced]
  */
@@ -39,6 +40,8 @@ interface Stack {
   untracedUrl: string;
   /** The same stack, tracing every request. */
   tracedUrl: string;
+  /** The same stack with its worker on a worker thread (`--threads 2`). */
+  threadedUrl: string;
   simUrl: string;
   /** OTLP export requests the sink received, and their bytes. */
   exported: { requests: number; bytes: number };
@@ -58,8 +61,8 @@ async function otlpSink(exported: Stack['exported']): Promise<{ url: string; ser
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-async function up(simUrl: string, env: Record<string, string> = {}): Promise<{ baseUrl: string; stop(): Promise<void> }> {
-  const launched = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', env);
+async function up(simUrl: string, env: Record<string, string> = {}, flags: string[] = []): Promise<{ baseUrl: string; stop(): Promise<void> }> {
+  const launched = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl, ...flags], 'Press Ctrl-C', env);
   const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(launched.out)?.[1];
   if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${launched.out}`);
   return { baseUrl, stop: () => launched.stop() };
@@ -81,7 +84,9 @@ async function startStack(): Promise<Stack> {
   const traced = await up(simUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on',
     // A queue deep enough that no span is dropped at these rates: the cost measured is of exporting them all.
     OTEL_BSP_MAX_QUEUE_SIZE: '200000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048' });
+  const threaded = await up(simUrl, {}, ['--threads', '2']);
   return {
+    threadedUrl: threaded.baseUrl,
     baseUrl: plain.baseUrl,
     untracedUrl: twin.baseUrl,
     tracedUrl: traced.baseUrl,
@@ -91,6 +96,7 @@ async function startStack(): Promise<Stack> {
       await plain.stop();
       await twin.stop();
       await traced.stop();
+      await threaded.stop();
       sink.server.close();
       await sim.stop();
     },
@@ -98,7 +104,7 @@ async function startStack(): Promise<Stack> {
 }
 
 /** A case compares `baseline` with `measured`: the simulator with llmux, or llmux untraced with llmux traced. */
-type Case = { name: string; stream: boolean; headers?: Record<string, string>; traced?: boolean };
+type Case = { name: string; stream: boolean; headers?: Record<string, string>; traced?: boolean; threaded?: boolean };
 const cases: Case[] = [
   { name: 'chat, non-streaming', stream: false },
   { name: 'chat, streaming', stream: true },
@@ -107,9 +113,12 @@ const cases: Case[] = [
   // What tracing costs at 100 % sampling: the same llmux with and without it, side by side.
   { name: 'chat, non-streaming, traced 100 %', stream: false, traced: true },
   { name: 'chat, streaming, traced 100 %', stream: true, traced: true },
+  // What a worker thread buys: the same llmux with its worker on the main thread and on a thread of its own.
+  { name: 'chat, non-streaming, threads 2', stream: false, threaded: true },
+  { name: 'chat, streaming, threads 2', stream: true, threaded: true },
 ];
 const chosen = cases.filter((c) => c.name.includes(values.only));
-const labels = (c: Case): [string, string] => (c.traced ? ['llmux', 'llmux traced'] : ['direct', 'llmux']);
+const labels = (c: Case): [string, string] => (c.traced ? ['llmux', 'llmux traced'] : c.threaded ? ['llmux', 'llmux threads 2'] : ['direct', 'llmux']);
 
 function body(model: string, stream: boolean): string {
   return JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
@@ -124,8 +133,8 @@ async function main(): Promise<void> {
     for (const c of chosen) {
       const [baseName, measuredName] = labels(c);
       const llmux = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream), ...(c.headers ? { headers: c.headers } : {}) };
-      const direct = c.traced ? { ...llmux, url: stack.untracedUrl } : { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
-      const viaLlmux = c.traced ? { ...llmux, url: stack.tracedUrl } : llmux;
+      const direct = c.traced || c.threaded ? { ...llmux, url: stack.untracedUrl } : { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
+      const viaLlmux = c.traced ? { ...llmux, url: stack.tracedUrl } : c.threaded ? { ...llmux, url: stack.threadedUrl } : llmux;
       say(`[${c.name}] warm-up`);
       await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });
       await runLoad({ ...viaLlmux, concurrency, requests: Math.min(500, requests) });
