@@ -57,6 +57,7 @@ function print(r: LatencyReport): void {
   const cpu = r.cpuPerRequestMs;
   const c = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v.toFixed(3)} ms`);
   out.push(`CPU per llmux request during the run: llmux process ${c(cpu.llmux)}, its nats-server ${c(cpu.natsServer)}, simulator ${c(cpu.simulator)} (the simulator serves both paths)`);
+  if (r.syscallsPerRequest) out.push(`system calls of the llmux process per llmux request: ${r.syscallsPerRequest.writes.toFixed(2)} writes, ${r.syscallsPerRequest.reads.toFixed(2)} reads`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -19,6 +19,18 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** Read and write system calls of `pid` so far (/proc/PID/io: syscr, syscw; socket reads and writes included), or undefined. */
+export function syscalls(pid: number): { reads: number; writes: number } | undefined {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1]);
+    const out = { reads: field('syscr'), writes: field('syscw') };
+    return Number.isFinite(out.reads) && Number.isFinite(out.writes) ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pids of `pid`'s direct children whose command name is `name`. */
 export function childrenNamed(pid: number, name: string): number[] {
   const out: number[] = [];

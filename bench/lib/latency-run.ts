@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { HopRecord } from '../../src/observability/hop-timing.js';
 import { launch } from './launch.js';
 import { launchWith } from './latency-launch.js';
-import { childrenNamed, cpuSnapshot } from './latency-cpu.js';
+import { childrenNamed, cpuSnapshot, syscalls } from './latency-cpu.js';
 import { added, addedFromHops, aggregateGroups, aggregateHops, type Breakdown, engineHop, hopKey, type Pct, pct } from './latency-hops.js';
 import { type FixedRateResult, runFixedRate, type Sample } from './latency-load.js';
 
@@ -46,6 +46,8 @@ export interface LatencyReport {
   addedFromHops: Pct;
   /** CPU ms per llmux request during the measured run (both paths' requests reach the simulator). */
   cpuPerRequestMs: { llmux?: number; natsServer?: number; simulator?: number };
+  /** Write and read system calls of the llmux process per llmux request during the measured run (socket writes and reads, mostly). */
+  syscallsPerRequest?: { writes: number; reads: number };
 }
 
 function body(model: string, o: LatencyOptions): string {
@@ -76,11 +78,13 @@ export async function runLatencyBench(o: LatencyOptions): Promise<LatencyReport>
     }
     const pids = { llmux: llmux.pid, natsServer: childrenNamed(llmux.pid, 'nats-server')[0], simulator: sim.pid };
     const cpuBefore = cpuSnapshot(pids);
+    const ioBefore = syscalls(llmux.pid);
     const loadBefore = loadavg();
     say(`measuring ${o.seconds} s at ${o.rate} req/s to each (load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')})`);
     const run = await runFixedRate(targets, { rate: o.rate, seconds: o.seconds, idPrefix: 'run' });
     const loadAfter = loadavg();
     const cpuAfter = cpuSnapshot(pids);
+    const ioAfter = syscalls(llmux.pid);
     const requests = run.samples.filter((s) => s.target === 'llmux').length;
     const perRequest = (k: keyof typeof pids): number | undefined => {
       const a = cpuBefore[k];
@@ -93,6 +97,7 @@ export async function runLatencyBench(o: LatencyOptions): Promise<LatencyReport>
     llmux = undefined;
     const r = report(o, run, readHops(hopFile), loadBefore, loadAfter);
     r.cpuPerRequestMs = Object.fromEntries(Object.entries(cpu).filter(([, v]) => v !== undefined));
+    if (ioBefore && ioAfter && requests > 0) r.syscallsPerRequest = { writes: (ioAfter.writes - ioBefore.writes) / requests, reads: (ioAfter.reads - ioBefore.reads) / requests };
     return r;
   } finally {
     await llmux?.stop();
