@@ -1,0 +1,93 @@
+/**
+ * The processes bench:peers measures, each its own: one engine simulator (zero delays), `llmux up`
+ * with one worker in front of it, and optionally the peer gateway pointed at the same simulator.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { launch, type Launched } from './launch.js';
+
+export interface PeerTarget {
+  name: 'direct' | 'llmux' | 'peer';
+  /** Origin, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  path: string;
+  model: string;
+  headers?: Record<string, string>;
+}
+
+export interface PeerStack {
+  simUrl: string;
+  targets: PeerTarget[];
+  /** The last of the peer's stderr, for diagnosis. */
+  peerStderr(): string;
+  stop(): Promise<void>;
+}
+
+const simModel = 'llmux-sim-8b';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** `node ENTRY --port=N --headless`, ready when it says so (30 s at most). */
+async function startPeer(entry: string): Promise<{ url: string; stderr(): string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8192)));
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8192)));
+  const stop = (): Promise<void> => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  const started = Date.now();
+  while (!out.includes('Ready for connections')) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) {
+      child.kill('SIGKILL');
+      throw new Error(`the peer did not start:\n${out}\n${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `http://127.0.0.1:${port}`, stderr: () => err, stop };
+}
+
+/** Starts the simulator, llmux and (when `peerEntry` is given) the peer; stops whatever started if one fails. */
+export async function startPeerStack(peerEntry?: string): Promise<PeerStack> {
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const sim: Launched = await launch(['sim', '--port', '0', '--ttft-ms', '0', '--itl-ms', '0', '--max-concurrency', '256', '--model', simModel], 'listening on');
+    stops.push(() => sim.stop());
+    const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
+    if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
+    const up = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C');
+    stops.push(() => up.stop());
+    const llmuxUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(up.out)?.[1];
+    if (!llmuxUrl) throw new Error(`could not read the gateway URL from llmux up:\n${up.out}`);
+    const targets: PeerTarget[] = [
+      { name: 'direct', url: simUrl, path: '/v1/chat/completions', model: simModel },
+      // `llmux up` names its cluster `demo`: its models are `demo/<engine model>`.
+      { name: 'llmux', url: llmuxUrl, path: '/v1/chat/completions', model: `demo/${simModel}` },
+    ];
+    let peerStderr = (): string => '';
+    if (peerEntry) {
+      const peer = await startPeer(peerEntry);
+      stops.push(() => peer.stop());
+      peerStderr = peer.stderr;
+      targets.push({ name: 'peer', url: peer.url, path: '/v1/chat/completions', model: simModel,
+        headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${simUrl}/v1` } });
+    }
+    return { simUrl, targets, peerStderr: () => peerStderr(), stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

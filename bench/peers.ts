@@ -1,0 +1,79 @@
+/**
+ * llmux against a peer gateway, in one run against one engine simulator (zero delays, its own
+ * process): straight to the simulator, through llmux (`llmux up --workers 1`, its own process) and
+ * through the peer (`@portkey-ai/gateway`, pinned, installed at bench time into a scratch directory
+ * outside the repository, never a dependency of llmux; run with `--port=N --headless`, its requests
+ * carrying `x-portkey-provider: openai` and `x-portkey-custom-host: <simulator>/v1`).
+ *
+ * Measures non-streaming saturation (closed loop, alternating rounds), latency at a fixed rate
+ * (open loop, interleaved) and streaming at saturation, then the issue's targets. Prints tables
+ * and writes JSON to bench/results/.
+ *
+ *   npm run bench:peers [-- --concurrency 32 --rounds 2 --seconds 5 --rate 200 --rate-seconds 15 --stream-tokens 64 --no-peer]
+ */
+import { parseArgs } from 'node:util';
+import { ensurePeer, type PeerInstall } from './lib/peer-install.js';
+import { runPeerBench } from './lib/peer-run.js';
+import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
+
+const { values } = parseArgs({
+  options: {
+    concurrency: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '5' },
+    'warmup-seconds': { type: 'string', default: '2' },
+    rate: { type: 'string', default: '200' },
+    'rate-seconds': { type: 'string', default: '15' },
+    'max-tokens': { type: 'string', default: '16' },
+    'stream-tokens': { type: 'string', default: '64' },
+    /** Leave the peer out (no install). */
+    'no-peer': { type: 'boolean', default: false },
+  },
+});
+
+const num = (v: string | undefined, name: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
+  return n;
+};
+
+async function main(): Promise<void> {
+  let peer: PeerInstall | undefined;
+  if (!values['no-peer']) {
+    peer = ensurePeer(say);
+    say(`peer: ${peer.package}@${peer.version} (${peer.license}) ${peer.installed ? 'installed just now' : 'already installed'} in ${peer.dir} (not a dependency of llmux)`);
+  }
+  const options = {
+    concurrency: num(values.concurrency, 'concurrency'), rounds: num(values.rounds, 'rounds'), runSeconds: num(values.seconds, 'seconds'),
+    warmupSeconds: num(values['warmup-seconds'], 'warmup-seconds'), rate: num(values.rate, 'rate'), rateSeconds: num(values['rate-seconds'], 'rate-seconds'),
+    maxTokens: num(values['max-tokens'], 'max-tokens'), streamTokens: num(values['stream-tokens'], 'stream-tokens'),
+  };
+  say(`bench:peers — saturation ${options.rounds} × ${options.runSeconds} s per target at ${options.concurrency} connections; ` +
+    `${options.rate} req/s to each for ${options.rateSeconds} s; streaming ${options.streamTokens} tokens per request`);
+  const report = await runPeerBench({ ...options, ...(peer ? { peerEntry: peer.entry } : {}), log: say });
+
+  const f2 = (v: number) => fmt(v, 2);
+  const rows = report.rows.map((r) => {
+    const s = r.streaming;
+    return [r.target, fmt(r.saturation.rps), f2(r.saturation.p50Ms), f2(r.saturation.p99Ms), f2(r.fixedRate.p50Ms), f2(r.fixedRate.p99Ms),
+      ...('skipped' in s ? ['skipped', '', '', ''] : [fmt(s.rps), fmt(s.tokensPerSecond), f2(s.gapP50Ms), f2(s.gapP99Ms)]),
+      String(r.saturation.errors + r.fixedRate.errors + ('skipped' in s ? 0 : s.errors))];
+  });
+  process.stdout.write(`\n${formatTable(['path', 'sat req/s', 'sat p50', 'sat p99', `${options.rate}/s p50`, `${options.rate}/s p99`, 'stream req/s', 'tokens/s', 'gap p50', 'gap p99', 'errors'], rows)}\n`);
+  for (const r of report.rows) {
+    if ('skipped' in r.streaming) process.stdout.write(`${r.target} streaming ${r.streaming.skipped}\n`);
+    for (const e of [r.saturation.firstError, r.fixedRate.firstError, 'skipped' in r.streaming ? undefined : r.streaming.firstError]) {
+      if (e) process.stdout.write(`${r.target} first error: ${e}\n`);
+    }
+  }
+  const targets = report.targets.map((t) => [t.name, t.unit === 'x' ? `${t.value.toFixed(2)}x` : `${fmt(t.value, t.unit === 'ms' ? 2 : 0)} ${t.unit}`, t.goal, t.met ? 'met' : 'NOT met']);
+  process.stdout.write(`\n${formatTable(['target', 'value', 'goal', ''], targets)}\n\n`);
+  say(`load average ${report.loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${report.loadAfter.map((l) => l.toFixed(2)).join(' ')} after; fixed-rate sender at most ${report.maxLagMs.toFixed(1)} ms late`);
+  const file = writeResults('peers', { ...machineInfo(), peer: peer ?? null, ...report });
+  say(`wrote ${file}`);
+}
+
+main().catch((error: unknown) => {
+  say(`bench:peers failed: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});
