@@ -1,0 +1,67 @@
+/**
+ * The llmux process of `bench:memory`: what `llmux up --engine-url` runs in one process (limiter,
+ * router, gateway, workers, one tokenizer pool), against a nats-server and an engine started by the
+ * bench in processes of their own, so that this process's RSS is llmux's alone. It exists because
+ * `llmux up` cannot hold 10,000 streams: its gateway keeps the default connection caps (8,192 in
+ * all, 256 per client address) and its workers the default capacity (64), and each worker's engine
+ * pool holds 128 connections, so W workers stream at most 128·W requests at once.
+ *
+ *   node dist/bench/lib/memory-stack.js --nats URL --engine-url URL --workers 80 --capacity 128
+ *
+ * Prints `memory-stack ready <gateway URL>` once every worker is in the router's table; SIGTERM stops it.
+ */
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { registerDemoFunction } from '../../src/control/demo-function.js';
+import { runGateway, runLimiter, runRouter, runWorker } from '../../src/launch/roles.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createTokenCounter } from '../../src/tokenize/index.js';
+
+const { values } = parseArgs({
+  options: {
+    nats: { type: 'string' },
+    'engine-url': { type: 'string' },
+    model: { type: 'string', default: 'llmux-sim-8b' },
+    workers: { type: 'string', default: '4' },
+    capacity: { type: 'string', default: '128' },
+  },
+});
+if (!values.nats || !values['engine-url']) throw new Error('--nats and --engine-url are required');
+const natsUrl = values.nats;
+const engineUrl = values['engine-url'];
+const model = values.model;
+const count = Number(values.workers);
+const capacity = Number(values.capacity);
+const log = createLogger('bench-memory', process.env.LLMUX_LOG_LEVEL ?? 'error');
+const tokens = createTokenCounter();
+const stops: Array<() => Promise<void>> = [() => tokens.close()];
+
+const limiter = await runLimiter({ natsUrl, log });
+stops.push(() => limiter.stop());
+const router = await runRouter({ natsUrl, log });
+stops.push(() => router.stop());
+const gateway = await runGateway({
+  natsUrl, log, host: '127.0.0.1', port: 0, apiKeys: [], auth: 'off', tokens,
+  http: { maxConnections: 0, maxConnectionsPerClient: 0 },
+});
+stops.push(() => gateway.stop());
+await registerDemoFunction(gateway.catalog, model);
+for (let i = 0; i < count; i++) {
+  const worker = await runWorker({ natsUrl, log, engineUrl, engineKind: 'vllm', functionId: 'demo', versionId: 'v1', model, capacity, tokens });
+  stops.push(() => worker.stop());
+}
+for (let i = 0; i < 400 && (router.table.size < count || router.catalog.resolve('demo', model) === undefined); i++) await sleep(25);
+if (router.table.size < count) throw new Error(`only ${router.table.size} of ${count} workers registered`);
+
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  void (async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    process.exit(0);
+  })();
+});
+// SIGHUP: a full GC (with --expose-gc), so the bench samples memory that is still held rather than garbage.
+process.on('SIGHUP', () => (globalThis as { gc?: () => void }).gc?.());
+process.stdout.write(`memory-stack ready ${gateway.url}\n`);

@@ -1,0 +1,41 @@
+/**
+ * Memory per in-flight stream: N concurrent slow streams (one token per --itl-ms) through the
+ * llmux process (limiter, router, gateway and workers in one process, as `llmux up --engine-url`;
+ * see lib/memory-stack.ts for why not `llmux up` itself), with nats-server and the simulator in
+ * processes of their own. Samples the RSS of each at idle, at each step of streams in flight and
+ * after they end (after a full GC), and prints (RSS at N − idle) / N.
+ *
+ *   npm run bench:memory [-- --streams 10000 --steps 1000,2500,5000 --workers 80 --capacity 128 --itl-ms 1000 --max-tokens 300 --heap-snapshot]
+ */
+import { parseArgs } from 'node:util';
+import { runMemoryBench } from './lib/memory-run.js';
+import { formatMemoryReport } from './lib/memory-report.js';
+import { machineInfo, progress, writeResults } from './lib/report.js';
+
+const { values } = parseArgs({
+  options: {
+    streams: { type: 'string', default: '10000' },
+    steps: { type: 'string', default: '1000,2500,5000' },
+    workers: { type: 'string' },
+    capacity: { type: 'string', default: '128' },
+    'itl-ms': { type: 'string', default: '1000' },
+    'ttft-ms': { type: 'string', default: '0' },
+    'max-tokens': { type: 'string', default: '300' },
+    'max-pending': { type: 'string', default: '500' },
+    'settle-ms': { type: 'string', default: '3000' },
+    'heap-snapshot': { type: 'boolean', default: false },
+  },
+});
+const streams = Number(values.streams);
+const capacity = Number(values.capacity);
+// Each worker's engine pool holds 128 connections: enough workers that capacity, not the pool, bounds them.
+const workers = values.workers ? Number(values.workers) : Math.ceil((streams * 1.05) / Math.min(capacity, 128));
+const report = await runMemoryBench({
+  streams, steps: values.steps.split(',').map(Number), workers, capacity,
+  itlMs: Number(values['itl-ms']), ttftMs: Number(values['ttft-ms']), maxTokens: Number(values['max-tokens']),
+  maxPending: Number(values['max-pending']), settleMs: Number(values['settle-ms']),
+  ...(values['heap-snapshot'] ? { heapSnapshotAt: streams } : {}),
+  say: progress,
+});
+process.stdout.write(`${formatMemoryReport(report)}\n`);
+writeResults('memory', { machine: machineInfo(), ...report });
