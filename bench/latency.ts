@@ -4,7 +4,7 @@
  * p50/p90/p99 of each, what llmux adds, and that addition split by hop (hop timing on in the
  * llmux process: src/observability/hop-timing.ts). Prints tables and writes JSON to bench/results/.
  *
- *   npm run bench:latency [-- --rate 200 --seconds 20 --warmup-seconds 3 --streaming --tokens 64 --cpu-prof-dir DIR --json]
+ *   npm run bench:latency [-- --rate 200 --seconds 20 --warmup-seconds 3 --streaming --tokens 64 --threads N --cpu-prof-dir DIR --json]
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     streaming: { type: 'boolean', default: false },
     tokens: { type: 'string', default: '16' },
     'cpu-prof-dir': { type: 'string' },
+    /** llmux up --threads N. */
+    threads: { type: 'string', default: '1' },
     /** The report as JSON on stdout instead of the tables. */
     json: { type: 'boolean', default: false },
   },
@@ -33,7 +35,7 @@ const row = (name: string, p: Pct, extra: string[] = []): string[] => [name, ms(
 function print(r: LatencyReport): void {
   const load = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
   const out: string[] = [];
-  out.push(`${r.options.streaming ? 'streaming' : 'non-streaming'}, ${r.options.tokens} tokens, ${r.options.rate} req/s to each, ${r.seconds.toFixed(1)} s; `
+  out.push(`${r.options.streaming ? 'streaming' : 'non-streaming'}, ${r.options.tokens} tokens, ${r.options.rate} req/s to each, ${r.seconds.toFixed(1)} s, llmux up --threads ${r.options.threads ?? 1}; `
     + `load average before ${load(r.loadBefore)}, after ${load(r.loadAfter)}; client send lag ≤ ${r.maxLagMs.toFixed(2)} ms`);
   out.push(`errors: direct ${r.errors.direct}, llmux ${r.errors.llmux}${r.errors.first ? ` (first: ${r.errors.first})` : ''}`);
   out.push('', formatTable(['path', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'requests'], [
@@ -78,7 +80,8 @@ function profileOf(dir: string): ReturnType<typeof summarizeProfile> & { file: s
 async function main(): Promise<void> {
   const report = await runLatencyBench({
     rate: Number(values.rate), seconds: Number(values.seconds), warmupSeconds: Number(values['warmup-seconds']),
-    streaming: values.streaming, tokens: Number(values.tokens), ...(values['cpu-prof-dir'] ? { cpuProfDir: values['cpu-prof-dir'] } : {}), log: say,
+    streaming: values.streaming, tokens: Number(values.tokens), ...(values['cpu-prof-dir'] ? { cpuProfDir: values['cpu-prof-dir'] } : {}),
+    threads: Number(values.threads), log: say,
   });
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else print(report);

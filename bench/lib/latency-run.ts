@@ -24,6 +24,8 @@ export interface LatencyOptions {
   tokens: number;
   /** When set, `llmux up` runs with `--cpu-prof` and writes its profile here. */
   cpuProfDir?: string;
+  /** `llmux up --threads N` (default 1: every role on the main thread). */
+  threads?: number;
   log?: (line: string) => void;
 }
 
@@ -64,7 +66,7 @@ export async function runLatencyBench(o: LatencyOptions): Promise<LatencyReport>
     const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
     if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
     const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-    llmux = await launchWith(nodeArgs, ['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', { LLMUX_HOP_TIMING: hopFile });
+    llmux = await launchWith(nodeArgs, ['up', '--port', '0', '--workers', '1', '--engine-url', simUrl, ...(o.threads ? ['--threads', String(o.threads)] : [])], 'Press Ctrl-C', { LLMUX_HOP_TIMING: hopFile });
     const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(llmux.out)?.[1];
     if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${llmux.out}`);
     say(`llmux at ${baseUrl}, simulator at ${simUrl}`);
