@@ -79,7 +79,7 @@ describe('bench:latency aggregation', () => {
 
   it('hop stamps round-trip through a header value, malformed stamps skipped', () => {
     const chain = stampHop(stampHop(undefined, 'r.in'), 'r.out');
-    const parsed = parseHops(`${chain};junk;x=notanumber;=5`);
+    const parsed = parseHops(`${chain};junk;x.y=notanumber;=5;__proto__=1;toolong.name=2`);
     expect(Object.keys(parsed)).toEqual(['r.in', 'r.out']);
     expect(parsed['r.out']!).toBeGreaterThanOrEqual(parsed['r.in']!);
   });

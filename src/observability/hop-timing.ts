@@ -18,7 +18,7 @@ export const hopNow = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 const file = process.env.LLMUX_HOP_TIMING;
 /** Whether this process's gateway times requests (set once, at load). */
-export let hopTimingOn = file !== undefined && file !== '';
+export const hopTimingOn = file !== undefined && file !== '';
 
 /** Appends one stamp (`name=ms`) to a hops header value. */
 export function stampHop(hops: string | undefined, name: string): string {
@@ -26,14 +26,17 @@ export function stampHop(hops: string | undefined, name: string): string {
   return hops ? `${hops};${stamp}` : stamp;
 }
 
-/** Parses a hops header value (or a record's chain) into name → ms; malformed stamps are skipped. */
+/** A stamp's name: a role letter, a dot, a word (`r.in`, `w.engine`). */
+const stampName = /^[a-z]\.[a-z-]{1,16}$/;
+
+/** Parses a hops header value into name → ms; malformed stamps (and more than 32) are skipped. */
 export function parseHops(hops: string | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const part of (hops ?? '').split(';')) {
+  for (const part of (hops ?? '').split(';', 32)) {
     const eq = part.indexOf('=');
-    if (eq <= 0) continue;
+    const name = part.slice(0, eq);
     const at = Number(part.slice(eq + 1));
-    if (Number.isFinite(at)) out[part.slice(0, eq)] = at;
+    if (eq > 0 && stampName.test(name) && Number.isFinite(at)) out[name] = at;
   }
   return out;
 }
@@ -52,7 +55,6 @@ interface Open {
 /** Keyed by the response object: a client may reuse a request id. */
 const open = new WeakMap<object, Open>();
 let pending: string[] = [];
-let sink: ((record: HopRecord) => void) | undefined;
 
 const flush = (): void => {
   if (pending.length === 0 || !file) return;
@@ -65,12 +67,6 @@ if (hopTimingOn) {
   // Written in batches off the request path; what is left goes out when the process exits.
   setInterval(flush, 200).unref();
   process.once('exit', flush);
-}
-
-/** For an in-process stack (tests, benches): records go to `to` instead of a file, and timing is on. */
-export function captureHops(to: ((record: HopRecord) => void) | undefined): void {
-  sink = to;
-  hopTimingOn = to !== undefined || (file !== undefined && file !== '');
 }
 
 /** Starts the record of a request (the gateway, on arrival). */
@@ -98,6 +94,5 @@ export function finishHops(res: object): void {
   if (!o) return;
   open.delete(res);
   o.stamps['g.out'] = hopNow();
-  if (sink) sink(o);
-  else pending.push(`${JSON.stringify(o)}\n`);
+  pending.push(`${JSON.stringify(o satisfies HopRecord)}\n`);
 }
