@@ -21,7 +21,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '5' },
-    'warmup-seconds': { type: 'string', default: '2' },
+    'warmup-seconds': { type: 'string', default: '5' },
     rate: { type: 'string', default: '200' },
     'rate-seconds': { type: 'string', default: '15' },
     'max-tokens': { type: 'string', default: '16' },
@@ -69,6 +69,10 @@ async function main(): Promise<void> {
   const targets = report.targets.map((t) => [t.name, t.unit === 'x' ? `${t.value.toFixed(2)}x` : `${fmt(t.value, t.unit === 'ms' ? 2 : 0)} ${t.unit}`, t.goal, t.met ? 'met' : 'NOT met']);
   process.stdout.write(`\n${formatTable(['target', 'value', 'goal', ''], targets)}\n\n`);
   say(`load average ${report.loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${report.loadAfter.map((l) => l.toFixed(2)).join(' ')} after; fixed-rate sender at most ${report.maxLagMs.toFixed(1)} ms late`);
+  if (report.fixedRateOverloaded) {
+    say(`WARNING: the fixed-rate phase did not hold ${options.rate} req/s per target (sender up to ${report.maxLagMs.toFixed(0)} ms late, or a p50 above its saturation p50): ` +
+      'its latencies are queueing on an overloaded machine, not the latency at that rate');
+  }
   const file = writeResults('peers', { ...machineInfo(), peer: peer ?? null, ...report });
   say(`wrote ${file}`);
 }

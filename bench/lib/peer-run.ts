@@ -46,10 +46,17 @@ export interface PeerBenchReport {
   loadAfter: number[];
   /** How late the fixed-rate sender sent, at worst (ms). */
   maxLagMs: number;
+  /**
+   * The fixed-rate phase did not hold its rate: the sender fell more than `overloadLagMs` behind,
+   * or a target's p50 there exceeded its p50 at saturation. Its latencies are then queueing on an
+   * overloaded machine, not the latency at that rate.
+   */
+  fixedRateOverloaded: boolean;
   rows: Row[];
   targets: Target[];
 }
 
+export const overloadLagMs = 20;
 const peerStreamingIssue = 'its streaming path fails on Node (Portkey-AI/gateway issues #1389, #1550)';
 
 function body(model: string, stream: boolean, maxTokens: number): string {
@@ -167,7 +174,8 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
       };
     });
     const { log: _log, ...options } = o;
-    return { options, loadBefore, loadAfter, maxLagMs: fixed.maxLagMs, rows, targets: targetsOf(rows) };
+    const fixedRateOverloaded = fixed.maxLagMs > overloadLagMs || rows.some((r) => r.fixedRate.p50Ms > r.saturation.p50Ms);
+    return { options, loadBefore, loadAfter, maxLagMs: fixed.maxLagMs, fixedRateOverloaded, rows, targets: targetsOf(rows) };
   } finally {
     await stack.stop();
   }
