@@ -5,7 +5,7 @@
  * processes of their own. Samples the RSS of each at idle, at each step of streams in flight and
  * after they end (after a full GC), and prints (RSS at N − idle) / N.
  *
- *   npm run bench:memory [-- --streams 10000 --steps 1000,2500,5000 --workers 80 --capacity 128 --itl-ms 1000 --max-tokens 300 --heap-snapshot]
+ *   npm run bench:memory [-- --streams 10000 --steps 1000,2500,5000 --workers 80 --capacity 128 --itl-ms 1000 --max-tokens 300 --heap-snapshot --lease-timeout-ms 2000]
  */
 import { parseArgs } from 'node:util';
 import { runMemoryBench } from './lib/memory-run.js';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     'max-pending': { type: 'string', default: '500' },
     'settle-ms': { type: 'string', default: '3000' },
     'heap-snapshot': { type: 'boolean', default: false },
+    'lease-timeout-ms': { type: 'string' },
   },
 });
 const streams = Number(values.streams);
@@ -35,6 +36,7 @@ const report = await runMemoryBench({
   itlMs: Number(values['itl-ms']), ttftMs: Number(values['ttft-ms']), maxTokens: Number(values['max-tokens']),
   maxPending: Number(values['max-pending']), settleMs: Number(values['settle-ms']),
   ...(values['heap-snapshot'] ? { heapSnapshotAt: streams } : {}),
+  ...(values['lease-timeout-ms'] ? { leaseTimeoutMs: Number(values['lease-timeout-ms']) } : {}),
   say: progress,
 });
 process.stdout.write(`${formatMemoryReport(report)}\n`);

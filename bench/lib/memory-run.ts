@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNatsServer } from '../../src/transport/nats/nats-server-process.js';
-import { openFds, procMiB, scrape } from './memory-sample.js';
+import { metricsPage, openFds, procMiB, scrapeText, sumBy } from './memory-sample.js';
 import { StreamClients } from './memory-streams.js';
 
 export interface MemoryRunOptions {
@@ -28,6 +28,8 @@ export interface MemoryRunOptions {
   settleMs: number;
   /** Take a heap snapshot of the llmux process when this many streams are in flight. */
   heapSnapshotAt?: number;
+  /** The workers' lease timeout (default theirs, 2 s): how late the gateway's leases may come before a worker aborts the request. */
+  leaseTimeoutMs?: number;
   say?: (line: string) => void;
 }
 
@@ -45,6 +47,10 @@ export interface MemorySample {
   natsRssMiB: number;
   simRssMiB: number;
   llmuxFds: number;
+  /** Engine requests the workers aborted so far, by reason (orphaned: a lease came too late). */
+  aborts: Record<string, number>;
+  /** Streams moved to another worker so far, by error code. */
+  migrations: Record<string, number>;
   seconds: number;
 }
 
@@ -60,7 +66,9 @@ export interface MemoryReport {
 }
 
 const fdLimit = 65_536;
+// The stack runs compiled: from dist/ itself, or (under vitest, from the sources) the build's copy.
 const here = fileURLToPath(new URL('.', import.meta.url));
+const stackScript = here.includes('/dist/') ? join(here, 'memory-stack.js') : resolve('dist/bench/lib/memory-stack.js');
 
 /** Spawns `node NODE_ARGS SCRIPT ARGS` with the descriptor limit raised, and waits (60 s at most) for `ready` on its stdout. */
 async function start(nodeArgs: string[], script: string, args: string[], ready: RegExp, cwd: string): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
@@ -99,13 +107,20 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
   const nats = await startNatsServer();
   const children: ChildProcess[] = [];
   let clients: StreamClients | undefined;
+  // Interrupted: the children go too (nats-server is tied to this process already).
+  const interrupted = (): void => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const sim = await start([], resolve('bin/llmux.js'), ['sim', '--port', '0', '--ttft-ms', String(options.ttftMs), '--itl-ms', String(options.itlMs),
       '--max-concurrency', String(options.streams + 64), '--model', 'llmux-sim-8b'], /listening on (\S+)/, process.cwd());
     children.push(sim.child);
     const simUrl = sim.match[1] as string;
-    const llmux = await start(['--expose-gc', '--heapsnapshot-signal=SIGUSR2'], join(here, 'memory-stack.js'),
-      ['--nats', nats.url, '--engine-url', simUrl, '--workers', String(options.workers), '--capacity', String(options.capacity)],
+    const llmux = await start(['--expose-gc', '--heapsnapshot-signal=SIGUSR2'], stackScript,
+      ['--nats', nats.url, '--engine-url', simUrl, '--workers', String(options.workers), '--capacity', String(options.capacity),
+        ...(options.leaseTimeoutMs ? ['--lease-timeout-ms', String(options.leaseTimeoutMs)] : [])],
       /memory-stack ready (\S+)/, workDir);
     children.push(llmux.child);
     const llmuxPid = llmux.child.pid as number;
@@ -120,16 +135,17 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
     let maxInFlight = 0;
     const sample = async (label: string, target: number): Promise<void> => {
       const inFlight = clients?.inFlight() ?? 0;
-      const m = await scrape(`${base}/metrics`, ['llmux_gateway_process_resident_memory_bytes', 'llmux_gateway_nodejs_heap_size_used_bytes', 'llmux_gateway_nodejs_heap_size_total_bytes']);
+      const page = await metricsPage(`${base}/metrics`);
+      const m = scrapeText(page, ['llmux_gateway_process_resident_memory_bytes', 'llmux_gateway_nodejs_heap_size_used_bytes', 'llmux_gateway_nodejs_heap_size_total_bytes']);
       const s: MemorySample = {
         label, target, inFlight, llmuxRssMiB: procMiB(llmuxPid), natsRssMiB: procMiB(nats.pid), simRssMiB: procMiB(simPid),
         metricsRssMiB: (m.llmux_gateway_process_resident_memory_bytes ?? Number.NaN) / 2 ** 20,
         heapUsedMiB: (m.llmux_gateway_nodejs_heap_size_used_bytes ?? Number.NaN) / 2 ** 20,
         heapTotalMiB: (m.llmux_gateway_nodejs_heap_size_total_bytes ?? Number.NaN) / 2 ** 20,
-        llmuxFds: openFds(llmuxPid), seconds: (Date.now() - began) / 1000,
+        llmuxFds: openFds(llmuxPid), aborts: sumBy(page, 'llmux_worker_engine_aborts_total', 'reason'), migrations: sumBy(page, 'llmux_gateway_stream_migrations_total', 'error_code'), seconds: (Date.now() - began) / 1000,
       };
       samples.push(s);
-      say(`${label}: ${s.inFlight} in flight; llmux RSS ${s.llmuxRssMiB.toFixed(0)} MiB (heap ${s.heapUsedMiB.toFixed(0)} MiB), nats-server ${s.natsRssMiB.toFixed(0)} MiB, simulator ${s.simRssMiB.toFixed(0)} MiB, llmux fds ${s.llmuxFds}`);
+      say(`${label}: ${s.inFlight} in flight; llmux RSS ${s.llmuxRssMiB.toFixed(0)} MiB (heap ${s.heapUsedMiB.toFixed(0)} MiB), nats-server ${s.natsRssMiB.toFixed(0)} MiB, simulator ${s.simRssMiB.toFixed(0)} MiB, llmux fds ${s.llmuxFds}; aborts ${JSON.stringify(s.aborts)}, migrations ${JSON.stringify(s.migrations)}`);
     };
     const gc = async (): Promise<void> => {
       llmux.child.kill('SIGHUP'); // memory-stack.ts runs a full GC on SIGHUP
@@ -181,6 +197,7 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
       ...(heapSnapshot ? { heapSnapshot } : {}),
     };
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     await clients?.close().catch(() => undefined);
     for (const child of children.reverse()) await stop(child);
     await nats.stop();

@@ -20,17 +20,33 @@ export function openFds(pid: number): number {
   }
 }
 
-/** The values of the named metrics (first sample of each) in a Prometheus text page; NaN when absent or unreachable. */
-export async function scrape(url: string, names: readonly string[], timeoutMs = 10_000): Promise<Record<string, number>> {
-  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, Number.NaN]));
+/** A Prometheus text page ('' when it does not come within the bound). */
+export async function metricsPage(url: string, timeoutMs = 10_000): Promise<string> {
   try {
-    const text = await (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).text();
-    for (const line of text.split('\n')) {
-      const name = line.split(/[ {]/, 1)[0] ?? '';
-      if (name in out && Number.isNaN(out[name])) out[name] = Number(line.split(' ').pop());
-    }
+    return await (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).text();
   } catch {
-    // NaN says it: the page did not come within the bound.
+    return '';
+  }
+}
+
+/** The values of the named metrics (first sample of each) in a Prometheus text page; NaN when absent. */
+export function scrapeText(text: string, names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, Number.NaN]));
+  for (const line of text.split('\n')) {
+    const name = line.split(/[ {]/, 1)[0] ?? '';
+    if (name in out && Number.isNaN(out[name])) out[name] = Number(line.split(' ').pop());
+  }
+  return out;
+}
+
+/** A counter summed over its series, by the value of one label. */
+export function sumBy(text: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const pick = new RegExp(`${label}="([^"]*)"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const key = pick.exec(line)?.[1] ?? '';
+    out[key] = (out[key] ?? 0) + Number(line.split(' ').pop());
   }
   return out;
 }

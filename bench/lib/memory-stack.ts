@@ -15,6 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { registerDemoFunction } from '../../src/control/demo-function.js';
 import { runGateway, runLimiter, runRouter, runWorker } from '../../src/launch/roles.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { RouterMetrics } from '../../src/observability/router-metrics.js';
+import { WorkerMetrics } from '../../src/observability/worker-metrics.js';
 import { createTokenCounter } from '../../src/tokenize/index.js';
 
 const { values } = parseArgs({
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'llmux-sim-8b' },
     workers: { type: 'string', default: '4' },
     capacity: { type: 'string', default: '128' },
+    'lease-timeout-ms': { type: 'string' },
   },
 });
 if (!values.nats || !values['engine-url']) throw new Error('--nats and --engine-url are required');
@@ -32,22 +35,29 @@ const engineUrl = values['engine-url'];
 const model = values.model;
 const count = Number(values.workers);
 const capacity = Number(values.capacity);
+// The workers' lease timeout (`llmux worker --lease-timeout-ms`; default 2 s).
+const timeouts = values['lease-timeout-ms'] ? { leaseTimeoutMs: Number(values['lease-timeout-ms']) } : undefined;
 const log = createLogger('bench-memory', process.env.LLMUX_LOG_LEVEL ?? 'error');
 const tokens = createTokenCounter();
 const stops: Array<() => Promise<void>> = [() => tokens.close()];
 
 const limiter = await runLimiter({ natsUrl, log });
 stops.push(() => limiter.stop());
-const router = await runRouter({ natsUrl, log });
+const workerMetrics = new WorkerMetrics({ defaultMetrics: false });
+const routerMetrics = new RouterMetrics({ defaultMetrics: false });
+const router = await runRouter({ natsUrl, log, metrics: routerMetrics });
 stops.push(() => router.stop());
 const gateway = await runGateway({
   natsUrl, log, host: '127.0.0.1', port: 0, apiKeys: [], auth: 'off', tokens,
   http: { maxConnections: 0, maxConnectionsPerClient: 0 },
 });
 stops.push(() => gateway.stop());
+// The workers' and router's metrics on the gateway's /metrics too, as `llmux up` serves them (engine aborts by reason, …).
+gateway.metrics.include(workerMetrics.registry);
+gateway.metrics.include(routerMetrics.registry);
 await registerDemoFunction(gateway.catalog, model);
 for (let i = 0; i < count; i++) {
-  const worker = await runWorker({ natsUrl, log, engineUrl, engineKind: 'vllm', functionId: 'demo', versionId: 'v1', model, capacity, tokens });
+  const worker = await runWorker({ natsUrl, log, engineUrl, engineKind: 'vllm', functionId: 'demo', versionId: 'v1', model, capacity, tokens, metrics: workerMetrics, ...(timeouts ? { timeouts } : {}) });
   stops.push(() => worker.stop());
 }
 for (let i = 0; i < 400 && (router.table.size < count || router.catalog.resolve('demo', model) === undefined); i++) await sleep(25);
