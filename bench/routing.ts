@@ -26,6 +26,7 @@ import { type SimOptions, type SimServer, startSim } from '../src/sim/sim-server
 import { timeDecisions } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { buildWorkload, type Workload, type WorkloadShape, workloadShapes } from './lib/routing-workloads.js';
+import { alternatingOrder } from './lib/load.js';
 import { runScripts } from './lib/script-runner.js';
 import { mean, percentile } from './lib/stats.js';
 
@@ -48,6 +49,8 @@ const { values } = parseArgs({
     'kv-events': { type: 'string', default: 'on' },
     /** Clients of the closed-loop shapes, over each shape's own (12): more to reach saturation. */
     concurrency: { type: 'string' },
+    /** Repetitions of everything; methods run in alternating order (A B, B A, …); the summary is the geometric mean over runs. */
+    runs: { type: 'string', default: '1' },
   },
 });
 const num = (name: keyof typeof values): number => {
@@ -90,6 +93,7 @@ const slowSim: SimTuning = sim.timing === 'engine'
   : { ...sim, ttftMs: (sim.ttftMs ?? 0) * slowFactor, itlMs: (sim.itlMs ?? 0) * slowFactor };
 
 interface MethodResult {
+  run: number;
   shape: WorkloadShape;
   method: RoutingMethod;
   requests: number;
@@ -108,7 +112,7 @@ interface MethodResult {
 if (values['kv-events'] !== 'on' && values['kv-events'] !== 'off') throw new Error(`--kv-events takes on or off, got ${String(values['kv-events'])}`);
 const kvEvents = values['kv-events'] === 'on' && sim.timing === 'engine';
 
-async function runMethod(workload: Workload, method: RoutingMethod): Promise<MethodResult> {
+async function runMethod(workload: Workload, method: RoutingMethod, round: number): Promise<MethodResult> {
   const capacity = (sim.maxConcurrency ?? 4) * 4;
   // The simulator's own tokenization (llmux-sim), so the gateway counts and names blocks as the engines do.
   // The stack starts no worker: each engine and its worker are started here, each engine with its own
@@ -138,7 +142,7 @@ async function runMethod(workload: Workload, method: RoutingMethod): Promise<Met
     const itl = run.samples.flatMap((s) => (s.itlMs === undefined ? [] : [s.itlMs]));
     const tokens = run.samples.reduce((n, s) => n + s.tokens, 0);
     return {
-      shape: workload.shape, method, requests: run.samples.length + run.errors, errors: run.errors, ...(run.firstError ? { firstError: run.firstError } : {}),
+      run: round, shape: workload.shape, method, requests: run.samples.length + run.errors, errors: run.errors, ...(run.firstError ? { firstError: run.firstError } : {}),
       ttftMeanMs: mean(ttft), ttftP99Ms: percentile(ttft, 99), itlMeanMs: mean(itl),
       requestsPerSecond: run.samples.length / run.seconds, tokensPerSecond: tokens / run.seconds,
       prefixHitRate: queries > 0 ? hits / queries : 0, sloAttainment: ttft.length ? ttft.filter((t) => t <= sloMs).length / (ttft.length + run.errors) : 0,
@@ -159,15 +163,16 @@ const shapeOptions = { scale: num('scale'), engines, trace: String(values.trace)
 say(`bench:routing — ${engines} simulated engines (${JSON.stringify(sim)}); SLO: TTFT ≤ ${sloMs} ms; methods: ${methods.join(', ')}`);
 const results: MethodResult[] = [];
 const tables: string[] = [];
-for (const shape of shapes) {
+const runs = Math.max(1, Math.floor(num('runs')));
+for (let run = 0; run < runs; run++) for (const shape of shapes) {
   const built = buildWorkload(shape, shapeOptions);
   const workload = values.concurrency !== undefined && built.concurrency !== undefined
     ? { ...built, concurrency: num('concurrency'), description: built.description.replace(/\d+ clients/, `${num('concurrency')} clients`) } : built;
-  say(`\n${shape}: ${workload.description}`);
+  say(`\n${shape}${runs > 1 ? ` (run ${run + 1} of ${runs})` : ''}: ${workload.description}`);
   const mine: MethodResult[] = [];
-  for (const method of methods) {
+  for (const method of alternatingOrder(methods, run)) {
     say(`  ${method} ...`);
-    const r = await runMethod(workload, method);
+    const r = await runMethod(workload, method, run);
     if (r.errors > 0) say(`    ${r.errors} errors; first: ${r.firstError}`);
     mine.push(r);
   }
@@ -175,23 +180,24 @@ for (const shape of shapes) {
   const best = Math.min(...mine.map((r) => r.ttftMeanMs));
   tables.push(`${shape}: ${workload.description}\n${formatTable(
     ['method', 'requests', 'errors', 'TTFT mean ms', '× best', 'TTFT p99 ms', 'ITL ms', 'req/s', 'tokens/s', 'prefix hits', `TTFT ≤ ${sloMs} ms`, 'requests per engine'],
-    mine.map((r) => [r.method, fmt(r.requests), fmt(r.errors), fmt(r.ttftMeanMs, 1), fmt(r.ttftMeanMs / best, 2), fmt(r.ttftP99Ms, 1), fmt(r.itlMeanMs, 1),
+    [...mine].sort((a, b) => methods.indexOf(a.method) - methods.indexOf(b.method)).map((r) => [r.method, fmt(r.requests), fmt(r.errors), fmt(r.ttftMeanMs, 1), fmt(r.ttftMeanMs / best, 2), fmt(r.ttftP99Ms, 1), fmt(r.itlMeanMs, 1),
       fmt(r.requestsPerSecond, 1), fmt(r.tokensPerSecond), `${fmt(r.prefixHitRate * 100, 1)}%`, `${fmt(r.sloAttainment * 100, 1)}%`, r.requestsPerEngine.join('/')]),
   )}`);
   process.stdout.write(`\n${tables.at(-1) as string}\n`);
 }
 
-if (shapes.length > 1) {
-  // Each method's mean TTFT against the best method's, shape by shape: the default should be within 1.10 everywhere.
+if (shapes.length > 1 || runs > 1) {
+  // Each method's mean TTFT against the best method's in the same run, shape by shape, as a geometric
+  // mean over the runs: the default should be within 1.10 everywhere.
+  const ratio = (m: RoutingMethod, s: WorkloadShape, run: number): number => {
+    const mine = results.filter((r) => r.shape === s && r.run === run);
+    return (mine.find((r) => r.method === m)?.ttftMeanMs ?? NaN) / Math.min(...mine.map((r) => r.ttftMeanMs));
+  };
   const rows = methods.map((m) => {
-    const ratios = shapes.map((s) => {
-      const mine = results.filter((r) => r.shape === s);
-      const best = Math.min(...mine.map((r) => r.ttftMeanMs));
-      return (mine.find((r) => r.method === m)?.ttftMeanMs ?? NaN) / best;
-    });
+    const ratios = shapes.map((s) => Math.exp(Array.from({ length: runs }, (_, run) => Math.log(ratio(m, s, run))).reduce((a, b) => a + b, 0) / runs));
     return [m, ...ratios.map((x) => fmt(x, 2)), fmt(Math.max(...ratios), 2)];
   });
-  process.stdout.write(`\nMean TTFT ÷ the best method's, per shape\n${formatTable(['method', ...shapes, 'worst'], rows)}\n`);
+  process.stdout.write(`\nMean TTFT ÷ the best method's, per shape${runs > 1 ? ` (geometric mean over ${runs} runs)` : ''}\n${formatTable(['method', ...shapes, 'worst'], rows)}\n`);
 }
 
 const timings = num('decisions') > 0 ? timeDecisions([10, 100, 1000], num('decisions')) : [];
