@@ -6,7 +6,7 @@
  * carrying `x-portkey-provider: openai` and `x-portkey-custom-host: <simulator>/v1`).
  *
  * Measures non-streaming saturation (closed loop, alternating rounds), latency at a fixed rate
- * (open loop, interleaved) and streaming at saturation, then the issue's targets. Prints tables
+ * (open loop, one phase per gateway interleaved with direct requests) and streaming at saturation, then the issue's targets. Prints tables
  * and writes JSON to bench/results/.
  *
  *   npm run bench:peers [-- --concurrency 32 --rounds 2 --seconds 5 --rate 200 --rate-seconds 15 --stream-tokens 64 --no-peer]
@@ -65,6 +65,10 @@ async function main(): Promise<void> {
     for (const e of [r.saturation.firstError, r.fixedRate.firstError, 'skipped' in r.streaming ? undefined : r.streaming.firstError]) {
       if (e) process.stdout.write(`${r.target} first error: ${e}\n`);
     }
+  }
+  for (const r of report.rows) {
+    const d = r.fixedRate.direct;
+    if (d) process.stdout.write(`${r.target} at ${options.rate} req/s: p50 ${f2(r.fixedRate.p50Ms)} ms, p99 ${f2(r.fixedRate.p99Ms)} ms; direct in the same phase ${f2(d.p50Ms)} / ${f2(d.p99Ms)} ms: added ${f2(r.fixedRate.p50Ms - d.p50Ms)} / ${f2(r.fixedRate.p99Ms - d.p99Ms)} ms\n`);
   }
   const targets = report.targets.map((t) => [t.name, t.unit === 'x' ? `${t.value.toFixed(2)}x` : `${fmt(t.value, t.unit === 'ms' ? 2 : 0)} ${t.unit}`, t.goal, t.met ? 'met' : 'NOT met']);
   process.stdout.write(`\n${formatTable(['target', 'value', 'goal', ''], targets)}\n\n`);

@@ -29,6 +29,8 @@ describe('bench:peers', () => {
       expect(row.saturation.rps, row.target).toBeGreaterThan(0);
       expect(s.tokensPerSecond, row.target).toBeGreaterThan(0);
     }
+    const llmuxPhaseDirect = r.rows[1]!.fixedRate.direct;
+    expect(llmuxPhaseDirect && [llmuxPhaseDirect.p50Ms, llmuxPhaseDirect.p99Ms].every((v) => v >= 0)).toBe(true);
     // Without the peer its ratio cannot be computed, and is not claimed; the others are figures.
     expect(r.targets.map((t) => t.name)).toHaveLength(5);
     expect(r.targets[0]).toMatchObject({ met: false });
