@@ -6,6 +6,7 @@
  * after they end (after a full GC), and prints (RSS at N − idle) / N.
  *
  *   npm run bench:memory [-- --streams 10000 --steps 1000,2500,5000 --workers 80 --capacity 128 --itl-ms 1000 --max-tokens 300 --heap-snapshot --lease-timeout-ms 2000]
+ *   # memory only, liveness relaxed (fewer alive frames): --itl-ms 5000 --max-tokens 60 --keepalive-ms 5000 --liveness-timeout-ms 20000 --lease-timeout-ms 30000 --engine-stall-ms 30000
  */
 import { parseArgs } from 'node:util';
 import { runMemoryBench } from './lib/memory-run.js';
@@ -25,6 +26,9 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '3000' },
     'heap-snapshot': { type: 'boolean', default: false },
     'lease-timeout-ms': { type: 'string' },
+    'keepalive-ms': { type: 'string' },
+    'liveness-timeout-ms': { type: 'string' },
+    'engine-stall-ms': { type: 'string' },
   },
 });
 const streams = Number(values.streams);
@@ -37,6 +41,9 @@ const report = await runMemoryBench({
   maxPending: Number(values['max-pending']), settleMs: Number(values['settle-ms']),
   ...(values['heap-snapshot'] ? { heapSnapshotAt: streams } : {}),
   ...(values['lease-timeout-ms'] ? { leaseTimeoutMs: Number(values['lease-timeout-ms']) } : {}),
+  ...(values['keepalive-ms'] ? { keepaliveMs: Number(values['keepalive-ms']) } : {}),
+  ...(values['liveness-timeout-ms'] ? { livenessTimeoutMs: Number(values['liveness-timeout-ms']) } : {}),
+  ...(values['engine-stall-ms'] ? { engineStallMs: Number(values['engine-stall-ms']) } : {}),
   say: progress,
 });
 process.stdout.write(`${formatMemoryReport(report)}\n`);

@@ -30,6 +30,10 @@ export interface MemoryRunOptions {
   heapSnapshotAt?: number;
   /** The workers' lease timeout (default theirs, 2 s): how late the gateway's leases may come before a worker aborts the request. */
   leaseTimeoutMs?: number;
+  /** Liveness relaxed for a memory-only run: the workers' keepalive (and so the alive frames per stream), the gateway's liveness timeout, the workers' engine-stall timeout. */
+  keepaliveMs?: number;
+  livenessTimeoutMs?: number;
+  engineStallMs?: number;
   say?: (line: string) => void;
 }
 
@@ -120,7 +124,10 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
     const simUrl = sim.match[1] as string;
     const llmux = await start(['--expose-gc', '--heapsnapshot-signal=SIGUSR2'], stackScript,
       ['--nats', nats.url, '--engine-url', simUrl, '--workers', String(options.workers), '--capacity', String(options.capacity),
-        ...(options.leaseTimeoutMs ? ['--lease-timeout-ms', String(options.leaseTimeoutMs)] : [])],
+        ...(options.leaseTimeoutMs ? ['--lease-timeout-ms', String(options.leaseTimeoutMs)] : []),
+        ...(options.keepaliveMs ? ['--keepalive-ms', String(options.keepaliveMs)] : []),
+        ...(options.livenessTimeoutMs ? ['--liveness-timeout-ms', String(options.livenessTimeoutMs)] : []),
+        ...(options.engineStallMs ? ['--engine-stall-ms', String(options.engineStallMs)] : [])],
       /memory-stack ready (\S+)/, workDir);
     children.push(llmux.child);
     const llmuxPid = llmux.child.pid as number;
@@ -153,7 +160,7 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
     };
 
     // Warm up first (tokenizer pool, JIT, connection pools), so idle is llmux ready to serve rather than cold.
-    const warm = new StreamClients({ baseUrl: base, model: 'demo/llmux-sim-8b', maxTokens: 3, idleMs, deadlineMs: 60_000 }, 32);
+    const warm = new StreamClients({ baseUrl: base, model: 'demo/llmux-sim-8b', maxTokens: 3, idleMs, deadlineMs }, 200);
     for (let i = 0; i < Math.min(200, options.streams); i++) warm.open();
     await warm.settled();
     await warm.close();

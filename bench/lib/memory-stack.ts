@@ -27,6 +27,9 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '4' },
     capacity: { type: 'string', default: '128' },
     'lease-timeout-ms': { type: 'string' },
+    'keepalive-ms': { type: 'string' },
+    'engine-stall-ms': { type: 'string' },
+    'liveness-timeout-ms': { type: 'string' },
   },
 });
 if (!values.nats || !values['engine-url']) throw new Error('--nats and --engine-url are required');
@@ -36,7 +39,12 @@ const model = values.model;
 const count = Number(values.workers);
 const capacity = Number(values.capacity);
 // The workers' lease timeout (`llmux worker --lease-timeout-ms`; default 2 s).
-const timeouts = values['lease-timeout-ms'] ? { leaseTimeoutMs: Number(values['lease-timeout-ms']) } : undefined;
+// With the workers' keepalive and engine-stall timeouts and the gateway's liveness timeout (`llmux worker`
+// --lease-timeout-ms, --keepalive-ms, --engine-stall-ms; `llmux gateway --liveness-timeout-ms`); defaults theirs.
+const given = (name: string): number | undefined => (values[name as keyof typeof values] ? Number(values[name as keyof typeof values]) : undefined);
+const timeouts = Object.fromEntries(Object.entries({ leaseTimeoutMs: given('lease-timeout-ms'), keepaliveMs: given('keepalive-ms'), engineStallMs: given('engine-stall-ms') })
+  .filter(([, v]) => v !== undefined)) as { leaseTimeoutMs?: number; keepaliveMs?: number; engineStallMs?: number };
+const livenessTimeoutMs = given('liveness-timeout-ms');
 const log = createLogger('bench-memory', process.env.LLMUX_LOG_LEVEL ?? 'error');
 const tokens = createTokenCounter();
 const stops: Array<() => Promise<void>> = [() => tokens.close()];
@@ -50,6 +58,7 @@ stops.push(() => router.stop());
 const gateway = await runGateway({
   natsUrl, log, host: '127.0.0.1', port: 0, apiKeys: [], auth: 'off', tokens,
   http: { maxConnections: 0, maxConnectionsPerClient: 0 },
+  ...(livenessTimeoutMs ? { limits: { livenessTimeoutMs } } : {}),
 });
 stops.push(() => gateway.stop());
 // The workers' and router's metrics on the gateway's /metrics too, as `llmux up` serves them (engine aborts by reason, …).
@@ -57,7 +66,7 @@ gateway.metrics.include(workerMetrics.registry);
 gateway.metrics.include(routerMetrics.registry);
 await registerDemoFunction(gateway.catalog, model);
 for (let i = 0; i < count; i++) {
-  const worker = await runWorker({ natsUrl, log, engineUrl, engineKind: 'vllm', functionId: 'demo', versionId: 'v1', model, capacity, tokens, metrics: workerMetrics, ...(timeouts ? { timeouts } : {}) });
+  const worker = await runWorker({ natsUrl, log, engineUrl, engineKind: 'vllm', functionId: 'demo', versionId: 'v1', model, capacity, tokens, metrics: workerMetrics, timeouts });
   stops.push(() => worker.stop());
 }
 for (let i = 0; i < 400 && (router.table.size < count || router.catalog.resolve('demo', model) === undefined); i++) await sleep(25);
