@@ -1,4 +1,4 @@
-// Precise KV-aware routing, all real but the gateway's HTTP: a nats-server on random ports, a router,
+// Precise KV-aware routing, all real (the gateway's HTTP in one case, its NATS request in the others): a nats-server on random ports, a router,
 // three simulators with engine timing publishing vLLM's KV events, and their workers relaying them.
 // A prompt computed on one engine directly (the router never routed it) must then be routed to that
 // engine, named by its token-id blocks as the gateway names them, and the decision must say it used
@@ -15,7 +15,7 @@ import { promptTokenIds } from '../src/tokenize/prompt-token-ids.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { subjects } from '../src/transport/subjects.js';
 import type { Transport } from '../src/transport/transport.js';
-import { startTestStack, waitFor } from './support/stack.js';
+import { startTestStack, testApiKey, waitFor } from './support/stack.js';
 
 let stack: LocalStack;
 let gateway: Transport;
@@ -92,6 +92,22 @@ describe('precise KV-aware routing', () => {
     expect(mine?.predicted).toBe(18 * 16);
     expect(mine?.reported).toBe(18 * 16);
     expect(mine?.error).toBe(0);
+  });
+
+  it('does the same for a request through the gateway\'s HTTP: the gateway names the prompt\'s token-id blocks', async () => {
+    const messages = [{ role: 'user', content: words(300, 'http') }];
+    const before = stack.router.stats().kvBatches;
+    const direct = await fetch(`${sims[1]?.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'x', messages, max_tokens: 1 }) });
+    await direct.text();
+    await waitFor(() => stack.router.stats().kvBatches > before, 5000);
+    const res = await fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json', 'x-request-id': 'kv-http-1' },
+      body: JSON.stringify({ model: stack.models[0], messages, max_tokens: 1 }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    expect(stack.router.decisions.get('kv-http-1')?.[0]).toMatchObject({ method: 'cost-model', index: 'kv-events', winner: 'kv-worker-1', outcome: 'dispatched' });
   });
 
   it('matches a prompt approximately when the request carries no token-id blocks', async () => {

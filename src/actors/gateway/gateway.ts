@@ -267,7 +267,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       request: validated,
       tokenizer: target.tokenizer,
       promptTokens: prompt.total,
-      routing: routingHints(validated, req.headers, target.override ?? llmConfig.routingMethod ?? defaultRoutingMethod, target.override, prompt.total, maxTokens),
+      routing: routingHints(validated, req.headers, target.override ?? llmConfig.routingMethod ?? defaultRoutingMethod, target.override, prompt.total, maxTokens,
+        // The prompt's token-id blocks, for routers matching engines' KV events (where the tokenizer gives the engine's ids).
+        { tokenizer: target.tokenizer, ...(llmConfig.routing?.kvBlockSize !== undefined ? { blockSize: llmConfig.routing.kvBlockSize } : {}) }),
       debug,
       responseHeaders: admitted.responseHeaders,
       ...(budget ? { completionBudget: budget } : {}),
