@@ -5,6 +5,7 @@
  * fixed number of clients taking the next script; open-loop ones start each script at its time.
  * Sizes are in words, the simulator's tokens.
  */
+import { seededRandom } from '../../src/actors/router/router-test-support.js';
 import { blockWords, readMooncakeTrace, tracePrompt } from './mooncake-trace.js';
 
 export interface Script {
@@ -39,17 +40,7 @@ export interface ShapeOptions {
   seed: number;
 }
 
-function randomOf(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const randomOf = (seed: number): (() => number) => seededRandom(seed);
 
 /** `words` words of text unique to `tag` (the same tag, the same words). */
 const text = (tag: number, words: number): string => blockWords(tag, words);

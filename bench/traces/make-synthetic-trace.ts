@@ -7,16 +7,9 @@
  *   node dist/bench/traces/make-synthetic-trace.js
  */
 import { writeFileSync } from 'node:fs';
+import { seededRandom } from '../../src/actors/router/router-test-support.js';
 
-let x = 12345;
-const random = (): number => {
-  x ^= x << 13;
-  x >>>= 0;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  x >>>= 0;
-  return x / 4294967296;
-};
+const random = seededRandom(12345);
 let t = 0;
 let nextId = 1000;
 const lines: string[] = [];

@@ -19,6 +19,7 @@
  *   worker as having no usable events: it is routed on the approximate index until it leaves.
  */
 import type { KvEventBatch } from '../../protocol/kv-events.js';
+import { leadingMatches } from './leading-blocks.js';
 import { tokenBlockHash } from './token-blocks.js';
 
 /** What applying a batch did. */
@@ -130,22 +131,7 @@ export class KvBlockIndex {
 
   /** For each worker id: how many leading blocks of the prompt (its chained block names) it holds. */
   matches(blocks: readonly number[], workerIds: readonly string[]): number[] {
-    const matched = new Array<number>(workerIds.length).fill(0);
-    let live: number[] = [];
-    for (let i = 0; i < workerIds.length; i++) if (this.#workers.has(workerIds[i] as string)) live.push(i);
-    for (let b = 0; b < blocks.length && live.length > 0; b++) {
-      const holders = this.#holders.get(blocks[b] as number);
-      if (!holders) break;
-      const next: number[] = [];
-      for (const i of live) {
-        if (holders.has(workerIds[i] as string)) {
-          matched[i] = b + 1;
-          next.push(i);
-        }
-      }
-      live = next;
-    }
-    return matched;
+    return leadingMatches(blocks, workerIds, this.#holders, (id) => this.#workers.has(id));
   }
 
   #store(id: string, mine: WorkerBlocks, blocks: readonly string[], parent: string | undefined, tokens: readonly number[]): void {

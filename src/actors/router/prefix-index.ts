@@ -5,6 +5,7 @@
  * recently used first out, about what an engine's prefix cache holds; the index is only a guess at
  * the engines' caches (SGLang's gateway keeps a similar approximate tree).
  */
+import { leadingMatches } from './leading-blocks.js';
 
 export class PrefixIndex {
   /** block hash → workers holding it. */
@@ -48,21 +49,7 @@ export class PrefixIndex {
 
   /** For each worker id: how many leading blocks of the prompt it holds (0 when none). */
   matches(blocks: readonly number[], workerIds: readonly string[]): number[] {
-    const matched = workerIds.map(() => 0);
-    let live = workerIds.map((_, i) => i);
-    for (let b = 0; b < blocks.length && live.length > 0; b++) {
-      const holders = this.#holders.get(blocks[b] as number);
-      if (!holders) break;
-      const next: number[] = [];
-      for (const i of live) {
-        if (holders.has(workerIds[i] as string)) {
-          matched[i] = b + 1;
-          next.push(i);
-        }
-      }
-      live = next;
-    }
-    return matched;
+    return leadingMatches(blocks, workerIds, this.#holders);
   }
 
   blocksOf(workerId: string): number {
