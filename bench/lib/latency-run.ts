@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HopRecord } from '../../src/observability/hop-timing.js';
 import { launch } from './launch.js';
-import { launchWith } from './latency-launch.js';
+import { launchWith } from './launch.js';
 import { childrenNamed, cpuSnapshot, syscalls } from './latency-cpu.js';
 import { added, addedFromHops, aggregateGroups, aggregateHops, type Breakdown, engineHop, hopKey, type Pct, pct } from './latency-hops.js';
 import { type FixedRateResult, runFixedRate, type Sample } from './latency-load.js';

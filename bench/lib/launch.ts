@@ -10,8 +10,16 @@ export interface Launched {
 }
 
 /** Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout (30 s at most), with `env` added to this process's. */
-export async function launch(args: string[], ready: string, env: Record<string, string> = {}): Promise<Launched> {
-  const child = spawn(process.execPath, ['bin/llmux.js', ...args], {
+export function launch(args: string[], ready: string, env: Record<string, string> = {}): Promise<Launched> {
+  return launchWith([], args, ready, env);
+}
+
+/**
+ * `launch` with node flags before the script (`--cpu-prof` is not allowed in NODE_OPTIONS). A child
+ * that does not come up in 30 s is killed, and the error holds what it printed.
+ */
+export async function launchWith(nodeArgs: string[], args: string[], ready: string, env: Record<string, string> = {}): Promise<Launched> {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/llmux.js', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LLMUX_LOG_LEVEL: 'error', ...env },
   });
@@ -19,7 +27,10 @@ export async function launch(args: string[], ready: string, env: Record<string, 
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const started = Date.now();
   while (!out.includes(ready)) {
-    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`llmux ${args[0]} did not start:\n${out}`);
+    if (child.exitCode !== null || Date.now() - started > 30_000) {
+      child.kill('SIGKILL');
+      throw new Error(`llmux ${args[0]} did not start:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
