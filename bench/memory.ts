@@ -5,7 +5,8 @@
  * processes of their own. Samples the RSS of each at idle, at each step of streams in flight and
  * after they end (after a full GC), and prints (RSS at N − idle) / N.
  *
- *   npm run bench:memory [-- --streams 10000 --steps 1000,2500,5000 --workers 80 --capacity 128 --itl-ms 1000 --max-tokens 300 --heap-snapshot --lease-timeout-ms 2000]
+ *   npm run bench:memory [-- --streams 10000 --steps 1000,2500,5000 --workers 80 --capacity 128 --itl-ms 1000 --max-tokens 300 --heap-snapshot --lease-timeout-ms 2000 --split]
+ *   # --split: the workers in a process of their own, so that neither holds more than 10,000 sockets (the descriptor limit here is 20,000 and cannot be raised)
  *   # memory only, liveness relaxed (fewer alive frames): --itl-ms 5000 --max-tokens 60 --keepalive-ms 5000 --liveness-timeout-ms 20000 --lease-timeout-ms 30000 --engine-stall-ms 30000
  */
 import { parseArgs } from 'node:util';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     'max-pending': { type: 'string', default: '500' },
     'settle-ms': { type: 'string', default: '3000' },
     'heap-snapshot': { type: 'boolean', default: false },
+    split: { type: 'boolean', default: false },
     'lease-timeout-ms': { type: 'string' },
     'keepalive-ms': { type: 'string' },
     'liveness-timeout-ms': { type: 'string' },
@@ -40,6 +42,7 @@ const report = await runMemoryBench({
   itlMs: Number(values['itl-ms']), ttftMs: Number(values['ttft-ms']), maxTokens: Number(values['max-tokens']),
   maxPending: Number(values['max-pending']), settleMs: Number(values['settle-ms']),
   ...(values['heap-snapshot'] ? { heapSnapshotAt: streams } : {}),
+  split: values.split,
   ...(values['lease-timeout-ms'] ? { leaseTimeoutMs: Number(values['lease-timeout-ms']) } : {}),
   ...(values['keepalive-ms'] ? { keepaliveMs: Number(values['keepalive-ms']) } : {}),
   ...(values['liveness-timeout-ms'] ? { livenessTimeoutMs: Number(values['liveness-timeout-ms']) } : {}),

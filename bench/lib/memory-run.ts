@@ -32,6 +32,8 @@ export interface MemoryRunOptions {
   leaseTimeoutMs?: number;
   /** Liveness relaxed for a memory-only run: the workers' keepalive (and so the alive frames per stream), the gateway's liveness timeout, the workers' engine-stall timeout. */
   keepaliveMs?: number;
+  /** The workers in a process of their own (the gateway's holds the client sockets, theirs the engine sockets): each under the descriptor limit. */
+  split?: boolean;
   livenessTimeoutMs?: number;
   engineStallMs?: number;
   say?: (line: string) => void;
@@ -43,7 +45,12 @@ export interface MemorySample {
   target: number;
   /** Streams in flight when sampled (first token seen, no outcome yet). */
   inFlight: number;
+  /** The llmux processes' RSS: the one, or front plus workers when split. */
   llmuxRssMiB: number;
+  frontRssMiB: number;
+  /** NaN unless split. */
+  workersRssMiB: number;
+  workersFds: number;
   /** The gateway's process_resident_memory_bytes (the same process, from its /metrics). */
   metricsRssMiB: number;
   heapUsedMiB: number;
@@ -66,6 +73,8 @@ export interface MemoryReport {
   /** The most streams seen in flight at once. */
   maxInFlight: number;
   heapSnapshot?: string;
+  /** Of the workers' process, when split. */
+  workersHeapSnapshot?: string;
   fdLimit: number;
 }
 
@@ -122,18 +131,21 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
       '--max-concurrency', String(options.streams + 64), '--model', 'llmux-sim-8b'], /listening on (\S+)/, process.cwd());
     children.push(sim.child);
     const simUrl = sim.match[1] as string;
-    const llmux = await start(['--expose-gc', '--heapsnapshot-signal=SIGUSR2'], stackScript,
-      ['--nats', nats.url, '--engine-url', simUrl, '--workers', String(options.workers), '--capacity', String(options.capacity),
-        ...(options.leaseTimeoutMs ? ['--lease-timeout-ms', String(options.leaseTimeoutMs)] : []),
-        ...(options.keepaliveMs ? ['--keepalive-ms', String(options.keepaliveMs)] : []),
-        ...(options.livenessTimeoutMs ? ['--liveness-timeout-ms', String(options.livenessTimeoutMs)] : []),
-        ...(options.engineStallMs ? ['--engine-stall-ms', String(options.engineStallMs)] : [])],
-      /memory-stack ready (\S+)/, workDir);
+    const stackArgs = (role: string): string[] => ['--nats', nats.url, '--engine-url', simUrl, '--workers', String(options.workers), '--capacity', String(options.capacity), '--role', role,
+      ...(options.leaseTimeoutMs ? ['--lease-timeout-ms', String(options.leaseTimeoutMs)] : []),
+      ...(options.keepaliveMs ? ['--keepalive-ms', String(options.keepaliveMs)] : []),
+      ...(options.livenessTimeoutMs ? ['--liveness-timeout-ms', String(options.livenessTimeoutMs)] : []),
+      ...(options.engineStallMs ? ['--engine-stall-ms', String(options.engineStallMs)] : [])];
+    const nodeArgs = ['--expose-gc', '--heapsnapshot-signal=SIGUSR2'];
+    const workersProc = options.split ? await start(nodeArgs, stackScript, stackArgs('workers'), /memory-stack ready (\S+)/, workDir) : undefined;
+    if (workersProc) children.push(workersProc.child);
+    const llmux = await start(nodeArgs, stackScript, stackArgs(options.split ? 'front' : 'all'), /memory-stack ready (\S+)/, workDir);
     children.push(llmux.child);
     const llmuxPid = llmux.child.pid as number;
+    const workersPid = workersProc?.child.pid;
     const simPid = sim.child.pid as number;
     const base = llmux.match[1] as string;
-    say(`llmux pid ${llmuxPid} at ${base} (${options.workers} workers of capacity ${options.capacity}); simulator pid ${simPid}; nats-server pid ${nats.pid}`);
+    say(`llmux pid ${llmuxPid}${workersPid ? `, workers pid ${workersPid}` : ''} at ${base} (${options.workers} workers of capacity ${options.capacity}); simulator pid ${simPid}; nats-server pid ${nats.pid}`);
 
     const idleMs = Math.max(30_000, options.itlMs * 20);
     const deadlineMs = options.ttftMs + options.maxTokens * options.itlMs * 2 + 10 * 60_000;
@@ -145,17 +157,19 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
       const page = await metricsPage(`${base}/metrics`);
       const m = scrapeText(page, ['llmux_gateway_process_resident_memory_bytes', 'llmux_gateway_nodejs_heap_size_used_bytes', 'llmux_gateway_nodejs_heap_size_total_bytes']);
       const s: MemorySample = {
-        label, target, inFlight, llmuxRssMiB: procMiB(llmuxPid), natsRssMiB: procMiB(nats.pid), simRssMiB: procMiB(simPid),
+        label, target, inFlight, frontRssMiB: procMiB(llmuxPid), workersRssMiB: workersPid ? procMiB(workersPid) : Number.NaN,
+        workersFds: workersPid ? openFds(workersPid) : Number.NaN, llmuxRssMiB: procMiB(llmuxPid) + (workersPid ? procMiB(workersPid) : 0), natsRssMiB: procMiB(nats.pid), simRssMiB: procMiB(simPid),
         metricsRssMiB: (m.llmux_gateway_process_resident_memory_bytes ?? Number.NaN) / 2 ** 20,
         heapUsedMiB: (m.llmux_gateway_nodejs_heap_size_used_bytes ?? Number.NaN) / 2 ** 20,
         heapTotalMiB: (m.llmux_gateway_nodejs_heap_size_total_bytes ?? Number.NaN) / 2 ** 20,
         llmuxFds: openFds(llmuxPid), aborts: sumBy(page, 'llmux_worker_engine_aborts_total', 'reason'), migrations: sumBy(page, 'llmux_gateway_stream_migrations_total', 'error_code'), seconds: (Date.now() - began) / 1000,
       };
       samples.push(s);
-      say(`${label}: ${s.inFlight} in flight; llmux RSS ${s.llmuxRssMiB.toFixed(0)} MiB (heap ${s.heapUsedMiB.toFixed(0)} MiB), nats-server ${s.natsRssMiB.toFixed(0)} MiB, simulator ${s.simRssMiB.toFixed(0)} MiB, llmux fds ${s.llmuxFds}; aborts ${JSON.stringify(s.aborts)}, migrations ${JSON.stringify(s.migrations)}`);
+      say(`${label}: ${s.inFlight} in flight; llmux RSS ${s.llmuxRssMiB.toFixed(0)} MiB${workersPid ? ` (gateway's ${s.frontRssMiB.toFixed(0)}, workers' ${s.workersRssMiB.toFixed(0)}, fds ${s.workersFds})` : ''} (gateway heap ${s.heapUsedMiB.toFixed(0)} MiB), nats-server ${s.natsRssMiB.toFixed(0)} MiB, simulator ${s.simRssMiB.toFixed(0)} MiB, llmux fds ${s.llmuxFds}; aborts ${JSON.stringify(s.aborts)}, migrations ${JSON.stringify(s.migrations)}`);
     };
     const gc = async (): Promise<void> => {
       llmux.child.kill('SIGHUP'); // memory-stack.ts runs a full GC on SIGHUP
+      workersProc?.child.kill('SIGHUP');
       await sleep(options.settleMs);
     };
 
@@ -168,6 +182,7 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
     await gc();
     await sample('idle', 0);
     let heapSnapshot: string | undefined;
+    let workersHeapSnapshot: string | undefined;
     const steps = [...new Set([...options.steps.filter((s) => s < options.streams), options.streams])].sort((a, b) => a - b);
     for (const target of steps) {
       // Open up to the step, never more than maxPending waiting for their first token; bounded by the time a stream lasts.
@@ -185,7 +200,10 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
       await sleep(options.settleMs);
       maxInFlight = Math.max(maxInFlight, clients.inFlight());
       await sample(`${target} streams`, target);
-      if (options.heapSnapshotAt === target) heapSnapshot = await snapshot(llmux.child, workDir, say);
+      if (options.heapSnapshotAt === target) {
+        heapSnapshot = await snapshot(llmux.child, workDir, say);
+        if (workersProc) workersHeapSnapshot = await snapshot(workersProc.child, workDir, say);
+      }
     }
     say('waiting for every stream to end ...');
     await clients.settled();
@@ -202,6 +220,7 @@ export async function runMemoryBench(options: MemoryRunOptions): Promise<MemoryR
       firstErrors: [...new Set(errors)].slice(0, 5),
       maxInFlight, fdLimit,
       ...(heapSnapshot ? { heapSnapshot } : {}),
+      ...(workersHeapSnapshot ? { workersHeapSnapshot } : {}),
     };
   } finally {
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);

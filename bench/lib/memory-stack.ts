@@ -26,6 +26,8 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'llmux-sim-8b' },
     workers: { type: 'string', default: '4' },
     capacity: { type: 'string', default: '128' },
+    // all: every role here; front: limiter, router, gateway (waiting for --workers workers started elsewhere); workers: the workers only.
+    role: { type: 'string', default: 'all' },
     'lease-timeout-ms': { type: 'string' },
     'keepalive-ms': { type: 'string' },
     'engine-stall-ms': { type: 'string' },
@@ -49,9 +51,25 @@ const log = createLogger('bench-memory', process.env.LLMUX_LOG_LEVEL ?? 'error')
 const tokens = createTokenCounter();
 const stops: Array<() => Promise<void>> = [() => tokens.close()];
 
+const role = values.role;
+if (!['all', 'front', 'workers'].includes(role)) throw new Error(`--role: all, front or workers, not ${role}`);
+const workerMetrics = new WorkerMetrics({ defaultMetrics: false });
+const startWorkers = async (): Promise<void> => {
+  for (let i = 0; i < count; i++) {
+    const worker = await runWorker({ natsUrl, log, engineUrl, engineKind: 'vllm', functionId: 'demo', versionId: 'v1', model, capacity, tokens, metrics: workerMetrics, timeouts });
+    stops.push(() => worker.stop());
+  }
+};
+let url = 'workers';
+if (role === 'workers') {
+  await startWorkers();
+} else {
+  url = await startFront();
+}
+
+async function startFront(): Promise<string> {
 const limiter = await runLimiter({ natsUrl, log });
 stops.push(() => limiter.stop());
-const workerMetrics = new WorkerMetrics({ defaultMetrics: false });
 const routerMetrics = new RouterMetrics({ defaultMetrics: false });
 const router = await runRouter({ natsUrl, log, metrics: routerMetrics });
 stops.push(() => router.stop());
@@ -65,12 +83,11 @@ stops.push(() => gateway.stop());
 gateway.metrics.include(workerMetrics.registry);
 gateway.metrics.include(routerMetrics.registry);
 await registerDemoFunction(gateway.catalog, model);
-for (let i = 0; i < count; i++) {
-  const worker = await runWorker({ natsUrl, log, engineUrl, engineKind: 'vllm', functionId: 'demo', versionId: 'v1', model, capacity, tokens, metrics: workerMetrics, timeouts });
-  stops.push(() => worker.stop());
-}
+if (role === 'all') await startWorkers();
 for (let i = 0; i < 400 && (router.table.size < count || router.catalog.resolve('demo', model) === undefined); i++) await sleep(25);
 if (router.table.size < count) throw new Error(`only ${router.table.size} of ${count} workers registered`);
+return gateway.url;
+}
 
 let stopping = false;
 process.on('SIGTERM', () => {
@@ -83,4 +100,4 @@ process.on('SIGTERM', () => {
 });
 // SIGHUP: a full GC (with --expose-gc), so the bench samples memory that is still held rather than garbage.
 process.on('SIGHUP', () => (globalThis as { gc?: () => void }).gc?.());
-process.stdout.write(`memory-stack ready ${gateway.url}\n`);
+process.stdout.write(`memory-stack ready ${url}\n`);
