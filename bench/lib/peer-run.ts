@@ -140,8 +140,9 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
     const skipped: Partial<Record<Name, string>> = {};
     const peer = targets.find((t) => t.name === 'peer');
     if (peer) {
-      const probe = await runStreamLoad({ ...streamed(peer), concurrency: 1, seconds: 0.01, tokens: o.streamTokens });
-      if (probe.errors > 0) skipped.peer = `skipped: ${peerStreamingIssue}; here: ${probe.firstError ?? 'failed'}`;
+      // Half a second of one client: a probe that sent nothing (a pause longer than its window) must not pass.
+      const probe = await runStreamLoad({ ...streamed(peer), concurrency: 1, seconds: 0.5, tokens: o.streamTokens });
+      if (probe.requests === 0 || probe.errors > 0) skipped.peer = `skipped: ${peerStreamingIssue}; here: ${probe.firstError ?? 'the probe sent no request'}`;
       say(skipped.peer ?? 'the peer streams: measuring it');
     }
 
