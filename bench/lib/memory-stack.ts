@@ -8,7 +8,12 @@
  *
  *   node dist/bench/lib/memory-stack.js --nats URL --engine-url URL --workers 80 --capacity 128
  *
- * Prints `memory-stack ready <gateway URL>` once every worker is in the router's table; SIGTERM stops it.
+ * `--role front` runs limiter, router and gateway only (waiting for --workers workers started first by
+ * `--role workers` in another process): `bench:memory --split`, so that neither process holds more
+ * than one socket per stream (the descriptor limit here is 20,000).
+ *
+ * Prints `memory-stack ready <gateway URL>` (`workers` for --role workers) once every worker is in
+ * the router's table; SIGTERM stops it, SIGHUP runs a full GC.
  */
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
