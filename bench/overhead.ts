@@ -8,7 +8,8 @@
  * traced cases compare two more `llmux up` stacks side by side, both fresh (a stack that served the
  * earlier cases carries their ledger and journal streams): one with tracing off (no OTEL_* set) and
  * one sampling 100 % of requests, exporting OTLP http/protobuf to a sink in this process. The threads
- * cases compare that untraced twin with a stack whose worker runs on a worker thread (`--threads 2`).
+ * cases compare a stack with every role on the main thread (`--threads 1`) with one whose worker runs
+ * on a worker thread (`--threads 2`); the other stacks run with `llmux up`'s default (the cores available).
  *
  *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16 --only traced]
  */
@@ -40,7 +41,8 @@ interface Stack {
   untracedUrl: string;
   /** The same stack, tracing every request. */
   tracedUrl: string;
-  /** The same stack with its worker on a worker thread (`--threads 2`). */
+  /** The same stack with every role on the main thread (`--threads 1`), and with its worker on a worker thread (`--threads 2`). */
+  singleThreadUrl: string;
   threadedUrl: string;
   simUrl: string;
   /** OTLP export requests the sink received, and their bytes. */
@@ -84,8 +86,10 @@ async function startStack(): Promise<Stack> {
   const traced = await up(simUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on',
     // A queue deep enough that no span is dropped at these rates: the cost measured is of exporting them all.
     OTEL_BSP_MAX_QUEUE_SIZE: '200000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048' });
+  const single = await up(simUrl, {}, ['--threads', '1']);
   const threaded = await up(simUrl, {}, ['--threads', '2']);
   return {
+    singleThreadUrl: single.baseUrl,
     threadedUrl: threaded.baseUrl,
     baseUrl: plain.baseUrl,
     untracedUrl: twin.baseUrl,
@@ -96,6 +100,7 @@ async function startStack(): Promise<Stack> {
       await plain.stop();
       await twin.stop();
       await traced.stop();
+      await single.stop();
       await threaded.stop();
       sink.server.close();
       await sim.stop();
@@ -113,12 +118,12 @@ const cases: Case[] = [
   // What tracing costs at 100 % sampling: the same llmux with and without it, side by side.
   { name: 'chat, non-streaming, traced 100 %', stream: false, traced: true },
   { name: 'chat, streaming, traced 100 %', stream: true, traced: true },
-  // What a worker thread buys: the same llmux with its worker on the main thread and on a thread of its own.
+  // What a worker thread buys: the same llmux with its worker on the main thread (--threads 1) and on a thread of its own (--threads 2).
   { name: 'chat, non-streaming, threads 2', stream: false, threaded: true },
   { name: 'chat, streaming, threads 2', stream: true, threaded: true },
 ];
 const chosen = cases.filter((c) => c.name.includes(values.only));
-const labels = (c: Case): [string, string] => (c.traced ? ['llmux', 'llmux traced'] : c.threaded ? ['llmux', 'llmux threads 2'] : ['direct', 'llmux']);
+const labels = (c: Case): [string, string] => (c.traced ? ['llmux', 'llmux traced'] : c.threaded ? ['llmux threads 1', 'llmux threads 2'] : ['direct', 'llmux']);
 
 function body(model: string, stream: boolean): string {
   return JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
     for (const c of chosen) {
       const [baseName, measuredName] = labels(c);
       const llmux = { url: stack.baseUrl, path: '/v1/chat/completions', body: body('demo/llmux-sim-8b', c.stream), ...(c.headers ? { headers: c.headers } : {}) };
-      const direct = c.traced || c.threaded ? { ...llmux, url: stack.untracedUrl } : { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
+      const direct = c.traced ? { ...llmux, url: stack.untracedUrl } : c.threaded ? { ...llmux, url: stack.singleThreadUrl }
+        : { url: stack.simUrl, path: '/v1/chat/completions', body: body('llmux-sim-8b', c.stream) };
       const viaLlmux = c.traced ? { ...llmux, url: stack.tracedUrl } : c.threaded ? { ...llmux, url: stack.threadedUrl } : llmux;
       say(`[${c.name}] warm-up`);
       await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });

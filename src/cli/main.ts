@@ -64,7 +64,7 @@ policyOptions(program
   .addOption(new Option('--ttft-ms <ms>', 'simulator time to first token').default(50).argParser(nonNegative))
   .addOption(new Option('--itl-ms <ms>', 'simulator inter-token latency').default(10).argParser(nonNegative))
   .addOption(new Option('--routers <n>', 'routers, active-active').default(1).argParser(positiveInt))
-  .addOption(new Option('--threads <n>', 'threads for the roles: 1 runs all on the main thread; N > 1 puts the workers and their simulators on N - 1 worker threads (docs/decisions/0005-actors-on-threads.md)').default(1).argParser(positiveInt))
+  .addOption(new Option('--threads <n>', 'threads for the roles: 1 runs all on the main thread; N > 1 puts the workers and their simulators on N - 1 worker threads (docs/decisions/0005-actors-on-threads.md)').default(undefined, 'the cores available').argParser(positiveInt))
   .addOption(new Option('--function <id>', 'the function (version v1) the workers serve; only "demo" is registered for you').default('demo'))
   .addOption(new Option('--config <file>', 'a YAML file of resources (functions, versions, keys, backends, routes) to apply once up, as llmux apply -f'))
   .addOption(new Option('--gateways <n>', 'gateways (each on its own port after the first)').default(1).argParser(positiveInt))

@@ -78,7 +78,7 @@ export interface LocalStackOptions {
    * Threads for the workers and their simulators: 1 (the default) runs every role on the main
    * thread; N > 1 spreads the workers (each with its simulator) over N − 1 worker threads, each
    * worker with its own NATS connection there, while the gateway, routers and limiter stay on the
-   * main thread (docs/decisions/0005-actors-on-threads.md).
+   * main thread (docs/decisions/0005-actors-on-threads.md). `llmux up` defaults to the cores available.
    */
   threads?: number;
   heartbeatMs?: number;
@@ -212,7 +212,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         };
         const thread = await HostedThread.start({ name: `workers ${mine.map((i) => workerIds[i]).join(', ')}`, entry: compiledFile(import.meta.url, 'thread-entry.js'),
           data: plan, log: options.log });
-        roles.add('worker', thread);
+        roles.add('worker thread', thread);
         threads.push(thread);
         engineUrls.push(...(thread.info.engines as string[]));
       }

@@ -5,7 +5,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { Stoppable } from './roles.js';
 
-export const stopOrder = ['gateway', 'limiter', 'worker', 'engine simulator', 'router', 'tokenizer pool', 'nats-server'] as const;
+export const stopOrder = ['gateway', 'limiter', 'worker', 'worker thread', 'engine simulator', 'router', 'tokenizer pool', 'nats-server'] as const;
 export type StopRole = (typeof stopOrder)[number];
 
 export class StartedRoles {

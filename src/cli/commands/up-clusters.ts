@@ -29,7 +29,7 @@ export async function upClusters(opts: UpOptions & { clusters: string }, policy:
     if (opts[key] !== undefined) throw new Error(`${flag} cannot be used with --clusters: ${why}`);
   }
   if (opts.gateways !== 1) throw new Error('--gateways cannot be used with --clusters: each cluster has one gateway');
-  if (opts.threads !== 1) throw new Error('--threads cannot be used with --clusters yet: each cluster runs its roles on the main thread');
+  if (opts.threads !== undefined && opts.threads !== 1) throw new Error('--threads cannot be used with --clusters yet: each cluster runs its roles on the main thread');
   if (opts.function !== 'demo') throw new Error('--function cannot be used with --clusters: its workers serve the demo function');
   const clusters = parseClusters(opts.clusters);
   // The supercluster's CA and certificates are made with openssl: installed like nats-server when missing.

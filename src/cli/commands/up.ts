@@ -1,4 +1,5 @@
 /** `llmux up`: a whole stack on this machine, with a ready-to-paste request. */
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RoutingMethod } from '../../control/function.schema.js';
 import { startLocalStack } from '../../launch/local-stack.js';
@@ -23,8 +24,8 @@ export interface UpOptions extends PolicyFlags {
   itlMs: number;
   routers: number;
   gateways: number;
-  /** Threads for the roles (local-stack.ts `threads`). */
-  threads: number;
+  /** Threads for the roles (local-stack.ts `threads`); default: the cores available. */
+  threads?: number;
   routingMethod: RoutingMethod;
   function: string;
   /** A YAML file of resources applied once the stack is up (as `llmux apply -f`). */
@@ -70,7 +71,7 @@ export async function up(opts: UpOptions): Promise<void> {
     port: opts.port,
     workers: opts.workers,
     routers: opts.routers,
-    threads: opts.threads,
+    threads: opts.threads ?? availableParallelism(),
     functionId: opts.function,
     llmConfig: { routingMethod: opts.routingMethod },
     apiKeys,
