@@ -1,6 +1,5 @@
 // Two clusters' routers on one in-memory bus: summaries, spill, one hop (the e2e test uses real NATS).
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { EngineAdapter, EngineEvent } from '../../engine-adapters/adapter.js';
 import { silentLogger } from '../../observability/logger.js';
 import { createTokenCounter } from '../../tokenize/index.js';
 import { MemoryBus } from '../../transport/memory/memory-transport.js';
@@ -11,19 +10,9 @@ import { parseReplyFrame, type ReplyFrame } from '../gateway/reply.protocol.js';
 import { startWorker } from '../worker/worker.js';
 import type { InferRequest } from '../worker/worker.protocol.js';
 import { type Router, startRouter } from './router.js';
-import { workerDescriptor } from './router-test-support.js';
+import { oneWordEngine, workerDescriptor } from './router-test-support.js';
 
-/** An engine answering one word. */
-const engine = (seen: string[]): EngineAdapter => ({
-  kind: 'one-word',
-  async *stream(request): AsyncIterable<EngineEvent[]> {
-    seen.push(request.requestId);
-    yield [{ type: 'delta', delta: { index: 0, text: 'hi', finishReason: 'stop' } }];
-  },
-  health: async () => true,
-  load: async () => undefined,
-  close: async () => undefined,
-});
+const engine = oneWordEngine;
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -1,6 +1,5 @@
 // Routers fed by workers' KV events, on one in-memory bus (the e2e test drives the simulator's real events over NATS).
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { EngineAdapter, EngineEvent } from '../../engine-adapters/adapter.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { KvEventBatch } from '../../protocol/kv-events.js';
 import { createTokenCounter } from '../../tokenize/index.js';
@@ -11,18 +10,10 @@ import type { LlmConfig } from '../../control/function.schema.js';
 import { startWorker } from '../worker/worker.js';
 import type { InferRequest } from '../worker/worker.protocol.js';
 import { type Router, startRouter } from './router.js';
-import { workerDescriptor } from './router-test-support.js';
+import { oneWordEngine, workerDescriptor } from './router-test-support.js';
 import { tokenBlocks } from './token-blocks.js';
 
-const engine: EngineAdapter = {
-  kind: 'one-word',
-  async *stream(): AsyncIterable<EngineEvent[]> {
-    yield [{ type: 'delta', delta: { index: 0, text: 'hi', finishReason: 'stop' } }];
-  },
-  health: async () => true,
-  load: async () => undefined,
-  close: async () => undefined,
-};
+const engine = oneWordEngine();
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {

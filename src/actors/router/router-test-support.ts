@@ -1,4 +1,5 @@
 /** Workers and requests for router tests and properties (test support; not used by llmux itself). */
+import type { EngineAdapter, EngineEvent } from '../../engine-adapters/adapter.js';
 import type { WorkerDescriptor, WorkerLoad } from './registry.protocol.js';
 import type { RoutingRequest } from './routing-request.js';
 
@@ -32,3 +33,15 @@ export function seededRandom(seed: number): () => number {
     return x / 4294967296;
   };
 }
+
+/** An engine answering one word, noting each request's id in `seen`. */
+export const oneWordEngine = (seen: string[] = []): EngineAdapter => ({
+  kind: 'one-word',
+  async *stream(request): AsyncIterable<EngineEvent[]> {
+    seen.push(request.requestId);
+    yield [{ type: 'delta', delta: { index: 0, text: 'hi', finishReason: 'stop' } }];
+  },
+  health: async () => true,
+  load: async () => undefined,
+  close: async () => undefined,
+});
