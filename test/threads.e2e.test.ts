@@ -14,7 +14,8 @@ import type { ThreadPlan } from '../src/launch/thread-entry.js';
 let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ workers: 3, threads: 3, heartbeatMs: 250, sim: { itlMs: 1 } });
+  // Round-robin: one request after another reaches every worker (least-busy may keep choosing the same idle one).
+  stack = await startTestStack({ workers: 3, threads: 3, heartbeatMs: 250, sim: { itlMs: 1 }, llmConfig: { routingMethod: 'round-robin' } });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
