@@ -37,8 +37,6 @@ export interface TargetContext {
   routes: RouteTable | undefined;
 }
 
-const refuse = (error: ErrorInfo): ErrorInfo => error;
-
 const selectorFields = ['owned_by', 'engine', 'inference_server'] as const;
 
 /**
@@ -69,13 +67,13 @@ export function resolveTarget(ctx: TargetContext, req: IncomingMessage, operatio
   const route = ctx.routes?.match(validated.model, operation.path);
   if (route) {
     if (!mayUse(principal, route.name)) {
-      return refuse({ code: ErrorCode.permissionDenied, retryable: false, message: `these credentials (tenant '${principal.tenant}') may not use route '${route.name}'` });
+      return { code: ErrorCode.permissionDenied, retryable: false, message: `these credentials (tenant '${principal.tenant}') may not use route '${route.name}'` };
     }
     const ownedBy = ownedBySelection(req, validated);
     const plan = ctx.routes?.plan(route, ownedBy);
     if (!plan || plan.backends.length === 0) {
-      return refuse({ code: ownedBy ? ErrorCode.noEligibleCandidates : ErrorCode.noActiveBackend, retryable: !ownedBy,
-        message: ownedBy ? `route '${route.name}' has no backend owned by '${ownedBy}'` : `route '${route.name}' names no backend that exists` });
+      return { code: ownedBy ? ErrorCode.noEligibleCandidates : ErrorCode.noActiveBackend, retryable: !ownedBy,
+        message: ownedBy ? `route '${route.name}' has no backend owned by '${ownedBy}'` : `route '${route.name}' names no backend that exists` };
     }
     const llmConfig: LlmConfig = route.contextLength !== undefined ? { contextLength: route.contextLength } : {};
     // Without a tokenizer setting, the model name's guess; an engine's own count wins where it reports one.
@@ -84,23 +82,23 @@ export function resolveTarget(ctx: TargetContext, req: IncomingMessage, operatio
   }
   const address = parseModelAddress(validated.model);
   if (!address) {
-    return refuse({ code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
-      message: `model '${validated.model}' is not of the form <function-id>/<model-name>; GET /v1/models lists them` });
+    return { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
+      message: `model '${validated.model}' is not of the form <function-id>/<model-name>; GET /v1/models lists them` };
   }
   const resolved = ctx.catalog.resolve(address.functionId, address.model);
   if (!resolved) {
-    return refuse({ code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
-      message: `model '${validated.model}' is not registered; GET /v1/models lists them` });
+    return { code: ErrorCode.noEligibleCandidates, retryable: false, param: 'model',
+      message: `model '${validated.model}' is not registered; GET /v1/models lists them` };
   }
   if (!mayUse(principal, address.functionId)) {
-    return refuse({ code: ErrorCode.permissionDenied, retryable: false,
-      message: `these credentials (tenant '${principal.tenant}') may not use function '${address.functionId}'` });
+    return { code: ErrorCode.permissionDenied, retryable: false,
+      message: `these credentials (tenant '${principal.tenant}') may not use function '${address.functionId}'` };
   }
   const { llmConfig } = resolved.model;
   const uris = llmConfig.uris;
   if (uris && !uris.includes(operation.path)) {
-    return refuse({ code: ErrorCode.unsupportedUri, retryable: false,
-      message: `model '${validated.model}' does not serve ${operation.path} (it serves ${uris.join(', ')})` });
+    return { code: ErrorCode.unsupportedUri, retryable: false,
+      message: `model '${validated.model}' does not serve ${operation.path} (it serves ${uris.join(', ')})` };
   }
   const override = requestedMethod(req.headers, llmConfig, validated.model);
   if (override instanceof LlmuxError) return override.toInfo();

@@ -186,12 +186,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   /** Tokens of the output, by the request's tokenizer; when that fails, the engine's count (or the delta count) stands. */
-  const countOutput = async (request: InferRequest, output: OutputText, rlog: Logger): Promise<number> => {
+  const countOutput = async (request: InferRequest, output: OutputText, rlog: () => Logger): Promise<number> => {
     try {
       const counts = await tokens.countTexts(request.tokenizer, output.texts());
       return counts.reduce((a, b) => a + b, 0);
     } catch (error) {
-      rlog.warn({ tokenizer: request.tokenizer, err: error }, 'completion token counting failed; using the delta count');
+      rlog().warn({ tokenizer: request.tokenizer, err: error }, 'completion token counting failed; using the delta count');
       return output.deltas;
     }
   };
@@ -228,7 +228,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       for (const deltas of unsent.splice(0)) send(reply, held, { type: 'chunk', seq: held.seq++, deltas });
     };
     const span = traceWorker(headers.traceparent, request, engine.kind, descriptor.workerId);
-    const rlog = log.child(requestLogFields(request.requestId, headers.traceparent));
+    // Only a request that fails or is cancelled writes a line: its logger is made then, not per request.
+    const rlog = (): Logger => log.child(requestLogFields(request.requestId, headers.traceparent));
     const meter = options.metrics?.engineCall({ operation: request.operation, model: request.model, provider: engine.kind, traceparent: span.engineTraceparent });
     /** Aborts the engine request when the engine goes silent after its first token (a stuck engine; a prefill may be long). */
     let stallTimer: NodeJS.Timeout | undefined;
@@ -295,7 +296,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       if (reason === 'cancel' || reason === 'orphaned') {
         outcome = 'cancelled';
         send(reply, held, { type: 'cancelled', requestId: request.requestId });
-        rlog.info({ reason }, reason === 'cancel' ? 'engine request aborted on cancel' : 'engine request aborted: its gateway is gone');
+        rlog().info({ reason }, reason === 'cancel' ? 'engine request aborted on cancel' : 'engine request aborted: its gateway is gone');
       } else {
         if (reason === 'stalled') stats.engineStalls++;
         // A shutdown or a stuck engine: the gateway carries the request on elsewhere.
@@ -309,7 +310,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         sendUnsent();
         send(reply, held, { type: 'error', seq: held.seq++, error: info, workerId: descriptor.workerId });
         const detail = engineFailureDetail(error) ?? (error instanceof LlmuxError ? undefined : String(error));
-        rlog.warn({ code: info.code, err: info.message, ...(detail ? { detail } : {}) }, 'engine request failed');
+        rlog().warn({ code: info.code, err: info.message, ...(detail ? { detail } : {}) }, 'engine request failed');
       }
     } finally {
       span.end(outcome, usage);
