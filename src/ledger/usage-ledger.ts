@@ -1,17 +1,20 @@
 /**
  * The usage ledger: one record per request (finished, failed or cancelled) appended to the usage
  * stream of the gateway's cluster (JetStream, file storage, placed in that cluster: `LLMUX_USAGE`
- * for the default cluster, `LLMUX_USAGE_<cluster>` for others) with `Nats-Msg-Id` = the record's own id, made by the
- * gateway (never the client's `x-request-id`, which a client may reuse, or copy from another
- * tenant's request to have its own go unbilled as a "duplicate"). Records wait
- * in an outbox until the server acknowledges them and are retried with backoff while it is away
- * (a restart, a partition); a retry of a record that was stored but not acknowledged is dropped by
- * the server as a duplicate. So every request has exactly one record, whatever happens to NATS.
+ * for the default cluster, `LLMUX_USAGE_<cluster>` for others). Records that end within
+ * `batchDelayMs` of each other share one message (usage-batch.ts) whose `Nats-Msg-Id` is made once for
+ * the batch; a batch of one carries the record's own id, made by the gateway (never the client's
+ * `x-request-id`, which a client may reuse, or copy from another tenant's request to have its own go
+ * unbilled as a "duplicate"). Batches wait in an outbox until the server acknowledges them and are
+ * retried whole, with backoff, while it is away (a restart, a partition); a retry of a batch that was
+ * stored but not acknowledged is dropped by the server as a duplicate. So every request has exactly
+ * one record, whatever happens to NATS.
  * The gateway's own crash loses the records still in its outbox (docs/policy.md). Readers
  * (`llmux usage`) read every cluster's stream (`readAllUsageRecords`).
  */
 import type { Logger } from '../observability/logger.js';
 import { defaultCluster, encodeSegment, subjects } from '../transport/subjects.js';
+import { batchBody, defaultBatchLimits, formBatches, singleBatch, subjectOf, type UsageBatch } from './usage-batch.js';
 import type { DurableStream, Transport } from '../transport/transport.js';
 
 /** What every usage stream's name starts with. */
@@ -71,32 +74,44 @@ export async function openUsageStream(transport: Transport, cluster: string = de
 const maxSubjectLength = 1_024;
 const maxRecordBytes = 64 * 1024;
 const maxFailuresWhileOthersLand = 5;
+/** A batch of several records that failed this often is sent again as one message per record, so one bad record holds up no other. */
+const splitAfterFailures = 2;
 /** Set-aside records kept in memory for the operator to inspect (the oldest dropped past this). */
 const keptAside = 1_000;
+/** How long a record waits for others to share its message (docs/benchmarks.md); `flush` sends at once. */
+export const defaultBatchDelayMs = 20;
 
 export class UsageLedger {
-  readonly #outbox: UsageRecord[] = [];
-  /** Failed appends per record, while others were stored since its first failure. */
-  readonly #failures = new Map<UsageRecord, { count: number; appendedThen: number }>();
+  /** Records not yet in a batch, with their JSON sizes. */
+  #outbox: UsageRecord[] = [];
+  readonly #sizes = new WeakMap<UsageRecord, number>();
+  /** Batches made and waiting for their (next) append. */
+  readonly #ready: UsageBatch[] = [];
   /** Records that can never be stored, newest last (see `setAside`). */
   readonly setAsideRecords: UsageRecord[] = [];
   setAside = 0;
+  /** Records in appends not yet answered. */
   #inFlight = 0;
+  #batchesInFlight = 0;
   #backoffMs = 0;
   #timer: NodeJS.Timeout | undefined;
+  #batchTimer: NodeJS.Timeout | undefined;
   #idle: Array<() => void> = [];
+  /** Records stored (a duplicate included), and records the server said it already had. */
   appended = 0;
   duplicates = 0;
 
   constructor(readonly stream: DurableStream, readonly log: Logger, readonly maxInFlight = 64, readonly onSetAside: (why: string) => void = () => undefined,
-    readonly cluster: string = defaultCluster) {}
+    readonly cluster: string = defaultCluster, readonly batchDelayMs = defaultBatchDelayMs) {}
 
   append(record: UsageRecord): void {
     if (this.cluster !== defaultCluster) record.cluster = this.cluster;
-    const why = unpublishable(record);
-    if (why) return this.#putAside(record, why);
+    const check = publishable(record);
+    if (typeof check === 'string') return this.#putAside(record, check);
+    this.#sizes.set(record, check);
     this.#outbox.push(record);
-    this.#pump();
+    if (this.#outbox.length >= defaultBatchLimits.maxRecords || this.batchDelayMs <= 0) return this.#formBatches();
+    this.#batchTimer ??= setTimeout(() => this.#formBatches(), this.batchDelayMs);
   }
 
   /** Keeps a record that can never be stored out of the outbox, so it holds up nothing, and says so. */
@@ -111,11 +126,14 @@ export class UsageLedger {
 
   /** Records not yet acknowledged. */
   get pending(): number {
-    return this.#outbox.length + this.#inFlight;
+    let ready = 0;
+    for (const b of this.#ready) ready += b.records.length;
+    return this.#outbox.length + ready + this.#inFlight;
   }
 
-  /** Resolves when every record is stored, or after `timeoutMs`. */
+  /** Resolves when every record is stored, or after `timeoutMs`. Sends what waits for a batch at once. */
   async flush(timeoutMs: number): Promise<void> {
+    if (this.#outbox.length > 0) this.#formBatches();
     if (this.pending === 0) return;
     await new Promise<void>((resolve) => {
       this.#idle.push(resolve);
@@ -123,32 +141,29 @@ export class UsageLedger {
     });
   }
 
+  #formBatches(): void {
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    const records = this.#outbox;
+    this.#outbox = [];
+    this.#ready.push(...formBatches(records, (r) => this.#sizes.get(r) ?? 0));
+    this.#pump();
+  }
+
   #pump(): void {
     if (this.#timer) return;
-    while (this.#outbox.length > 0 && this.#inFlight < this.maxInFlight) {
-      const record = this.#outbox.shift() as UsageRecord;
-      this.#inFlight++;
-      this.stream.append(subjects.usage(record.cluster ?? defaultCluster, record.tenant), record, record.recordId ?? record.requestId).then((ack) => {
-        this.appended++;
-        if (ack.duplicate) this.duplicates++;
+    while (this.#ready.length > 0 && this.#batchesInFlight < this.maxInFlight) {
+      const batch = this.#ready.shift() as UsageBatch;
+      const count = batch.records.length;
+      this.#inFlight += count;
+      this.#batchesInFlight++;
+      this.stream.append(batch.subject, batchBody(batch), batch.id).then((ack) => {
+        this.appended += count;
+        if (ack.duplicate) this.duplicates += count;
         this.#backoffMs = 0;
-        this.#failures.delete(record);
-      }, (error: unknown) => {
-        const failed = this.#failures.get(record) ?? { count: 0, appendedThen: this.appended };
-        failed.count++;
-        this.#failures.set(record, failed);
-        if (failed.count >= maxFailuresWhileOthersLand && this.appended > failed.appendedThen) {
-          this.#failures.delete(record);
-          this.#putAside(record, `failed ${failed.count} times while other records were stored: ${error instanceof Error ? error.message : String(error)}`);
-          return;
-        }
-        // To the back, so one record that keeps failing holds up none behind it; the same message id,
-        // so a copy the server did store is not stored twice.
-        this.#outbox.push(record);
-        this.#backoffMs = Math.min(5_000, Math.max(100, this.#backoffMs * 2));
-        if (this.#backoffMs >= 1_600) this.log.warn({ pending: this.pending, err: error instanceof Error ? error.message : String(error) }, 'usage ledger unavailable; retrying');
-      }).finally(() => {
-        this.#inFlight--;
+      }, (error: unknown) => this.#failed(batch, error)).finally(() => {
+        this.#inFlight -= count;
+        this.#batchesInFlight--;
         if (this.pending === 0) for (const done of this.#idle.splice(0)) done();
         if (this.#backoffMs > 0 && !this.#timer) {
           this.#timer = setTimeout(() => {
@@ -162,15 +177,41 @@ export class UsageLedger {
       });
     }
   }
+
+  #failed(batch: UsageBatch, error: unknown): void {
+    if (batch.failures === 0) batch.appendedThen = this.appended;
+    batch.failures++;
+    const why = error instanceof Error ? error.message : String(error);
+    if (batch.records.length > 1 && batch.failures >= splitAfterFailures) {
+      // One message per record from now on, each under the record's own id (a copy of the batch the
+      // server did store is then stored again: readers drop the repeat by record id).
+      this.#ready.push(...batch.records.map(singleBatch));
+    } else if (batch.failures >= maxFailuresWhileOthersLand && this.appended > batch.appendedThen) {
+      for (const record of batch.records) this.#putAside(record, `failed ${batch.failures} times while other records were stored: ${why}`);
+      return;
+    } else {
+      // To the back, so one batch that keeps failing holds up none behind it; the same message id,
+      // so a copy the server did store is not stored twice.
+      this.#ready.push(batch);
+    }
+    this.#backoffMs = Math.min(5_000, Math.max(100, this.#backoffMs * 2));
+    if (this.#backoffMs >= 1_600) this.log.warn({ pending: this.pending, err: why }, 'usage ledger unavailable; retrying');
+  }
+}
+
+/** Why a record can never be stored, or its size in JSON bytes. */
+function publishable(record: UsageRecord): string | number {
+  const subject = subjectOf(record);
+  if (subject.length > maxSubjectLength) return `its subject is ${subject.length} characters (at most ${maxSubjectLength})`;
+  const bytes = Buffer.byteLength(JSON.stringify(record));
+  if (bytes > maxRecordBytes) return `it is ${bytes} bytes (at most ${maxRecordBytes})`;
+  return bytes;
 }
 
 /** Why a record can never be stored, if it cannot. */
 export function unpublishable(record: UsageRecord): string | undefined {
-  const subject = subjects.usage(record.cluster ?? defaultCluster, record.tenant);
-  if (subject.length > maxSubjectLength) return `its subject is ${subject.length} characters (at most ${maxSubjectLength})`;
-  const bytes = Buffer.byteLength(JSON.stringify(record));
-  if (bytes > maxRecordBytes) return `it is ${bytes} bytes (at most ${maxRecordBytes})`;
-  return undefined;
+  const check = publishable(record);
+  return typeof check === 'string' ? check : undefined;
 }
 
 function isUsageRecord(v: unknown): v is UsageRecord {
@@ -182,7 +223,18 @@ function isUsageRecord(v: unknown): v is UsageRecord {
 /** Every record stored since `since` (epoch ms; records are stored when requests end, so read a little earlier than the range). */
 export async function readUsageRecords(stream: DurableStream, since = 0): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
-  for await (const m of stream.read(since)) if (isUsageRecord(m.body)) out.push(m.body);
+  const seen = new Set<string>();
+  for await (const m of stream.read(since)) {
+    for (const r of Array.isArray(m.body) ? m.body as unknown[] : [m.body]) {
+      if (!isUsageRecord(r)) continue;
+      // A batch split after failing may have been stored as well: a record id counts once.
+      if (r.recordId !== undefined) {
+        if (seen.has(r.recordId)) continue;
+        seen.add(r.recordId);
+      }
+      out.push(r);
+    }
+  }
   return out;
 }
 
