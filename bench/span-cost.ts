@@ -31,11 +31,15 @@ const request = {
   socket: { localAddress: '127.0.0.1', localPort: 8080 },
 } as unknown as IncomingMessage;
 
+const bucket = { scope: 'key:k', spec: '1000000-M', counts: 'tokens' as const };
+const limiter = { reserve: async () => ({ ok: true as const, completionTokens: 16, states: [], at: 0 }) };
+
 async function one(): Promise<void> {
   const res = Object.assign(new EventEmitter(), { statusCode: 200 }) as unknown as ServerResponse;
   const trace = traceInference(request, res, 'chat', 'demo/m');
   await trace.counting(async () => ({ total: 12 }));
-  await trace.admission(async () => ({ ok: true, reserved: false }));
+  // A request some limit applies to: admission reserves with the limiter (one span); without limits there is none.
+  await trace.limiter(limiter).reserve({ id: 'r', buckets: [bucket], promptTokens: 12, completion: { wanted: 16, flexible: false } });
   const end = trace.ending(() => undefined);
   traceRouting(trace.traceparent, 'llmux.route.demo', () => traceDecision({
     attempt: 1, method: 'least-loaded', outcome: 'dispatched', decisionMicros: 12, winner: 'w1', locality: 'prefer',

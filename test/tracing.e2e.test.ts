@@ -25,6 +25,9 @@ const plain = (v: OtlpValue): unknown => v.stringValue ?? (v.intValue !== undefi
 
 const spans: ReceivedSpan[] = [];
 const protobufBodies: Array<{ contentType: string; body: Buffer }> = [];
+/** Every export as received, and the resource attribute keys of the JSON ones. */
+const rawExports: string[] = [];
+const resourceKeys = new Set<string>();
 const engineTraceparents: string[] = [];
 const children: ChildProcess[] = [];
 const servers: Server[] = [];
@@ -47,10 +50,12 @@ function otlpReceiver(): Server {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const contentType = req.headers['content-type'] ?? '';
+      if (req.url === '/v1/traces') rawExports.push(body.toString('latin1'));
       if (req.url === '/v1/traces' && contentType.startsWith('application/json')) {
         const parsed = JSON.parse(body.toString('utf8')) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: OtlpValue }> }; scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
         for (const rs of parsed.resourceSpans) {
           const service = String(plain(rs.resource.attributes.find((a) => a.key === 'service.name')?.value ?? {}));
+          for (const a of rs.resource.attributes) resourceKeys.add(a.key);
           for (const ss of rs.scopeSpans) {
             for (const s of ss.spans) spans.push({ ...s, service, attrs: Object.fromEntries((s.attributes ?? []).map((a) => [a.key, plain(a.value)])) });
           }
@@ -86,20 +91,20 @@ const otel = (protocol: string): Record<string, string> => ({
   OTEL_TRACES_SAMPLER: 'parentbased_always_on',
 });
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const got = probe();
+    const got = await probe();
     if (got !== undefined) return got;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; spans so far: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-async function chat(gatewayUrl: string, traceparent: string): Promise<Response> {
+async function chat(gatewayUrl: string, traceparent: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${gatewayUrl}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer k1', traceparent },
+    headers: { 'content-type': 'application/json', authorization: 'Bearer k1', traceparent, ...headers },
     body: JSON.stringify({ model: 'demo/tiny', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
   });
 }
@@ -131,12 +136,29 @@ afterAll(async () => {
 
 describe('tracing across role processes', () => {
   it('tracing - one request is one trace: gateway server span, counting, admission, router decision, worker handling, engine client span', async () => {
-    const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1'],
-      /"url":"(http:\/\/[^"]+)"/, { ...otel('http/json'), OTEL_SERVICE_NAME: 'edge-gateway' });
+    const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1',
+      '--admin-key', 'adm-secret-7f3a'], /"url":"(http:\/\/[^"]+)"/, { ...otel('http/json'), OTEL_SERVICE_NAME: 'edge-gateway' });
     jsonGateway = gatewayUrl;
+
+    // No limit applies yet, so admission never calls the limiter: there is no admission span.
+    const unlimited = hex(16);
+    expect((await chat(gatewayUrl, `00-${unlimited}-${hex(8)}-01`)).status).toBe(200);
+    await until('the unlimited request\'s server span', () => spans.find((s) => s.traceId === unlimited && s.name === 'chat demo/tiny'));
+    await until('its counting span', () => spans.find((s) => s.traceId === unlimited && s.name === 'llmux.prompt_count'));
+    expect(spans.filter((s) => s.traceId === unlimited && s.name === 'llmux.admission')).toEqual([]);
+
+    // A limit per x-team header: a request that carries one is admitted with the limiter.
+    const patched = await fetch(`${gatewayUrl}/admin/api/functions/demo/versions/v1/models/tiny`, {
+      method: 'PATCH', headers: { authorization: 'Bearer adm-secret-7f3a', 'content-type': 'application/json' },
+      body: JSON.stringify({ rateLimitSelectors: [{ header: 'x-team', tokenRateLimit: '1000000-M' }] }),
+    });
+    expect(patched.status).toBe(200);
+    // The change reaches the gateway through a KV watch: the limit shows in the rate-limit headers.
+    await until('the x-team limit to apply', async () => ((await chat(gatewayUrl, `00-${hex(16)}-${hex(8)}-01`, { 'x-team': 'a' })).headers
+      .get('x-ratelimit-limit-tokens') ? true : undefined));
     const traceId = hex(16);
     const clientSpan = hex(8);
-    const res = await chat(gatewayUrl, `00-${traceId}-${clientSpan}-01`);
+    const res = await chat(gatewayUrl, `00-${traceId}-${clientSpan}-01`, { 'x-team': 'a' });
     expect(res.status).toBe(200);
     const answer = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
 
@@ -164,7 +186,7 @@ describe('tracing across role processes', () => {
       'gen_ai.response.finish_reasons': ['length'],
     });
     expect(counting.attrs['llmux.prompt.tokens']).toBeGreaterThan(0);
-    expect(admission.attrs['llmux.admission.admitted']).toBe(true);
+    expect(admission.attrs).toMatchObject({ 'llmux.admission.admitted': true, 'llmux.admission.limits': 1 });
     expect(route.attrs).toMatchObject({ 'llmux.routing.method': expect.any(String), 'llmux.routing.candidates': 1, 'llmux.routing.winner': 'w-one',
       'llmux.routing.outcome': 'dispatched', 'llmux.attempt': 1, 'llmux.config.version': expect.any(String) });
     expect(route.attrs['llmux.routing.decision_us']).toEqual(expect.any(Number));
@@ -236,5 +258,17 @@ describe('tracing across role processes', () => {
     expect(body.includes(Buffer.from('chat demo/tiny'))).toBe(true);
     // The router and worker still export JSON, into the same trace.
     await until('the worker span of the protobuf-traced request', () => spans.find((s) => s.traceId === traceId && s.name === 'llmux.worker'));
+  });
+
+  it('tracing - no export carries a secret from a role\'s command line or a request (the resource has no process.command_args)', async () => {
+    // Every role above ran with secrets on its command line or in its requests: --api-key k1, --admin-key, the bearer headers.
+    await until('exports from the gateways, router and worker', () => (new Set(spans.map((s) => s.service)).size >= 4 ? true : undefined));
+    expect(resourceKeys.has('process.pid')).toBe(true);
+    expect(resourceKeys.has('process.command_args')).toBe(false);
+    for (const body of rawExports) {
+      expect(body).not.toContain('adm-secret-7f3a');
+      expect(body).not.toContain('--api-key');
+      expect(body).not.toContain('Bearer');
+    }
   });
 });

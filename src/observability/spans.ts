@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Attributes, type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { traceparentFor } from '../actors/gateway/trace-context.js';
 import type { CandidateRecord, CandidateTable } from '../actors/router/decision.js';
+import type { ReserveInput, ReserveResult } from '../policy/limiter-state.js';
 import { tracingOn } from './tracing.js';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -49,25 +50,35 @@ export interface RequestOutcome {
   migrations?: number;
 }
 
+/** What admission asks of the limiter: a reservation against the limits that apply. */
+export interface Reserver {
+  reserve(input: ReserveInput): Promise<ReserveResult | 'unavailable'>;
+}
+
 /** The gateway's view of one inference request's trace. */
 export interface InferenceTrace {
   /** What goes in the NATS headers to routers and workers. */
   readonly traceparent: string;
   /** Prompt counting, as a child span. */
   counting<T>(run: () => Promise<T>): Promise<T>;
-  /** Admission with the limiter, as a child span. */
-  admission<T extends { ok: boolean }>(run: () => Promise<T>): Promise<T>;
+  /**
+   * The limiter admission reserves with: tracing on, each reservation (admission with the limiter,
+   * its round trip) is a child span. A request no limit applies to never calls the limiter, so it
+   * has no admission span.
+   */
+  limiter(limiter: Reserver): Reserver;
   /** Wraps the session's end callback: the server span ends with the request's outcome and usage. */
   ending<E extends RequestOutcome>(onEnd: (end: E) => void): (end: E) => void;
 }
 
 const untraced = <T>(run: () => Promise<T>): Promise<T> => run();
+const sameLimiter = (limiter: Reserver): Reserver => limiter;
 const sameEnd = <F>(onEnd: F): F => onEnd;
 
 /** The server span of an inference request; tracing off, only the `traceparent` to pass on (the client's, or a fresh one). */
 export function traceInference(req: IncomingMessage, res: ServerResponse, operation: string, model: string): InferenceTrace {
   const incoming = req.headers.traceparent as string | undefined;
-  if (!tracingOn()) return { traceparent: traceparentFor(incoming), counting: untraced, admission: untraced, ending: sameEnd };
+  if (!tracingOn()) return { traceparent: traceparentFor(incoming), counting: untraced, limiter: sameLimiter, ending: sameEnd };
   const genAiName = genAiOperation[operation] ?? operation;
   const local = req.socket.localAddress;
   const attributes: Attributes = {
@@ -125,7 +136,9 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
       const total = (prompt as { total?: unknown } | undefined)?.total;
       return typeof total === 'number' ? { 'llmux.prompt.tokens': total } : {};
     }),
-    admission: (run) => child('llmux.admission', run, (result) => admissionAttributes(result)),
+    limiter: (limiter) => ({
+      reserve: (input) => child('llmux.admission', () => limiter.reserve(input), (result) => reservationAttributes(input, result)),
+    }),
     ending: (onEnd) => {
       owned = true;
       return (outcome) => {
@@ -150,10 +163,11 @@ export function traceResume(req: IncomingMessage, res: ServerResponse, streamId:
   });
 }
 
-function admissionAttributes(result: { ok: boolean }): Attributes {
-  const r = result as { ok: boolean; reserved?: boolean; error?: { code?: string } };
-  return { 'llmux.admission.admitted': r.ok, ...(r.reserved !== undefined ? { 'llmux.admission.reserved': r.reserved } : {}),
-    ...(r.error?.code ? { 'llmux.admission.refusal': r.error.code } : {}) };
+/** A reservation's span attributes: how many limits it was checked against, and the limiter's answer. */
+function reservationAttributes(input: ReserveInput, result: ReserveResult | 'unavailable'): Attributes {
+  if (result === 'unavailable') return { 'llmux.admission.limits': input.buckets.length, 'llmux.admission.limiter': 'unavailable' };
+  return { 'llmux.admission.limits': input.buckets.length, 'llmux.admission.admitted': result.ok,
+    ...(result.ok ? {} : { 'llmux.admission.refusal': 'rate_limited', 'llmux.admission.limit': `${result.limited.scope.split(':')[0]}:${result.limited.kind}` }) };
 }
 
 /** The span of the router's dispatch now running: dispatch is synchronous, so one slot suffices. */

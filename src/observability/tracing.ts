@@ -7,6 +7,7 @@
  */
 import { type Context, type ContextManager, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
+import { resourceDetectors } from './resource-detectors.js';
 
 /** Whether the environment asks for traces: an OTLP endpoint or a trace exporter, and the SDK not disabled. */
 export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -44,8 +45,9 @@ export function tracingOn(): boolean {
  */
 export async function startTracing(role: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   if (on || !tracingConfigured(env)) return on;
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { NodeSDK, resources } = await import('@opentelemetry/sdk-node');
   sdk = new NodeSDK({
+    resourceDetectors: resourceDetectors(resources, env),
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: `llmux-${role}` }),
     ...(env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
     ...(env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),

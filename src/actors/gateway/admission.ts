@@ -26,6 +26,9 @@ export interface AdmissionOptions {
   log: Logger;
 }
 
+/** What admit uses: the limiter only to reserve (a traced one, when tracing is on). */
+export type AdmitOptions = Omit<AdmissionOptions, 'limiter'> & { limiter: Pick<LimiterClient, 'reserve'> };
+
 export interface AdmissionRequest {
   reservationId: string;
   principal: Principal;
@@ -44,7 +47,7 @@ export type Admission =
   | { ok: true; reserved: boolean; headers: Record<string, string>; budget?: { tokens: number; why: string }; admittedAt?: number }
   | { ok: false; error: ErrorInfo; headers: Record<string, string> };
 
-export async function admit(options: AdmissionOptions, request: AdmissionRequest): Promise<Admission> {
+export async function admit(options: AdmitOptions, request: AdmissionRequest): Promise<Admission> {
   const missing = missingSelectorHeader(request.llmConfig, request.headers);
   if (missing) {
     return { ok: false, headers: {}, error: { code: ErrorCode.invalidRequest, retryable: false, param: missing,

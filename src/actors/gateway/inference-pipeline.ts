@@ -99,10 +99,11 @@ export async function admitInference(deps: PipelineDeps, call: PipelineCall): Pr
   if (tooLong) return fail(tooLong.toInfo());
   if (res.destroyed) return undefined; // the client left while its body was being read: nothing to start
   const admission = deps.admission
-    ? await trace.admission(() => admit({ ...deps.admission as Omit<AdmissionOptions, 'log' | 'keys'>, log, metrics: deps.metrics, ...(deps.keys ? { keys: deps.keys } : {}) }, {
+    ? await admit({ ...deps.admission as Omit<AdmissionOptions, 'log' | 'keys'>, limiter: trace.limiter(deps.admission.limiter), log, metrics: deps.metrics,
+      ...(deps.keys ? { keys: deps.keys } : {}) }, {
       reservationId: call.reservationId, principal, functionId: target.functionId, model: target.model, llmConfig: target.llmConfig,
       headers: call.req.headers, promptTokens: prompt.total, maxTokens, answers: prompt.answers,
-    }))
+    })
     : undefined;
   if (admission && !admission.ok) return fail(admission.error, admission.headers);
   const budget = admission?.ok ? admission.budget : undefined;
