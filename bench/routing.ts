@@ -27,6 +27,7 @@ import { timeDecisions } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { buildWorkload, type Workload, type WorkloadShape, workloadShapes } from './lib/routing-workloads.js';
 import { alternatingOrder } from './lib/load.js';
+import { indexCounts, sampleQueues } from './lib/routing-probes.js';
 import { runScripts } from './lib/script-runner.js';
 import { mean, percentile } from './lib/stats.js';
 
@@ -51,6 +52,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     /** Repetitions of everything; methods run in alternating order (A B, B A, …); the summary is the geometric mean over runs. */
     runs: { type: 'string', default: '1' },
+    /** Words in each system prompt of shared-system-prompts and heterogeneous. */
+    'prefix-words': { type: 'string', default: '600' },
   },
 });
 const num = (name: keyof typeof values): number => {
@@ -107,6 +110,12 @@ interface MethodResult {
   prefixHitRate: number;
   sloAttainment: number;
   requestsPerEngine: number[];
+  /** Per engine: mean sequences waiting, and the share of the run with any waiting (saturation). */
+  meanWaiting: number[];
+  busyShare: number[];
+  preemptions: number;
+  /** The prefix index each request's first decision used. */
+  index: Record<string, number>;
 }
 
 if (values['kv-events'] !== 'on' && values['kv-events'] !== 'off') throw new Error(`--kv-events takes on or off, got ${String(values['kv-events'])}`);
@@ -134,7 +143,9 @@ async function runMethod(workload: Workload, method: RoutingMethod, round: numbe
         functionId, versionId: demoVersionId, model, capacity, ...(s.kvEvents ? { engineSettings: { 'kv-events': s.kvEvents.endpoint } } : {}) }));
     }
     await waitForWorkers(stack.router, engines);
-    const run = await runScripts(stack.gatewayUrl, stack.models[0] as string, workload);
+    const queues = sampleQueues(sims);
+    const run = await runScripts(stack.gatewayUrl, stack.models[0] as string, workload).finally(() => queues.stop());
+    const queue = queues.stop();
     const stats = sims.map((s) => s.stats());
     const queries = stats.reduce((n, s) => n + s.prefixCache.queries, 0);
     const hits = stats.reduce((n, s) => n + s.prefixCache.hits, 0);
@@ -147,6 +158,8 @@ async function runMethod(workload: Workload, method: RoutingMethod, round: numbe
       requestsPerSecond: run.samples.length / run.seconds, tokensPerSecond: tokens / run.seconds,
       prefixHitRate: queries > 0 ? hits / queries : 0, sloAttainment: ttft.length ? ttft.filter((t) => t <= sloMs).length / (ttft.length + run.errors) : 0,
       requestsPerEngine: stats.map((s) => s.requestsTotal),
+      meanWaiting: queue.meanWaiting, busyShare: queue.busyShare, preemptions: stats.reduce((n, s) => n + s.preemptions, 0),
+      index: indexCounts(run.samples.flatMap((s) => (s.requestId ? [s.requestId] : [])), stack.router.decisions),
     };
   } finally {
     for (const e of extra) await e.stop().catch(() => undefined);
@@ -159,7 +172,7 @@ async function waitForWorkers(router: { table: { size: number } }, n: number): P
   if (router.table.size < n) throw new Error(`only ${router.table.size} of ${n} workers joined the router within 5 s`);
 }
 
-const shapeOptions = { scale: num('scale'), engines, trace: String(values.trace), traceScale: num('trace-scale'), speedup: Math.max(0.01, num('speedup')), seed: num('seed') };
+const shapeOptions = { scale: num('scale'), engines, trace: String(values.trace), traceScale: num('trace-scale'), speedup: Math.max(0.01, num('speedup')), seed: num('seed'), prefixWords: num('prefix-words') };
 say(`bench:routing — ${engines} simulated engines (${JSON.stringify(sim)}); SLO: TTFT ≤ ${sloMs} ms; methods: ${methods.join(', ')}`);
 const results: MethodResult[] = [];
 const tables: string[] = [];
@@ -179,9 +192,11 @@ for (let run = 0; run < runs; run++) for (const shape of shapes) {
   results.push(...mine);
   const best = Math.min(...mine.map((r) => r.ttftMeanMs));
   tables.push(`${shape}: ${workload.description}\n${formatTable(
-    ['method', 'requests', 'errors', 'TTFT mean ms', '× best', 'TTFT p99 ms', 'ITL ms', 'req/s', 'tokens/s', 'prefix hits', `TTFT ≤ ${sloMs} ms`, 'requests per engine'],
+    ['method', 'requests', 'errors', 'TTFT mean ms', '× best', 'TTFT p99 ms', 'ITL ms', 'req/s', 'tokens/s', 'prefix hits', `TTFT ≤ ${sloMs} ms`, 'requests per engine', 'waiting per engine', 'queued share', 'preempt', 'index'],
     [...mine].sort((a, b) => methods.indexOf(a.method) - methods.indexOf(b.method)).map((r) => [r.method, fmt(r.requests), fmt(r.errors), fmt(r.ttftMeanMs, 1), fmt(r.ttftMeanMs / best, 2), fmt(r.ttftP99Ms, 1), fmt(r.itlMeanMs, 1),
-      fmt(r.requestsPerSecond, 1), fmt(r.tokensPerSecond), `${fmt(r.prefixHitRate * 100, 1)}%`, `${fmt(r.sloAttainment * 100, 1)}%`, r.requestsPerEngine.join('/')]),
+      fmt(r.requestsPerSecond, 1), fmt(r.tokensPerSecond), `${fmt(r.prefixHitRate * 100, 1)}%`, `${fmt(r.sloAttainment * 100, 1)}%`, r.requestsPerEngine.join('/'),
+      r.meanWaiting.map((w) => fmt(w, 1)).join('/'), r.busyShare.map((b) => `${fmt(b * 100, 0)}%`).join('/'), fmt(r.preemptions),
+      Object.entries(r.index).map(([k, n]) => `${k} ${n}`).join(', ')]),
   )}`);
   process.stdout.write(`\n${tables.at(-1) as string}\n`);
 }

@@ -38,6 +38,8 @@ export interface ShapeOptions {
   traceScale: number;
   speedup: number;
   seed: number;
+  /** shared-system-prompts and heterogeneous: words in each system prompt (default 600). */
+  prefixWords?: number;
 }
 
 const randomOf = (seed: number): (() => number) => seededRandom(seed);
@@ -59,15 +61,16 @@ export function buildWorkload(shape: WorkloadShape, o: ShapeOptions): Workload {
     case 'shared-system-prompts':
     case 'heterogeneous': {
       // 12 long system prompts, 4 conversations each of 3 turns: the shape of the issue's workload.
-      const systems = Array.from({ length: 12 }, (_, s) => `You are assistant ${s}. ${text(s + 1, 600)}`);
+      const words = o.prefixWords ?? 600;
+      const systems = Array.from({ length: 12 }, (_, s) => `You are assistant ${s}. ${text(s + 1, words)}`);
       const scripts = shuffle(Array.from({ length: count(48, o.scale) }, (_, c) => ({
         system: systems[c % systems.length] as string,
         users: [0, 1, 2].map((t) => `Conversation ${c} question ${t}: ${text(10_000 + c * 10 + t, 12)}`),
         maxTokens: 24,
       })), random);
       return shape === 'heterogeneous'
-        ? { shape, description: `${scripts.length} conversations × 3 turns over 12 system prompts of 600 words, 12 clients; half the engines 3× slower`, scripts, concurrency: 12, slowEngines: Math.floor(o.engines / 2) }
-        : { shape, description: `${scripts.length} conversations × 3 turns over 12 system prompts of 600 words, 12 clients`, scripts, concurrency: 12, slowEngines: 0 };
+        ? { shape, description: `${scripts.length} conversations × 3 turns over 12 system prompts of ${words.toLocaleString('en-US')} words, 12 clients; half the engines 3× slower`, scripts, concurrency: 12, slowEngines: Math.floor(o.engines / 2) }
+        : { shape, description: `${scripts.length} conversations × 3 turns over 12 system prompts of ${words.toLocaleString('en-US')} words, 12 clients`, scripts, concurrency: 12, slowEngines: 0 };
     }
     case 'multi-turn': {
       const scripts = Array.from({ length: count(32, o.scale) }, (_, c) => ({

@@ -11,6 +11,8 @@ export interface RequestSample {
   /** Mean gap between content chunks after the first; undefined with fewer than two. */
   itlMs?: number;
   tokens: number;
+  /** The gateway's x-request-id, to look up the router's decision record. */
+  requestId?: string;
 }
 
 export interface ScriptRunResult {
@@ -60,7 +62,9 @@ export async function runScripts(url: string, model: string, workload: Workload,
       fail(`status ${res.statusCode}: ${buffer.slice(0, 200)}`);
       return undefined;
     }
-    result.samples.push({ ttftMs: first - t0, ...(chunks > 1 ? { itlMs: (last - first) / (chunks - 1) } : {}), tokens: chunks });
+    const requestId = res.headers['x-request-id'];
+    result.samples.push({ ttftMs: first - t0, ...(chunks > 1 ? { itlMs: (last - first) / (chunks - 1) } : {}), tokens: chunks,
+      ...(typeof requestId === 'string' ? { requestId } : {}) });
     return text;
   };
 
