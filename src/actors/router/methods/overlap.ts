@@ -3,6 +3,13 @@
  * best index there is for it: the engine's own KV events where its worker sends them in the block
  * size the prompt was named in (kv-block-index.ts), else where this router and its peers sent
  * requests (prefix-index.ts).
+ *
+ * Where a worker has events, the share is the larger of the two. The events name only blocks the
+ * engine has computed, so for a prefill's length after a dispatch they say nothing of a prompt
+ * already on its way there; Dynamo's router counts such blocks as active for the same reason. Without
+ * this, a burst of requests sharing a cold prefix is spread by load alone over every engine, and each
+ * computes it (measured: bench:routing's saturation run, 33 % prefix hits on events alone, 90 % with
+ * the dispatches; docs/routing.md).
  */
 import type { MethodContext, PrefixIndexKind } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
@@ -21,7 +28,6 @@ export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext)
   const tokenBlocks = request.tokenBlocks ?? [];
   const usable = kv !== undefined && tokenBlocks.length > 0 && request.blockSize === kv.blockSize;
   let exact = 0;
-  const approximate: number[] = [];
   if (usable) {
     const matched = kv.matches(tokenBlocks, ids);
     // Of the whole prompt: a trailing partial block is never cached.
@@ -30,18 +36,15 @@ export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext)
       if (kv.hasEvents(id)) {
         shares[i] = ((matched[i] as number) * (request.blockSize as number)) / promptTokens;
         exact++;
-      } else {
-        approximate.push(i);
       }
     });
-  } else {
-    for (let i = 0; i < ids.length; i++) approximate.push(i);
   }
   const blocks = request.blocks ?? [];
-  if (approximate.length > 0 && blocks.length > 0) {
-    const matched = state.prefixes.matches(blocks, approximate.map((i) => ids[i] as string));
-    approximate.forEach((i, k) => {
-      shares[i] = (matched[k] as number) / blocks.length;
+  if (blocks.length > 0) {
+    // Every candidate: the exact ones take the larger share (above).
+    const matched = state.prefixes.matches(blocks, ids);
+    ids.forEach((_, i) => {
+      shares[i] = Math.max(shares[i] as number, (matched[i] as number) / blocks.length);
     });
   }
   return { shares, index: exact > 0 ? 'kv-events' : 'approximate' };
