@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RoutingOptions } from '../../control/function.schema.js';
 import { CacheHitTracker } from './cache-hits.js';
 import { decide } from './decision.js';
+import { costModel } from './methods/cost-model.js';
 import { routingRequest, seededRandom, workerDescriptor, workerLoad } from './router-test-support.js';
 import { newRoutingState } from './routing-request.js';
 import { WorkerTable } from './worker-table.js';
@@ -22,20 +23,32 @@ describe('cost-model', () => {
     const blocks = Array.from({ length: 10 }, (_, i) => 500 + i);
     state.prefixes.insert('w2', blocks); // w2 holds the whole prompt
     state.prefixes.insert('w1', blocks.slice(0, 5)); // w1 half of it
-    const { winner, candidates, index } = decide({ request: request(blocks), method: 'cost-model', options: {}, workers: table.ofFunction('fn'), state, now: 0 });
+    const { winner, candidates, index } = decide({ request: request(blocks), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 });
     expect([...candidates.scores]).toEqual([20, 10 + 24, 0 + 3 * 24]);
     expect(winner?.descriptor.workerId).toBe('w0');
     expect(index).toBe('approximate');
-    const heavy = decide({ request: request(blocks), method: 'cost-model', options: { overlapWeight: 4 }, workers: table.ofFunction('fn'), state, now: 0 });
+    const heavy = decide({ request: request(blocks), method: 'cost-model', options: { overlapWeight: 4 }, fleet: table.fleet('fn'), state, now: 0 });
     expect([...heavy.candidates.scores]).toEqual([80, 40 + 24, 72]);
     expect(heavy.winner?.descriptor.workerId).toBe('w1');
+  });
+
+  it('counts a request in flight by the blocks it brought, so a cached prefix is not counted once per request', () => {
+    const state = newRoutingState(seededRandom(4));
+    const blocks = Array.from({ length: 10 }, (_, i) => 900 + i);
+    state.prefixes.insert('w1', blocks); // w1 holds the whole prompt: a request there brings only its 4 completion blocks
+    const pick = (workers: ReturnType<WorkerTable['ofFunction']>) => costModel(workers, { request: request(blocks), serving: workers, options: {}, state });
+    for (let i = 0; i < 100; i++) pick(fleet([0, 0]).ofFunction('fn'));
+    const chosen = pick(fleet([0, 3]).ofFunction('fn'));
+    // w0 must prefill all 20 prompt blocks; w1's three requests in flight hold about 3 × 4 blocks of their own.
+    expect(chosen?.winner.descriptor.workerId).toBe('w1');
+    expect(chosen?.scores?.[1]).toBeLessThan(13);
   });
 
   it('with temperature 0 breaks ties to the lowest worker id, every time', () => {
     const table = fleet([0, 0, 0, 0]);
     const state = newRoutingState(seededRandom(2));
     for (let i = 0; i < 20; i++) {
-      expect(decide({ request: request([]), method: 'cost-model', options: {}, workers: table.ofFunction('fn'), state, now: 0 }).winner?.descriptor.workerId).toBe('w0');
+      expect(decide({ request: request([]), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 }).winner?.descriptor.workerId).toBe('w0');
     }
   });
 
@@ -44,7 +57,7 @@ describe('cost-model', () => {
     const state = newRoutingState(seededRandom(3));
     const counts = { w0: 0, w1: 0 };
     const draw = (options: RoutingOptions): void => {
-      const w = decide({ request: request([]), method: 'cost-model', options, workers: table.ofFunction('fn'), state, now: 0 }).winner?.descriptor.workerId as 'w0' | 'w1';
+      const w = decide({ request: request([]), method: 'cost-model', options, fleet: table.fleet('fn'), state, now: 0 }).winner?.descriptor.workerId as 'w0' | 'w1';
       counts[w]++;
     };
     for (let i = 0; i < 4000; i++) draw({ temperature: 1 });

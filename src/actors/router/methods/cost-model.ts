@@ -5,10 +5,13 @@
  *         + active decode blocks
  *
  * The cached prefix comes from the engine's KV events where its worker relays them, else from the
- * approximate prefix index (overlap.ts). Active decode blocks are estimated as the worker's
- * in-flight requests (its last report plus what was sent since) × the mean blocks per request of
- * the model (prompt plus completion budget, a moving mean): the router sees no sequence finish, so
- * it cannot count blocks one by one as Dynamo's does.
+ * approximate prefix index (overlap.ts). Active blocks are estimated as the worker's in-flight
+ * requests (its last report plus what was sent since) × the moving mean of the blocks a request
+ * brings to the engine it is sent to: its prompt blocks that engine did not hold, plus its
+ * completion budget. The router sees no sequence finish, so it cannot count blocks one by one as
+ * Dynamo's does; and counting each request's whole prompt, as this did first, counted a shared
+ * prefix once per request although the engine holds it once, so one request in flight outweighed a
+ * whole cached prompt and shared prefixes were spread over every engine (docs/routing.md, the lab).
  *
  * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties to the first
  * candidate (the lowest worker id); above 0, a worker is drawn with probability ∝
@@ -21,7 +24,7 @@ import { overlaps } from './overlap.js';
 export const defaultOverlapWeight = 1;
 /** vLLM's default block size, when neither the model nor the request names one. */
 export const defaultKvBlockSize = 16;
-/** The weight of each new request in the mean of blocks per request. */
+/** The weight of each new request in the mean of blocks a request brings. */
 const meanWeight = 0.05;
 
 export const costModel: RoutingMethodFn = (candidates, ctx) => {
@@ -32,8 +35,8 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   const promptBlocks = Math.ceil((request.promptTokens ?? request.tokens) / blockSize);
   const requestBlocks = Math.ceil(request.tokens / blockSize);
   const key = `${request.functionId}/${request.model}`;
+  // Before any request: this one's blocks, none cached.
   const mean = state.requestBlocks.get(key) ?? requestBlocks;
-  state.requestBlocks.set(key, mean + meanWeight * (requestBlocks - mean));
   const { shares, index } = overlaps(candidates, ctx);
   const weight = options.overlapWeight ?? defaultOverlapWeight;
   const logits = new Array<number>(n);
@@ -48,6 +51,8 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   }
   const temperature = options.temperature ?? 0;
   if (temperature > 0) best = sample(logits, min, max - min, temperature, state.random());
+  const brought = requestBlocks - promptBlocks * (shares[best] as number);
+  state.requestBlocks.set(key, mean + meanWeight * (brought - mean));
   return { winner: candidates[best] as WorkerEntry, scores: logits, cached: shares, index };
 };
 
