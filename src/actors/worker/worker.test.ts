@@ -33,7 +33,7 @@ function engineWith(batches: EngineEvent[][], engineLoad?: EngineLoad): EngineAd
 }
 
 /** A worker on an in-memory bus, with its registry events and reply frames collected. */
-async function start(engine: EngineAdapter) {
+async function start(engine: EngineAdapter, options: { acceptHoldMs?: number } = {}, onPublish?: (subject: string, body: unknown) => void) {
   const bus = new MemoryBus();
   const registry: RegistryEvent[] = [];
   const gateway = bus.connect('gateway');
@@ -41,7 +41,15 @@ async function start(engine: EngineAdapter) {
     const e = parseRegistryEvent(m.body);
     if (e) registry.push(e);
   });
-  const worker = await startWorker({ transport: bus.connect('w'), engine, tokens, log: silentLogger(),
+  const transport = bus.connect('w');
+  if (onPublish) {
+    const publish = transport.publish.bind(transport);
+    transport.publish = (subject, body, opts) => {
+      onPublish(subject, body);
+      publish(subject, body, opts);
+    };
+  }
+  const worker = await startWorker({ transport, engine, tokens, log: silentLogger(), ...options,
     descriptor: workerDescriptor('w', { engineKind: 'scripted', capacity: 4, heartbeatMs: 20 }) });
   stops.push(() => worker.stop());
   const frames = new Map<string, ReplyFrame[]>();
@@ -138,5 +146,61 @@ describe('worker - what it reports for routing', () => {
     await vi.waitFor(() => expect(w.lastBeat()?.load.state).toBe('draining'));
     const inbox = w.send('late');
     await vi.waitFor(() => expect(w.frames.get(inbox)?.[0]).toMatchObject({ type: 'error', workerId: 'w', error: { code: 'no_active_backend', retryable: true } }));
+  });
+});
+
+describe('worker - fewer messages per request', () => {
+  /** An engine whose answer waits for `open()`; `called` once the worker asked it. */
+  function gatedEngine() {
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const state = { called: false, open: () => open() };
+    const engine: EngineAdapter = {
+      ...engineWith([]),
+      async *stream() {
+        state.called = true;
+        await gate;
+        yield [{ type: 'delta', delta: { index: 0, role: 'assistant', text: 'hi', finishReason: 'stop' } }];
+      },
+    };
+    return { engine, state };
+  }
+
+  it('holds `accepted` back to go out with the answer\'s first frame', async () => {
+    const { engine, state } = gatedEngine();
+    const w = await start(engine, { acceptHoldMs: 60_000 });
+    const inbox = w.send('held', false);
+    await vi.waitFor(() => expect(state.called).toBe(true));
+    expect(w.frames.get(inbox)).toBeUndefined();
+    state.open();
+    await vi.waitFor(() => expect(w.frames.get(inbox)?.map((f) => f.type)).toEqual(['accepted', 'chunk', 'end']));
+  });
+
+  it('sends `accepted` alone once the hold is over when the engine has not answered', async () => {
+    const { engine, state } = gatedEngine();
+    const w = await start(engine, { acceptHoldMs: 5 });
+    const inbox = w.send('slow');
+    await vi.waitFor(() => expect(w.frames.get(inbox)?.map((f) => f.type)).toEqual(['accepted']));
+    state.open();
+    await vi.waitFor(() => expect(w.frames.get(inbox)?.at(-1)?.type).toBe('end'));
+  });
+
+  it('publishes the load event after a finish in the same event-loop turn as the request\'s end frame (one NATS flush)', async () => {
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
+    const published: Array<{ subject: string; type: unknown; turn: number }> = [];
+    const w = await start(engineWith([[{ type: 'delta', delta: { index: 0, text: 'x' } }]]), {}, (subject, body) => published.push({ subject, type: (body as { type?: unknown }).type, turn }));
+    const inbox = w.send('one', false);
+    await vi.waitFor(() => expect(w.registry.some((e) => e.type === 'load' && e.inFlight === 0)).toBe(true));
+    ticking = false;
+    const end = published.find((p) => p.subject === inbox && p.type === 'end');
+    const load = published.find((p) => p.subject === subjects.registry('local', 'w') && p.type === 'load');
+    expect(end?.turn).toBeDefined();
+    expect(load?.turn).toBe(end?.turn);
   });
 });
