@@ -18,7 +18,7 @@ function idleTable(ids: readonly string[]): WorkerTable {
 function owners(table: WorkerTable, options: RoutingOptions, state: RoutingState = newRoutingState()): Map<string, string> {
   const out = new Map<string, string>();
   for (const key of keys) {
-    const { winner } = decide({ request: routingRequest({ key }), method: 'session-affinity', options, workers: table.ofFunction('fn'), state, now: 0 });
+    const { winner } = decide({ request: routingRequest({ key }), method: 'session-affinity', options, fleet: table.fleet('fn'), state, now: 0 });
     out.set(key, winner!.descriptor.workerId);
   }
   return out;
@@ -73,8 +73,8 @@ describe.each(hashings)('session affinity (%s hashing)', (hashing) => {
           const state = newRoutingState();
           keyPicks.forEach((k, m) => {
             const { winner } = decide({ request: routingRequest({ key: `hot-${k}` }), method: 'session-affinity', options: { hashing, loadBound },
-              workers: table.ofFunction('fn'), state, now: 0 });
-            winner!.dispatchedSinceReport++;
+              fleet: table.fleet('fn'), state, now: 0 });
+            table.routed(winner!.descriptor.workerId, 0);
             const bound = Math.ceil((loadBound * (m + 1)) / n);
             expect(Math.max(...table.all().map(effectiveInFlight))).toBeLessThanOrEqual(bound);
           });

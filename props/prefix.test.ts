@@ -38,7 +38,7 @@ describe('prefix-aware routing', () => {
         const state = newRoutingState(seededRandom(seed));
         const blocks = Array.from({ length: blockCount }, (_, i) => seed * 1000 + i);
         state.prefixes.insert(holder, blocks);
-        const { winner } = decide({ request: routingRequest({ blocks }), method: 'prefix-aware', options: {}, workers: table.ofFunction('fn'), state, now: 0 });
+        const { winner } = decide({ request: routingRequest({ blocks }), method: 'prefix-aware', options: {}, fleet: table.fleet('fn'), state, now: 0 });
         const holderEntry = table.get(holder)!;
         const others = table.all().filter((w) => w !== holderEntry);
         const gap = utilization(holderEntry) - Math.min(...others.map(utilization));
@@ -59,7 +59,7 @@ describe('prefix-aware routing', () => {
     for (let turn = 0; turn < 10; turn++) {
       conversation += `user: question number ${turn} about prefix caches and load balancing?\nassistant: an answer of some length ${turn}.\n`;
       const blocks = prefixBlocks(conversation, 512);
-      const { winner } = decide({ request: routingRequest({ blocks }), method: 'prefix-aware', options: {}, workers: table.ofFunction('fn'), state, now: 0 });
+      const { winner } = decide({ request: routingRequest({ blocks }), method: 'prefix-aware', options: {}, fleet: table.fleet('fn'), state, now: 0 });
       state.prefixes.insert(winner!.descriptor.workerId, blocks);
       chosen.add(winner!.descriptor.workerId);
     }
@@ -76,7 +76,7 @@ describe('kv-aware routing', () => {
           engines.forEach((e, i) => table.upsert(workerDescriptor(`w${i}`, { capacity: 16 }),
             workerLoad({ engine: { kvCacheUsage: e.kv, waiting: e.waiting } }), 0));
           const { winner } = decide({ request: routingRequest({ blocks: [1, 2, 3] }), method: 'kv-aware', options: {},
-            workers: table.ofFunction('fn'), state: newRoutingState(seededRandom(seed)), now: 0 });
+            fleet: table.fleet('fn'), state: newRoutingState(seededRandom(seed)), now: 0 });
           const load = (e: { kv: number; waiting: number }) => e.kv + e.waiting / 16;
           const index = Number(winner!.descriptor.workerId.slice(1));
           expect(load(engines[index]!)).toBe(Math.min(...engines.map(load)));

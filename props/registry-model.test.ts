@@ -161,7 +161,7 @@ class Route implements fc.Command<Model, Real> {
   run(m: Model, r: Real): void {
     const allowed = [...m.workers].filter(([id, w]) => routable(w, m.now, this.exclude.includes(id))).map(([id]) => id);
     const { winner, candidates } = decide({ request: routingRequest({ exclude: this.exclude }), method: 'least-busy', options: {},
-      workers: r.table.ofFunction('fn'), state: r.state, now: m.now });
+      fleet: r.table.fleet('fn'), state: r.state, now: m.now });
     // The decision record's eligible set is exactly the model's, and every other worker has a reason.
     expect(candidates.records().filter((c) => c.excluded === undefined).map((c) => c.workerId).sort()).toEqual([...allowed].sort());
     expect(candidates.length).toBe(m.workers.size);
@@ -170,7 +170,7 @@ class Route implements fc.Command<Model, Real> {
       return;
     }
     expect(allowed).toContain(winner?.descriptor.workerId);
-    winner!.dispatchedSinceReport++;
+    r.table.routed(winner!.descriptor.workerId, 0);
     m.workers.get(winner!.descriptor.workerId)!.routedSinceReport++;
   }
   toString = () => `route(exclude [${this.exclude.join(', ')}])`;

@@ -51,7 +51,7 @@ export function tableOf(specs: readonly WorkerSpec[], now = 1_000): WorkerTable 
 }
 
 export function route(table: WorkerTable, method: RoutingMethod, request: RoutingRequest = routingRequest(), state: RoutingState = newRoutingState(), now = 1_000, cluster?: string) {
-  return decide({ request, method, options: {}, workers: table.ofFunction(request.functionId), state, now, ...(cluster ? { cluster } : {}) });
+  return decide({ request, method, options: {}, fleet: table.fleet(request.functionId), state, now, ...(cluster ? { cluster } : {}) });
 }
 
 /** A function's deployments, or none (then every version's workers serve). */

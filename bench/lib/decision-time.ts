@@ -75,9 +75,11 @@ export function timeDecisions(sizes: readonly number[], decisions: number): Deci
         const request = routingRequest({ requestId: `r${i}`, key: `session-${i % 500}`, tokens: ids.length + 256, promptTokens: ids.length, blocks: prefixBlocks(prompt, 512),
           ...(kv ? { tokenBlocks: tokenBlocks(ids, blockSize, 512), blockSize } : {}) });
         const t0 = performance.now();
-        const { winner } = decide({ request, method, options: {}, workers: table.ofFunction('fn'), state, now: 0, cluster: 'local' });
+        const { winner } = decide({ request, method, options: {}, fleet: table.fleet('fn'), state, now: 0, cluster: 'local' });
         samples.push((performance.now() - t0) * 1000);
-        if (winner) winner.dispatchedSinceReport = (winner.dispatchedSinceReport + 1) % 4;
+        // The winner takes the request; every fourth, its report comes in (loads stay bounded).
+        if (winner && winner.dispatchedSinceReport < 3) table.routed(winner.descriptor.workerId, 0);
+        else if (winner) table.updateInFlight(winner.descriptor.workerId, winner.load.inFlight, 0);
       }
       samples.sort((a, b) => a - b);
       out.push({ workers: n, method: kv ? `${method}+kv` : method, p50Us: percentile(samples, 50), p99Us: percentile(samples, 99) });

@@ -33,6 +33,16 @@ export class CircuitBreaker {
     this.#cooldownMs = policy.cooldownMs;
   }
 
+  /** When it opened, while open or half-open; undefined while closed. */
+  openedAt(): number | undefined {
+    return this.#state === 'open' ? this.#openedAt : undefined;
+  }
+
+  /** How long it stays open before a probe (doubling on each re-open). */
+  get cooldownMs(): number {
+    return this.#cooldownMs;
+  }
+
   state(now: number): BreakerState {
     if (this.#state === 'closed') return 'closed';
     return now - this.#openedAt >= this.#cooldownMs ? 'half-open' : 'open';

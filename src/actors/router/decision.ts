@@ -4,12 +4,13 @@
  * what a record of it needs for `GET /admin/api/decisions/<request-id>`.
  */
 import type { Locality, RoutingMethod, RoutingOptions } from '../../control/function.schema.js';
-import { type ExclusionReason, exclusionOf, exclusionReasons } from './eligibility.js';
+import { deployedIn, type ExclusionReason, exclusionCodes, exclusionReasons } from './eligibility.js';
+import { breakerTripped, capabilityBit, draining, type FleetColumns, limited, nameIdOf, unhealthy } from './fleet-columns.js';
 import type { RemoteCandidate, SpillReason } from './locality.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import { routingMethodFns } from './methods/index.js';
-import type { PrefixIndexKind, RoutingRequest, RoutingState } from './routing-request.js';
-import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
+import type { MethodContext, PrefixIndexKind, RoutingRequest, RoutingState } from './routing-request.js';
+import type { WorkerEntry } from './worker-table.js';
 
 export interface CandidateRecord {
   workerId: string;
@@ -62,8 +63,8 @@ export interface DecideInput {
   request: RoutingRequest;
   method: RoutingMethod;
   options: RoutingOptions;
-  /** Every worker registered for the request's function. */
-  workers: readonly WorkerEntry[];
+  /** Every worker registered for the request's function (WorkerTable.fleet). */
+  fleet: FleetColumns;
   state: RoutingState;
   now: number;
   /** The router's cluster: its eligible workers are preferred. */
@@ -72,33 +73,32 @@ export interface DecideInput {
 
 const reasonCodes = [undefined, ...exclusionReasons, 'other-cluster'] as const;
 type Reason = (typeof reasonCodes)[number];
-const codeOf = new Map<Reason, number>(reasonCodes.map((r, i) => [r, i]));
+const otherCluster = reasonCodes.length - 1;
 
 /**
- * The candidates of one decision in columns (typed arrays, plus the descriptors array) rather than
- * one object per worker: with a thousand workers a decision allocates a few arrays instead of a
- * thousand objects. Records are built only when someone asks for them.
+ * The candidates of one decision in columns (typed arrays over one buffer, plus the descriptors)
+ * rather than one object per worker: with a thousand workers a decision allocates a few arrays
+ * instead of a thousand objects. Records are built only when someone asks for them (the admin
+ * API); the counts by reason are kept in the pass, for the summary and the spans.
  */
 export class CandidateTable {
   readonly descriptors: WorkerDescriptor[];
   readonly inFlight: Float64Array;
-  readonly reasons: Uint8Array;
   /** NaN where the method gave no score. */
   readonly scores: Float64Array;
+  /** Per worker: 0 eligible, else its reason's code (eligibility.ts), `other-cluster` last. */
+  readonly reasons: Uint8Array;
+  /** Workers per reason code. */
+  readonly counts: Uint32Array;
 
-  constructor(workers: readonly WorkerEntry[]) {
-    const n = workers.length;
-    this.descriptors = new Array<WorkerDescriptor>(n);
-    this.inFlight = new Float64Array(n);
-    this.reasons = new Uint8Array(n);
-    this.scores = new Float64Array(n);
-    // Plain loops: typed-array `from` with a mapper and `fill` cost more than the decision itself.
-    for (let i = 0; i < n; i++) {
-      const w = workers[i] as WorkerEntry;
-      this.descriptors[i] = w.descriptor;
-      this.inFlight[i] = effectiveInFlight(w);
-      this.scores[i] = NaN;
-    }
+  constructor(descriptors: WorkerDescriptor[]) {
+    const n = descriptors.length;
+    const buffer = new ArrayBuffer(16 * n + 4 * reasonCodes.length + n);
+    this.descriptors = descriptors;
+    this.inFlight = new Float64Array(buffer, 0, n);
+    this.scores = new Float64Array(buffer, 8 * n, n);
+    this.counts = new Uint32Array(buffer, 16 * n, reasonCodes.length);
+    this.reasons = new Uint8Array(buffer, 16 * n + 4 * reasonCodes.length, n);
   }
 
   get length(): number {
@@ -120,15 +120,14 @@ export class CandidateTable {
     });
   }
 
-  /** "3 worker(s): 2 draining, 1 circuit-open" */
+  /** "3 worker(s): 2 draining, 1 circuit-open" (reasons in eligibility order, eligible first). */
   summary(): string {
     if (this.length === 0) return 'no worker serves it';
-    const counts = new Map<string, number>();
-    for (let i = 0; i < this.length; i++) {
-      const reason = this.excluded(i) ?? 'eligible';
-      counts.set(reason, (counts.get(reason) ?? 0) + 1);
-    }
-    return `${this.length} worker(s): ${[...counts].map(([reason, n]) => `${n} ${reason}`).join(', ')}`;
+    const parts: string[] = [];
+    this.counts.forEach((n, code) => {
+      if (n > 0) parts.push(`${n} ${reasonCodes[code] ?? 'eligible'}`);
+    });
+    return `${this.length} worker(s): ${parts.join(', ')}`;
   }
 }
 
@@ -140,43 +139,126 @@ export interface Decision {
   winnerCached?: number;
 }
 
-export function decide({ request, method, options, workers, state, now, cluster }: DecideInput): Decision {
-  const table = new CandidateTable(workers);
-  const eligible: WorkerEntry[] = [];
-  const eligibleIndex: number[] = [];
-  const serving: WorkerEntry[] = [];
-  workers.forEach((w, i) => {
-    const excluded = exclusionOf(w, request, now);
-    if (excluded !== 'model-mismatch' && excluded !== 'cannot-serve') serving.push(w);
-    if (excluded) {
-      table.reasons[i] = codeOf.get(excluded) as number;
-    } else {
-      eligible.push(w);
-      eligibleIndex.push(i);
+/**
+ * Scratch reused by every decision (decide() never yields): where each candidate sits in the
+ * fleet, and per worker the request's own exclusions (failed it, not deployed) ahead of the pass,
+ * which then calls nothing, so V8 keeps the columns in registers.
+ */
+let candidateAt = new Int32Array(1024);
+let excludedHere = new Uint8Array(1024);
+
+const code = exclusionCodes;
+
+export function decide({ request, method, options, fleet, state, now, cluster }: DecideInput): Decision {
+  const table = new CandidateTable(fleet.descriptors.slice());
+  const home = nameIdOf(cluster);
+  const { eligible, local } = classify(fleet, request, now, home, table);
+  // The router's own cluster first: eligible workers elsewhere wait while it has one.
+  const split = cluster !== undefined && local > 0 && local < eligible;
+  const candidates = gather(fleet, table, split ? local : eligible, split ? home : -1);
+  const pick = routingMethodFns[method](candidates, methodContext(request, options, state, fleet.entries, table.reasons));
+  const scored = pick?.scores;
+  if (scored) {
+    for (let k = 0; k < scored.length; k++) {
+      const score = scored[k];
+      if (score !== undefined) table.scores[candidateAt[k] as number] = score;
     }
-  });
-  let candidates = eligible;
-  let candidateIndex = eligibleIndex;
-  if (cluster !== undefined && eligible.some((w) => w.descriptor.cluster === cluster) && eligible.some((w) => w.descriptor.cluster !== cluster)) {
-    candidates = [];
-    candidateIndex = [];
-    eligible.forEach((w, k) => {
-      const i = eligibleIndex[k] as number;
-      if (w.descriptor.cluster === cluster) {
-        candidates.push(w);
-        candidateIndex.push(i);
-      } else {
-        table.reasons[i] = codeOf.get('other-cluster') as number;
-      }
-    });
   }
-  const pick = routingMethodFns[method](candidates, { request, options, state, serving });
-  pick?.scores?.forEach((score, k) => {
-    if (score !== undefined) table.scores[candidateIndex[k] as number] = score;
-  });
   const winnerAt = pick?.cached && pick.winner ? candidates.indexOf(pick.winner) : -1;
   return {
     winner: pick?.winner, candidates: table, ...(pick?.index ? { index: pick.index } : {}),
     ...(winnerAt >= 0 ? { winnerCached: pick?.cached?.[winnerAt] as number } : {}),
+  };
+}
+
+/**
+ * exclusionOf's rules in its order, from the columns, into the table (props/decision-record.test.ts
+ * holds the two equal). Returns how many are eligible, and how many of them in the `home` cluster.
+ */
+function classify(fleet: FleetColumns, request: RoutingRequest, now: number, home: number, table: CandidateTable): { eligible: number; local: number } {
+  const n = fleet.length;
+  const { inFlight, scores, reasons, counts } = table;
+  const { descriptors, models, serves, clusters, flags, capacity, reportedInFlight, dispatched, breakerOpenedAt, breakerCooldownMs } = fleet;
+  const { tokensPerMinuteUsed, tokensPerMinuteLimit, requestsPerMinuteReported, requestsPerMinuteLimit } = fleet;
+  if (excludedHere.length < n) excludedHere = new Uint8Array(Math.max(n, 2 * excludedHere.length));
+  const here = excludedHere;
+  for (const id of request.exclude) {
+    const slot = fleet.slotOf.get(id);
+    if (slot !== undefined) here[slot] = code['failed-this-request'];
+  }
+  const { deployments, tokens } = request;
+  if (deployments) {
+    for (let i = 0; i < n; i++) if (!deployedIn(descriptors[i] as WorkerDescriptor, deployments)) here[i] = code['not-deployed'];
+  }
+  const model = nameIdOf(request.model);
+  const need = capabilityBit(request.needs ?? 'generate');
+  scores.fill(NaN);
+  let eligible = 0;
+  let local = 0;
+  for (let i = 0; i < n; i++) {
+    const load = (reportedInFlight[i] as number) + (dispatched[i] as number);
+    const flag = flags[i] as number;
+    let reason = 0;
+    if (models[i] !== model) reason = code['model-mismatch'];
+    else if (((serves[i] as number) & need) === 0) reason = code['cannot-serve'];
+    else if (here[i] !== 0) reason = here[i] as number;
+    else if (flag & draining) reason = code.draining;
+    else if (flag & unhealthy) reason = code.unhealthy;
+    else if (flag & breakerTripped && (now - (breakerOpenedAt[i] as number) < (breakerCooldownMs[i] as number) || load > 0)) reason = code['circuit-open'];
+    else if (load >= (capacity[i] as number)) reason = code['at-capacity'];
+    else if (flag & limited && ((tokensPerMinuteUsed[i] as number) + tokens > (tokensPerMinuteLimit[i] as number)
+      || (requestsPerMinuteReported[i] as number) + (dispatched[i] as number) + 1 > (requestsPerMinuteLimit[i] as number))) reason = code['over-limit'];
+    inFlight[i] = load;
+    reasons[i] = reason;
+    counts[reason] = (counts[reason] as number) + 1;
+    if (reason === 0) {
+      eligible++;
+      if (clusters[i] === home) local++;
+    }
+  }
+  if (deployments) here.fill(0, 0, n);
+  for (const id of request.exclude) {
+    const slot = fleet.slotOf.get(id);
+    if (slot !== undefined) here[slot] = 0;
+  }
+  return { eligible, local };
+}
+
+/**
+ * The eligible workers the method chooses among (`size` of them: those in the `home` cluster when
+ * it is not -1, the others marked other-cluster), and where each sits (candidateAt).
+ */
+function gather(fleet: FleetColumns, table: CandidateTable, size: number, home: number): readonly WorkerEntry[] {
+  const n = fleet.length;
+  const { entries, clusters } = fleet;
+  const { reasons, counts } = table;
+  if (candidateAt.length < size) candidateAt = new Int32Array(Math.max(size, 2 * candidateAt.length));
+  const at = candidateAt;
+  if (size === n) {
+    for (let i = 0; i < n; i++) at[i] = i;
+    return entries;
+  }
+  const chosen = new Array<WorkerEntry>(size);
+  for (let i = 0, k = 0; i < n; i++) {
+    if (reasons[i] !== 0) continue;
+    if (home !== -1 && clusters[i] !== home) {
+      reasons[i] = otherCluster;
+      counts[0] = (counts[0] as number) - 1;
+      counts[otherCluster] = (counts[otherCluster] as number) + 1;
+      continue;
+    }
+    chosen[k] = entries[i] as WorkerEntry;
+    at[k++] = i;
+  }
+  return chosen;
+}
+
+function methodContext(request: RoutingRequest, options: RoutingOptions, state: RoutingState, entries: readonly WorkerEntry[], reasons: Uint8Array): MethodContext {
+  return {
+    request, options, state,
+    // Only consistent hashing asks: it spans the workers serving the model, eligible or not.
+    get serving() {
+      return entries.filter((_, i) => reasons[i] !== code['model-mismatch'] && reasons[i] !== code['cannot-serve']);
+    },
   };
 }

@@ -25,25 +25,38 @@ export const exclusionReasons = [
 ] as const;
 export type ExclusionReason = (typeof exclusionReasons)[number];
 
+/** Each reason as a small integer for a decision's columns: 1 + its place above (0: eligible). A literal, so reading it is a constant. */
+export const exclusionCodes = {
+  'model-mismatch': 1, 'cannot-serve': 2, 'not-deployed': 3, 'failed-this-request': 4, draining: 5, unhealthy: 6, 'circuit-open': 7, 'at-capacity': 8, 'over-limit': 9,
+} as const satisfies Record<ExclusionReason, number>;
+const codes = exclusionCodes;
+
 const generateOnly: readonly EngineCapability[] = ['generate'];
 
-export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number): ExclusionReason | undefined {
+/** `exclusionOf` as its code, without a string: what decide() runs for every worker. */
+export function exclusionCode(w: WorkerEntry, request: RoutingRequest, now: number): number {
   const { descriptor: d, load } = w;
-  if (d.model !== request.model) return 'model-mismatch';
-  if (!(d.serves ?? generateOnly).includes(request.needs ?? 'generate')) return 'cannot-serve';
-  if (!deployedIn(d, request.deployments)) return 'not-deployed';
-  if (request.exclude.includes(d.workerId)) return 'failed-this-request';
-  if (load.state === 'draining') return 'draining';
-  if (!load.healthy) return 'unhealthy';
+  if (d.model !== request.model) return codes['model-mismatch'];
+  if (!(d.serves ?? generateOnly).includes(request.needs ?? 'generate')) return codes['cannot-serve'];
+  if (!deployedIn(d, request.deployments)) return codes['not-deployed'];
+  if (request.exclude.length > 0 && request.exclude.includes(d.workerId)) return codes['failed-this-request'];
+  if (load.state === 'draining') return codes.draining;
+  if (!load.healthy) return codes.unhealthy;
+  const inFlight = effectiveInFlight(w);
   const breaker = w.breaker.state(now);
-  if (breaker === 'open' || (breaker === 'half-open' && effectiveInFlight(w) > 0)) return 'circuit-open';
-  if (effectiveInFlight(w) >= d.capacity) return 'at-capacity';
+  if (breaker === 'open' || (breaker === 'half-open' && inFlight > 0)) return codes['circuit-open'];
+  if (inFlight >= d.capacity) return codes['at-capacity'];
   if (d.limits) {
     const { tokensPerMinute, requestsPerMinute } = d.limits;
-    if (tokensPerMinute !== undefined && usedTokensPerMinute(w) + request.tokens > tokensPerMinute) return 'over-limit';
-    if (requestsPerMinute !== undefined && load.usage.requestsPerMinute + w.dispatchedSinceReport + 1 > requestsPerMinute) return 'over-limit';
+    if (tokensPerMinute !== undefined && usedTokensPerMinute(w) + request.tokens > tokensPerMinute) return codes['over-limit'];
+    if (requestsPerMinute !== undefined && load.usage.requestsPerMinute + w.dispatchedSinceReport + 1 > requestsPerMinute) return codes['over-limit'];
   }
-  return undefined;
+  return 0;
+}
+
+export function exclusionOf(w: WorkerEntry, request: RoutingRequest, now: number): ExclusionReason | undefined {
+  const code = exclusionCode(w, request, now);
+  return code === 0 ? undefined : exclusionReasons[code - 1];
 }
 
 /**

@@ -21,7 +21,7 @@ describe('locality - which cluster serves', () => {
     table.upsert(workerDescriptor('failed'), workerLoad(), 0);
     table.upsert(workerDescriptor('other-model', { model: 'x' }), workerLoad(), 0);
     table.upsert(workerDescriptor('remote', { cluster: 'b' }), workerLoad(), 0);
-    const { candidates } = decide({ request: routingRequest({ exclude: ['failed'] }), method: 'least-busy', options: {}, workers: table.ofFunction('fn'), state: newRoutingState(), now: 0, cluster: 'local' });
+    const { candidates } = decide({ request: routingRequest({ exclude: ['failed'] }), method: 'least-busy', options: {}, fleet: table.fleet('fn'), state: newRoutingState(), now: 0, cluster: 'local' });
     expect(localView(candidates, 'local', 0.5)).toEqual({ serving: 6, eligible: 2, available: 1, free: 10, saturated: 2, unhealthy: 1, draining: 1, failed: 1 });
     expect(localView(candidates, 'local', 0.1).available).toBe(0);
   });

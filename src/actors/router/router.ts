@@ -184,8 +184,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const noteRouted = (workerId: string, tokens: number, blocks: readonly number[] | undefined, predictedCached: number | undefined): void => {
     const entry = table.get(workerId);
     if (!entry) return;
-    entry.dispatchedSinceReport++;
-    entry.tokensSinceReport += tokens;
+    table.routed(workerId, tokens);
     if (blocks?.length) state.prefixes.insert(workerId, blocks);
     if (predictedCached !== undefined) cacheHits.predicted(workerId, predictedCached);
   };
@@ -242,7 +241,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (deployments) routingRequest.deployments = deployments;
     const t = now();
     const { winner, candidates, index, winnerCached } = decide({
-      request: routingRequest, method, options: configured?.routing ?? {}, workers: table.ofFunction(request.functionId),
+      request: routingRequest, method, options: configured?.routing ?? {}, fleet: table.fleet(request.functionId),
       state, now: t, cluster,
     });
     const { choice, remotes } = chooseRoute({

@@ -4,27 +4,33 @@
  * quarter interval it leaves the table within three intervals of its death.
  */
 import { type BreakerPolicy, CircuitBreaker } from './circuit-breaker.js';
+import { FleetColumns } from './fleet-columns.js';
 import type { WorkerDescriptor, WorkerLoad } from './registry.protocol.js';
 
+/** A worker as the table keeps it; only the table changes it (its columns mirror every change). */
 export interface WorkerEntry {
-  descriptor: WorkerDescriptor;
-  load: WorkerLoad;
+  readonly descriptor: WorkerDescriptor;
+  readonly load: WorkerLoad;
   /** Requests sent to the worker (by any router) since its last load report: its own count lags. */
-  dispatchedSinceReport: number;
+  readonly dispatchedSinceReport: number;
   /** Tokens (prompt + max completion) of those requests, for usage-based routing. */
-  tokensSinceReport: number;
-  lastSeen: number;
-  breaker: CircuitBreaker;
+  readonly tokensSinceReport: number;
+  readonly lastSeen: number;
+  readonly breaker: CircuitBreaker;
 }
 
+type MutableEntry = { -readonly [K in keyof WorkerEntry]: WorkerEntry[K] };
+
 export const expiryFactor = 2.5;
+
+const emptyFleet = new FleetColumns([]);
 
 export type BreakerChange = { workerId: string; change: 'opened' | 'closed' };
 
 export class WorkerTable {
-  readonly #workers = new Map<string, WorkerEntry>();
-  /** Workers by function id, sorted by worker id; rebuilt lazily after membership changes. */
-  #byFunction: Map<string, WorkerEntry[]> | undefined;
+  readonly #workers = new Map<string, MutableEntry>();
+  /** Workers by function id, sorted by worker id, as columns; rebuilt lazily after membership changes. */
+  #byFunction: Map<string, FleetColumns> | undefined;
 
   constructor(readonly breakerPolicy?: BreakerPolicy) {}
 
@@ -42,6 +48,7 @@ export class WorkerTable {
       existing.tokensSinceReport = 0;
       existing.lastSeen = now;
       const change = existing.breaker.report(load.outcomes, now);
+      this.#written(existing);
       return change ? { workerId: descriptor.workerId, change } : undefined;
     }
     const breaker = new CircuitBreaker(this.breakerPolicy);
@@ -58,6 +65,16 @@ export class WorkerTable {
     w.load = { ...w.load, inFlight };
     w.dispatchedSinceReport = 0;
     w.lastSeen = now;
+    this.#written(w);
+  }
+
+  /** A request this router (or a peer) sent to the worker, with its tokens (prompt + max completion). */
+  routed(workerId: string, tokens: number): void {
+    const w = this.#workers.get(workerId);
+    if (!w) return;
+    w.dispatchedSinceReport++;
+    w.tokensSinceReport += tokens;
+    this.#written(w);
   }
 
   remove(workerId: string): boolean {
@@ -82,17 +99,37 @@ export class WorkerTable {
 
   /** Every worker registered for a function, whatever model it serves, in a stable order (by id). */
   ofFunction(functionId: string): readonly WorkerEntry[] {
+    return this.fleet(functionId).entries;
+  }
+
+  /** The same workers as columns, for decide(). */
+  fleet(functionId: string): FleetColumns {
+    return this.#fleets().get(functionId) ?? emptyFleet;
+  }
+
+  #fleets(): Map<string, FleetColumns> {
     if (!this.#byFunction) {
-      const index = new Map<string, WorkerEntry[]>();
+      const lists = new Map<string, WorkerEntry[]>();
       for (const w of this.#workers.values()) {
-        const list = index.get(w.descriptor.functionId) ?? [];
+        const list = lists.get(w.descriptor.functionId) ?? [];
         list.push(w);
-        index.set(w.descriptor.functionId, list);
+        lists.set(w.descriptor.functionId, list);
       }
-      for (const list of index.values()) list.sort((a, b) => (a.descriptor.workerId < b.descriptor.workerId ? -1 : 1));
+      const index = new Map<string, FleetColumns>();
+      for (const [functionId, list] of lists) {
+        list.sort((a, b) => (a.descriptor.workerId < b.descriptor.workerId ? -1 : 1));
+        index.set(functionId, new FleetColumns(list));
+      }
       this.#byFunction = index;
     }
-    return this.#byFunction.get(functionId) ?? [];
+    return this.#byFunction;
+  }
+
+  /** Mirrors an entry's change into its function's columns (when they are built; else they will be). */
+  #written(w: WorkerEntry): void {
+    const fleet = this.#byFunction?.get(w.descriptor.functionId);
+    const slot = fleet?.slotOf.get(w.descriptor.workerId);
+    if (fleet && slot !== undefined) fleet.write(slot);
   }
 
   /** The shortest heartbeat interval in the table, for the sweep cadence. */
