@@ -145,7 +145,8 @@ export interface RunRouterOptions extends NatsAccess {
 
 export async function runRouter(options: RunRouterOptions): Promise<Router> {
   const routerId = options.routerId ?? newId('router');
-  const transport = await connectNats({ ...access(options), name: routerId });
+  // Its own `routed` events would come back to it, one read and decode per request, to be dropped.
+  const transport = await connectNats({ ...access(options), name: routerId, noEcho: true });
   const catalog = await openCatalog(transport);
   const router = await startRouter({ transport, catalog, log: options.log, routerId,
     requireWorkerBinding: options.requireWorkerBinding ?? options.nkeySeed !== undefined,

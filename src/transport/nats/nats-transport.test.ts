@@ -81,4 +81,24 @@ describe('nats transport', () => {
     expect(await kv.get('functions.f1')).toBeUndefined();
     watch.unsubscribe();
   });
+
+  it('with noEcho, delivers what a connection publishes to the others\' subscriptions but not to its own', async () => {
+    const quiet = await connectNats({ servers: server.url, name: 'test-no-echo', noEcho: true });
+    try {
+      const own: Inbound[] = [];
+      const other: Inbound[] = [];
+      quiet.subscribe('t.echo', (m) => own.push(m));
+      b.subscribe('t.echo', (m) => other.push(m));
+      await quiet.flush();
+      await b.flush();
+      quiet.publish('t.echo', { n: 1 });
+      b.publish('t.echo', { n: 2 });
+      await next(other, 2);
+      await next(own, 1);
+      await quiet.flush();
+      expect(own.map((m) => m.body)).toEqual([{ n: 2 }]);
+    } finally {
+      await quiet.close();
+    }
+  });
 });

@@ -49,6 +49,11 @@ export interface NatsTransportOptions {
    * only this timeout.
    */
   connectTimeoutMs?: number;
+  /**
+   * What this connection publishes never comes back to its own subscriptions: a router's `routed`
+   * events reach the other routers only, not a read and a decode of its own per request.
+   */
+  noEcho?: boolean;
 }
 
 export interface NatsTlsOptions {
@@ -75,6 +80,7 @@ export async function connectNats(options: NatsTransportOptions): Promise<NatsTr
     // server's certificate against the CA and the URL's host: its SANs must name 127.0.0.1 or the host.
     ...(options.tls !== undefined ? { tls: { ...options.tls } } : {}),
     ...(options.connectTimeoutMs !== undefined ? { timeout: options.connectTimeoutMs } : {}),
+    ...(options.noEcho ? { noEcho: true } : {}),
   }).catch((error: unknown) => {
     if (options.tls !== undefined && error instanceof TimeoutError) {
       throw new NatsTlsConnectError(`NATS at ${options.servers} did not complete a TLS connect in time: a server that requires client certificates (verify: true) refuses one that is missing ` +
