@@ -25,6 +25,7 @@ import { Overflow } from '../runtime/mailbox.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
 import { type RegistryEvent, type WorkerDescriptor, type WorkerLoad, type WorkerState } from '../router/registry.protocol.js';
 import { OutputText } from './output-text.js';
+import { TurnBatch } from './turn-batch.js';
 import { PeakEwma } from './peak-ewma.js';
 import { UsageWindow } from './usage-window.js';
 import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
@@ -64,6 +65,8 @@ interface Held {
   lastLease: number;
   /** The next chunk's sequence number. */
   seq: number;
+  /** Streamed deltas waiting for the end of the event-loop turn, to go out as one `chunk` (turn-batch.ts). */
+  streamed: Delta[];
   /** Set while the gateway's client is not reading: resolving it lets the engine read go on. */
   paused: { resume: () => void; done: Promise<void> } | undefined;
   /** The `accepted` frame while it waits to share a flush with the answer's first frame (`acceptHoldMs`). */
@@ -208,6 +211,25 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
   };
 
+  /** A request's streamed deltas of this turn as one `chunk`; due before any other numbered frame of the request. */
+  const sendStreamed = (reply: string, held: Held): void => {
+    if (held.streamed.length === 0) return;
+    const deltas = held.streamed;
+    held.streamed = [];
+    send(reply, held, { type: 'chunk', seq: held.seq++, deltas });
+  };
+  const streamedBatch = new TurnBatch<string>((reply) => {
+    const held = inFlight.get(reply);
+    if (!held) return;
+    try {
+      sendStreamed(reply, held);
+    } catch (error) {
+      // Outside the request's own run: a frame that cannot go out ends the request as one whose gateway is gone.
+      log.warn({ reply, err: error }, 'could not send a chunk frame; aborting its engine request');
+      held.controller.abort('orphaned' satisfies AbortReason);
+    }
+  });
+
   /** `hops`: only on the `end` frame of a timed request, the chain of its hop stamps. */
   const send = (reply: string, held: Held, frame: ReplyFrame, hops?: string): void => {
     if (held.accepted) sendAccepted(reply, held);
@@ -239,6 +261,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     let outcome: Outcome = 'failed';
     let tokensServed = 0;
     const started = performance.now();
+    let firstOutput = true;
     const output = new OutputText();
     /**
      * A non-streaming answer's chunks go out with its `end`: one flush, one socket write and one read
@@ -246,6 +269,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
      */
     const unsent: Delta[][] = [];
     const sendUnsent = (): void => {
+      sendStreamed(reply, held);
       for (const deltas of unsent.splice(0)) send(reply, held, { type: 'chunk', seq: held.seq++, deltas });
     };
     const span = traceWorker(headers.traceparent, request, engine.kind, descriptor.workerId);
@@ -292,10 +316,15 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         }
         if (deltas.length === 0) continue;
         meter?.chunk();
-        if (held.seq === 0 && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
+        if (firstOutput && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
+        firstOutput = false;
         if (request.stream) watchStall();
-        if (request.stream) send(reply, held, { type: 'chunk', seq: held.seq++, deltas });
-        else unsent.push(deltas);
+        if (request.stream) {
+          // Every read of this turn in one frame, sent with every other request's frames of the turn.
+          if (held.streamed.length === 0) held.streamed = deltas;
+          else for (const d of deltas) held.streamed.push(d);
+          streamedBatch.due(reply);
+        } else unsent.push(deltas);
         if (held.paused) {
           // The client is not reading: stop reading the engine (its socket fills) until it catches up.
           clearTimeout(stallTimer);
@@ -316,6 +345,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
       if (reason === 'cancel' || reason === 'orphaned') {
         outcome = 'cancelled';
+        held.streamed = [];
         send(reply, held, { type: 'cancelled', requestId: request.requestId });
         rlog().info({ reason }, reason === 'cancel' ? 'engine request aborted on cancel' : 'engine request aborted: its gateway is gone');
       } else {
@@ -354,6 +384,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         held.controller.abort('orphaned' satisfies AbortReason);
         continue;
       }
+      sendStreamed(reply, held);
       if (now - held.lastSent >= keepaliveMs) send(reply, held, { type: 'alive', seq: held.seq });
     }
   };
@@ -378,7 +409,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
             return;
           }
           const now = Date.now();
-          const held: Held = { controller: new AbortController(), lastSent: now, lastLease: now, seq: 0, paused: undefined };
+          const held: Held = { controller: new AbortController(), lastSent: now, lastLease: now, seq: 0, streamed: [], paused: undefined };
           // Keyed by reply subject: unique per dispatch attempt, whatever request id the client chose.
           inFlight.set(reply, held);
           held.accepted = { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId,
