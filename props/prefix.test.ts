@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../src/actors/router/decision.js';
 import { prefixBlocks } from '../src/actors/router/hash.js';
+import { leadingMatches } from '../src/actors/router/leading-blocks.js';
 import { defaultLoadWeight } from '../src/actors/router/methods/prefix-aware.js';
 import { routingRequest, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';
 import { newRoutingState } from '../src/actors/router/routing-request.js';
@@ -22,6 +23,30 @@ describe('prefix blocks', () => {
         if (firstDiff >= 0) expect(shared).toBeLessThanOrEqual(Math.floor(firstDiff / 64));
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('leading blocks', () => {
+  /** The plain rule: a worker holds the prompt's first k blocks when it holds each of them. */
+  const leading = (blocks: readonly number[], holders: ReadonlyMap<number, ReadonlySet<string>>, id: string): number => {
+    let k = 0;
+    while (k < blocks.length && holders.get(blocks[k] as number)?.has(id)) k++;
+    return k;
+  };
+
+  it('walking from the holders side gives every candidate the leading blocks it holds, and others 0', () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 12 }), fc.array(fc.subarray(ids), { minLength: 8, maxLength: 8 }),
+        fc.subarray(ids), fc.subarray(ids), (blocks, holding, candidates, without) => {
+          const holders = new Map(holding.map((h, b) => [b, new Set(h)] as const).filter(([, h]) => h.size > 0));
+          const take = (id: string) => !without.includes(id);
+          const got = leadingMatches(blocks, candidates, holders, take, (id) => candidates.indexOf(id));
+          expect(got).toEqual(candidates.map((id) => (take(id) ? leading(blocks, holders, id) : 0)));
+          expect(leadingMatches(blocks, candidates, holders, take)).toEqual(got);
+        }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RoutingOptions } from '../../control/function.schema.js';
 import { CacheHitTracker } from './cache-hits.js';
-import { decide } from './decision.js';
+import { decide, everyWorkerContext } from './decision.js';
 import { costModel } from './methods/cost-model.js';
 import { routingRequest, seededRandom, workerDescriptor, workerLoad } from './router-test-support.js';
 import { newRoutingState } from './routing-request.js';
@@ -36,9 +36,9 @@ describe('cost-model', () => {
     const state = newRoutingState(seededRandom(4));
     const blocks = Array.from({ length: 10 }, (_, i) => 900 + i);
     state.prefixes.insert('w1', blocks); // w1 holds the whole prompt: a request there brings only its 4 completion blocks
-    const pick = (workers: ReturnType<WorkerTable['ofFunction']>) => costModel(workers, { request: request(blocks), serving: workers, options: {}, state });
-    for (let i = 0; i < 100; i++) pick(fleet([0, 0]).ofFunction('fn'));
-    const chosen = pick(fleet([0, 3]).ofFunction('fn'));
+    const pick = (table: WorkerTable) => costModel(table.ofFunction('fn'), everyWorkerContext(table.fleet('fn'), request(blocks), state));
+    for (let i = 0; i < 100; i++) pick(fleet([0, 0]));
+    const chosen = pick(fleet([0, 3]));
     // w0 must prefill all 20 prompt blocks; w1's three requests in flight hold about 3 × 4 blocks of their own.
     expect(chosen?.winner.descriptor.workerId).toBe('w1');
     expect(chosen?.scores?.[1]).toBeLessThan(13);

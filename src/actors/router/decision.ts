@@ -144,7 +144,8 @@ export interface Decision {
  * fleet, and per worker the request's own exclusions (failed it, not deployed) ahead of the pass,
  * which then calls nothing, so V8 keeps the columns in registers.
  */
-let candidateAt = new Int32Array(1024);
+let slotsOf = new Int32Array(1024);
+let candidateOf = new Int32Array(1024);
 let excludedHere = new Uint8Array(1024);
 
 const code = exclusionCodes;
@@ -156,12 +157,12 @@ export function decide({ request, method, options, fleet, state, now, cluster }:
   // The router's own cluster first: eligible workers elsewhere wait while it has one.
   const split = cluster !== undefined && local > 0 && local < eligible;
   const candidates = gather(fleet, table, split ? local : eligible, split ? home : -1);
-  const pick = routingMethodFns[method](candidates, methodContext(request, options, state, fleet.entries, table.reasons));
+  const pick = routingMethodFns[method](candidates, methodContext(request, options, state, fleet, table.reasons));
   const scored = pick?.scores;
   if (scored) {
     for (let k = 0; k < scored.length; k++) {
       const score = scored[k];
-      if (score !== undefined) table.scores[candidateAt[k] as number] = score;
+      if (score !== undefined) table.scores[slotsOf[k] as number] = score;
     }
   }
   const winnerAt = pick?.cached && pick.winner ? candidates.indexOf(pick.winner) : -1;
@@ -226,20 +227,25 @@ function classify(fleet: FleetColumns, request: RoutingRequest, now: number, hom
 
 /**
  * The eligible workers the method chooses among (`size` of them: those in the `home` cluster when
- * it is not -1, the others marked other-cluster), and where each sits (candidateAt).
+ * it is not -1, the others marked other-cluster), where each sits (slotsOf), and the reverse (candidateOf).
  */
 function gather(fleet: FleetColumns, table: CandidateTable, size: number, home: number): readonly WorkerEntry[] {
   const n = fleet.length;
   const { entries, clusters } = fleet;
   const { reasons, counts } = table;
-  if (candidateAt.length < size) candidateAt = new Int32Array(Math.max(size, 2 * candidateAt.length));
-  const at = candidateAt;
+  if (slotsOf.length < n) {
+    slotsOf = new Int32Array(Math.max(n, 2 * slotsOf.length));
+    candidateOf = new Int32Array(slotsOf.length);
+  }
+  const at = slotsOf;
+  const of = candidateOf;
   if (size === n) {
-    for (let i = 0; i < n; i++) at[i] = i;
+    for (let i = 0; i < n; i++) at[i] = of[i] = i;
     return entries;
   }
   const chosen = new Array<WorkerEntry>(size);
   for (let i = 0, k = 0; i < n; i++) {
+    of[i] = -1;
     if (reasons[i] !== 0) continue;
     if (home !== -1 && clusters[i] !== home) {
       reasons[i] = otherCluster;
@@ -248,17 +254,25 @@ function gather(fleet: FleetColumns, table: CandidateTable, size: number, home: 
       continue;
     }
     chosen[k] = entries[i] as WorkerEntry;
+    of[i] = k;
     at[k++] = i;
   }
   return chosen;
 }
 
-function methodContext(request: RoutingRequest, options: RoutingOptions, state: RoutingState, entries: readonly WorkerEntry[], reasons: Uint8Array): MethodContext {
+function methodContext(request: RoutingRequest, options: RoutingOptions, state: RoutingState, fleet: FleetColumns, reasons: Uint8Array): MethodContext {
   return {
-    request, options, state,
+    request, options, state, fleet, slots: slotsOf, candidateAt: candidateOf,
     // Only consistent hashing asks: it spans the workers serving the model, eligible or not.
     get serving() {
-      return entries.filter((_, i) => reasons[i] !== code['model-mismatch'] && reasons[i] !== code['cannot-serve']);
+      return fleet.entries.filter((_, i) => reasons[i] !== code['model-mismatch'] && reasons[i] !== code['cannot-serve']);
     },
   };
+}
+
+/** For a test of one method: the context decide() gives it when every worker of the fleet is a candidate. */
+export function everyWorkerContext(fleet: FleetColumns, request: RoutingRequest, state: RoutingState, options: RoutingOptions = {}): MethodContext {
+  const table = new CandidateTable(fleet.descriptors.slice());
+  gather(fleet, table, fleet.length, -1);
+  return methodContext(request, options, state, fleet, table.reasons);
 }

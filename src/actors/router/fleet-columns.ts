@@ -7,6 +7,7 @@
  * to exclusionOf's for random fleets.
  */
 import type { EngineCapability } from '../../engine-adapters/adapter.js';
+import { hash53 } from './hash.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import type { WorkerEntry } from './worker-table.js';
 
@@ -44,7 +45,10 @@ export const limited = 8;
 export class FleetColumns {
   readonly entries: readonly WorkerEntry[];
   readonly descriptors: WorkerDescriptor[];
+  readonly workerIds: string[];
   readonly slotOf = new Map<string, number>();
+  /** The worker id's hash, 32 bits (session affinity's rendezvous weight mixes it with the key's). */
+  readonly idHash: Float64Array;
   /** The model's and the cluster's names (nameIdOf). */
   readonly models: Int32Array;
   readonly clusters: Int32Array;
@@ -65,16 +69,21 @@ export class FleetColumns {
   /** Tokens per minute as the router sees them (usedTokensPerMinute). */
   readonly tokensPerMinuteUsed: Float64Array;
   readonly requestsPerMinuteReported: Float64Array;
+  /** Its weight for simple-shuffle: `weight`, else its capacity. */
+  readonly weight: Float64Array;
+  /** Its time to first token (peak-EWMA), NaN before its first request. */
+  readonly ttftMs: Float64Array;
 
   constructor(entries: readonly WorkerEntry[]) {
     const n = entries.length;
     this.entries = entries;
     this.descriptors = new Array<WorkerDescriptor>(n);
+    this.workerIds = new Array<string>(n);
     this.models = new Int32Array(n);
     this.clusters = new Int32Array(n);
     this.serves = new Uint8Array(n);
     this.flags = new Uint8Array(n);
-    const numbers = new Float64Array(9 * n);
+    const numbers = new Float64Array(12 * n);
     const column = (k: number): Float64Array => numbers.subarray(k * n, (k + 1) * n);
     this.capacity = column(0);
     this.reportedInFlight = column(1);
@@ -85,6 +94,9 @@ export class FleetColumns {
     this.requestsPerMinuteLimit = column(6);
     this.tokensPerMinuteUsed = column(7);
     this.requestsPerMinuteReported = column(8);
+    this.idHash = column(9);
+    this.weight = column(10);
+    this.ttftMs = column(11);
     for (let i = 0; i < n; i++) {
       this.slotOf.set((entries[i] as WorkerEntry).descriptor.workerId, i);
       this.write(i);
@@ -100,6 +112,10 @@ export class FleetColumns {
     const w = this.entries[slot] as WorkerEntry;
     const { descriptor: d, load, breaker } = w;
     this.descriptors[slot] = d;
+    if (this.workerIds[slot] !== d.workerId) {
+      this.workerIds[slot] = d.workerId;
+      this.idHash[slot] = hash53(d.workerId) % 4294967296;
+    }
     this.models[slot] = intern(d.model);
     this.clusters[slot] = intern(d.cluster);
     let serves = 0;
@@ -117,5 +133,7 @@ export class FleetColumns {
     this.requestsPerMinuteLimit[slot] = d.limits?.requestsPerMinute ?? NaN;
     this.tokensPerMinuteUsed[slot] = load.usage.tokensPerMinute + w.tokensSinceReport;
     this.requestsPerMinuteReported[slot] = load.usage.requestsPerMinute;
+    this.weight[slot] = d.weight ?? d.capacity;
+    this.ttftMs[slot] = load.ttftMs ?? NaN;
   }
 }

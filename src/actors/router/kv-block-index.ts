@@ -42,6 +42,7 @@ export class KvBlockIndex {
   /** Workers whose events use another block size than the model's. */
   readonly #mismatched = new Set<string>();
   #blockSize: number | undefined;
+  #membership = 0;
 
   /** `blockSize`: the model's configured block size; without it, the first batch's sets it. */
   constructor(blockSize?: number, readonly maxBlocksPerWorker = defaultMaxBlocksPerWorker) {
@@ -58,6 +59,7 @@ export class KvBlockIndex {
     if (batch.blockSize !== this.#blockSize) {
       this.forget(id);
       this.#mismatched.add(id);
+      this.#membership++;
       return 'block-size-mismatch';
     }
     let mine = this.#workers.get(id);
@@ -74,6 +76,7 @@ export class KvBlockIndex {
     if (!mine) {
       mine = { lastSeq: batch.seq, byEngineHash: new Map(), names: new Map() };
       this.#workers.set(id, mine);
+      this.#membership++;
     }
     mine.lastSeq = batch.seq;
     for (const event of batch.events) {
@@ -100,8 +103,9 @@ export class KvBlockIndex {
   /** Forgets a worker's blocks and sequence (it left the table, or its feed broke). */
   forget(workerId: string): void {
     const mine = this.#workers.get(workerId);
-    this.#mismatched.delete(workerId);
+    if (this.#mismatched.delete(workerId)) this.#membership++;
     if (!mine) return;
+    this.#membership++;
     this.#clear(workerId, mine);
     this.#workers.delete(workerId);
   }
@@ -129,9 +133,18 @@ export class KvBlockIndex {
     return [...this.#workers.keys()];
   }
 
-  /** For each worker id: how many leading blocks of the prompt (its chained block names) it holds. */
-  matches(blocks: readonly number[], workerIds: readonly string[]): number[] {
-    return leadingMatches(blocks, workerIds, this.#holders, (id) => this.#workers.has(id));
+  /**
+   * For each worker id: how many leading blocks of the prompt (its chained block names) it holds.
+   * `withEvents` (whether the i-th has events) and `indexOf` spare a lookup per worker (leading-blocks.ts).
+   */
+  matches(blocks: readonly number[], workerIds: readonly string[], withEvents: (workerId: string, i: number) => boolean = (id) => this.#workers.has(id),
+    indexOf?: (workerId: string) => number): number[] {
+    return leadingMatches(blocks, workerIds, this.#holders, withEvents, indexOf);
+  }
+
+  /** Changes whenever a worker gains or loses usable events, so a view of hasEvents can be kept until it does. */
+  get membership(): number {
+    return this.#membership;
   }
 
   #store(id: string, mine: WorkerBlocks, blocks: readonly string[], parent: string | undefined, tokens: readonly number[]): void {

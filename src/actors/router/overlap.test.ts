@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { everyWorkerContext } from './decision.js';
 import { overlaps } from './methods/overlap.js';
 import { routingRequest, seededRandom, workerDescriptor, workerLoad } from './router-test-support.js';
 import { newRoutingState } from './routing-request.js';
@@ -18,7 +19,7 @@ function setup() {
     state.kv.forWorker(id, 'fn', 'm', blockSize).apply({ type: 'kv-events', workerId: id, model: 'm', blockSize, seq: 0, ts: 0, events: [{ type: 'cleared' }] });
   }
   const request = routingRequest({ promptTokens: ids.length, tokens: ids.length + 16, blocks: textBlocks, tokenBlocks: tokenBlocks(ids, blockSize), blockSize });
-  const ctx = { request, serving: table.ofFunction('fn'), options: {}, state };
+  const ctx = everyWorkerContext(table.fleet('fn'), request, state);
   return { table, state, ctx };
 }
 

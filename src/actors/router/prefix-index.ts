@@ -47,9 +47,12 @@ export class PrefixIndex {
     this.#byWorker.delete(workerId);
   }
 
-  /** For each worker id: how many leading blocks of the prompt it holds (0 when none). */
-  matches(blocks: readonly number[], workerIds: readonly string[]): number[] {
-    return leadingMatches(blocks, workerIds, this.#holders);
+  /**
+   * For each worker id: how many leading blocks of the prompt it holds (0 when none). `indexOf`
+   * (a worker id's place in `workerIds`, -1 when absent) lets the walk start from a block's holders.
+   */
+  matches(blocks: readonly number[], workerIds: readonly string[], indexOf?: (workerId: string) => number): number[] {
+    return leadingMatches(blocks, workerIds, this.#holders, undefined, indexOf);
   }
 
   blocksOf(workerId: string): number {

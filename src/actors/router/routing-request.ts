@@ -1,6 +1,7 @@
 /** What a routing method needs to know about a request, and what it may keep between requests. */
 import type { Deployment, RoutingMethod, RoutingOptions } from '../../control/function.schema.js';
 import type { EngineCapability } from '../../engine-adapters/adapter.js';
+import type { FleetColumns } from './fleet-columns.js';
 import type { HashRing } from './methods/hash-ring.js';
 import { KvIndexes } from './kv-indexes.js';
 import { PrefixIndex } from './prefix-index.js';
@@ -50,9 +51,17 @@ export function newRoutingState(random: () => number = Math.random): RoutingStat
 export interface MethodContext {
   request: RoutingRequest;
   /** Every worker serving the model, eligible or not (the membership of a hash ring). */
-  serving: readonly WorkerEntry[];
+  readonly serving: readonly WorkerEntry[];
   options: RoutingOptions;
   state: RoutingState;
+  /**
+   * The function's workers as columns, and where candidate k sits in them (`slots[k]`), and the
+   * reverse (`candidateAt[slot]`, -1 for a worker that is not a candidate): a method scoring a
+   * thousand candidates reads these rather than three objects per candidate. Valid during the call.
+   */
+  fleet: FleetColumns;
+  slots: Int32Array;
+  candidateAt: Int32Array;
 }
 
 /** A method's choice: one of the candidates, with the score it gave each (lower is better) where it scores. */
