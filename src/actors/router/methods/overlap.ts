@@ -11,6 +11,8 @@
  * computes it (measured: bench:routing's saturation run, 33 % prefix hits on events alone, 90 % with
  * the dispatches; docs/routing.md).
  */
+import type { FleetColumns } from '../fleet-columns.js';
+import type { KvBlockIndex } from '../kv-block-index.js';
 import type { MethodContext, PrefixIndexKind } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
 
@@ -21,31 +23,49 @@ export interface Overlap {
 }
 
 export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext): Overlap {
-  const { request, state } = ctx;
-  const ids = candidates.map((w) => w.descriptor.workerId);
-  const shares = new Array<number>(candidates.length).fill(0);
+  const { request, state, fleet, slots, candidateAt } = ctx;
+  const n = candidates.length;
+  const ids = new Array<string>(n);
+  for (let k = 0; k < n; k++) ids[k] = fleet.workerIds[slots[k] as number] as string;
+  // A worker id's candidate, without a map per decision: the fleet's slot, then the decision's candidate.
+  const indexOf = (id: string): number => {
+    const slot = fleet.slotOf.get(id);
+    return slot === undefined ? -1 : (candidateAt[slot] as number);
+  };
+  const shares = new Array<number>(n).fill(0);
   const kv = state.kv.get(request.functionId, request.model);
   const tokenBlocks = request.tokenBlocks ?? [];
   const usable = kv !== undefined && tokenBlocks.length > 0 && request.blockSize === kv.blockSize;
   let exact = 0;
   if (usable) {
-    const matched = kv.matches(tokenBlocks, ids);
+    const events = withEvents(fleet, kv);
+    const matched = kv.matches(tokenBlocks, ids, (_, k) => events[slots[k] as number] === 1, indexOf);
     // Of the whole prompt: a trailing partial block is never cached.
     const promptTokens = Math.max(request.promptTokens ?? 0, tokenBlocks.length * (request.blockSize as number));
-    ids.forEach((id, i) => {
-      if (kv.hasEvents(id)) {
-        shares[i] = ((matched[i] as number) * (request.blockSize as number)) / promptTokens;
+    for (let k = 0; k < n; k++) {
+      if (events[slots[k] as number] === 1) {
+        shares[k] = ((matched[k] as number) * (request.blockSize as number)) / promptTokens;
         exact++;
       }
-    });
+    }
   }
   const blocks = request.blocks ?? [];
   if (blocks.length > 0) {
     // Every candidate: the exact ones take the larger share (above).
-    const matched = state.prefixes.matches(blocks, ids);
-    ids.forEach((_, i) => {
-      shares[i] = Math.max(shares[i] as number, (matched[i] as number) / blocks.length);
-    });
+    const matched = state.prefixes.matches(blocks, ids, indexOf);
+    for (let k = 0; k < n; k++) shares[k] = Math.max(shares[k] as number, (matched[k] as number) / blocks.length);
   }
   return { shares, index: exact > 0 ? 'kv-events' : 'approximate' };
+}
+
+/** Per fleet slot, whether the worker's events are usable (KvBlockIndex.hasEvents), kept until the fleet or the index's membership changes. */
+const eventsSeen = new WeakMap<FleetColumns, { kv: KvBlockIndex; membership: number; events: Uint8Array }>();
+
+function withEvents(fleet: FleetColumns, kv: KvBlockIndex): Uint8Array {
+  const seen = eventsSeen.get(fleet);
+  if (seen && seen.kv === kv && seen.membership === kv.membership) return seen.events;
+  const events = new Uint8Array(fleet.length);
+  for (let slot = 0; slot < fleet.length; slot++) events[slot] = kv.hasEvents(fleet.workerIds[slot] as string) ? 1 : 0;
+  eventsSeen.set(fleet, { kv, membership: kv.membership, events });
+  return events;
 }
