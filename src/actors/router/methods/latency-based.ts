@@ -7,20 +7,28 @@
  * yet is costed at the mean of the others, so it is tried rather than starved or flooded.
  */
 import type { RoutingMethodFn } from '../routing-request.js';
-import { effectiveInFlight, type WorkerEntry } from '../worker-table.js';
+import type { WorkerEntry } from '../worker-table.js';
 
-export const latencyBased: RoutingMethodFn = (candidates, { state }) => {
+export const latencyBased: RoutingMethodFn = (candidates, { state, fleet, slots }) => {
   const n = candidates.length;
   if (n === 0) return undefined;
-  const known = candidates.map((w) => w.load.ttftMs).filter((t): t is number => t !== undefined);
-  const fallback = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
-  const cost = (w: WorkerEntry): number => (w.load.ttftMs ?? fallback) * (effectiveInFlight(w) + 1);
+  const { ttftMs, reportedInFlight, dispatched } = fleet;
+  let sum = 0;
+  let known = 0;
+  for (let k = 0; k < n; k++) {
+    const t = ttftMs[slots[k] as number] as number;
+    if (!Number.isNaN(t)) [sum, known] = [sum + t, known + 1];
+  }
+  const fallback = known > 0 ? sum / known : 1;
+  const cost = (k: number): number => {
+    const slot = slots[k] as number;
+    const t = ttftMs[slot] as number;
+    return (Number.isNaN(t) ? fallback : t) * ((reportedInFlight[slot] as number) + (dispatched[slot] as number) + 1);
+  };
   const a = Math.floor(state.random() * n);
   const b = n === 1 ? a : (a + 1 + Math.floor(state.random() * (n - 1))) % n;
-  const wa = candidates[a] as WorkerEntry;
-  const wb = candidates[b] as WorkerEntry;
-  const scores: Array<number | undefined> = candidates.map(() => undefined);
-  scores[a] = cost(wa);
-  scores[b] = cost(wb);
-  return { winner: cost(wb) < cost(wa) ? wb : wa, scores };
+  const scores = new Array<number | undefined>(n);
+  scores[a] = cost(a);
+  scores[b] = cost(b);
+  return { winner: (cost(b) < cost(a) ? candidates[b] : candidates[a]) as WorkerEntry, scores };
 };

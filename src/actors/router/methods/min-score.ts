@@ -2,14 +2,22 @@
 import type { Pick } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
 
+/** One pass keeping the lowest and how many tie at it, then the tie drawn (one random number, as a list of the tied would take). */
 export function lowestScore(candidates: readonly WorkerEntry[], score: (w: WorkerEntry, i: number) => number, random: () => number): Pick | undefined {
-  if (candidates.length === 0) return undefined;
-  const scores = candidates.map(score);
-  const best = Math.min(...scores);
-  const tied: number[] = [];
-  scores.forEach((s, i) => {
-    if (s === best) tied.push(i);
-  });
-  const index = tied[Math.floor(random() * tied.length)] as number;
-  return { winner: candidates[index] as WorkerEntry, scores };
+  const n = candidates.length;
+  if (n === 0) return undefined;
+  const scores = new Array<number>(n);
+  let best = Infinity;
+  let tied = 0;
+  for (let i = 0; i < n; i++) {
+    const s = score(candidates[i] as WorkerEntry, i);
+    scores[i] = s;
+    if (s < best) [best, tied] = [s, 1];
+    else if (s === best) tied++;
+  }
+  let draw = Math.floor(random() * tied);
+  for (let i = 0; i < n; i++) {
+    if (scores[i] === best && draw-- === 0) return { winner: candidates[i] as WorkerEntry, scores };
+  }
+  return undefined;
 }

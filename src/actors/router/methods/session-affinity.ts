@@ -11,7 +11,7 @@
  */
 import { hash53 } from '../hash.js';
 import type { MethodContext, Pick, RoutingMethodFn } from '../routing-request.js';
-import { effectiveInFlight, type WorkerEntry } from '../worker-table.js';
+import type { WorkerEntry } from '../worker-table.js';
 import { HashRing } from './hash-ring.js';
 
 export const defaultLoadBound = 1.25;
@@ -24,36 +24,26 @@ function mix32(x: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-const workerHashes = new Map<string, number>();
-function workerHash(id: string): number {
-  let h = workerHashes.get(id);
-  if (h === undefined) {
-    if (workerHashes.size > 100_000) workerHashes.clear();
-    h = hash53(id) % 4294967296;
-    workerHashes.set(id, h);
-  }
-  return h;
-}
-
 /**
- * Rendezvous: every candidate gets a pseudo-random weight for the key; the heaviest that fits the
- * bound wins (the heaviest overall when none fits). One pass, no sort. Scores: 1 − weight ÷ 2³²
- * (lower is preferred).
+ * Rendezvous: every candidate gets a pseudo-random weight for the key (its id's hash, kept in the
+ * fleet's columns, mixed with the key's); the heaviest that fits the bound wins (the heaviest overall
+ * when none fits). One pass, no sort. Scores: 1 − weight ÷ 2³² (lower is preferred).
  */
-function rendezvous(candidates: readonly WorkerEntry[], keyHash: number, fits: (w: WorkerEntry) => boolean): Pick | undefined {
-  const k = mix32(keyHash % 4294967296);
-  const scores: Array<number | undefined> = new Array(candidates.length);
+function rendezvous(candidates: readonly WorkerEntry[], keyHash: number, fits: (k: number) => boolean, { fleet, slots }: MethodContext): Pick | undefined {
+  const k0 = mix32(keyHash % 4294967296);
+  const n = candidates.length;
+  const scores = new Array<number>(n);
   let best = -1;
   let bestWeight = -1;
   let bestFit = -1;
   let bestFitWeight = -1;
-  candidates.forEach((w, i) => {
-    const weight = mix32(k ^ workerHash(w.descriptor.workerId));
+  for (let i = 0; i < n; i++) {
+    const weight = mix32(k0 ^ (fleet.idHash[slots[i] as number] as number));
     scores[i] = 1 - weight / 4294967296;
     // Ties (2^-32 likely) go to the lower worker id: candidates come in id order and only a strictly heavier weight wins.
     if (weight > bestWeight) [best, bestWeight] = [i, weight];
-    if (weight > bestFitWeight && fits(w)) [bestFit, bestFitWeight] = [i, weight];
-  });
+    if (weight > bestFitWeight && fits(i)) [bestFit, bestFitWeight] = [i, weight];
+  }
   const winner = candidates[bestFit >= 0 ? bestFit : best];
   return winner ? { winner, scores } : undefined;
 }
@@ -62,7 +52,7 @@ function rendezvous(candidates: readonly WorkerEntry[], keyHash: number, fits: (
  * Consistent hashing: walk the ring from the key and take the first candidate that fits the bound
  * (the first candidate when none does). Scores: the order of the walk (0 = the key's owner).
  */
-function ring(candidates: readonly WorkerEntry[], keyHash: number, fits: (w: WorkerEntry) => boolean, ctx: MethodContext): Pick | undefined {
+function ring(candidates: readonly WorkerEntry[], keyHash: number, fits: (k: number) => boolean, ctx: MethodContext): Pick | undefined {
   // The ring spans every worker serving the model, so a worker turning ineligible for a moment
   // does not rebuild it: the walk just skips it.
   const members = ctx.serving.map((w) => w.descriptor.workerId);
@@ -73,30 +63,30 @@ function ring(candidates: readonly WorkerEntry[], keyHash: number, fits: (w: Wor
     hashRing = new HashRing(members);
     ctx.state.rings.set(ringKey, hashRing);
   }
-  const position = new Map(candidates.map((w, i) => [w.descriptor.workerId, i]));
   const scores: Array<number | undefined> = new Array(candidates.length);
   let rank = 0;
   let first: number | undefined;
   for (const id of hashRing.walk(keyHash)) {
-    const i = position.get(id);
-    if (i === undefined) continue;
+    const slot = ctx.fleet.slotOf.get(id);
+    const i = slot === undefined ? -1 : (ctx.candidateAt[slot] as number);
+    if (i < 0) continue;
     scores[i] = rank++;
     first ??= i;
-    if (fits(candidates[i] as WorkerEntry)) return { winner: candidates[i] as WorkerEntry, scores };
+    if (fits(i)) return { winner: candidates[i] as WorkerEntry, scores };
   }
   return first === undefined ? undefined : { winner: candidates[first] as WorkerEntry, scores };
 }
 
-/** The most in-flight requests a worker may hold, this one included, under the bound. */
-export function affinityBound(candidates: readonly WorkerEntry[], loadBound: number): number {
-  const total = candidates.reduce((sum, w) => sum + effectiveInFlight(w), 0) + 1;
-  return Math.ceil((loadBound * total) / candidates.length);
-}
-
 export const sessionAffinity: RoutingMethodFn = (candidates, ctx): Pick | undefined => {
-  if (candidates.length === 0) return undefined;
+  const n = candidates.length;
+  if (n === 0) return undefined;
+  const { fleet, slots } = ctx;
+  const inFlight = (k: number): number => (fleet.reportedInFlight[slots[k] as number] as number) + (fleet.dispatched[slots[k] as number] as number);
   const keyHash = hash53(ctx.request.key ?? ctx.request.requestId);
-  const bound = affinityBound(candidates, ctx.options.loadBound ?? defaultLoadBound);
-  const fits = (w: WorkerEntry): boolean => effectiveInFlight(w) + 1 <= bound;
-  return ctx.options.hashing === 'consistent' ? ring(candidates, keyHash, fits, ctx) : rendezvous(candidates, keyHash, fits);
+  // The most in-flight requests a worker may hold, this one included, under the bound.
+  let total = 0;
+  for (let k = 0; k < n; k++) total += inFlight(k);
+  const bound = Math.ceil(((ctx.options.loadBound ?? defaultLoadBound) * (total + 1)) / n);
+  const fits = (k: number): boolean => inFlight(k) + 1 <= bound;
+  return ctx.options.hashing === 'consistent' ? ring(candidates, keyHash, fits, ctx) : rendezvous(candidates, keyHash, fits, ctx);
 };

@@ -5,19 +5,22 @@
 import type { RoutingMethodFn } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
 
-const weightOf = (w: WorkerEntry): number => w.descriptor.weight ?? w.descriptor.capacity;
-
-export const simpleShuffle: RoutingMethodFn = (candidates, { state }) => {
-  if (candidates.length === 0) return undefined;
-  const total = candidates.reduce((sum, w) => sum + weightOf(w), 0);
+export const simpleShuffle: RoutingMethodFn = (candidates, { state, fleet, slots }) => {
+  const n = candidates.length;
+  if (n === 0) return undefined;
+  const { weight } = fleet;
+  let total = 0;
+  for (let k = 0; k < n; k++) total += weight[slots[k] as number] as number;
   let point = state.random() * total;
-  let winner = candidates[candidates.length - 1] as WorkerEntry;
-  for (const w of candidates) {
-    point -= weightOf(w);
+  let winner = n - 1;
+  for (let k = 0; k < n; k++) {
+    point -= weight[slots[k] as number] as number;
     if (point < 0) {
-      winner = w;
+      winner = k;
       break;
     }
   }
-  return { winner, scores: candidates.map((w) => weightOf(w) / total) };
+  const scores = new Array<number>(n);
+  for (let k = 0; k < n; k++) scores[k] = (weight[slots[k] as number] as number) / total;
+  return { winner: candidates[winner] as WorkerEntry, scores };
 };

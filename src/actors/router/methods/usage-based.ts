@@ -3,8 +3,9 @@
  * since), as LiteLLM's usage-based routing. Workers whose per-minute limits the request would break
  * are already excluded (eligibility.ts).
  */
-import { usedTokensPerMinute } from '../eligibility.js';
 import type { RoutingMethodFn } from '../routing-request.js';
 import { lowestScore } from './min-score.js';
 
-export const usageBased: RoutingMethodFn = (candidates, { state }) => lowestScore(candidates, usedTokensPerMinute, state.random);
+export const usageBased: RoutingMethodFn = (candidates, { state, fleet, slots }) =>
+  // usedTokensPerMinute(), from the columns.
+  lowestScore(candidates, (_, k) => fleet.tokensPerMinuteUsed[slots[k] as number] as number, state.random);
