@@ -7,9 +7,12 @@
 // Bytes outside this set are written as `~` + two hex digits; `~` itself is escaped too, so the
 // encoding is injective and reversible.
 const SAFE = /^[A-Za-z0-9_-]$/;
+/** A value of safe characters only is its own encoding: the common case (ids, most model names), without the byte loop. */
+const ALL_SAFE = /^[A-Za-z0-9_-]+$/;
 
 export function encodeSegment(value: string): string {
   if (value.length === 0) return '~';
+  if (ALL_SAFE.test(value)) return value;
   let out = '';
   for (const byte of new TextEncoder().encode(value)) {
     const ch = String.fromCharCode(byte);
