@@ -11,18 +11,25 @@
  * at random. A prompt shorter than one block is routed on load alone.
  */
 import type { MethodContext, Pick } from '../routing-request.js';
-import { utilization, type WorkerEntry } from '../worker-table.js';
+import type { WorkerEntry } from '../worker-table.js';
 import { lowestScore } from './min-score.js';
 import { overlaps } from './overlap.js';
 
 export const defaultLoadWeight = 2;
 
-export function prefixCost(candidates: readonly WorkerEntry[], ctx: MethodContext, load: (w: WorkerEntry) => number): Pick | undefined {
+/** `load(w, k)`: the k-th candidate's load (it may read the fleet's columns at `ctx.slots[k]` rather than `w`). */
+export function prefixCost(candidates: readonly WorkerEntry[], ctx: MethodContext, load: (w: WorkerEntry, k: number) => number): Pick | undefined {
   const { shares, index } = overlaps(candidates, ctx);
   const weight = ctx.options.loadWeight ?? defaultLoadWeight;
-  const pick = lowestScore(candidates, (w, i) => 1 - (shares[i] as number) + weight * load(w), ctx.state.random);
+  const pick = lowestScore(candidates, (w, i) => 1 - (shares[i] as number) + weight * load(w, i), ctx.state.random);
   return pick ? { ...pick, cached: shares, index } : undefined;
 }
 
-export const prefixAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined =>
-  prefixCost(candidates, ctx, utilization);
+export const prefixAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined => {
+  const { reportedInFlight, dispatched, capacity } = ctx.fleet;
+  // utilization(), from the columns.
+  return prefixCost(candidates, ctx, (_, k) => {
+    const slot = ctx.slots[k] as number;
+    return ((reportedInFlight[slot] as number) + (dispatched[slot] as number)) / (capacity[slot] as number);
+  });
+};
