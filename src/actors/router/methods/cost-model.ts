@@ -18,7 +18,7 @@
  * exp(−(logit − min) ÷ (max − min) ÷ temperature), so a higher temperature spreads load more evenly.
  */
 import type { RoutingMethodFn } from '../routing-request.js';
-import { effectiveInFlight, type WorkerEntry } from '../worker-table.js';
+import type { WorkerEntry } from '../worker-table.js';
 import { overlaps } from './overlap.js';
 
 export const defaultOverlapWeight = 1;
@@ -30,7 +30,7 @@ const meanWeight = 0.05;
 export const costModel: RoutingMethodFn = (candidates, ctx) => {
   const n = candidates.length;
   if (n === 0) return undefined;
-  const { request, options, state } = ctx;
+  const { request, options, state, fleet, slots } = ctx;
   const blockSize = request.blockSize ?? defaultKvBlockSize;
   const promptBlocks = Math.ceil((request.promptTokens ?? request.tokens) / blockSize);
   const requestBlocks = Math.ceil(request.tokens / blockSize);
@@ -44,7 +44,9 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < n; i++) {
-    const logit = weight * promptBlocks * (1 - (shares[i] as number)) + effectiveInFlight(candidates[i] as WorkerEntry) * mean;
+    // effectiveInFlight(), from the columns.
+    const inFlight = (fleet.reportedInFlight[slots[i] as number] as number) + (fleet.dispatched[slots[i] as number] as number);
+    const logit = weight * promptBlocks * (1 - (shares[i] as number)) + inFlight * mean;
     logits[i] = logit;
     if (logit < min) [min, best] = [logit, i];
     if (logit > max) max = logit;
