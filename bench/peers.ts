@@ -9,7 +9,12 @@
  * (open loop, one phase per gateway interleaved with direct requests) and streaming at saturation, then the issue's targets. Prints tables
  * and writes JSON to bench/results/.
  *
- *   npm run bench:peers [-- --concurrency 32 --rounds 2 --seconds 5 --rate 200 --rate-seconds 15 --stream-tokens 64 --no-peer]
+ * `--baseline DIR` adds another llmux checkout (DIR/bin/llmux.js over DIR/dist, e.g. a copy of an
+ * older build) as the `baseline` row, alternating with this one in every phase; `--streaming-only`
+ * skips the saturation and fixed-rate phases. Streaming rows of llmux processes also give their CPU
+ * time and system calls per 1,000 tokens (/proc), steadier than throughput on a shared machine.
+ *
+ *   npm run bench:peers [-- --concurrency 32 --rounds 2 --seconds 5 --rate 200 --rate-seconds 15 --stream-tokens 64 --no-peer --baseline DIR --streaming-only]
  */
 import { parseArgs } from 'node:util';
 import { ensurePeer, type PeerInstall } from './lib/peer-install.js';
@@ -28,6 +33,8 @@ const { values } = parseArgs({
     'stream-tokens': { type: 'string', default: '64' },
     /** Leave the peer out (no install). */
     'no-peer': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    'streaming-only': { type: 'boolean', default: false },
   },
 });
 
@@ -50,7 +57,8 @@ async function main(): Promise<void> {
   };
   say(`bench:peers — saturation ${options.rounds} × ${options.runSeconds} s per target at ${options.concurrency} connections; ` +
     `${options.rate} req/s to each for ${options.rateSeconds} s; streaming ${options.streamTokens} tokens per request`);
-  const report = await runPeerBench({ ...options, ...(peer ? { peerEntry: peer.entry } : {}), log: say });
+  const report = await runPeerBench({ ...options, ...(peer ? { peerEntry: peer.entry } : {}),
+    ...(values.baseline ? { baselineRoot: values.baseline } : {}), streamingOnly: values['streaming-only'], log: say });
 
   const f2 = (v: number) => fmt(v, 2);
   const rows = report.rows.map((r) => {
@@ -60,6 +68,15 @@ async function main(): Promise<void> {
       String(r.saturation.errors + r.fixedRate.errors + ('skipped' in s ? 0 : s.errors))];
   });
   process.stdout.write(`\n${formatTable(['path', 'sat req/s', 'sat p50', 'sat p99', `${options.rate}/s p50`, `${options.rate}/s p99`, 'stream req/s', 'tokens/s', 'gap p50', 'gap p99', 'errors'], rows)}\n`);
+  const perToken = report.rows.flatMap((r) => ('skipped' in r.streaming || !r.streaming.perKiloToken ? [] : [[r.target,
+    f2(r.streaming.perKiloToken.cpuMs), fmt(r.streaming.perKiloToken.writes), fmt(r.streaming.perKiloToken.reads)]]));
+  if (perToken.length > 0) process.stdout.write(`\n${formatTable(['streaming, per 1,000 tokens', 'CPU ms', 'write calls', 'read calls'], perToken)}\n`);
+  const direct = report.rows.find((r) => r.target === 'direct')?.streaming;
+  for (const r of report.rows.filter((x) => x.target === 'baseline' || x.target === 'llmux')) {
+    const s = r.streaming;
+    if ('skipped' in s || !direct || 'skipped' in direct) continue;
+    process.stdout.write(`${r.target} streaming: ${fmt(s.tokensPerSecond)} tokens/s, inter-token overhead p99 ${f2(s.gapP99Ms - direct.gapP99Ms)} ms (gap p99 ${f2(s.gapP99Ms)} less direct's ${f2(direct.gapP99Ms)})\n`);
+  }
   for (const r of report.rows) {
     if ('skipped' in r.streaming) process.stdout.write(`${r.target} streaming ${r.streaming.skipped}\n`);
     for (const e of [r.saturation.firstError, r.fixedRate.firstError, 'skipped' in r.streaming ? undefined : r.streaming.firstError]) {

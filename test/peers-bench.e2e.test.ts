@@ -29,6 +29,12 @@ describe('bench:peers', () => {
       expect(row.saturation.rps, row.target).toBeGreaterThan(0);
       expect(s.tokensPerSecond, row.target).toBeGreaterThan(0);
     }
+    // The llmux process's own CPU time and system calls per 1,000 tokens (from /proc), not the simulator's.
+    const perKiloToken = (r.rows[1]!.streaming as { perKiloToken?: { cpuMs: number; writes: number; reads: number } }).perKiloToken;
+    expect(perKiloToken?.cpuMs).toBeGreaterThan(0);
+    expect(perKiloToken?.writes).toBeGreaterThan(0);
+    expect(perKiloToken?.reads).toBeGreaterThan(0);
+    expect('perKiloToken' in r.rows[0]!.streaming).toBe(false);
     const llmuxPhaseDirect = r.rows[1]!.fixedRate.direct;
     expect(llmuxPhaseDirect && [llmuxPhaseDirect.p50Ms, llmuxPhaseDirect.p99Ms].every((v) => v >= 0)).toBe(true);
     // Without the peer its ratio cannot be computed, and is not claimed; the others are figures.

@@ -1,5 +1,6 @@
 /** Starts `node bin/llmux.js ARGS` for a benchmark and waits for its ready line. */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 export interface Launched {
   /** Its stdout up to the ready line. */
@@ -9,17 +10,20 @@ export interface Launched {
   stop(): Promise<void>;
 }
 
-/** Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout (30 s at most), with `env` added to this process's. */
-export function launch(args: string[], ready: string, env: Record<string, string> = {}): Promise<Launched> {
-  return launchWith([], args, ready, env);
+/**
+ * Runs `node bin/llmux.js ARGS` until `ready` appears on its stdout (30 s at most), with `env` added to this process's.
+ * `root`: the llmux checkout whose bin/ and dist/ run (default: the working directory), e.g. an older build to compare with.
+ */
+export function launch(args: string[], ready: string, env: Record<string, string> = {}, root = '.'): Promise<Launched> {
+  return launchWith([], args, ready, env, root);
 }
 
 /**
  * `launch` with node flags before the script (`--cpu-prof` is not allowed in NODE_OPTIONS). A child
  * that does not come up in 30 s is killed, and the error holds what it printed.
  */
-export async function launchWith(nodeArgs: string[], args: string[], ready: string, env: Record<string, string> = {}): Promise<Launched> {
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/llmux.js', ...args], {
+export async function launchWith(nodeArgs: string[], args: string[], ready: string, env: Record<string, string> = {}, root = '.'): Promise<Launched> {
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/llmux.js'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LLMUX_LOG_LEVEL: 'error', ...env },
   });

@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { alternatingOrder, type LoadResult, runLoad } from './load.js';
 import { type FixedRateResult, runFixedRate, type Sample } from './latency-load.js';
 import { startPeerStack, type PeerTarget } from './peer-stack.js';
+import { procUsage, type ProcUsage, usageBetween } from './proc-usage.js';
 import { runStreamLoad, type StreamLoadResult } from './peer-stream.js';
 import { percentile } from './stats.js';
 
@@ -27,6 +28,10 @@ export interface PeerBenchOptions {
   streamTokens: number;
   /** The peer's server entry (from ensurePeer); without it the peer is left out. */
   peerEntry?: string;
+  /** Another llmux checkout (bin/ and a built dist/), measured as `baseline` beside this one: before and after a change, in one run. */
+  baselineRoot?: string;
+  /** Only the streaming phase (the saturation and fixed-rate figures are then NaN: not measured). */
+  streamingOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -36,7 +41,11 @@ export interface Row {
   saturation: { rps: number; p50Ms: number; p99Ms: number; errors: number; firstError?: string };
   /** For llmux and the peer, also the direct requests interleaved with theirs (the same phase). */
   fixedRate: { count: number; p50Ms: number; p99Ms: number; errors: number; firstError?: string; direct?: { p50Ms: number; p99Ms: number } };
-  streaming: { rps: number; tokensPerSecond: number; gapP50Ms: number; gapP99Ms: number; p50Ms: number; p99Ms: number; errors: number; firstError?: string } | { skipped: string };
+  streaming: {
+    rps: number; tokensPerSecond: number; gapP50Ms: number; gapP99Ms: number; p50Ms: number; p99Ms: number; errors: number; firstError?: string;
+    /** For the llmux processes: CPU time and system calls of the process (all its threads) per 1,000 tokens relayed. */
+    perKiloToken?: { cpuMs: number; writes: number; reads: number };
+  } | { skipped: string };
 }
 
 export interface Target { name: string; value: number; unit: string; goal: string; met: boolean }
@@ -74,7 +83,9 @@ function pooledSaturation(rs: LoadResult[]): Row['saturation'] {
   return { rps: requests / seconds, p50Ms: percentile(all, 50), p99Ms: percentile(all, 99), errors: rs.reduce((a, r) => a + r.errors, 0), ...(firstError ? { firstError } : {}) };
 }
 
-function pooledStreaming(rs: StreamLoadResult[]): Row['streaming'] {
+const notMeasured = { rps: NaN, p50Ms: NaN, p99Ms: NaN, errors: 0 };
+
+function pooledStreaming(rs: StreamLoadResult[], used: ProcUsage | undefined): Row['streaming'] {
   const gaps = rs.flatMap((r) => r.gapsMs).sort((a, b) => a - b);
   const seconds = rs.reduce((a, r) => a + r.seconds, 0);
   const requests = rs.reduce((a, r) => a + r.requests, 0);
@@ -86,6 +97,7 @@ function pooledStreaming(rs: StreamLoadResult[]): Row['streaming'] {
     // Request latencies are kept per run only: the mean of the runs' percentiles.
     p50Ms: rs.reduce((a, r) => a + r.p50Ms, 0) / rs.length, p99Ms: rs.reduce((a, r) => a + r.p99Ms, 0) / rs.length,
     errors: rs.reduce((a, r) => a + r.errors, 0), ...(firstError ? { firstError } : {}),
+    ...(used && tokens > 0 ? { perKiloToken: { cpuMs: used.cpuMs / (tokens / 1000), writes: used.writes / (tokens / 1000), reads: used.reads / (tokens / 1000) } } : {}),
   };
 }
 
@@ -122,7 +134,7 @@ export function targetsOf(rows: readonly Row[]): Target[] {
 
 export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport> {
   const say = o.log ?? (() => undefined);
-  const stack = await startPeerStack(o.peerEntry);
+  const stack = await startPeerStack(o.peerEntry, o.baselineRoot);
   const targets = stack.targets;
   say(`simulator at ${stack.simUrl}; ${targets.map((t) => `${t.name} at ${t.url}`).join(', ')}`);
   const loadBefore = loadavg();
@@ -147,7 +159,7 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
     }
 
     const sat = new Map<Name, LoadResult[]>(targets.map((t) => [t.name, []]));
-    for (let r = 0; r < o.rounds; r++) {
+    for (let r = 0; r < (o.streamingOnly ? 0 : o.rounds); r++) {
       for (const t of alternatingOrder(targets, r)) {
         const res = await runLoad({ ...plain(t), concurrency: o.concurrency, requests: 1e9, maxSeconds: o.runSeconds, validate: validChat });
         sat.get(t.name)!.push(res);
@@ -159,7 +171,7 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
     // cores, and the slowest gateway's queue then sets everyone's latency.
     const fixed = new Map<Name, FixedRateResult>();
     let maxLagMs = 0;
-    for (const t of targets.filter((x) => x.name !== 'direct')) {
+    for (const t of o.streamingOnly ? [] : targets.filter((x) => x.name !== 'direct')) {
       const pair = [targets[0]!, t].map((x) => ({ name: x.name, ...plain(x) }));
       say(`[fixed rate] ${o.rate} req/s to each of direct and ${t.name}, interleaved, ${o.rateSeconds} s`);
       await runFixedRate(pair, { rate: o.rate, seconds: Math.min(1, o.rateSeconds), idPrefix: `peers-warm-${t.name}` });
@@ -171,29 +183,37 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
     const streaming = targets.filter((t) => !skipped[t.name]);
     for (const t of streaming) await runStreamLoad({ ...streamed(t), concurrency: o.concurrency, seconds: o.warmupSeconds, tokens: o.streamTokens });
     const str = new Map<Name, StreamLoadResult[]>(streaming.map((t) => [t.name, []]));
+    /** What each llmux process used during its own streaming rounds. */
+    const used = new Map<Name, ProcUsage | undefined>(streaming.map((t) => [t.name, t.pid ? { cpuMs: 0, writes: 0, reads: 0 } : undefined]));
     for (let r = 0; r < o.rounds; r++) {
       for (const t of alternatingOrder(streaming, r)) {
+        const before = t.pid ? procUsage(t.pid) : undefined;
         const res = await runStreamLoad({ ...streamed(t), concurrency: o.concurrency, seconds: o.runSeconds, tokens: o.streamTokens });
+        const round = t.pid ? usageBetween(before, procUsage(t.pid)) : undefined;
+        const sum = used.get(t.name);
+        used.set(t.name, sum && round ? { cpuMs: sum.cpuMs + round.cpuMs, writes: sum.writes + round.writes, reads: sum.reads + round.reads } : undefined);
         str.get(t.name)!.push(res);
-        say(`[streaming] round ${r + 1}/${o.rounds} ${t.name}: ${res.throughput.toFixed(0)} req/s, ${res.tokensPerSecond.toFixed(0)} tokens/s, gap p99 ${res.gapP99Ms.toFixed(2)} ms, ${res.errors} errors`);
+        say(`[streaming] round ${r + 1}/${o.rounds} ${t.name}: ${res.throughput.toFixed(0)} req/s, ${res.tokensPerSecond.toFixed(0)} tokens/s, gap p99 ${res.gapP99Ms.toFixed(2)} ms, ${res.errors} errors` +
+          (round && res.tokens > 0 ? `; ${(round.cpuMs / (res.tokens / 1000)).toFixed(1)} CPU ms and ${(round.writes / (res.tokens / 1000)).toFixed(0)} writes per 1,000 tokens` : '') +
+          `; load ${loadavg()[0]!.toFixed(2)}`);
       }
     }
     const loadAfter = loadavg();
 
     const rows: Row[] = targets.map((t) => {
       // direct's own row: its requests of llmux's phase.
-      const phase = fixed.get(t.name === 'direct' ? 'llmux' : t.name)!;
-      const own = fixedRateOf(phase.samples, t.name);
-      const direct = t.name === 'direct' ? undefined : fixedRateOf(phase.samples, 'direct');
+      const phase = fixed.get(t.name === 'direct' ? 'llmux' : t.name);
+      const own = phase ? fixedRateOf(phase.samples, t.name) : { count: 0, ...notMeasured };
+      const direct = t.name === 'direct' || !phase ? undefined : fixedRateOf(phase.samples, 'direct');
       return {
         target: t.name,
-        saturation: pooledSaturation(sat.get(t.name)!),
+        saturation: o.streamingOnly ? notMeasured : pooledSaturation(sat.get(t.name)!),
         fixedRate: { ...own, ...(direct ? { direct: { p50Ms: direct.p50Ms, p99Ms: direct.p99Ms } } : {}) },
-        streaming: skipped[t.name] ? { skipped: skipped[t.name]! } : pooledStreaming(str.get(t.name)!),
+        streaming: skipped[t.name] ? { skipped: skipped[t.name]! } : pooledStreaming(str.get(t.name)!, used.get(t.name)),
       };
     });
     const { log: _log, ...options } = o;
-    const fixedRateOverloaded = maxLagMs > overloadLagMs || rows.some((r) => r.fixedRate.p50Ms > r.saturation.p50Ms);
+    const fixedRateOverloaded = !o.streamingOnly && (maxLagMs > overloadLagMs || rows.some((r) => r.fixedRate.p50Ms > r.saturation.p50Ms));
     return { options, loadBefore, loadAfter, maxLagMs, fixedRateOverloaded, rows, targets: targetsOf(rows) };
   } finally {
     await stack.stop();

@@ -1,18 +1,22 @@
 /**
  * The processes bench:peers measures, each its own: one engine simulator (zero delays), `llmux up`
- * with one worker in front of it, and optionally the peer gateway pointed at the same simulator.
+ * with one worker in front of it, optionally the same `llmux up` from another checkout (an older
+ * build, to compare with in the same run), and optionally the peer gateway pointed at the same simulator.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { launch, type Launched } from './launch.js';
 
 export interface PeerTarget {
-  name: 'direct' | 'llmux' | 'peer';
+  /** `baseline`: llmux from the checkout given as the baseline. */
+  name: 'direct' | 'llmux' | 'baseline' | 'peer';
   /** Origin, e.g. `http://127.0.0.1:8080`. */
   url: string;
   path: string;
   model: string;
   headers?: Record<string, string>;
+  /** The process serving it, when this stack started it (llmux's: its CPU and system calls are sampled). */
+  pid?: number;
 }
 
 export interface PeerStack {
@@ -57,8 +61,11 @@ async function startPeer(entry: string): Promise<{ url: string; stderr(): string
   return { url: `http://127.0.0.1:${port}`, stderr: () => err, stop };
 }
 
-/** Starts the simulator, llmux and (when `peerEntry` is given) the peer; stops whatever started if one fails. */
-export async function startPeerStack(peerEntry?: string): Promise<PeerStack> {
+/**
+ * Starts the simulator, llmux, the baseline llmux (when `baselineRoot`, a checkout with bin/ and a
+ * built dist/, is given) and the peer (when `peerEntry` is given); stops whatever started if one fails.
+ */
+export async function startPeerStack(peerEntry?: string, baselineRoot?: string): Promise<PeerStack> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop();
@@ -68,15 +75,16 @@ export async function startPeerStack(peerEntry?: string): Promise<PeerStack> {
     stops.push(() => sim.stop());
     const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
     if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
-    const up = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C');
-    stops.push(() => up.stop());
-    const llmuxUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(up.out)?.[1];
-    if (!llmuxUrl) throw new Error(`could not read the gateway URL from llmux up:\n${up.out}`);
-    const targets: PeerTarget[] = [
-      { name: 'direct', url: simUrl, path: '/v1/chat/completions', model: simModel },
+    const startLlmux = async (name: 'llmux' | 'baseline', root = '.'): Promise<PeerTarget> => {
+      const up = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', {}, root);
+      stops.push(() => up.stop());
+      const url = /base URL\s+(http:\/\/\S+)\/v1/.exec(up.out)?.[1];
+      if (!url) throw new Error(`could not read the gateway URL from llmux up (${root}):\n${up.out}`);
       // `llmux up` names its cluster `demo`: its models are `demo/<engine model>`.
-      { name: 'llmux', url: llmuxUrl, path: '/v1/chat/completions', model: `demo/${simModel}` },
-    ];
+      return { name, url, path: '/v1/chat/completions', model: `demo/${simModel}`, pid: up.pid };
+    };
+    const targets: PeerTarget[] = [{ name: 'direct', url: simUrl, path: '/v1/chat/completions', model: simModel }, await startLlmux('llmux')];
+    if (baselineRoot) targets.push(await startLlmux('baseline', baselineRoot));
     let peerStderr = (): string => '';
     if (peerEntry) {
       const peer = await startPeer(peerEntry);
