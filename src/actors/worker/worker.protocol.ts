@@ -1,8 +1,13 @@
 /**
  * What a worker receives over the transport: inference requests (forwarded by a router, with the
  * gateway's reply subject) and cancels (from the gateway holding the client).
+ *
+ * On the wire an inference request's OpenAI body travels encoded on its own, as msgpack bytes inside
+ * the frame (`InferFrame`): a router decodes the small routing part (`RoutedRequest`) and forwards
+ * the frame's bytes untouched, never decoding or validating the body; the worker decodes it.
  */
 import type { Continuation } from '../../engine-adapters/adapter.js';
+import { decode } from '../../transport/codec.js';
 import { isOperationName, type OperationName } from '../../operations/index.js';
 import { isFiniteNumber, isObject, isString, isStringArray } from '../../protocol/guards.js';
 import { type RoutingMethod, routingMethods } from '../../control/function.schema.js';
@@ -51,6 +56,12 @@ export interface InferRequest {
   continuation?: Continuation;
 }
 
+/** What a router reads of a request: everything but the body. */
+export type RoutedRequest = Omit<InferRequest, 'body'>;
+
+/** An inference request as the gateway sends it: the body as msgpack bytes (`transport/codec.ts`). */
+export type InferFrame = RoutedRequest & { body: Uint8Array };
+
 export interface CancelRequest {
   type: 'cancel';
   requestId: string;
@@ -84,16 +95,35 @@ export interface DrainRequest {
 
 export type WorkerInbound = InferRequest | CancelRequest | LeaseRequest | FlowRequest | DrainRequest;
 
+/** The routing part of an inference frame, its body left encoded (a router's read). */
+export function parseRoutedRequest(frame: unknown): RoutedRequest | undefined {
+  return isObject(frame) && frame.type === 'infer' && isString(frame.requestId) && isString(frame.functionId) && isString(frame.model) &&
+    isOperationName(frame.operation) && typeof frame.stream === 'boolean' && (frame.body instanceof Uint8Array || isObject(frame.body)) &&
+    isStringArray(frame.exclude) && isString(frame.tokenizer) && isFiniteNumber(frame.promptTokens) && isRoutingHints(frame.routing) &&
+    (frame.continuation === undefined || isContinuation(frame.continuation))
+    ? (frame as unknown as RoutedRequest)
+    : undefined;
+}
+
+/** A frame's body decoded (bytes) or as sent (an object, from an in-process sender), when it is an object. */
+function openBody(body: unknown): Record<string, unknown> | undefined {
+  if (!(body instanceof Uint8Array)) return isObject(body) ? body : undefined;
+  try {
+    const decoded = decode(body);
+    return isObject(decoded) ? decoded : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseWorkerInbound(body: unknown): WorkerInbound | undefined {
   if (!isObject(body)) return undefined;
   switch (body.type) {
-    case 'infer':
-      return isString(body.requestId) && isString(body.functionId) && isString(body.model) &&
-        isOperationName(body.operation) && typeof body.stream === 'boolean' && isObject(body.body) && isStringArray(body.exclude) &&
-        isString(body.tokenizer) && isFiniteNumber(body.promptTokens) && isRoutingHints(body.routing) &&
-        (body.continuation === undefined || isContinuation(body.continuation))
-        ? (body as unknown as InferRequest)
-        : undefined;
+    case 'infer': {
+      const routed = parseRoutedRequest(body);
+      const opened = routed ? openBody(body.body) : undefined;
+      return routed && opened ? { ...routed, body: opened } : undefined;
+    }
     case 'cancel':
       return isString(body.requestId) && isString(body.reply) ? (body as unknown as CancelRequest) : undefined;
     case 'flow':
