@@ -33,7 +33,7 @@ export const defaultHttpLimits: HttpLimits = {
 };
 
 /**
- * What a request's message to a router adds to its body, at most: the InferRequest fields (ids,
+ * What a request's message to a router adds to its body, at most: the InferFrame fields (ids,
  * names, up to 512 prefix-block hashes) and the headers, measured at 5.8 KB with every field at
  * its longest. A stream that migrates also carries what it has said so far: not covered.
  */

@@ -23,7 +23,8 @@ import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Inbound, MessageHeaders, Transport } from '../../transport/transport.js';
 import type { Continuation, Usage } from '../../engine-adapters/adapter.js';
-import type { InferRequest, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
+import type { InferFrame, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
+import { encode } from '../../transport/codec.js';
 import { ClientStream } from './client-stream.js';
 import { Delivered } from './delivered.js';
 import { requestedMaxTokens } from './prompt-tokens.js';
@@ -158,6 +159,8 @@ export class RequestSession {
   readonly #render: RenderContext;
   readonly #client: ClientStream;
   readonly #accounting: SessionAccounting;
+  /** The OpenAI body encoded once for every dispatch: routers forward it without decoding it (worker.protocol.ts). */
+  #body: Uint8Array | undefined;
 
   constructor(readonly init: SessionInit) {
     this.#op = operations[init.request.operation];
@@ -199,14 +202,14 @@ export class RequestSession {
       reply: init.replies.open(), workerId: undefined, routingMethod: undefined, expectedSeq: 0, lastHeard: now, lastOutput: now, continuation,
     };
     this.#attempt = attempt;
-    const request: InferRequest = {
+    const request: InferFrame = {
       type: 'infer',
       requestId: init.requestId,
       functionId: init.functionId,
       model: init.model,
       operation: init.request.operation,
       stream: init.request.stream,
-      body: init.request.body,
+      body: this.#body ??= encode(init.request.body),
       exclude: this.#exclude,
       tokenizer: init.tokenizer,
       promptTokens: init.promptTokens,

@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { Transport } from '../../transport/transport.js';
-import type { InferRequest } from '../worker/worker.protocol.js';
+import type { InferFrame } from '../worker/worker.protocol.js';
 import type { SessionEnd } from './request-session.js';
 
 export class FakeResponse {
@@ -42,17 +42,17 @@ export class FakeResponse {
  * the client's response.
  */
 export function sessionWiring(): {
-  dispatches: Array<{ request: InferRequest; reply: string }>;
+  dispatches: Array<{ request: InferFrame; reply: string }>;
   transport: Transport;
   replies: { open(): string; close(reply: string): void };
   live: Set<string>;
   ends: SessionEnd[];
   res: FakeResponse;
 } {
-  const dispatches: Array<{ request: InferRequest; reply: string }> = [];
+  const dispatches: Array<{ request: InferFrame; reply: string }> = [];
   const transport = {
     publish(subject: string, body: unknown, options?: { reply?: string }) {
-      if (subject.startsWith('llmux.route.') && options?.reply) dispatches.push({ request: body as InferRequest, reply: options.reply });
+      if (subject.startsWith('llmux.route.') && options?.reply) dispatches.push({ request: body as InferFrame, reply: options.reply });
     },
   } as unknown as Transport;
   const live = new Set<string>();
