@@ -11,7 +11,7 @@ import type { Logger } from '../../observability/logger.js';
 import { queues, spilledFrom, subjects } from '../../transport/subjects.js';
 import type { Inbound, Subscription, Transport } from '../../transport/transport.js';
 import type { Deployment } from '../../control/function.schema.js';
-import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
+import { parseRoutedRequest, type RoutedRequest } from '../worker/worker.protocol.js';
 import { summarizeWorkers } from './cluster-summary.js';
 import { RemoteClusters } from './remote-clusters.js';
 import { type ClusterSummary, parseClusterSummary } from './summary.protocol.js';
@@ -32,7 +32,7 @@ export interface ClusterLinkHandlers {
   /** A remote cluster's summary (validated; the router's own cluster's never come here). */
   summary(summary: ClusterSummary): void;
   /** A request another cluster's router spilled here. */
-  spilled(message: Inbound, request: InferRequest, from: string): void;
+  spilled(message: Inbound, request: RoutedRequest, from: string): void;
 }
 
 export class ClusterLink {
@@ -59,8 +59,8 @@ export class ClusterLink {
       }),
       transport.subscribe(subjects.spillInto(cluster), (m) => {
         const from = spilledFrom(m.subject);
-        const request = parseWorkerInbound(m.body);
-        if (from === undefined || request?.type !== 'infer') return;
+        const request = parseRoutedRequest(m.body);
+        if (from === undefined || !request) return;
         handlers.spilled(m, request, from);
       }, { queue: queues.routers }),
     ];
@@ -75,7 +75,7 @@ export class ClusterLink {
   }
 
   /** Forwards `message` (the gateway's request, bytes, headers and reply subject untouched) to cluster `to`'s routers. */
-  spill(message: Inbound, request: InferRequest, to: string): void {
+  spill(message: Inbound, request: RoutedRequest, to: string): void {
     this.#options.transport.forward(subjects.spill(to, request.functionId, this.#options.cluster), message);
     this.remotes.noteSpill(to, request.functionId, request.model);
   }

@@ -9,7 +9,8 @@ import type { Inbound } from '../../transport/transport.js';
 import { FunctionCatalog, controlBucket } from '../../control/function-catalog.js';
 import { parseReplyFrame, type ReplyFrame } from '../gateway/reply.protocol.js';
 import { startWorker, type Worker } from '../worker/worker.js';
-import type { InferRequest } from '../worker/worker.protocol.js';
+import type { InferFrame, InferRequest } from '../worker/worker.protocol.js';
+import { encode } from '../../transport/codec.js';
 import { type Router, startRouter } from './router.js';
 import { workerDescriptor } from './router-test-support.js';
 
@@ -86,11 +87,32 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     gateway.publish(subjects.route('fn'), request, { reply: `${inbox}.${id}` });
     return `${inbox}.${id}`;
   };
-  return { router, workers, engines, gateway, frames, send, noResponders };
+  /** As the gateway sends it: the body as msgpack bytes. */
+  const sendEncoded = (id: string, encodedBody: Uint8Array) => {
+    const request: InferFrame = { type: 'infer', requestId: id, functionId: 'fn', model: 'm', operation: 'chat', stream: false, body: encodedBody, exclude: [],
+      tokenizer: 'cl100k', promptTokens: 3, routing: { tokens: 10, attempt: 1 } };
+    gateway.publish(subjects.route('fn'), request, { reply: `${inbox}.${id}` });
+    return `${inbox}.${id}`;
+  };
+  return { router, workers, engines, gateway, frames, send, sendEncoded, noResponders };
 }
 
 
 describe('router and worker over the in-memory transport', () => {
+  it('routes on the routing part alone: the body reaches the worker as the gateway encoded it, even one the router could not read', async () => {
+    const { engines, gateway, frames, sendEncoded } = await setup(1, () => new ScriptedEngine(1));
+    const body = { messages: [{ role: 'user', content: 'Hello' }], max_tokens: 5 };
+    const inbox = sendEncoded('encoded', encode(body));
+    await vi.waitFor(() => expect(frames.get(inbox)?.at(-1)?.type).toBe('end'));
+    expect(engines[0]?.seen[0]?.body).toEqual(body);
+    // A body that does not decode is not the router's concern: it forwards the frame, the worker refuses it.
+    const forwarded: Inbound[] = [];
+    gateway.subscribe(subjects.workerInfer('w0'), (m) => forwarded.push(m));
+    const bad = sendEncoded('undecodable', encode(body).subarray(0, 5));
+    await vi.waitFor(() => expect(forwarded.map((m) => m.reply)).toContain(bad));
+    expect(engines[0]?.seen).toHaveLength(1);
+  });
+
   it('learns workers from their registrations', async () => {
     const { router } = await setup(3, () => new ScriptedEngine(2));
     expect(router.table.size).toBe(3);

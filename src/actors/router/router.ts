@@ -20,7 +20,7 @@ import type { FunctionCatalog } from '../../control/function-catalog.js';
 import { defaultLocality, defaultRoutingMethod, defaultSpillAt, type Locality, type RoutingMethod } from '../../control/function.schema.js';
 import { WorkerBindings } from '../../control/worker-bindings.js';
 import type { ReplyFrame } from '../gateway/reply.protocol.js';
-import { type InferRequest, parseWorkerInbound } from '../worker/worker.protocol.js';
+import { parseRoutedRequest, type RoutedRequest } from '../worker/worker.protocol.js';
 import { operations } from '../../operations/index.js';
 import { unservedBy } from './eligibility.js';
 import type { BreakerPolicy } from './circuit-breaker.js';
@@ -46,7 +46,7 @@ import { stampHop } from '../../observability/hop-timing.js';
 export type RouterMessage =
   | { type: 'registry'; event: RegistryEvent }
   /** `spilledFrom`: another cluster's router sent it here (it is routed here, never spilled again). */
-  | { type: 'dispatch'; message: Inbound; request: InferRequest; spilledFrom?: string }
+  | { type: 'dispatch'; message: Inbound; request: RoutedRequest; spilledFrom?: string }
   | { type: 'routed'; event: RoutedEvent }
   | { type: 'query'; query: RouterQuery; reply: string }
   | { type: 'summary'; summary: ClusterSummary }
@@ -162,7 +162,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
 
   /** What a record says beyond the candidates: the method, and where the request stands between clusters. */
   type RecordContext = Pick<StoredDecision, 'method' | 'locality' | 'spilledFrom' | 'spill' | 'remoteCandidates' | 'index'>;
-  const record = (request: InferRequest, context: RecordContext, outcome: DecisionOutcome, candidates: CandidateTable | [], started: number, winner?: string): void => {
+  const record = (request: RoutedRequest, context: RecordContext, outcome: DecisionOutcome, candidates: CandidateTable | [], started: number, winner?: string): void => {
     const entry: StoredDecision = {
       requestId: request.requestId, attempt: request.routing.attempt, routerId, at: now(), cluster,
       functionId: request.functionId, model: request.model, overridden: request.routing.method !== undefined,
@@ -215,7 +215,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
   };
 
-  const dispatch = (message: Inbound, request: InferRequest, spilledFrom: string | undefined): void => {
+  const dispatch = (message: Inbound, request: RoutedRequest, spilledFrom: string | undefined): void => {
     const started = performance.now();
     const resolved = catalog.resolve(request.functionId, request.model);
     const configured = resolved?.model.llmConfig;
@@ -437,8 +437,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }),
     ...(options.takeGatewayRequests === false ? [] : [transport.subscribe(subjects.routeAll, (m) => {
       if (m.headers.hops !== undefined) m.headers.hops = stampHop(m.headers.hops, 'r.in');
-      const request = parseWorkerInbound(m.body);
-      if (request?.type !== 'infer') return;
+      // The routing part only: the body stays encoded, and the frame goes on as it came.
+      const request = parseRoutedRequest(m.body);
+      if (!request) return;
       if (m.headers.hops !== undefined) m.headers.hops = stampHop(m.headers.hops, 'r.parsed');
       take({ type: 'dispatch', message: m, request });
     }, { queue: queues.routers })]),
