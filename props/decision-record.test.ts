@@ -59,10 +59,13 @@ describe('decision record - classification from the columns', () => {
         deploymentsArb, fc.nat(3_000), fc.integer({ min: 0, max: 25_000 }), fc.nat(),
         (specs, changes, method, exclude, needs, cluster, deployments, tokens, now, seed) => {
           const table = tableOf(specs);
-          // Build the columns first, so the changes below go through the mirror, not a rebuild.
-          table.fleet('fn');
+          // A decision before the changes (which also builds the columns, so the changes go through the mirror, not a rebuild).
+          const earlier = decide({ request: routingRequest(), method: 'round-robin', options: {}, fleet: table.fleet('fn'), state: newRoutingState(), now });
+          const earlierCapacities = table.ofFunction('fn').map((w) => w.descriptor.capacity);
           const outcomes = new Map<string, { ok: number; failed: number }>();
           for (const change of changes) apply(table, change, outcomes);
+          // Its record still says what the workers were then (the descriptors it shares are copied on change).
+          expect(earlier.candidates.records().map((r) => r.capacity)).toEqual(earlierCapacities);
           const request = routingRequest({ exclude, tokens, ...(needs ? { needs } : {}), ...(deployments ? { deployments } : {}) });
           const { winner, candidates } = decide({ request, method, options: {}, fleet: table.fleet('fn'), state: newRoutingState(seededRandom(seed)), now,
             ...(cluster ? { cluster } : {}) });

@@ -82,7 +82,8 @@ const otherCluster = reasonCodes.length - 1;
  * API); the counts by reason are kept in the pass, for the summary and the spans.
  */
 export class CandidateTable {
-  readonly descriptors: WorkerDescriptor[];
+  /** As they were at the decision (shared with the fleet until a descriptor changes: never written here). */
+  readonly descriptors: readonly WorkerDescriptor[];
   readonly inFlight: Float64Array;
   /** NaN where the method gave no score. */
   readonly scores: Float64Array;
@@ -91,7 +92,7 @@ export class CandidateTable {
   /** Workers per reason code. */
   readonly counts: Uint32Array;
 
-  constructor(descriptors: WorkerDescriptor[]) {
+  constructor(descriptors: readonly WorkerDescriptor[]) {
     const n = descriptors.length;
     const buffer = new ArrayBuffer(16 * n + 4 * reasonCodes.length + n);
     this.descriptors = descriptors;
@@ -151,7 +152,7 @@ let excludedHere = new Uint8Array(1024);
 const code = exclusionCodes;
 
 export function decide({ request, method, options, fleet, state, now, cluster }: DecideInput): Decision {
-  const table = new CandidateTable(fleet.descriptors.slice());
+  const table = new CandidateTable(fleet.snapshotDescriptors());
   const home = nameIdOf(cluster);
   const { eligible, local } = classify(fleet, request, now, home, table);
   // The router's own cluster first: eligible workers elsewhere wait while it has one.
@@ -272,7 +273,7 @@ function methodContext(request: RoutingRequest, options: RoutingOptions, state: 
 
 /** For a test of one method: the context decide() gives it when every worker of the fleet is a candidate. */
 export function everyWorkerContext(fleet: FleetColumns, request: RoutingRequest, state: RoutingState, options: RoutingOptions = {}): MethodContext {
-  const table = new CandidateTable(fleet.descriptors.slice());
+  const table = new CandidateTable(fleet.snapshotDescriptors());
   gather(fleet, table, fleet.length, -1);
   return methodContext(request, options, state, fleet, table.reasons);
 }

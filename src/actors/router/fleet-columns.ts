@@ -44,7 +44,9 @@ export const limited = 8;
 
 export class FleetColumns {
   readonly entries: readonly WorkerEntry[];
-  readonly descriptors: WorkerDescriptor[];
+  #descriptors: WorkerDescriptor[];
+  /** Whether a decision holds the descriptors array: the next change copies it first. */
+  #shared = false;
   readonly workerIds: string[];
   readonly slotOf = new Map<string, number>();
   /** The worker id's hash, 32 bits (session affinity's rendezvous weight mixes it with the key's). */
@@ -77,7 +79,7 @@ export class FleetColumns {
   constructor(entries: readonly WorkerEntry[]) {
     const n = entries.length;
     this.entries = entries;
-    this.descriptors = new Array<WorkerDescriptor>(n);
+    this.#descriptors = new Array<WorkerDescriptor>(n);
     this.workerIds = new Array<string>(n);
     this.models = new Int32Array(n);
     this.clusters = new Int32Array(n);
@@ -107,11 +109,29 @@ export class FleetColumns {
     return this.entries.length;
   }
 
+  /** The workers' descriptors by slot. */
+  get descriptors(): readonly WorkerDescriptor[] {
+    return this.#descriptors;
+  }
+
+  /**
+   * The descriptors as they are now, for a decision to keep: copied on the next change, not now,
+   * so the router's decision log holds one array for all its decisions while descriptors stay the
+   * same (the table keeps a worker's descriptor object while its heartbeats repeat it).
+   */
+  snapshotDescriptors(): readonly WorkerDescriptor[] {
+    this.#shared = true;
+    return this.#descriptors;
+  }
+
   /** Copies an entry's state into its row. */
   write(slot: number): void {
     const w = this.entries[slot] as WorkerEntry;
     const { descriptor: d, load, breaker } = w;
-    this.descriptors[slot] = d;
+    if (this.#descriptors[slot] !== d) {
+      if (this.#shared) [this.#descriptors, this.#shared] = [this.#descriptors.slice(), false];
+      this.#descriptors[slot] = d;
+    }
     if (this.workerIds[slot] !== d.workerId) {
       this.workerIds[slot] = d.workerId;
       this.idHash[slot] = hash53(d.workerId) % 4294967296;

@@ -3,6 +3,7 @@
  * heartbeats stop is expired after `expiryFactor` of its own heartbeat intervals; with sweeps every
  * quarter interval it leaves the table within three intervals of its death.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { type BreakerPolicy, CircuitBreaker } from './circuit-breaker.js';
 import { FleetColumns } from './fleet-columns.js';
 import type { WorkerDescriptor, WorkerLoad } from './registry.protocol.js';
@@ -42,7 +43,8 @@ export class WorkerTable {
   upsert(descriptor: WorkerDescriptor, load: WorkerLoad, now: number): BreakerChange | undefined {
     const existing = this.#workers.get(descriptor.workerId);
     if (existing && existing.descriptor.functionId === descriptor.functionId) {
-      existing.descriptor = descriptor;
+      // The same descriptor again (every heartbeat carries it): keep the object, so decisions share the fleet's descriptors.
+      if (!isDeepStrictEqual(existing.descriptor, descriptor)) existing.descriptor = descriptor;
       existing.load = load;
       existing.dispatchedSinceReport = 0;
       existing.tokensSinceReport = 0;
