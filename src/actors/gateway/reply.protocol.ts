@@ -12,6 +12,7 @@ import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
 export type ReplyFrame =
   /** `routingMethod`: the method that chose the worker (the router sets it on the forwarded request). */
   | { type: 'accepted'; requestId: string; workerId: string; routingMethod?: string }
+  /** Deltas in order: of a streamed request, all its engine reads of one event-loop turn (worker/turn-batch.ts); otherwise one read. */
   | { type: 'chunk'; seq: number; deltas: Delta[] }
   /** Embeddings: vectors `first`, `first + 1`, … (protocol/vectors.ts); a big batch comes as several. */
   | { type: 'vectors'; seq: number; first: number; dims: number; data: Uint8Array }
