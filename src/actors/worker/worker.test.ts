@@ -203,4 +203,17 @@ describe('worker - fewer messages per request', () => {
     expect(end?.turn).toBeDefined();
     expect(load?.turn).toBe(end?.turn);
   });
+
+  it('sends two load events, not one per request, for requests that finish in the same event-loop turn', async () => {
+    const { engine, state } = gatedEngine();
+    const w = await start(engine, { acceptHoldMs: 0 });
+    const inboxes = ['a', 'b', 'c', 'd', 'e'].map((id) => w.send(id, false));
+    await vi.waitFor(() => expect(inboxes.every((i) => w.frames.get(i)?.[0]?.type === 'accepted')).toBe(true));
+    const before = w.registry.filter((e) => e.type === 'load').length;
+    state.open();
+    await vi.waitFor(() => expect(inboxes.every((i) => w.frames.get(i)?.at(-1)?.type === 'end')).toBe(true));
+    await vi.waitFor(() => expect(w.registry.findLast((e) => e.type === 'load')).toMatchObject({ inFlight: 0 }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(w.registry.filter((e) => e.type === 'load').length - before).toBe(2);
+  });
 });

@@ -162,6 +162,30 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const inFlight = new Map<string, Held>();
   /** Requests whose run is over and whose `finished` the actor has not taken yet: the load event leaves them out. */
   const finishing = new Set<string>();
+  /** A load event went out this event-loop turn; `loadDirty`: requests finished after it, for one more at the turn's end. */
+  let loadSentThisTurn = false;
+  let loadDirty = false;
+  const publishLoad = (): void => publishRegistry({ type: 'load', workerId: descriptor.workerId, inFlight: inFlight.size - finishing.size });
+  /**
+   * After a request finishes: its load event goes at once, in the same NATS flush as the request's
+   * last frame (no socket write of its own); the requests that finish later in the same turn share
+   * one more event at the turn's end, so a busy turn sends two, not one per request.
+   */
+  const announceFinish = (): void => {
+    if (loadSentThisTurn) {
+      loadDirty = true;
+      return;
+    }
+    publishLoad();
+    loadSentThisTurn = true;
+    setImmediate(() => {
+      loadSentThisTurn = false;
+      if (loadDirty) {
+        loadDirty = false;
+        publishLoad();
+      }
+    });
+  };
   const stats: WorkerStats = { orphanedAborts: 0, engineStalls: 0 };
   let tickTimer: NodeJS.Timeout | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
@@ -366,9 +390,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     } finally {
       span.end(outcome, usage);
       meter?.end(outcome, controller.signal.aborted ? String(controller.signal.reason) : undefined);
-      // The load event goes in the same NATS flush as the request's last frame: no socket write of its own.
       finishing.add(reply);
-      publishRegistry({ type: 'load', workerId: descriptor.workerId, inFlight: inFlight.size - finishing.size });
+      announceFinish();
       self.tell({ type: 'finished', reply, outcome, tokens: tokensServed });
     }
   };
