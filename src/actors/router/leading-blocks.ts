@@ -15,19 +15,34 @@ let next = new Int32Array(1024);
 export function leadingMatches(blocks: readonly number[], workerIds: readonly string[], holders: ReadonlyMap<number, ReadonlySet<string>>,
   candidate: (workerId: string, i: number) => boolean = () => true, indexOf?: (workerId: string) => number): number[] {
   const n = workerIds.length;
+  const matched = new Array<number>(n).fill(0);
+  const first = blocks.length > 0 ? holders.get(blocks[0] as number) : undefined;
+  if (!first || n === 0) return matched;
   if (live.length < n) {
     live = new Int32Array(Math.max(n, 2 * live.length));
     next = new Int32Array(live.length);
   }
-  // -1: not a candidate; else the blocks matched so far (a worker is still matching at block b while it is b).
-  const matched = new Array<number>(n);
+  // The first block: from its holders when they are fewer than the workers, so the rest are never looked at.
   let alive = 0;
-  for (let i = 0; i < n; i++) {
-    const take = candidate(workerIds[i] as string, i);
-    matched[i] = take ? 0 : -1;
-    if (take) live[alive++] = i;
+  if (indexOf && first.size < n) {
+    for (const id of first) {
+      const i = indexOf(id);
+      if (i >= 0 && candidate(id, i)) {
+        matched[i] = 1;
+        live[alive++] = i;
+      }
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const id = workerIds[i] as string;
+      if (first.has(id) && candidate(id, i)) {
+        matched[i] = 1;
+        live[alive++] = i;
+      }
+    }
   }
-  for (let b = 0; b < blocks.length && alive > 0; b++) {
+  // Every later block: a worker is still matching at block b while its count is b.
+  for (let b = 1; b < blocks.length && alive > 0; b++) {
     const holding = holders.get(blocks[b] as number);
     if (!holding) break;
     let still = 0;
@@ -51,6 +66,5 @@ export function leadingMatches(blocks: readonly number[], workerIds: readonly st
     [live, next] = [next, live];
     alive = still;
   }
-  for (let i = 0; i < n; i++) if ((matched[i] as number) < 0) matched[i] = 0;
   return matched;
 }
