@@ -19,7 +19,10 @@ export class DecisionLog {
     while (this.#byRequest.size > this.maxRequests || (this.#entries > this.maxCandidateEntries && this.#byRequest.size > 1)) {
       const [oldest, records] = this.#byRequest.entries().next().value as [string, StoredDecision[]];
       this.#byRequest.delete(oldest);
-      for (const r of records) this.#entries -= r.candidates.length;
+      for (const r of records) {
+        this.#entries -= r.candidates.length;
+        if (r.candidates instanceof CandidateTable) r.candidates.release();
+      }
     }
   }
 

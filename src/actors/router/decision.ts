@@ -7,6 +7,7 @@ import type { Locality, RoutingMethod, RoutingOptions } from '../../control/func
 import { deployedIn, type ExclusionReason, exclusionCodes, exclusionReasons } from './eligibility.js';
 import { breakerTripped, capabilityBit, draining, type FleetColumns, limited, nameIdOf, unhealthy } from './fleet-columns.js';
 import type { RemoteCandidate, SpillReason } from './locality.js';
+import { giveBuffer, takeBuffer } from './record-buffers.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import { routingMethodFns } from './methods/index.js';
 import type { MethodContext, PrefixIndexKind, RoutingRequest, RoutingState } from './routing-request.js';
@@ -91,15 +92,25 @@ export class CandidateTable {
   readonly reasons: Uint8Array;
   /** Workers per reason code. */
   readonly counts: Uint32Array;
+  #buffer: ArrayBuffer | undefined;
 
   constructor(descriptors: readonly WorkerDescriptor[]) {
     const n = descriptors.length;
-    const buffer = new ArrayBuffer(16 * n + 4 * reasonCodes.length + n);
+    const buffer = takeBuffer(16 * n + 4 * reasonCodes.length + n);
+    this.#buffer = buffer;
     this.descriptors = descriptors;
     this.inFlight = new Float64Array(buffer, 0, n);
     this.scores = new Float64Array(buffer, 8 * n, n);
     this.counts = new Uint32Array(buffer, 16 * n, reasonCodes.length);
     this.reasons = new Uint8Array(buffer, 16 * n + 4 * reasonCodes.length, n);
+    // A recycled buffer holds an older record: the pass writes every worker's columns, but adds to the counts.
+    this.counts.fill(0);
+  }
+
+  /** The decision log dropped the record: its buffer goes to the next decision, and the table must not be read again. */
+  release(): void {
+    if (this.#buffer) giveBuffer(this.#buffer);
+    this.#buffer = undefined;
   }
 
   get length(): number {
@@ -111,6 +122,7 @@ export class CandidateTable {
   }
 
   records(): CandidateRecord[] {
+    if (!this.#buffer) throw new Error('a released decision record was read');
     return this.descriptors.map((d, i) => {
       const excluded = this.excluded(i);
       const score = this.scores[i] as number;
