@@ -40,6 +40,7 @@ import { isTarget, resolveTarget } from './inference-target.js';
 import { defaultSessionLimits, type ReplySubjects, RequestSession, type SessionLimits } from './request-session.js';
 import { subjects } from '../../transport/subjects.js';
 import type { WorkerInbound } from '../worker/worker.protocol.js';
+import { type KeepaliveFrame, parseKeepaliveFrame } from '../worker/keepalive.protocol.js';
 import { routingHints } from './routing-hints.js';
 import { requestIdFor } from './trace-context.js';
 import { traceInference, traceResume } from '../../observability/spans.js';
@@ -162,6 +163,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  /**
+   * A worker's keepalive, one frame for all the requests it holds for this gateway, arriving on one
+   * of their reply subjects (`carrier`): a worker may publish only to replies it received, so a
+   * carrier held by another worker means a frame that lies about its sender.
+   */
+  const takeKeepalive = (carrier: string, frame: KeepaliveFrame): void => {
+    const via = byReply.get(carrier)?.held();
+    if (via && via.workerId !== frame.workerId) return void log.warn({ worker: frame.workerId, carrier: via.workerId }, 'dropped a keepalive sent on another worker\'s reply');
+    const now = Date.now();
+    for (let i = 0; i < frame.tokens.length; i++) {
+      const token = frame.tokens[i] as string;
+      const session = byReply.get(token);
+      if (session) guarded(session, 'a keepalive', () => session.keepalive(`${inbox}.${token}`, frame.workerId, frame.seqs[i] as number, now));
+    }
+  };
+
   /** Runs one session's handling; a throw ends that session with a 500, and the others go on. */
   const guarded = (session: RequestSession, what: string, run: () => void): void => {
     try {
@@ -180,6 +197,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           guarded(msg.session, 'dispatch', () => msg.session.dispatch());
           return;
         case 'frame': {
+          const keepalive = parseKeepaliveFrame(msg.message.body);
+          if (keepalive) return void takeKeepalive(msg.token, keepalive);
           const session = byReply.get(msg.token);
           if (session) guarded(session, 'a worker frame', () => session.onMessage(msg.message));
           return;

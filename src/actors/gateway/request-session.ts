@@ -6,7 +6,7 @@
  * - After output started, it is carried on by another worker from exactly what the client has
  *   (mid-stream migration: the delivered text goes along as a `continuation`), when the model
  *   allows it and the output is plain text; otherwise the stream ends with an SSE error event.
- * - A worker that holds the request sends a frame at least every keepalive interval; silence past
+ * - A worker that holds the request sends a frame, or names it in its keepalive, at least every keepalive interval; silence past
  *   the liveness timeout means it is gone (killed, frozen, cut off from NATS), whatever its engine
  *   is doing. A gap in the sequence numbers means frames were lost: the answer moves on too.
  * - The client going away cancels the worker's engine request, confirmed by `cancelled`.
@@ -245,8 +245,7 @@ export class RequestSession {
         else this.#phase = 'accepted';
         return;
       case 'alive':
-        // The next chunk's number: beyond what arrived, frames were lost on the way.
-        if (frame.seq > attempt.expectedSeq) this.#framesLost(attempt, frame.seq);
+        this.#alive(attempt, frame.seq);
         return;
       case 'chunk':
         if (!this.#inSequence(attempt, frame.seq)) return;
@@ -280,6 +279,22 @@ export class RequestSession {
       default:
         assertNever(frame);
     }
+  }
+
+  /**
+   * A worker's keepalive (worker/keepalive.protocol.ts) named this attempt: `workerId` still holds it,
+   * and `seq` is its next chunk's number. A worker vouches only for requests it accepted.
+   */
+  keepalive(reply: string, workerId: string, seq: number, now: number): void {
+    const attempt = this.#attempt;
+    if (this.#phase === 'closed' || !attempt || attempt.reply !== reply || attempt.workerId !== workerId) return;
+    attempt.lastHeard = now;
+    this.#alive(attempt, seq);
+  }
+
+  #alive(attempt: Attempt, seq: number): void {
+    // The next chunk's number: beyond what arrived, frames were lost on the way.
+    if (seq > attempt.expectedSeq) this.#framesLost(attempt, seq);
   }
 
   /** The client closed the connection before the answer was complete. */

@@ -5,8 +5,8 @@
  * engine request and is confirmed with a `cancelled` frame.
  *
  * Liveness runs both ways, never on the engine's output (a long prefill is silent for tens of
- * seconds): the worker sends an `alive` frame for every request it holds each keepalive interval,
- * and the gateway sends a lease naming the requests it still holds; a request whose lease lapses
+ * seconds): each keepalive interval the worker sends each gateway one `keepalive` frame naming the
+ * requests it holds for it, and the gateway sends a lease naming the requests it still holds; a request whose lease lapses
  * has lost its gateway (killed, frozen, cut off) and its engine request is aborted.
  */
 import { ErrorCode, type ErrorInfo, LlmuxError, assertNever, httpStatusOf } from '../../errors.js';
@@ -29,6 +29,7 @@ import { TurnBatch } from './turn-batch.js';
 import { PeakEwma } from './peak-ewma.js';
 import { UsageWindow } from './usage-window.js';
 import { type InferRequest, parseWorkerInbound } from './worker.protocol.js';
+import { type KeepaliveFrame, keepaliveBatch, splitReply } from './keepalive.protocol.js';
 import { traceWorker } from '../../observability/spans.js';
 import { stampHop } from '../../observability/hop-timing.js';
 import type { WorkerMetricsHooks } from '../../observability/worker-metrics.js';
@@ -59,7 +60,7 @@ type AbortReason = 'cancel' | 'orphaned' | 'shutdown' | 'stalled';
 /** One request the worker holds. */
 interface Held {
   controller: AbortController;
-  /** When a frame last went to the gateway (an `alive` is due a keepalive interval later). */
+  /** When a frame last went to the gateway (a keepalive naming it is due a keepalive interval later). */
   lastSent: number;
   /** When the gateway last said it holds the request (accept time until its first lease). */
   lastLease: number;
@@ -84,7 +85,7 @@ const pausedFlow = (signal: AbortSignal): NonNullable<Held['paused']> => {
 };
 
 export const workerTimeoutDefaults = {
-  /** An `alive` frame for every held request this often, when nothing else was sent. */
+  /** A `keepalive` frame per gateway this often, naming its requests that sent nothing else meanwhile. */
   keepaliveMs: 400,
   /** A request whose gateway sent no lease for this long is aborted (gateways lease every 500 ms: four chances). */
   leaseTimeoutMs: 2_000,
@@ -289,7 +290,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     const output = new OutputText();
     /**
      * A non-streaming answer's chunks go out with its `end`: one flush, one socket write and one read
-     * fewer (docs/benchmarks.md). Numbered when sent, so an `alive` meanwhile names no chunk not sent.
+     * fewer (docs/benchmarks.md). Numbered when sent, so a keepalive meanwhile names no chunk not sent.
      */
     const unsent: Delta[][] = [];
     const sendUnsent = (): void => {
@@ -396,9 +397,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
   };
 
-  /** Every keepalive interval: an `alive` for each request with nothing sent lately; abort those whose gateway's lease lapsed. */
+  /**
+   * Every keepalive interval: abort the requests whose gateway's lease lapsed, and for the others
+   * that sent nothing lately one `keepalive` frame per gateway (keepalive.protocol.ts), not one per request.
+   */
   const tick = (): void => {
     const now = Date.now();
+    /** By gateway inbox: the requests due a keepalive, and the carrier (the most recently leased of them). */
+    const due = new Map<string, { carrier: string; carrierLease: number; tokens: string[]; seqs: number[] }>();
     for (const [reply, held] of inFlight) {
       if (held.controller.signal.aborted) continue;
       if (now - held.lastLease > leaseTimeoutMs) {
@@ -408,7 +414,28 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         continue;
       }
       sendStreamed(reply, held);
-      if (now - held.lastSent >= keepaliveMs) send(reply, held, { type: 'alive', seq: held.seq });
+      if (now - held.lastSent < keepaliveMs) continue;
+      // The gateway hears `accepted` before any keepalive naming the request.
+      sendAccepted(reply, held);
+      const { inbox, token } = splitReply(reply);
+      const group = due.get(inbox);
+      if (!group) due.set(inbox, { carrier: reply, carrierLease: held.lastLease, tokens: [token], seqs: [held.seq] });
+      else {
+        group.tokens.push(token);
+        group.seqs.push(held.seq);
+        // A request the gateway still holds is leased with all its others: a carrier it let go of would take the frame down with it.
+        if (held.lastLease > group.carrierLease) {
+          group.carrier = reply;
+          group.carrierLease = held.lastLease;
+        }
+      }
+    }
+    for (const { carrier, tokens, seqs } of due.values()) {
+      for (let i = 0; i < tokens.length; i += keepaliveBatch) {
+        const frame: KeepaliveFrame = { type: 'keepalive', workerId: descriptor.workerId,
+          tokens: tokens.slice(i, i + keepaliveBatch), seqs: seqs.slice(i, i + keepaliveBatch) };
+        transport.publish(carrier, frame);
+      }
     }
   };
 
