@@ -17,8 +17,10 @@ export type ReplyFrame =
   /** Embeddings: vectors `first`, `first + 1`, … (protocol/vectors.ts); a big batch comes as several. */
   | { type: 'vectors'; seq: number; first: number; dims: number; data: Uint8Array }
   /**
-   * The worker still holds the request (sent every keepalive interval, whatever the engine does):
-   * `seq` is the next chunk's number, so a gap shows even when the engine is silent.
+   * The worker still holds the request: `seq` is the next chunk's number, so a gap shows even when
+   * the engine is silent. Workers now name all their quiet requests of a gateway in one keepalive
+   * frame per interval (worker/keepalive.protocol.ts, taken by the gateway before the session); this
+   * per-request form is still understood.
    */
   | { type: 'alive'; seq: number }
   /**
