@@ -9,6 +9,10 @@
  *   npm run bench:routing -- --workload <shape|all> [--methods a,b] [--engines 4] [--scale 1]
  *     [--sim timing=engine,maxConcurrency=8,engine.kvBlocks=600,engine.prefillTokensPerSecond=5000] [--slow-factor 3]
  *     [--slo-ttft-ms 500] [--trace bench/traces/synthetic-mooncake.jsonl --trace-scale 8 --speedup 1]
+ *     [--concurrency N] [--prefix-words 600] [--runs 1] [--routing-option loadWeight=2 ...] [--kv-events on]
+ *
+ * Saturation on the shared-prefix shape, with the calibrated prefill (docs/routing.md, "At saturation"):
+ *   --workload shared-system-prompts --concurrency 48 --scale 2 --prefix-words 2400 --sim engine.prefillTokensPerSecond=20000
  *
  * --sim takes any numeric SimOptions field, `engine.<field>` for the engine model (src/sim/engine.ts)
  * and `timing=fixed|engine`, so simulator options added later need no change here. The default is the
