@@ -160,6 +160,8 @@ export interface Decision {
 let slotsOf = new Int32Array(1024);
 let candidateOf = new Int32Array(1024);
 let excludedHere = new Uint8Array(1024);
+/** The candidates handed to the method, when not every worker is one (no method keeps them). */
+const chosenScratch: WorkerEntry[] = [];
 
 const code = exclusionCodes;
 
@@ -256,7 +258,8 @@ function gather(fleet: FleetColumns, table: CandidateTable, size: number, home: 
     for (let i = 0; i < n; i++) at[i] = of[i] = i;
     return entries;
   }
-  const chosen = new Array<WorkerEntry>(size);
+  const chosen = chosenScratch;
+  chosen.length = size;
   for (let i = 0, k = 0; i < n; i++) {
     of[i] = -1;
     if (reasons[i] !== 0) continue;

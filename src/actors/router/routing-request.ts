@@ -67,8 +67,8 @@ export interface MethodContext {
 /** A method's choice: one of the candidates, with the score it gave each (lower is better) where it scores. */
 export interface Pick {
   winner: WorkerEntry;
-  /** Aligned with the candidates; undefined where the method did not score a worker. */
-  scores?: Array<number | undefined>;
+  /** Aligned with the candidates; undefined where the method did not score a worker. Read before the next decision: it may be scratch (min-score.ts). */
+  scores?: ArrayLike<number | undefined>;
   /** Prefix methods: the share of the prompt each candidate was expected to hold, and which index said so. */
   cached?: readonly number[];
   index?: PrefixIndexKind;

@@ -2,11 +2,19 @@
 import type { Pick } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
 
+let scratch = new Float64Array(1024);
+
+/** Room for n scores, reused by every decision (decide() copies a method's scores into its record before the next). */
+export function scratchScores(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
+  return scratch.subarray(0, n);
+}
+
 /** One pass keeping the lowest and how many tie at it, then the tie drawn (one random number, as a list of the tied would take). */
 export function lowestScore(candidates: readonly WorkerEntry[], score: (w: WorkerEntry, i: number) => number, random: () => number): Pick | undefined {
   const n = candidates.length;
   if (n === 0) return undefined;
-  const scores = new Array<number>(n);
+  const scores = scratchScores(n);
   let best = Infinity;
   let tied = 0;
   for (let i = 0; i < n; i++) {

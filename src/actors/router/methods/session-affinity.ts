@@ -13,6 +13,7 @@ import { hash53 } from '../hash.js';
 import type { MethodContext, Pick, RoutingMethodFn } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
 import { HashRing } from './hash-ring.js';
+import { scratchScores } from './min-score.js';
 
 export const defaultLoadBound = 1.25;
 
@@ -32,7 +33,7 @@ function mix32(x: number): number {
 function rendezvous(candidates: readonly WorkerEntry[], keyHash: number, fits: (k: number) => boolean, { fleet, slots }: MethodContext): Pick | undefined {
   const k0 = mix32(keyHash % 4294967296);
   const n = candidates.length;
-  const scores = new Array<number>(n);
+  const scores = scratchScores(n);
   let best = -1;
   let bestWeight = -1;
   let bestFit = -1;

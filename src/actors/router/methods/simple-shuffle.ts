@@ -4,6 +4,7 @@
  */
 import type { RoutingMethodFn } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
+import { scratchScores } from './min-score.js';
 
 export const simpleShuffle: RoutingMethodFn = (candidates, { state, fleet, slots }) => {
   const n = candidates.length;
@@ -20,7 +21,7 @@ export const simpleShuffle: RoutingMethodFn = (candidates, { state, fleet, slots
       break;
     }
   }
-  const scores = new Array<number>(n);
+  const scores = scratchScores(n);
   for (let k = 0; k < n; k++) scores[k] = (weight[slots[k] as number] as number) / total;
   return { winner: candidates[winner] as WorkerEntry, scores };
 };
