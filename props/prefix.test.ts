@@ -93,16 +93,16 @@ describe('prefix-aware routing', () => {
 });
 
 describe('kv-aware routing', () => {
-  it('without a cached prefix, picks a worker with the least engine-reported load (KV usage + queue)', () => {
+  it('without a cached prefix, picks a worker with the least load: in-flight plus the engine\'s queue, per unit of capacity (not its KV usage)', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ kv: fc.integer({ min: 0, max: 64 }).map((k) => k / 64), waiting: fc.nat(8) }), { minLength: 1, maxLength: 10 }), fc.nat(),
+      fc.property(fc.array(fc.record({ kv: fc.integer({ min: 0, max: 64 }).map((k) => k / 64), inFlight: fc.nat(16), waiting: fc.nat(8) }), { minLength: 1, maxLength: 10 }), fc.nat(),
         (engines, seed) => {
           const table = new WorkerTable();
           engines.forEach((e, i) => table.upsert(workerDescriptor(`w${i}`, { capacity: 16 }),
-            workerLoad({ engine: { kvCacheUsage: e.kv, waiting: e.waiting } }), 0));
+            workerLoad({ inFlight: e.inFlight, engine: { kvCacheUsage: e.kv, waiting: e.waiting } }), 0));
           const { winner } = decide({ request: routingRequest({ blocks: [1, 2, 3] }), method: 'kv-aware', options: {},
             fleet: table.fleet('fn'), state: newRoutingState(seededRandom(seed)), now: 0 });
-          const load = (e: { kv: number; waiting: number }) => e.kv + e.waiting / 16;
+          const load = (e: { inFlight: number; waiting: number }) => (e.inFlight + e.waiting) / 16;
           const index = Number(winner!.descriptor.workerId.slice(1));
           expect(load(engines[index]!)).toBe(Math.min(...engines.map(load)));
         }),

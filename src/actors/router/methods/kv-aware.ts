@@ -1,17 +1,20 @@
 /**
- * kv-aware: the prefix cost of prefix-aware.ts, with load read from the engine rather than counted
- * by the router: KV cache usage plus queue depth (waiting requests, and those sent since the last
- * report, per unit of capacity), as llm-d's KV-cache-utilization and queue scorers and Dynamo's KV
- * router do. A worker whose engine reports no KV usage falls back to in-flight ÷ capacity.
+ * kv-aware: the prefix cost of prefix-aware.ts, with the engine's own queue added to the load: the
+ * router's in-flight count ÷ capacity (its last report plus what was sent since, as prefix-aware),
+ * plus the requests the engine reported waiting ÷ capacity, as llm-d's queue scorer reads them.
+ *
+ * It read the engine's KV cache usage instead of the in-flight count at first. That figure comes
+ * with the heartbeat, once a second, while the in-flight count moves with every load event (each of
+ * which also clears the "sent since" count), so between heartbeats every engine's load stood still
+ * and requests herded onto the engine that had looked least loaded (bench:routing: up to 22/15/12/15
+ * requests per engine on `rag`, 92/64/57/75 at saturation).
  */
 import type { MethodContext, Pick } from '../routing-request.js';
 import { utilization, type WorkerEntry } from '../worker-table.js';
 import { prefixCost } from './prefix-aware.js';
 
 export function engineLoad(w: WorkerEntry): number {
-  const engine = w.load.engine;
-  const kv = engine?.kvCacheUsage ?? utilization(w);
-  return kv + ((engine?.waiting ?? 0) + w.dispatchedSinceReport) / w.descriptor.capacity;
+  return utilization(w) + (w.load.engine?.waiting ?? 0) / w.descriptor.capacity;
 }
 
 export const kvAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined =>
