@@ -27,6 +27,6 @@ describe('router - kv-aware', () => {
     const fleet = table.fleet('fn');
     const pick = kvAware(fleet.entries, everyWorkerContext(fleet, routingRequest(), newRoutingState(seededRandom(1))));
     expect(pick?.winner.descriptor.workerId).toBe('w1');
-    expect([...(pick?.scores ?? [])]).toEqual([1 + 2 * (14 / 32), 1 + 2 * (10 / 32)]);
+    expect(Array.from(pick?.scores ?? [])).toEqual([1 + 2 * (14 / 32), 1 + 2 * (10 / 32)]);
   });
 });
