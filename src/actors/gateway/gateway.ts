@@ -239,7 +239,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (hopTimingOn && m.headers.hops) m.headers.hops = stampHop(m.headers.hops, 'g.frame');
     actor.tell({ type: 'frame', token, message: m });
   });
-  const sweepTimer = setInterval(() => actor.tell({ type: 'sweep' }), sweepEveryMs);
+  // Judged after the event loop's next read (setImmediate): after a stall of this process (GC, a
+  // starved CPU) the timer fires before the frames waiting in the socket are read, and would take their workers for silent.
+  const sweepTimer = setInterval(() => setImmediate(() => actor.tell({ type: 'sweep' })), sweepEveryMs);
   sweepTimer.unref();
 
   const handleInference = async (req: IncomingMessage, res: ServerResponse, operation: OperationSpec, requestId: string, principal: Principal): Promise<void> => {

@@ -561,7 +561,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   actor.tell({ type: 'announce' });
   heartbeatTimer = setInterval(() => actor.tell({ type: 'heartbeat' }), descriptor.heartbeatMs);
   heartbeatTimer.unref();
-  tickTimer = setInterval(() => actor.tell({ type: 'tick' }), keepaliveMs);
+  // Judged after the event loop's next read (setImmediate): after a stall of this process (GC, a
+  // starved CPU) the timer fires before the leases waiting in the socket are read, and would take them for lapsed.
+  tickTimer = setInterval(() => setImmediate(() => actor.tell({ type: 'tick' })), keepaliveMs);
   tickTimer.unref();
 
   return {
