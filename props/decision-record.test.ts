@@ -94,6 +94,10 @@ describe('decision record - classification from the columns', () => {
             return n > 0 ? [`${n} ${reason}`] : [];
           });
           expect(candidates.summary()).toBe(workers.length === 0 ? 'no worker serves it' : `${workers.length} worker(s): ${parts.join(', ')}`);
+          // The exclusions a routing span reports, from the same counts.
+          const excluded = new Map<string, number>();
+          for (const r of reasons) if (r !== undefined) excluded.set(r, (excluded.get(r) ?? 0) + 1);
+          expect(Object.fromEntries(candidates.exclusions())).toEqual(Object.fromEntries(excluded));
         }),
       { numRuns: 1000 },
     );

@@ -204,17 +204,20 @@ export interface DecisionFacts {
   candidates: CandidateTable | readonly CandidateRecord[];
 }
 
+/** Workers per exclusion reason in a list of candidate records. */
+function exclusionCounts(candidates: readonly CandidateRecord[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of candidates) if (c.excluded) out.set(c.excluded, (out.get(c.excluded) ?? 0) + 1);
+  return out;
+}
+
 /** Adds a decision to the routing span running, if any; `configVersion` is asked only then. */
 export function traceDecision(decision: DecisionFacts, configVersion: () => string | undefined): void {
   const span = routing;
   if (!span) return;
-  const excluded = new Map<string, number>();
   const { candidates } = decision;
   const n = candidates.length;
-  for (let i = 0; i < n; i++) {
-    const reason = 'excluded' in candidates ? candidates.excluded(i) : (candidates as readonly CandidateRecord[])[i]?.excluded;
-    if (reason) excluded.set(reason, (excluded.get(reason) ?? 0) + 1);
-  }
+  const excluded = 'exclusions' in candidates ? candidates.exclusions() : exclusionCounts(candidates);
   const version = configVersion();
   span.setAttributes({
     'llmux.attempt': decision.attempt, 'llmux.routing.method': decision.method, 'llmux.routing.outcome': decision.outcome,

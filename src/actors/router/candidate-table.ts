@@ -79,6 +79,16 @@ export class CandidateTable {
     });
   }
 
+  /** Workers per exclusion reason, for the reasons any worker had (from the pass's counts: no walk over the workers). */
+  exclusions(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let code = 1; code < reasonCodes.length; code++) {
+      const n = this.counts[code] as number;
+      if (n > 0) out.set(reasonCodes[code] as string, n);
+    }
+    return out;
+  }
+
   /** "3 worker(s): 2 draining, 1 circuit-open" (reasons in eligibility order, eligible first). */
   summary(): string {
     if (this.length === 0) return 'no worker serves it';
