@@ -105,7 +105,10 @@ describe('kv-aware routing', () => {
           const load = (e: { inFlight: number; waiting: number }) => (e.inFlight + e.waiting) / 16;
           // A worker with 16 in flight is at capacity: not a candidate.
           const candidates = engines.filter((e) => e.inFlight < 16);
-          if (candidates.length === 0) return expect(winner).toBeUndefined();
+          if (candidates.length === 0) {
+            expect(winner).toBeUndefined();
+            return;
+          }
           const index = Number(winner!.descriptor.workerId.slice(1));
           expect(engines[index]!.inFlight).toBeLessThan(16);
           expect(load(engines[index]!)).toBe(Math.min(...candidates.map(load)));
