@@ -7,7 +7,8 @@
  *
  *   npm run bench:memory [-- --streams 10000 --steps 1000,2500,5000 --workers 80 --capacity 128 --itl-ms 1000 --max-tokens 300 --heap-snapshot --lease-timeout-ms 2000 --split]
  *   # --split: the workers in a process of their own, so that neither holds more than 10,000 sockets (the descriptor limit here is 20,000 and cannot be raised)
- *   # memory only, liveness relaxed (fewer alive frames): --itl-ms 5000 --max-tokens 60 --keepalive-ms 5000 --liveness-timeout-ms 20000 --lease-timeout-ms 30000 --engine-stall-ms 30000
+ *   # 10,000 slow streams with the default liveness (docs/benchmarks.md): --split --itl-ms 1000 --max-tokens 150 --max-pending 200
+ *   # liveness relaxed (as before the workers' keepalive went per gateway): --itl-ms 5000 --max-tokens 60 --keepalive-ms 5000 --liveness-timeout-ms 20000 --lease-timeout-ms 30000 --engine-stall-ms 30000
  */
 import { parseArgs } from 'node:util';
 import { runMemoryBench } from './lib/memory-run.js';
