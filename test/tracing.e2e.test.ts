@@ -261,6 +261,25 @@ describe('tracing across role processes', () => {
     await until('the worker span of the protobuf-traced request', () => spans.find((s) => s.traceId === traceId && s.name === 'llmux.worker'));
   });
 
+  it('tracing - llmux up with its workers on threads: the worker and engine spans come from the worker thread, in the one trace', async () => {
+    const upUrl = await role(['up', '--port', '0', '--threads', '2', '--workers', '1', '--api-key', 'k1'], /base URL\s+(http:\/\/\S+)\/v1/,
+      { ...otel('http/json'), OTEL_SERVICE_NAME: 'one-up' });
+    const traceId = hex(16);
+    const res = await fetch(`${upUrl}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k1', traceparent: `00-${traceId}-${hex(8)}-01` },
+      body: JSON.stringify({ model: 'demo/llmux-sim-8b', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(200);
+    const named = (name: string) => () => spans.find((s) => s.traceId === traceId && s.name === name && s.service === 'one-up');
+    const server = await until('the server span', named('chat demo/llmux-sim-8b'));
+    const route = await until('the router span', named('llmux.route'));
+    const worker = await until('the worker span, from the worker thread', named('llmux.worker'));
+    const engine = await until('the engine span', named('chat llmux-sim-8b'));
+    for (const child of [route, worker]) expect(child.parentSpanId).toBe(server.spanId);
+    expect(engine.parentSpanId).toBe(worker.spanId);
+    expect(engine.kind).toBe(3); // CLIENT
+  });
+
   it('tracing - no export carries a secret from a role\'s command line or a request (the resource has no process.command_args)', async () => {
     // Every role above ran with secrets on its command line or in its requests: --api-key k1, --admin-key, the bearer headers.
     await until('exports from the gateways, router and worker', () => (new Set(spans.map((s) => s.service)).size >= 4 ? true : undefined));

@@ -2,10 +2,12 @@
  * The entry of a worker thread of `llmux up --threads N` (thread-host.ts hosts it): it starts the
  * workers it is given, each with its engine simulator when it has no engine URL, each worker with
  * its own NATS connection and identity on this thread, and one token counter and one WorkerMetrics
- * for the thread. It answers the host's metrics questions and stops everything when asked.
+ * for the thread, and tracing when the OTEL_* variables ask for it. It answers the host's metrics
+ * questions and stops everything when asked.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../observability/logger.js';
+import { startTracing, stopTracing } from '../observability/tracing.js';
 import { WorkerMetrics } from '../observability/worker-metrics.js';
 import { parseToThread, type FromThread } from '../actors/runtime/thread-protocol.js';
 import { type SimOptions, startSim } from '../sim/sim-server.js';
@@ -34,6 +36,9 @@ const roles = new StartedRoles(log, () => undefined);
 const metrics = new WorkerMetrics({ defaultMetrics: false });
 
 async function start(): Promise<Record<string, unknown>> {
+  // The thread's own SDK and exporter (the OTEL_* variables are the process's): its workers' spans
+  // and their engine calls, under the service name of `llmux up`'s main thread.
+  await startTracing('up');
   const tokens = createTokenCounter();
   roles.add('tokenizer pool', { stop: () => tokens.close() });
   const engines: string[] = [];
@@ -62,7 +67,7 @@ port.on('message', (raw: unknown) => {
     });
   } else {
     // Exiting ends this thread only; the host waits for its exit.
-    void roles.stopAll().finally(() => {
+    void roles.stopAll().then(stopTracing).finally(() => {
       post({ type: 'stopped' });
       process.exit(0);
     });
@@ -72,5 +77,5 @@ port.on('message', (raw: unknown) => {
 start().then((info) => post({ type: 'ready', info }), (error: unknown) => {
   log.error({ err: error }, 'the thread could not start its workers');
   post({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
-  void roles.stopAll().finally(() => process.exit(1));
+  void roles.stopAll().then(stopTracing).finally(() => process.exit(1));
 });
