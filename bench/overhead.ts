@@ -11,13 +11,13 @@
  * cases compare a stack with every role on the main thread (`--threads 1`) with one whose worker runs
  * on a worker thread (`--threads 2`); the other stacks run with `llmux up`'s default (the cores available).
  *
- *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16 --only traced]
+ *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16 --only traced --cpu-prof-dir DIR]
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type LoadResult, runLoad } from './lib/load.js';
-import { launch } from './lib/launch.js';
+import { launch, launchWith } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
 const { values } = parseArgs({
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     'max-tokens': { type: 'string', default: '16' },
     /** Only the cases whose name contains this. */
     only: { type: 'string', default: '' },
+    /** A CPU profile of every `llmux up` (main thread and worker threads) into this directory. */
+    'cpu-prof-dir': { type: 'string' },
   },
 });
 const requests = Number(values.requests);
@@ -64,7 +66,7 @@ async function otlpSink(exported: Stack['exported']): Promise<{ url: string; ser
 }
 
 async function up(simUrl: string, env: Record<string, string> = {}, flags: string[] = []): Promise<{ baseUrl: string; stop(): Promise<void> }> {
-  const launched = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl, ...flags], 'Press Ctrl-C', env);
+  const launched = await launchWith(values['cpu-prof-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`] : [], ['up', '--port', '0', '--workers', '1', '--engine-url', simUrl, ...flags], 'Press Ctrl-C', env);
   const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(launched.out)?.[1];
   if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${launched.out}`);
   return { baseUrl, stop: () => launched.stop() };
