@@ -4,7 +4,7 @@
 // behind and took busy workers for dead); the frame still carries each request's next chunk number,
 // and a gateway session is kept alive by it only while it names the session's request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineAdapter } from '../src/engine-adapters/adapter.js';
+import { silentEngine } from './support/silent-engine.js';
 import { parseReplyFrame } from '../src/actors/gateway/reply.protocol.js';
 import { parseKeepaliveFrame } from '../src/actors/worker/keepalive.protocol.js';
 import { workerDescriptor } from '../src/actors/router/router-test-support.js';
@@ -24,25 +24,13 @@ let gatewaySide: NatsTransport;
 let worker: Worker;
 const release: Array<() => void> = [];
 
-/** An engine that says nothing until released (a long prefill, for every request). */
-const silentEngine: EngineAdapter = {
-  kind: 'silent',
-  async *stream(_request, signal) {
-    await new Promise<void>((resolve) => {
-      release.push(resolve);
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  },
-  health: async () => true,
-  load: async () => undefined,
-  close: async () => undefined,
-};
+const engine = silentEngine((r) => release.push(r));
 
 beforeAll(async () => {
   nats = await startNatsServer();
   workerSide = await connectNats({ servers: nats.url, name: 'worker' });
   gatewaySide = await connectNats({ servers: nats.url, name: 'gateway' });
-  worker = await startWorker({ transport: workerSide, engine: silentEngine, tokens, log: silentLogger(), keepaliveMs: 40, leaseTimeoutMs: 60_000,
+  worker = await startWorker({ transport: workerSide, engine, tokens, log: silentLogger(), keepaliveMs: 40, leaseTimeoutMs: 60_000,
     descriptor: workerDescriptor('w-keepalive', { engineKind: 'silent', capacity: 500, heartbeatMs: 1_000 }) });
 });
 

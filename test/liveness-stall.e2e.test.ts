@@ -5,7 +5,7 @@
 // older than the stall.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineAdapter } from '../src/engine-adapters/adapter.js';
+import { silentEngine } from './support/silent-engine.js';
 import { workerDescriptor } from '../src/actors/router/router-test-support.js';
 import { startWorker, type Worker } from '../src/actors/worker/worker.js';
 import type { InferRequest } from '../src/actors/worker/worker.protocol.js';
@@ -23,23 +23,12 @@ let worker: Worker;
 let leaser: ChildProcess | undefined;
 let release = (): void => undefined;
 
-const silentEngine: EngineAdapter = {
-  kind: 'silent',
-  async *stream(_request, signal) {
-    await new Promise<void>((resolve) => {
-      release = resolve;
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  },
-  health: async () => true,
-  load: async () => undefined,
-  close: async () => undefined,
-};
+const engine = silentEngine((r) => (release = r));
 
 beforeAll(async () => {
   nats = await startNatsServer();
   transport = await connectNats({ servers: nats.url, name: 'worker' });
-  worker = await startWorker({ transport, engine: silentEngine, tokens, log: silentLogger(), keepaliveMs: 100, leaseTimeoutMs: 1_000,
+  worker = await startWorker({ transport, engine, tokens, log: silentLogger(), keepaliveMs: 100, leaseTimeoutMs: 1_000,
     descriptor: workerDescriptor('w-stall', { engineKind: 'silent', capacity: 4, heartbeatMs: 1_000 }) });
 });
 
