@@ -108,6 +108,16 @@ const sweepEveryMs = 250;
 /** Migrations per stream when the model's llmConfig does not say. */
 const defaultMigrationAttempts = 3;
 
+/**
+ * Whether a keepalive names its sender truly: it came on the reply subject of a request this gateway
+ * has live with the worker it names. A worker may publish only to replies it received, so that is
+ * the proof of who sent it; on a reply no live request holds (its request just ended), the claim
+ * cannot be checked and the frame is dropped (the next interval's keepalive comes on another reply).
+ */
+export function keepaliveCarrierTrusted(carrierHolder: string | undefined, claimed: string): boolean {
+  return carrierHolder !== undefined && carrierHolder === claimed;
+}
+
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { transport, catalog, tokens, log } = options;
   const metrics = options.metrics ?? new GatewayMetrics();
@@ -169,8 +179,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
    * carrier held by another worker means a frame that lies about its sender.
    */
   const takeKeepalive = (carrier: string, frame: KeepaliveFrame): void => {
-    const via = byReply.get(carrier)?.held();
-    if (via && via.workerId !== frame.workerId) return void log.warn({ worker: frame.workerId, carrier: via.workerId }, 'dropped a keepalive sent on another worker\'s reply');
+    const via = byReply.get(carrier)?.held()?.workerId;
+    if (!keepaliveCarrierTrusted(via, frame.workerId)) {
+      return void log.warn({ worker: frame.workerId, carrier: via ?? 'none' }, 'dropped a keepalive not carried on a reply its sender holds');
+    }
     const now = Date.now();
     for (let i = 0; i < frame.tokens.length; i++) {
       const token = frame.tokens[i] as string;
