@@ -7,6 +7,17 @@
 import { Pool } from 'undici';
 import { percentile, summarize, type Summary } from './stats.js';
 
+/** `concurrency` clients, each running `client` to its end, then the pool closed: the wall-clock seconds it took. */
+export async function closedLoop(pool: Pool, concurrency: number, client: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  try {
+    await Promise.all(Array.from({ length: concurrency }, client));
+  } finally {
+    await pool.close().catch(() => pool.destroy());
+  }
+  return (performance.now() - started) / 1000;
+}
+
 export interface LoadOptions {
   /** Origin, e.g. `http://127.0.0.1:8080`. */
   url: string;
@@ -98,13 +109,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
   };
 
-  const started = performance.now();
-  try {
-    await Promise.all(Array.from({ length: options.concurrency }, client));
-  } finally {
-    await pool.close().catch(() => pool.destroy());
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await closedLoop(pool, options.concurrency, client);
   latencies.sort((a, b) => a - b);
   const latency = summarize(latencies);
   const result: LoadResult = {

@@ -6,6 +6,7 @@
  * request's successive tokens (the first token's wait is not a gap).
  */
 import { Pool } from 'undici';
+import { closedLoop } from './load.js';
 import { percentile } from './stats.js';
 
 export interface StreamLoadOptions {
@@ -96,13 +97,7 @@ export async function runStreamLoad(o: StreamLoadOptions): Promise<StreamLoadRes
     }
   };
 
-  const started = performance.now();
-  try {
-    await Promise.all(Array.from({ length: o.concurrency }, client));
-  } finally {
-    await pool.close().catch(() => pool.destroy());
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await closedLoop(pool, o.concurrency, client);
   gaps.sort((a, b) => a - b);
   latencies.sort((a, b) => a - b);
   const result: StreamLoadResult = {
