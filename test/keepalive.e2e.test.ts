@@ -55,10 +55,13 @@ describe('worker keepalive', () => {
     const named = new Map<string, number>();
     const seqs: number[] = [];
     const senders = new Set<string>();
-    gatewaySide.subscribe(`${inbox}.*`, (m) => {
+    const signers = new Set<string>();
+    gatewaySide.subscribe(`${inbox}.>`, (m) => {
       const keepalive = parseKeepaliveFrame(m.body);
       if (keepalive) {
         livenessMessages++;
+        // Signed, like every answer: on one of the named requests' reply subjects plus the worker's id.
+        signers.add(m.subject.slice(m.subject.lastIndexOf('.') + 1));
         senders.add(keepalive.workerId);
         keepalive.tokens.forEach((t, i) => {
           named.set(t, (named.get(t) ?? 0) + 1);
@@ -69,7 +72,7 @@ describe('worker keepalive', () => {
       const frame = parseReplyFrame(m.body);
       if (frame?.type === 'alive') {
         livenessMessages++;
-        const token = m.subject.slice(inbox.length + 1);
+        const token = m.subject.slice(inbox.length + 1).split('.')[0] as string;
         named.set(token, (named.get(token) ?? 0) + 1);
         seqs.push(frame.seq);
       }
@@ -89,5 +92,6 @@ describe('worker keepalive', () => {
     // Nothing was sent yet: each names chunk #0 next.
     expect(new Set(seqs)).toEqual(new Set([0]));
     expect([...senders]).toEqual(['w-keepalive']);
+    expect([...signers]).toEqual(['w-keepalive']);
   });
 });

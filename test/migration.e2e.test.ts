@@ -153,7 +153,7 @@ describe('mid-stream migration', () => {
     try {
       const inbox = transport.newInboxPrefix();
       const frames: ReplyFrame[] = [];
-      transport.subscribe(`${inbox}.*`, (m) => frames.push(m.body as ReplyFrame));
+      transport.subscribe(`${inbox}.>`, (m) => frames.push(m.body as ReplyFrame));
       const request: InferRequest = {
         type: 'infer', requestId: 'orphan-1', functionId: 'demo', model: 'llmux-sim-8b', operation: 'chat', stream: true,
         body: { max_tokens: 2000, messages: [{ role: 'user', content: 'a very long answer' }] }, exclude: [], tokenizer: 'o200k', promptTokens: 10,

@@ -65,7 +65,7 @@ async function framesOf(engine: EngineAdapter, workerId: string): Promise<ReplyF
   workers.push(worker);
   const reply = `${gatewaySide.newInboxPrefix()}.r`;
   const messages: unknown[] = [];
-  gatewaySide.subscribe(reply, (m) => void messages.push(m.body));
+  gatewaySide.subscribe(`${reply}.*`, (m) => void messages.push(m.body));
   await gatewaySide.flush();
   const request: InferRequest = {
     type: 'infer', requestId: `r-${workerId}`, functionId: 'fn', model: 'm', operation: 'chat', stream: true,

@@ -55,6 +55,14 @@ export const subjects = {
   workerLease: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.lease`,
   /** Flow control from the gateway holding a slow client: pause and resume reading one request's engine stream. */
   workerFlow: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.flow`,
+  /**
+   * Where a worker answers a request whose reply subject is `reply`: `reply` with the worker's id as
+   * one more token. It is the only form a worker's NATS identity may publish an answer in
+   * (nats-credentials.ts), so the last token tells the receiver, unforgeably, which worker sent it.
+   */
+  workerAnswer: (reply: string, workerId: string): string => `${reply}.${encodeSegment(workerId)}`,
+  /** What a worker's identity may publish answers to: a signed `_INBOX.<id>` or `_INBOX.<id>.<token>`. */
+  workerAnswers: (workerId: string): string[] => [`_INBOX.*.${encodeSegment(workerId)}`, `_INBOX.*.*.${encodeSegment(workerId)}`],
   /** Asks a worker to drain: take nothing new, finish what it has. */
   workerDrain: (workerId: string): string => `${ROOT}.worker.${encodeSegment(workerId)}.drain`,
   /**

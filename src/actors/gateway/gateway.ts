@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { ErrorCode, LlmuxError, assertNever, type ErrorInfo } from '../../errors.js';
 import { operationAt, type OperationSpec, storedAnswerAt } from '../../operations/index.js';
 import { type AnswerMemoryOptions, kvAnswerMemory } from './answer-memory.js';
@@ -41,6 +42,7 @@ import { defaultSessionLimits, type ReplySubjects, RequestSession, type SessionL
 import { subjects } from '../../transport/subjects.js';
 import type { WorkerInbound } from '../worker/worker.protocol.js';
 import { type KeepaliveFrame, parseKeepaliveFrame } from '../worker/keepalive.protocol.js';
+import { inboxAddress, signedBy } from './answer-signer.js';
 import { routingHints } from './routing-hints.js';
 import { requestIdFor } from './trace-context.js';
 import { traceInference, traceResume } from '../../observability/spans.js';
@@ -48,7 +50,8 @@ import { hopTimingOn, markHop, stampHop, startHops } from '../../observability/h
 
 export type GatewayMessage =
   | { type: 'open'; session: RequestSession }
-  | { type: 'frame'; token: string; message: Inbound }
+  /** `signer`: the id segment of the worker that signed the frame's subject, none from a control identity (answer-signer.ts). */
+  | { type: 'frame'; token: string; signer: string | undefined; message: Inbound }
   | { type: 'client-gone'; session: RequestSession }
   | { type: 'client-drain'; session: RequestSession }
   | { type: 'sweep' };
@@ -108,16 +111,6 @@ const sweepEveryMs = 250;
 /** Migrations per stream when the model's llmConfig does not say. */
 const defaultMigrationAttempts = 3;
 
-/**
- * Whether a keepalive names its sender truly: it came on the reply subject of a request this gateway
- * has live with the worker it names. A worker may publish only to replies it received, so that is
- * the proof of who sent it; on a reply no live request holds (its request just ended), the claim
- * cannot be checked and the frame is dropped (the next interval's keepalive comes on another reply).
- */
-export function keepaliveCarrierTrusted(carrierHolder: string | undefined, claimed: string): boolean {
-  return carrierHolder !== undefined && carrierHolder === claimed;
-}
-
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { transport, catalog, tokens, log } = options;
   const metrics = options.metrics ?? new GatewayMetrics();
@@ -149,7 +142,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   /** Reply subjects for one session: frames to a closed one are dropped. */
   const repliesFor = (session: () => RequestSession): ReplySubjects => ({
     open() {
-      const token = String(nextToken++);
+      // Random, not a counter: a worker that saw this inbox must not guess another request's reply (answer-signer.ts).
+      const token = randomUUID();
       byReply.set(token, session());
       return `${inbox}.${token}`;
     },
@@ -175,13 +169,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   /**
    * A worker's keepalive, one frame for all the requests it holds for this gateway, arriving on one
-   * of their reply subjects (`carrier`): a worker may publish only to replies it received, so a
-   * carrier held by another worker means a frame that lies about its sender.
+   * of their reply subjects signed by its sender (answer-signer.ts): a frame signed by another worker
+   * than the one it names lies about its sender. Each session checks that the named worker holds it.
    */
-  const takeKeepalive = (carrier: string, frame: KeepaliveFrame): void => {
-    const via = byReply.get(carrier)?.held()?.workerId;
-    if (!keepaliveCarrierTrusted(via, frame.workerId)) {
-      return void log.warn({ worker: frame.workerId, carrier: via ?? 'none' }, 'dropped a keepalive not carried on a reply its sender holds');
+  const takeKeepalive = (signer: string | undefined, frame: KeepaliveFrame): void => {
+    if (!signedBy(signer, frame.workerId)) {
+      return void log.warn({ worker: frame.workerId, signer }, 'dropped a keepalive signed by another worker than the one it names');
     }
     const now = Date.now();
     for (let i = 0; i < frame.tokens.length; i++) {
@@ -210,9 +203,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           return;
         case 'frame': {
           const keepalive = parseKeepaliveFrame(msg.message.body);
-          if (keepalive) return void takeKeepalive(msg.token, keepalive);
+          if (keepalive) return void takeKeepalive(msg.signer, keepalive);
           const session = byReply.get(msg.token);
-          if (session) guarded(session, 'a worker frame', () => session.onMessage(msg.message));
+          if (session) guarded(session, 'a worker frame', () => session.onMessage(msg.message, `${inbox}.${msg.token}`, msg.signer));
           return;
         }
         case 'client-gone':
@@ -246,10 +239,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onFailure: (error, failure) => log.error({ err: error, messageType: failure.messageType, failures: failure.failures }, 'gateway actor failed on a message; dropped it and resumed'),
   });
 
-  const inboxSub: Subscription = transport.subscribe(`${inbox}.*`, (m) => {
-    const token = m.subject.slice(inbox.length + 1);
+  // `<inbox>.<token>` from routers, `<inbox>.<token>.<worker>` from workers (answer-signer.ts).
+  const inboxSub: Subscription = transport.subscribe(`${inbox}.>`, (m) => {
+    const { token, signer } = inboxAddress(m.subject.slice(inbox.length + 1));
     if (hopTimingOn && m.headers.hops) m.headers.hops = stampHop(m.headers.hops, 'g.frame');
-    actor.tell({ type: 'frame', token, message: m });
+    actor.tell({ type: 'frame', token, signer, message: m });
   });
   // Judged after the event loop's next read (setImmediate): after a stall of this process (GC, a
   // starved CPU) the timer fires before the frames waiting in the socket are read, and would take their workers for silent.

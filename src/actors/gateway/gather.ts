@@ -13,7 +13,8 @@ export interface GatherOptions<T> {
 }
 
 export function gather<T>(transport: Transport, subject: string, question: unknown, options: GatherOptions<T>): Promise<T[]> {
-  const inbox = `${transport.newInboxPrefix()}.q`;
+  const prefix = transport.newInboxPrefix();
+  const inbox = `${prefix}.q`;
   const answers: T[] = [];
   return new Promise((resolve) => {
     const finish = (): void => {
@@ -21,7 +22,8 @@ export function gather<T>(transport: Transport, subject: string, question: unkno
       sub.unsubscribe();
       resolve(answers);
     };
-    const sub = transport.subscribe(inbox, (m) => {
+    // Routers answer on `inbox`, workers on `inbox.<their id>` (subjects.workerAnswer): `>` takes both.
+    const sub = transport.subscribe(`${prefix}.>`, (m) => {
       const answer = m.noResponders ? undefined : options.parse(m.body);
       if (answer === undefined) return;
       answers.push(answer);

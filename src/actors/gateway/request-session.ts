@@ -32,6 +32,8 @@ import type { JournalWriter } from './stream-journal.js';
 import { operations, type OperationSpec } from '../../operations/index.js';
 import type { Output, RenderContext, StreamRender, WholeAnswer } from '../../operations/operation.js';
 import { parseReplyFrame } from './reply.protocol.js';
+import { signedBy } from './answer-signer.js';
+import { isObject } from '../../protocol/guards.js';
 import type { ValidatedRequest } from './request-schema.js';
 import { SessionAccounting, type SessionEnd } from './session-accounting.js';
 import { reconcileUsage } from './usage-reconcile.js';
@@ -221,10 +223,19 @@ export class RequestSession {
     init.transport.publish(subjects.route(init.functionId), request, { reply: attempt.reply, headers });
   }
 
-  /** A frame for `reply` (the gateway routes only this session's live replies here). */
-  onMessage(message: Inbound): void {
+  /**
+   * A frame for `reply` (the gateway routes only this session's live replies here). `signer`: the
+   * worker that signed it (answer-signer.ts), none for a router's; a frame signed by another worker
+   * than the one that holds this attempt is dropped, so a stolen worker credential cannot speak in
+   * another worker's answer.
+   */
+  onMessage(message: Inbound, reply: string = message.subject, signer?: string): void {
     const attempt = this.#attempt;
-    if (this.#phase === 'closed' || !attempt || message.subject !== attempt.reply) return;
+    if (this.#phase === 'closed' || !attempt || reply !== attempt.reply) return;
+    if (signer !== undefined && !this.#signedByHolder(attempt, message.body, signer)) {
+      this.init.log.warn({ requestId: this.init.requestId, signer, worker: attempt.workerId }, 'dropped a frame signed by another worker than the one holding the request');
+      return;
+    }
     attempt.lastHeard = Date.now();
     if (message.noResponders) {
       // Nobody listened: no router, or the chosen worker died since its last heartbeat.
@@ -279,6 +290,16 @@ export class RequestSession {
       default:
         assertNever(frame);
     }
+  }
+
+  /**
+   * Whether a signed frame comes from the worker that holds `attempt`: the one that accepted it, or
+   * before that, the one an `accepted` or `error` frame names (a draining worker refuses with an error).
+   */
+  #signedByHolder(attempt: Attempt, body: unknown, signer: string): boolean {
+    if (attempt.workerId !== undefined) return signedBy(signer, attempt.workerId);
+    const named = isObject(body) && (body.type === 'accepted' || body.type === 'error') ? body.workerId : undefined;
+    return typeof named === 'string' && signedBy(signer, named);
   }
 
   /**

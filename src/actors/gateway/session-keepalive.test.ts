@@ -7,7 +7,6 @@ import { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { Inbound } from '../../transport/transport.js';
 import type { ReplyFrame } from './reply.protocol.js';
-import { keepaliveCarrierTrusted } from './gateway.js';
 import { defaultSessionLimits, RequestSession } from './request-session.js';
 import { sessionWiring } from './session-test-support.js';
 
@@ -65,14 +64,5 @@ describe('request session - worker keepalive', () => {
     lost.session.keepalive(lost.reply, 'w0', 2, lost.start + 10);
     expect(lost.dispatches).toHaveLength(2);
     expect(lost.dispatches[1]!.request.continuation).toBeDefined();
-  });
-});
-
-describe('the gateway trusts a keepalive only on a reply its sender holds', () => {
-  it('takes the frame on a live reply of the worker it names, and drops it on another worker\'s reply or a reply no request holds', () => {
-    expect(keepaliveCarrierTrusted('w0', 'w0')).toBe(true);
-    expect(keepaliveCarrierTrusted('w1', 'w0')).toBe(false);
-    // A reply whose request has ended proves nothing: the frame could name any worker's requests.
-    expect(keepaliveCarrierTrusted(undefined, 'w0')).toBe(false);
   });
 });

@@ -45,9 +45,11 @@ async function setup(llmConfig: LlmConfig = {}) {
   };
   const gateway = bus.connect('gateway');
   const frames = new Map<string, ReplyFrame[]>();
-  gateway.subscribe('inbox.*', (m) => {
+  // `inbox.<id>` from a router, `inbox.<id>.<worker>` from a worker (signed, subjects.workerAnswer); kept by reply subject.
+  gateway.subscribe('inbox.>', (m) => {
     const f = parseReplyFrame(m.body);
-    if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
+    const reply = m.subject.split('.').slice(0, 2).join('.');
+    if (f) frames.set(reply, [...(frames.get(reply) ?? []), f]);
   });
   const request = (id: string, model = 'm'): InferRequest => ({ type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', stream: true,
     body: { messages: [] }, exclude: [], tokenizer: 'cl100k', promptTokens: 3, routing: { tokens: 10, attempt: 1 } });

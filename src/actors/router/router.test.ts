@@ -76,10 +76,12 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
   const inbox = gateway.newInboxPrefix();
   const frames = new Map<string, ReplyFrame[]>();
   const noResponders: string[] = [];
-  gateway.subscribe(`${inbox}.*`, (m: Inbound) => {
-    if (m.noResponders) return void noResponders.push(m.subject);
+  // `<inbox>.<id>` from the router, `<inbox>.<id>.<worker>` from a worker (signed, subjects.workerAnswer); kept by reply subject.
+  gateway.subscribe(`${inbox}.>`, (m: Inbound) => {
+    const reply = m.subject.split('.').slice(0, inbox.split('.').length + 1).join('.');
+    if (m.noResponders) return void noResponders.push(reply);
     const f = parseReplyFrame(m.body);
-    if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
+    if (f) frames.set(reply, [...(frames.get(reply) ?? []), f]);
   });
   const send = (id: string, model = 'm', exclude: string[] = []) => {
     const request: InferRequest = { type: 'infer', requestId: id, functionId: 'fn', model, operation: 'chat', stream: true, body: { messages: [] }, exclude, tokenizer: 'cl100k',

@@ -5,9 +5,10 @@
  * mailbox (docs/benchmarks.md, "Memory per in-flight stream"); now it is one per worker and gateway.
  *
  * A gateway's reply subjects are `<inbox>.<token>` under one inbox prefix, so the worker groups its
- * requests by that prefix. A worker may publish only to reply subjects it received (NATS
- * `allow_responses`), so the frame goes to one of the named requests' reply subjects (the carrier)
- * and arrives on the gateway's one inbox subscription, in order with the frames sent before it.
+ * requests by that prefix. The frame goes to one of the named requests' reply subjects (the carrier),
+ * signed with the worker's id like every answer (subjects.workerAnswer), and arrives on the gateway's
+ * one inbox subscription, in order with the frames sent before it; the gateway drops a keepalive
+ * signed by another worker than the one it names.
  * For each request it carries the next chunk's number, as `alive` did: a frame lost before a
  * silence still shows as a gap.
  */

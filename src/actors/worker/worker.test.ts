@@ -53,9 +53,11 @@ async function start(engine: EngineAdapter, options: { acceptHoldMs?: number } =
     descriptor: workerDescriptor('w', { engineKind: 'scripted', capacity: 4, heartbeatMs: 20 }) });
   stops.push(() => worker.stop());
   const frames = new Map<string, ReplyFrame[]>();
-  gateway.subscribe('inbox.*', (m) => {
+  // Workers sign their answers: `inbox.<id>.<worker>` (subjects.workerAnswer); kept by reply subject.
+  gateway.subscribe('inbox.*.*', (m) => {
     const f = parseReplyFrame(m.body);
-    if (f) frames.set(m.subject, [...(frames.get(m.subject) ?? []), f]);
+    const reply = m.subject.slice(0, m.subject.lastIndexOf('.'));
+    if (f) frames.set(reply, [...(frames.get(reply) ?? []), f]);
   });
   const send = (id: string, stream = true): string => {
     const request: InferRequest = {
@@ -198,7 +200,7 @@ describe('worker - fewer messages per request', () => {
     const inbox = w.send('one', false);
     await vi.waitFor(() => expect(w.registry.some((e) => e.type === 'load' && e.inFlight === 0)).toBe(true));
     ticking = false;
-    const end = published.find((p) => p.subject === inbox && p.type === 'end');
+    const end = published.find((p) => p.subject === subjects.workerAnswer(inbox, 'w') && p.type === 'end');
     const load = published.find((p) => p.subject === subjects.registry('local', 'w') && p.type === 'load');
     expect(end?.turn).toBeDefined();
     expect(load?.turn).toBe(end?.turn);

@@ -18,7 +18,7 @@ import { packVectors } from '../../protocol/vectors.js';
 import { type Logger, requestLogFields } from '../../observability/logger.js';
 import type { TokenCounter } from '../../tokenize/index.js';
 import { subjects } from '../../transport/subjects.js';
-import type { MessageHeaders, Subscription, Transport } from '../../transport/transport.js';
+import type { MessageHeaders, PublishOptions, Subscription, Transport } from '../../transport/transport.js';
 import { type KvEventRelayStats, startKvEventRelay } from './kv-event-relay.js';
 import { type ActorRef, spawn } from '../runtime/actor.js';
 import { Overflow } from '../runtime/mailbox.js';
@@ -202,6 +202,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const usage = new UsageWindow();
 
   const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.cluster, descriptor.workerId), event);
+  /** Every answer goes out signed with this worker's id (subjects.workerAnswer): the only form its NATS identity may publish one in. */
+  const answer = (reply: string, frame: unknown, options?: PublishOptions): void => transport.publish(subjects.workerAnswer(reply, descriptor.workerId), frame, options);
   const load = (): WorkerLoad => ({
     inFlight: inFlight.size, state, healthy: failedChecks < unhealthyAfterFailedChecks, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
     ...(ttft.value !== undefined ? { ttftMs: Math.round(ttft.value * 10) / 10 } : {}),
@@ -259,7 +261,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const send = (reply: string, held: Held, frame: ReplyFrame, hops?: string): void => {
     if (held.accepted) sendAccepted(reply, held);
     held.lastSent = Date.now();
-    transport.publish(reply, frame, hops !== undefined ? { headers: { hops } } : undefined);
+    answer(reply, frame, hops !== undefined ? { headers: { hops } } : undefined);
   };
   const sendAccepted = (reply: string, held: Held): void => {
     const frame = held.accepted;
@@ -267,7 +269,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     held.accepted = undefined;
     clearTimeout(held.acceptTimer);
     held.lastSent = Date.now();
-    transport.publish(reply, frame);
+    answer(reply, frame);
   };
 
   /** An embeddings request: the vectors in frames under the NATS max_payload (less room for the envelope), then `end`; returns the tokens served. */
@@ -434,7 +436,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       for (let i = 0; i < tokens.length; i += keepaliveBatch) {
         const frame: KeepaliveFrame = { type: 'keepalive', workerId: descriptor.workerId,
           tokens: tokens.slice(i, i + keepaliveBatch), seqs: seqs.slice(i, i + keepaliveBatch) };
-        transport.publish(carrier, frame);
+        answer(carrier, frame);
       }
     }
   };
@@ -454,7 +456,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           const { request, reply, headers } = msg;
           if (state === 'draining') {
             // Routed before the router heard of the drain: the gateway retries it on another worker.
-            transport.publish(reply, { type: 'error', seq: 0, workerId: descriptor.workerId,
+            answer(reply, { type: 'error', seq: 0, workerId: descriptor.workerId,
               error: { code: ErrorCode.noActiveBackend, message: `worker ${descriptor.workerId} is draining`, retryable: true } } satisfies ReplyFrame);
             return;
           }
@@ -530,7 +532,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       const request = parseWorkerInbound(m.body);
       if (request?.type !== 'infer' || !m.reply) return;
       if (!actor.tell({ type: 'infer', request, reply: m.reply, headers: m.headers })) {
-        transport.publish(m.reply, { type: 'error', seq: 0, workerId: descriptor.workerId,
+        answer(m.reply, { type: 'error', seq: 0, workerId: descriptor.workerId,
           error: { code: ErrorCode.noActiveBackend, message: 'worker overloaded', retryable: true } } satisfies ReplyFrame);
       }
     }),
@@ -549,7 +551,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     transport.subscribe(subjects.workerDrain(descriptor.workerId), (m) => {
       if (parseWorkerInbound(m.body)?.type !== 'drain') return;
       actor.tell({ type: 'drain' });
-      if (m.reply) transport.publish(m.reply, { type: 'draining', workerId: descriptor.workerId, inFlight: inFlight.size });
+      if (m.reply) answer(m.reply, { type: 'draining', workerId: descriptor.workerId, inFlight: inFlight.size });
     }),
     transport.subscribe(subjects.discover(descriptor.cluster), () => actor.tell({ type: 'announce' })),
   ];

@@ -1,5 +1,5 @@
 // Worker credentials on a real nats-server: a worker's nkey user receives only its own subjects and
-// publishes only its own registry events (in its own cluster) and replies; an unknown identity cannot
+// publishes only its own registry events (in its own cluster) and answers signed with its own id; an unknown identity cannot
 // connect at all.
 import { connect } from '@nats-io/transport-node';
 import { nkeyAuthenticator, type NatsConnection } from '@nats-io/nats-core';
@@ -37,17 +37,46 @@ afterAll(async () => {
 });
 
 describe('worker credentials', () => {
-  it('lets a worker receive its own requests and reply to them many times (a stream)', async () => {
+  it('lets a worker receive its own requests and answer them many times (a stream), signed with its own id', async () => {
     const ctl = await as(control.seed);
     const wa = await as(a.seed);
-    wa.subscribe(subjects.workerInfer('worker-a'), { callback: (_e, m) => { for (let i = 0; i < 5; i++) m.respond(new TextEncoder().encode(`frame ${i}`)); } });
+    wa.subscribe(subjects.workerInfer('worker-a'), { callback: (_e, m) => {
+      for (let i = 0; i < 5; i++) wa.publish(subjects.workerAnswer(m.reply as string, 'worker-a'), new TextEncoder().encode(`frame ${i}`));
+    }, max: 1 });
     await wa.flush();
     const inbox = '_INBOX.test-stream';
     const frames: string[] = [];
-    ctl.subscribe(inbox, { callback: (_e, m) => void frames.push(new TextDecoder().decode(m.data)) });
-    ctl.publish(subjects.workerInfer('worker-a'), 'req', { reply: inbox });
+    ctl.subscribe(`${inbox}.>`, { callback: (_e, m) => void frames.push(`${m.subject} ${new TextDecoder().decode(m.data)}`) });
+    ctl.publish(subjects.workerInfer('worker-a'), 'req', { reply: `${inbox}.t1` });
     await new Promise((r) => setTimeout(r, 300));
-    expect(frames).toEqual(['frame 0', 'frame 1', 'frame 2', 'frame 3', 'frame 4']);
+    expect(frames).toEqual([0, 1, 2, 3, 4].map((i) => `${inbox}.t1.worker-a frame ${i}`));
+  });
+
+  it('refuses a worker an unsigned answer, or one signed with another worker\'s id, even to a request it received', async () => {
+    const ctl = await as(control.seed);
+    const wa = await as(a.seed);
+    let received: string | undefined;
+    wa.subscribe(subjects.workerInfer('worker-a'), { callback: (_e, m) => void (received = m.reply) });
+    await wa.flush();
+    const heard: string[] = [];
+    ctl.subscribe('_INBOX.test-forged.>', { callback: (_e, m) => void heard.push(m.subject) });
+    ctl.publish(subjects.workerInfer('worker-a'), 'req', { reply: '_INBOX.test-forged.t1' });
+    await ctl.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received).toBe('_INBOX.test-forged.t1');
+    for (const subject of ['_INBOX.test-forged.t1', subjects.workerAnswer('_INBOX.test-forged.t1', 'worker-b'), '_INBOX.test-forged.t1.worker-a.more']) {
+      const error = nextPermissionError(wa);
+      wa.publish(subject, 'forged');
+      expect(await error).toContain(`Permissions Violation for Publish to "${subject}"`);
+    }
+    await ctl.flush();
+    expect(heard, JSON.stringify(heard)).toEqual([]);
+  });
+
+  it('gives a worker no allow_responses: nats-server would keep an entry per request it received and scan them all on every delivery', () => {
+    // Held until they expire, the entries grow with the request rate; past 4,096 every delivery to the
+    // worker scans the whole map (nats-server client.go pruneReplyPerms). docs/benchmarks.md, "Sustained load".
+    expect(authorizationConfig(control, [{ workerId: 'worker-a', identity: a }])).not.toContain('allow_responses');
   });
 
   it("refuses a worker another worker's requests, and never delivers them", async () => {

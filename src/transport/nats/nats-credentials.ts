@@ -1,8 +1,8 @@
 /**
  * NATS identities and permissions (DESIGN.md §4): each worker connects as its own nkey user that may
  * receive only its own subjects and publish only its own registry events, on its own cluster's
- * registry subject, and replies to requests it received (`allow_responses`, many per request: a
- * stream is many frames). Gateways, routers and the
+ * registry subject, and answers signed with its own id (`subjects.workerAnswer`: the reply subject
+ * plus one token, its id), so a receiver knows which worker sent each frame. Gateways, routers and the
  * limiter share a control identity. The server's config holds public keys only; each process holds
  * its own seed. A stolen worker seed cannot receive or impersonate another worker, nor register in
  * another cluster than the one its identity was made for.
@@ -28,7 +28,7 @@ export function newIdentity(): NatsIdentity {
 /** What a worker of `cluster` may do on NATS: its own subjects, its cluster's registry and KV-event subjects and discovery broadcast, replies. */
 export function workerPermissions(workerId: string, cluster: string = defaultCluster): { publish: string[]; subscribe: string[] } {
   return {
-    publish: [subjects.registry(cluster, workerId), subjects.kvEvents(cluster, workerId)],
+    publish: [subjects.registry(cluster, workerId), subjects.kvEvents(cluster, workerId), ...subjects.workerAnswers(workerId)],
     subscribe: [subjects.workerInfer(workerId), subjects.workerCancel(workerId), subjects.workerLease(workerId), subjects.workerFlow(workerId),
       subjects.workerDrain(workerId), subjects.discover(cluster)],
   };
@@ -56,8 +56,10 @@ export function userEntries(control: NatsIdentity, workers: ReadonlyArray<Worker
         `${indent}{ nkey: ${quote(identity.publicKey)}, permissions: {`,
         `${indent}    publish: { allow: [${p.publish.map(quote).join(', ')}] }`,
         `${indent}    subscribe: { allow: [${p.subscribe.map(quote).join(', ')}] }`,
-        // A streamed answer is one reply per chunk: up to a million frames within the request timeout.
-        `${indent}    allow_responses: { max: 1000000, expires: "10m" }`,
+        // No `allow_responses`: nats-server keeps one entry per request delivered to such a user until
+        // its expiry, and once there are 4,096 it scans them all on every delivery (client.go
+        // pruneReplyPerms), so at a steady 2,000 requests/s throughput halved within a minute
+        // (docs/benchmarks.md, "Sustained load"). Answers are signed subjects instead (workerAnswers).
         `${indent}} }`,
       ].join('\n');
     }),

@@ -1,0 +1,112 @@
+/**
+ * Sustained load: one `llmux up` (its own managed nats-server, nkey identities and permissions, as a
+ * user runs it) taking round after round of non-streamed requests at saturation, so a cost that
+ * grows with the requests served shows as throughput falling from round to round. Per round: the
+ * throughput, p50/p99, and the CPU time nats-server and llmux spent per request (from /proc).
+ *
+ * With `--baseline-root DIR` (another llmux checkout, built), its `llmux up` runs beside this one
+ * against the same simulator, rounds alternating, so both are measured in the same run.
+ *
+ *   npm run bench:sustained [-- --rounds 8 --requests 8000 --concurrency 32 --baseline-root /tmp/old]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runLoad } from './lib/load.js';
+import { launch, type Launched } from './lib/launch.js';
+import { fmtRatio, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '8' },
+    requests: { type: 'string', default: '8000' },
+    concurrency: { type: 'string', default: '32' },
+    'baseline-root': { type: 'string' },
+  },
+});
+const rounds = Number(values.rounds);
+const requests = Number(values.requests);
+const concurrency = Number(values.concurrency);
+const body = JSON.stringify({ model: 'demo/llmux-sim-8b', stream: false, max_tokens: 16, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+interface Stack {
+  name: string;
+  baseUrl: string;
+  llmuxPid: number;
+  natsPid: number;
+  launched: Launched;
+}
+
+async function up(name: string, simUrl: string, root: string): Promise<Stack> {
+  const launched = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', {}, root);
+  const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(launched.out)?.[1];
+  if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${launched.out}`);
+  const natsPid = Number(execFileSync('pgrep', ['-P', String(launched.pid), 'nats-server']).toString().trim().split('\n')[0]);
+  if (!natsPid) throw new Error(`${name}: llmux up started no nats-server of its own`);
+  return { name, baseUrl, llmuxPid: launched.pid, natsPid, launched };
+}
+
+interface Round {
+  stack: string;
+  round: number;
+  throughput: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  natsCpuUsPerRequest: number;
+  llmuxCpuUsPerRequest: number;
+}
+
+async function main(): Promise<void> {
+  say(`bench:sustained — ${rounds} rounds × ${requests} requests, concurrency ${concurrency}${values['baseline-root'] ? `, beside ${values['baseline-root']}` : ''}`);
+  const sim = await launch(['sim', '--port', '0', '--ttft-ms', '0', '--itl-ms', '0', '--max-concurrency', '256', '--model', 'llmux-sim-8b'], 'listening on');
+  const simUrl = /listening on (http:\/\/\S+)/.exec(sim.out)?.[1];
+  if (!simUrl) throw new Error(`could not read the simulator URL:\n${sim.out}`);
+  const stacks: Stack[] = [];
+  const results: Round[] = [];
+  try {
+    stacks.push(await up('this checkout', simUrl, '.'));
+    if (values['baseline-root']) stacks.push(await up('baseline', simUrl, values['baseline-root']));
+    for (let r = 1; r <= rounds; r++) {
+      for (const s of stacks) {
+        const nats0 = cpuSeconds(s.natsPid);
+        const llmux0 = cpuSeconds(s.llmuxPid);
+        const load = await runLoad({ url: s.baseUrl, path: '/v1/chat/completions', body, concurrency, requests });
+        const row: Round = {
+          stack: s.name, round: r, throughput: load.throughput, p50Ms: load.p50Ms, p99Ms: load.p99Ms, errors: load.errors,
+          natsCpuUsPerRequest: ((cpuSeconds(s.natsPid) - nats0) * 1e6) / load.requests,
+          llmuxCpuUsPerRequest: ((cpuSeconds(s.llmuxPid) - llmux0) * 1e6) / load.requests,
+        };
+        results.push(row);
+        say(`[${s.name}] round ${r}/${rounds}: ${row.throughput.toFixed(0)} req/s, nats-server ${row.natsCpuUsPerRequest.toFixed(0)} µs CPU/request, ${row.errors} errors`);
+      }
+    }
+  } finally {
+    for (const s of stacks) await s.launched.stop();
+    await sim.stop();
+  }
+  const rows = results.map((r) => [r.stack, String(r.round), r.throughput.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2),
+    r.natsCpuUsPerRequest.toFixed(0), r.llmuxCpuUsPerRequest.toFixed(0), String(r.errors)]);
+  process.stdout.write(`\n${formatTable(['stack', 'round', 'req/s', 'p50 ms', 'p99 ms', 'nats-server µs CPU/req', 'llmux µs CPU/req', 'errors'], rows)}\n\n`);
+  // The first round warms the JIT: the trend is from round 2 to the last.
+  for (const s of stacks) {
+    const mine = results.filter((r) => r.stack === s.name);
+    const second = mine[1];
+    const last = mine.at(-1);
+    if (second && last) say(`${s.name}: last round / round 2 = ${fmtRatio(last.throughput / second.throughput)} throughput, ${fmtRatio(last.natsCpuUsPerRequest / second.natsCpuUsPerRequest)} nats-server CPU per request`);
+  }
+  const file = writeResults('sustained', { ...machineInfo(), rounds, requests, concurrency, baselineRoot: values['baseline-root'] ?? null, results });
+  say(`wrote ${file}`);
+}
+
+main().catch((error: unknown) => {
+  say(`bench:sustained failed: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});
