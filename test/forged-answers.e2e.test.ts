@@ -6,6 +6,7 @@
 // text, an end with inflated usage and an error into it, signed the only way it can, as itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplyFrame } from '../src/actors/gateway/reply.protocol.js';
+import type { KeepaliveFrame } from '../src/actors/worker/keepalive.protocol.js';
 import type { LocalStack } from '../src/launch/local-stack.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { subjects } from '../src/transport/subjects.js';
@@ -48,7 +49,7 @@ async function streamed(maxTokens: number): Promise<{ status: number; text: stri
 }
 
 describe('answers - a worker credential speaks only in the answers of requests its worker holds', () => {
-  it('drops text and an end another worker signed into a live request, even at the right frame numbers: the client gets the real answer', async () => {
+  it('drops text, an end and a keepalive another worker signed into a live request, even at the right frame numbers: the client gets the real answer', async () => {
     const victim = stack.workers[0]!.descriptor.workerId;
     /** Every dispatch to the victim (a retry or a migration is one more), and the victim's chunk numbers on the first one's reply. */
     const dispatches: string[] = [];
@@ -69,6 +70,9 @@ describe('answers - a worker credential speaks only in the answers of requests i
         thief.publish(subjects.workerAnswer(reply, thiefId), { type: 'chunk', seq: frame.seq + 1, deltas: [{ index: 0, text: ' FORGED-TEXT' }] } satisfies ReplyFrame);
         thief.publish(subjects.workerAnswer(reply, thiefId),
           { type: 'end', seq: frame.seq + 2, completionTokens: 9_999, usage: { promptTokens: 9_999, completionTokens: 9_999 } } satisfies ReplyFrame);
+        // And a keepalive in the victim's name saying frames were lost (a chunk number far ahead): it would move the answer elsewhere.
+        thief.publish(subjects.workerAnswer(reply, thiefId),
+          { type: 'keepalive', workerId: victim, tokens: [reply.slice(reply.lastIndexOf('.') + 1)], seqs: [1_000] } satisfies KeepaliveFrame);
       });
     });
     await tap.flush();
