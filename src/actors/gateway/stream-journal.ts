@@ -4,7 +4,8 @@
  * its `id:` line), `alive` while nothing else was written, and `end`. Any gateway can then replay it
  * to a client that lost its connection (resume.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomBase64url } from './random-pool.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Principal } from '../../policy/principal.js';
 import { isFiniteNumber, isObject, isString } from '../../protocol/guards.js';
@@ -56,7 +57,7 @@ export function ownerOf(principal: Principal): string {
 
 /** 128 random bits, base64url (22 characters): unguessable, and safe in a path, a subject and an SSE id. */
 export function newStreamId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBase64url(16);
 }
 
 const streamIdPattern = /^[A-Za-z0-9_-]{22}$/;

@@ -1,22 +1,5 @@
 /** W3C trace context: keep a valid incoming `traceparent`, else start a new trace. */
-import { randomFillSync } from 'node:crypto';
-
-/**
- * Random bytes from a pool filled 4 KiB at a time (as node's randomUUID does): two or three small
- * randomBytes calls per request showed in the gateway's profile (docs/benchmarks.md).
- */
-const pool = Buffer.alloc(4096);
-let used = pool.length;
-
-export function randomHex(bytes: number): string {
-  if (used + bytes > pool.length) {
-    randomFillSync(pool);
-    used = 0;
-  }
-  const hex = pool.toString('hex', used, used + bytes);
-  used += bytes;
-  return hex;
-}
+import { randomHex } from './random-pool.js';
 
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
