@@ -1,28 +1,18 @@
 // Signed answers: a worker answers on its reply subject plus its own id, the one form its NATS
 // identity may publish in, and the session takes a signed frame only from the worker holding the
 // request. Unsigned frames come from routers (control identities) and are taken as before.
-import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { GatewayMetrics } from '../../observability/gateway-metrics.js';
-import { silentLogger } from '../../observability/logger.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Inbound } from '../../transport/transport.js';
 import { inboxAddress, signedBy } from './answer-signer.js';
 import type { ReplyFrame } from './reply.protocol.js';
-import { defaultSessionLimits, RequestSession } from './request-session.js';
-import { sessionWiring } from './session-test-support.js';
+import { sessionWiring, testSession } from './session-test-support.js';
 
 /** A non-streamed chat session, dispatched; `deliver` hands it a frame as the gateway would, signed by `signer` or not. */
 function dispatched() {
-  const { dispatches, transport, replies, live, ends, res } = sessionWiring();
-  const session = new RequestSession({
-    transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits: defaultSessionLimits,
-    replies,
-    requestId: 'r1', traceparent: '00-0-0-00', deadline: Date.now() + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
-    request: { operation: 'chat', model: 'demo/m', stream: false, includeUsage: false, body: { messages: [{ role: 'user', content: 'hi' }] } },
-    tokenizer: 'o200k', promptTokens: 3, routing: { tokens: 3 }, migrationAttempts: 3, debug: false, streamId: 'AAAAAAAAAAAAAAAAAAAAAA',
-    onEnd: (e) => ends.push(e), res: res as unknown as ServerResponse, arrivedAt: process.hrtime.bigint(), onClose: () => undefined,
-  });
+  const wiring = sessionWiring();
+  const { dispatches, live, ends, res } = wiring;
+  const session = testSession(wiring, { operation: 'chat', stream: false, body: { messages: [{ role: 'user', content: 'hi' }] } });
   session.dispatch();
   const deliver = (frame: ReplyFrame, signer?: string): void => {
     const reply = dispatches.at(-1)!.reply;

@@ -1,30 +1,20 @@
 // The request session serving an embeddings request: vectors assembled from several frames into one
 // answer, and a worker whose vectors do not make a whole answer (too few, out of range, chat deltas
 // instead) retried on another worker before anything reaches the client.
-import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { GatewayMetrics } from '../../observability/gateway-metrics.js';
-import { silentLogger } from '../../observability/logger.js';
 import { packVectors } from '../../protocol/vectors.js';
 import type { Inbound } from '../../transport/transport.js';
 import type { ReplyFrame } from './reply.protocol.js';
-import { defaultSessionLimits, RequestSession } from './request-session.js';
-import { sessionWiring } from './session-test-support.js';
+import { sessionWiring, testSession } from './session-test-support.js';
 
 
 const vectors = [[0.5, -0.25], [0.125, 1], [0, -1]];
 const input = ['a', 'b', 'c'];
 
 function start(encodingFormat: 'float' | 'base64' = 'float') {
-  const { dispatches, transport, replies, live, ends, res } = sessionWiring();
-  const session = new RequestSession({
-    transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits: defaultSessionLimits,
-    replies,
-    requestId: 'r1', traceparent: '00-0-0-00', deadline: Date.now() + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
-    request: { operation: 'embeddings', model: 'demo/m', stream: false, includeUsage: false, body: { input, encoding_format: encodingFormat } },
-    tokenizer: 'o200k', promptTokens: 3, routing: { tokens: 3 }, migrationAttempts: 3, debug: false, streamId: 'AAAAAAAAAAAAAAAAAAAAAA',
-    onEnd: (e) => ends.push(e), res: res as unknown as ServerResponse, arrivedAt: process.hrtime.bigint(), onClose: () => undefined,
-  });
+  const wiring = sessionWiring();
+  const { dispatches, live, ends, res } = wiring;
+  const session = testSession(wiring, { operation: 'embeddings', stream: false, body: { input, encoding_format: encodingFormat } });
   const deliver = (reply: string, frame: ReplyFrame): void => {
     if (live.has(reply)) session.onMessage({ subject: reply, reply: undefined, headers: {}, body: frame, noResponders: false, raw: new Uint8Array() } as Inbound);
   };

@@ -1,28 +1,19 @@
 // The request session and the worker's keepalive (one frame naming many requests): it keeps the
 // session alive past the liveness timeout only when it comes from the worker holding the request,
 // and a chunk number beyond what arrived still means frames were lost.
-import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { GatewayMetrics } from '../../observability/gateway-metrics.js';
-import { silentLogger } from '../../observability/logger.js';
 import type { Inbound } from '../../transport/transport.js';
 import type { ReplyFrame } from './reply.protocol.js';
-import { defaultSessionLimits, RequestSession } from './request-session.js';
-import { sessionWiring } from './session-test-support.js';
+import { defaultSessionLimits } from './request-session.js';
+import { sessionWiring, testSession } from './session-test-support.js';
 
 const { livenessTimeoutMs } = defaultSessionLimits;
 
 /** A streamed chat session whose first dispatch worker `w0` accepted and answered one chunk. */
 function accepted() {
-  const { dispatches, transport, replies, live, ends, res } = sessionWiring();
-  const session = new RequestSession({
-    transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits: defaultSessionLimits,
-    replies,
-    requestId: 'r1', traceparent: '00-0-0-00', deadline: Date.now() + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
-    request: { operation: 'chat', model: 'demo/m', stream: true, includeUsage: false, body: { messages: [{ role: 'user', content: 'hi' }] } },
-    tokenizer: 'o200k', promptTokens: 3, routing: { tokens: 3 }, migrationAttempts: 3, debug: false, streamId: 'AAAAAAAAAAAAAAAAAAAAAA',
-    onEnd: (e) => ends.push(e), res: res as unknown as ServerResponse, arrivedAt: process.hrtime.bigint(), onClose: () => undefined,
-  });
+  const wiring = sessionWiring();
+  const { dispatches, live } = wiring;
+  const session = testSession(wiring, { operation: 'chat', stream: true, body: { messages: [{ role: 'user', content: 'hi' }] } });
   session.dispatch();
   const { reply } = dispatches[0]!;
   const deliver = (frame: ReplyFrame): void => {

@@ -2,10 +2,14 @@
  * A ServerResponse stand-in for tests of the request session: it records what the client would
  * read, and fails a test that writes after the end or ends twice.
  */
+import type { ServerResponse } from 'node:http';
 import { expect } from 'vitest';
+import { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import { silentLogger } from '../../observability/logger.js';
 import type { Transport } from '../../transport/transport.js';
 import type { InferFrame } from '../worker/worker.protocol.js';
-import type { SessionEnd } from './request-session.js';
+import { defaultSessionLimits, RequestSession, type SessionEnd } from './request-session.js';
+import type { ValidatedRequest } from './request-schema.js';
 
 export class FakeResponse {
   status: number | undefined;
@@ -66,4 +70,17 @@ export function sessionWiring(): {
     close: (r: string): void => void live.delete(r),
   };
   return { dispatches, transport, replies, live, ends: [], res: new FakeResponse() };
+}
+
+/** A session of request `r1` for `demo/m` on `wiring`, asking `request` (its operation, stream and body); not dispatched yet. */
+export function testSession(wiring: ReturnType<typeof sessionWiring>, request: Pick<ValidatedRequest, 'operation' | 'stream' | 'body'>): RequestSession {
+  const { transport, replies, ends, res } = wiring;
+  return new RequestSession({
+    transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits: defaultSessionLimits,
+    replies,
+    requestId: 'r1', traceparent: '00-0-0-00', deadline: Date.now() + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
+    request: { ...request, model: 'demo/m', includeUsage: false },
+    tokenizer: 'o200k', promptTokens: 3, routing: { tokens: 3 }, migrationAttempts: 3, debug: false, streamId: 'AAAAAAAAAAAAAAAAAAAAAA',
+    onEnd: (e) => ends.push(e), res: res as unknown as ServerResponse, arrivedAt: process.hrtime.bigint(), onClose: () => undefined,
+  });
 }
