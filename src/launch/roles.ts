@@ -25,7 +25,7 @@ import { createEngineAdapter } from '../engine-adapters/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { createChatPromptRenderer, createTokenCounter, guessTokenizer, type TokenCounter } from '../tokenize/index.js';
 import { connectNats, type NatsTlsOptions } from '../transport/nats/nats-transport.js';
-import { defaultCluster } from '../transport/subjects.js';
+import { defaultCluster, subjects } from '../transport/subjects.js';
 import type { Transport } from '../transport/transport.js';
 
 /** The cluster of workers and routers started without one. */
@@ -236,6 +236,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
   const { tokens, release } = tokenCounter(options.tokens);
   const worker = await startWorker({ transport, engine, tokens, descriptor, log: options.log.child({ worker: descriptor.workerId }), ...options.timeouts,
     ...(options.metrics ? { metrics: options.metrics.forWorker(descriptor.workerId) } : {}) });
+  // A signed answer to an inbox nobody reads: refused when the identity's nats-server entry predates
+  // signed answers, which would otherwise show only as every request timing out on this worker.
+  transport.publish(subjects.workerAnswer(`${transport.newInboxPrefix()}.probe`, descriptor.workerId), { type: 'probe' });
   // The server answers a refused subscription or publish before the flush's PONG: check once, now.
   await transport.flush();
   await new Promise((resolve) => setImmediate(resolve));
@@ -244,7 +247,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<Worker> {
     await worker.stop().catch(() => undefined);
     await transport.close();
     await release();
-    throw new Error(`NATS refused worker '${descriptor.workerId}' (${refused[0]}): its identity was made for another worker id; start it with the --id its seed belongs to`);
+    const subscription = refused.find((r) => /Subscription/i.test(r));
+    if (subscription) {
+      throw new Error(`NATS refused worker '${descriptor.workerId}' (${subscription}): its identity was made for another worker id; start it with the --id its seed belongs to`);
+    }
+    throw new Error(`NATS refused worker '${descriptor.workerId}' a signed answer (${refused[0]}): its nats-server user entry predates signed answers; ` +
+      `it needs publish ${subjects.workerAnswers(descriptor.workerId).map((a) => `"${a}"`).join(' and ')} (docs/deployment.md, "Upgrading worker permissions")`);
   }
   const unwatch = options.metrics?.watch(descriptor.workerId, () => worker.inFlight());
   return {
