@@ -50,7 +50,7 @@ export class Mailbox<M> {
     // A taken message is the actor's alone: the mailbox keeps no reference to it. Kept until a
     // compaction, the last ~1,024 messages of every actor (sessions, frames, request bodies of up to
     // a MiB) lived on for seconds, so the garbage collector promoted each request's objects to the
-    // old generation and copied ~16 KB a request in 4–9 ms scavenges (docs/benchmarks.md).
+    // old generation and copied ~16 KB a request in 4–9 ms scavenges (docs/benchmarks.md, "Garbage collection at a fixed rate").
     (this.#items as Array<M | undefined>)[this.#head++] = undefined;
     if (this.#head === this.#items.length) {
       // Empty: start over rather than grow.
