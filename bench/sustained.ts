@@ -9,9 +9,8 @@
  *
  *   npm run bench:sustained [-- --rounds 8 --requests 8000 --concurrency 32 --baseline-root /tmp/old]
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { childrenNamed, cpuMs } from './lib/latency-cpu.js';
 import { runLoad } from './lib/load.js';
 import { launch, type Launched } from './lib/launch.js';
 import { fmtRatio, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
@@ -29,11 +28,11 @@ const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const body = JSON.stringify({ model: 'demo/llmux-sim-8b', stream: false, max_tokens: 16, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+/** CPU seconds a process has used so far; a process whose /proc cannot be read is a broken measurement. */
 function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  const ms = cpuMs(pid);
+  if (ms === undefined) throw new Error(`cannot read the CPU time of process ${pid} from /proc`);
+  return ms / 1000;
 }
 
 interface Stack {
@@ -48,7 +47,7 @@ async function up(name: string, simUrl: string, root: string): Promise<Stack> {
   const launched = await launch(['up', '--port', '0', '--workers', '1', '--engine-url', simUrl], 'Press Ctrl-C', {}, root);
   const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(launched.out)?.[1];
   if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${launched.out}`);
-  const natsPid = Number(execFileSync('pgrep', ['-P', String(launched.pid), 'nats-server']).toString().trim().split('\n')[0]);
+  const natsPid = childrenNamed(launched.pid, 'nats-server')[0];
   if (!natsPid) throw new Error(`${name}: llmux up started no nats-server of its own`);
   return { name, baseUrl, llmuxPid: launched.pid, natsPid, launched };
 }

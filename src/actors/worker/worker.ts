@@ -405,8 +405,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
    */
   const tick = (): void => {
     const now = Date.now();
-    /** By gateway inbox: the requests due a keepalive, and the carrier (the most recently leased of them). */
-    const due = new Map<string, { carrier: string; carrierLease: number; tokens: string[]; seqs: number[] }>();
+    /** By gateway inbox: the requests due a keepalive, and one of their replies to carry it (the gateway trusts its signature, not the reply). */
+    const due = new Map<string, { carrier: string; tokens: string[]; seqs: number[] }>();
     for (const [reply, held] of inFlight) {
       if (held.controller.signal.aborted) continue;
       if (now - held.lastLease > leaseTimeoutMs) {
@@ -421,15 +421,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       sendAccepted(reply, held);
       const { inbox, token } = splitReply(reply);
       const group = due.get(inbox);
-      if (!group) due.set(inbox, { carrier: reply, carrierLease: held.lastLease, tokens: [token], seqs: [held.seq] });
+      if (!group) due.set(inbox, { carrier: reply, tokens: [token], seqs: [held.seq] });
       else {
         group.tokens.push(token);
         group.seqs.push(held.seq);
-        // A request the gateway still holds is leased with all its others: a carrier it let go of would take the frame down with it.
-        if (held.lastLease > group.carrierLease) {
-          group.carrier = reply;
-          group.carrierLease = held.lastLease;
-        }
       }
     }
     for (const { carrier, tokens, seqs } of due.values()) {
