@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../src/actors/router/decision.js';
 import { prefixBlocks } from '../src/actors/router/hash.js';
-import { leadingMatches } from '../src/actors/router/leading-blocks.js';
+import { BlockHolders } from '../src/actors/router/block-holders.js';
 import { defaultLoadWeight } from '../src/actors/router/methods/prefix-aware.js';
 import { routingRequest, workerDescriptor, workerLoad } from '../src/actors/router/router-test-support.js';
 import { newRoutingState } from '../src/actors/router/routing-request.js';
@@ -34,19 +34,48 @@ describe('leading blocks', () => {
     while (k < blocks.length && holders.get(blocks[k] as number)?.has(id)) k++;
     return k;
   };
+  // 70 workers: numbers span three words of the bitsets.
+  const ids = Array.from({ length: 70 }, (_, i) => `w${i}`);
+  // Mostly adds, so blocks are shared by many workers and prompts are held some way in.
+  const op = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ type: fc.constant('add' as const), block: fc.integer({ min: 0, max: 7 }), worker: fc.constantFrom(...ids) }) },
+    { weight: 2, arbitrary: fc.record({ type: fc.constant('delete' as const), block: fc.integer({ min: 0, max: 7 }), worker: fc.constantFrom(...ids) }) },
+    { weight: 1, arbitrary: fc.record({ type: fc.constant('forget' as const), worker: fc.constantFrom(...ids) }) },
+  );
 
-  it('walking from the holders side gives every candidate the leading blocks it holds, and others 0', () => {
-    const ids = Array.from({ length: 10 }, (_, i) => `w${i}`);
+  it('after any adds, deletes and forgotten workers (numbers reused), every candidate gets the leading blocks it holds, and those left out 0', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 12 }), fc.array(fc.subarray(ids), { minLength: 8, maxLength: 8 }),
-        fc.subarray(ids), fc.subarray(ids), (blocks, holding, candidates, without) => {
-          const holders = new Map(holding.map((h, b) => [b, new Set(h)] as const).filter(([, h]) => h.size > 0));
+      fc.property(fc.array(op, { minLength: 20, maxLength: 300, size: 'max' }), fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 12 }), fc.shuffledSubarray(ids),
+        fc.subarray(ids), (ops, blocks, candidates, without) => {
+          const store = new BlockHolders();
+          const model = new Map<number, Set<string>>();
           const take = (id: string) => !without.includes(id);
-          const got = leadingMatches(blocks, candidates, holders, take, (id) => candidates.indexOf(id));
-          expect(got).toEqual(candidates.map((id) => (take(id) ? leading(blocks, holders, id) : 0)));
-          expect(leadingMatches(blocks, candidates, holders, take)).toEqual(got);
+          const candidateAt = Int32Array.from(ids, (id) => candidates.indexOf(id));
+          const check = () => {
+            for (let b = 0; b < 8; b++) for (const id of ids) expect(store.has(b, id)).toBe(model.get(b)?.has(id) ?? false);
+            expect(store.size).toBe([...model.values()].filter((h) => h.size > 0).length);
+            const want = candidates.map((id) => (take(id) ? leading(blocks, model, id) : 0));
+            expect(store.leading(blocks, candidates, take)).toEqual(want);
+            // A decision's walk: candidates among a fleet's ids, in another order (the same array each time: its slots are kept).
+            expect(Array.from(store.walk(blocks, ids, candidateAt, candidates.length, (k) => take(candidates[k] as string)))).toEqual(want);
+          };
+          ops.forEach((o, i) => {
+            if (o.type === 'add') {
+              store.add(o.block, o.worker);
+              model.set(o.block, (model.get(o.block) ?? new Set()).add(o.worker));
+            } else if (o.type === 'delete') {
+              store.delete(o.block, o.worker);
+              model.get(o.block)?.delete(o.worker);
+            } else {
+              // As the indexes forget a worker: its blocks, then its number.
+              for (const [block, holders] of model) if (holders.delete(o.worker)) store.delete(block, o.worker);
+              store.release(o.worker);
+            }
+            if (i % 100 === 99) check();
+          });
+          check();
         }),
-      { numRuns: 1000 },
+      { numRuns: 300 },
     );
   });
 });

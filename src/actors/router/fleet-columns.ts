@@ -75,6 +75,8 @@ export class FleetColumns {
   readonly weight: Float64Array;
   /** Its time to first token (peak-EWMA), NaN before its first request. */
   readonly ttftMs: Float64Array;
+  /** Requests its engine reported waiting (0 when it reports none). */
+  readonly engineWaiting: Float64Array;
 
   constructor(entries: readonly WorkerEntry[]) {
     const n = entries.length;
@@ -85,7 +87,7 @@ export class FleetColumns {
     this.clusters = new Int32Array(n);
     this.serves = new Uint8Array(n);
     this.flags = new Uint8Array(n);
-    const numbers = new Float64Array(12 * n);
+    const numbers = new Float64Array(13 * n);
     const column = (k: number): Float64Array => numbers.subarray(k * n, (k + 1) * n);
     this.capacity = column(0);
     this.reportedInFlight = column(1);
@@ -99,6 +101,7 @@ export class FleetColumns {
     this.idHash = column(9);
     this.weight = column(10);
     this.ttftMs = column(11);
+    this.engineWaiting = column(12);
     for (let i = 0; i < n; i++) {
       this.slotOf.set((entries[i] as WorkerEntry).descriptor.workerId, i);
       this.write(i);
@@ -155,5 +158,6 @@ export class FleetColumns {
     this.requestsPerMinuteReported[slot] = load.usage.requestsPerMinute;
     this.weight[slot] = d.weight ?? d.capacity;
     this.ttftMs[slot] = load.ttftMs ?? NaN;
+    this.engineWaiting[slot] = load.engine?.waiting ?? 0;
   }
 }

@@ -19,7 +19,7 @@
  *   worker as having no usable events: it is routed on the approximate index until it leaves.
  */
 import type { KvEventBatch } from '../../protocol/kv-events.js';
-import { leadingMatches } from './leading-blocks.js';
+import { BlockHolders } from './block-holders.js';
 import { tokenBlockHash } from './token-blocks.js';
 
 /** What applying a batch did. */
@@ -37,7 +37,7 @@ export const defaultMaxBlocksPerWorker = 262_144;
 
 export class KvBlockIndex {
   /** The router's block name → workers holding it. */
-  readonly #holders = new Map<number, Set<string>>();
+  readonly #holders = new BlockHolders();
   readonly #workers = new Map<string, WorkerBlocks>();
   /** Workers whose events use another block size than the model's. */
   readonly #mismatched = new Set<string>();
@@ -108,6 +108,7 @@ export class KvBlockIndex {
     this.#membership++;
     this.#clear(workerId, mine);
     this.#workers.delete(workerId);
+    this.#holders.release(workerId);
   }
 
   /** Whether the worker's events can be matched against (it sent some, in the model's block size). */
@@ -133,13 +134,17 @@ export class KvBlockIndex {
     return [...this.#workers.keys()];
   }
 
+  /** For each worker id: how many leading blocks of the prompt (its chained block names) it holds (0 for one without events). */
+  matches(blocks: readonly number[], workerIds: readonly string[]): number[] {
+    return this.#holders.leading(blocks, workerIds, (id) => this.hasEvents(id));
+  }
+
   /**
-   * For each worker id: how many leading blocks of the prompt (its chained block names) it holds.
-   * `withEvents` (whether the i-th has events) and `indexOf` spare a lookup per worker (leading-blocks.ts).
+   * The same for a decision's n candidates, `candidateAt[slot]` of the fleet's `fleetIds`, those
+   * `include` leaves out (no usable events) counted 0 (BlockHolders.walk: scratch).
    */
-  matches(blocks: readonly number[], workerIds: readonly string[], withEvents: (workerId: string, i: number) => boolean = (id) => this.#workers.has(id),
-    indexOf?: (workerId: string) => number): number[] {
-    return leadingMatches(blocks, workerIds, this.#holders, withEvents, indexOf);
+  walk(blocks: readonly number[], fleetIds: readonly string[], candidateAt: Int32Array, n: number, include: (k: number) => boolean): Int32Array {
+    return this.#holders.walk(blocks, fleetIds, candidateAt, n, include);
   }
 
   /** Changes whenever a worker gains or loses usable events, so a view of hasEvents can be kept until it does. */
@@ -160,14 +165,7 @@ export class KvBlockIndex {
       mine.byEngineHash.set(block, chain);
       const count = mine.names.get(chain) ?? 0;
       mine.names.set(chain, count + 1);
-      if (count === 0) {
-        let holders = this.#holders.get(chain);
-        if (!holders) {
-          holders = new Set();
-          this.#holders.set(chain, holders);
-        }
-        holders.add(id);
-      }
+      if (count === 0) this.#holders.add(chain, id);
     });
   }
 
@@ -185,17 +183,11 @@ export class KvBlockIndex {
       return;
     }
     mine.names.delete(name);
-    const holders = this.#holders.get(name);
-    holders?.delete(id);
-    if (holders?.size === 0) this.#holders.delete(name);
+    this.#holders.delete(name, id);
   }
 
   #clear(id: string, mine: WorkerBlocks): void {
-    for (const name of mine.names.keys()) {
-      const holders = this.#holders.get(name);
-      holders?.delete(id);
-      if (holders?.size === 0) this.#holders.delete(name);
-    }
+    for (const name of mine.names.keys()) this.#holders.delete(name, id);
     mine.names.clear();
     mine.byEngineHash.clear();
   }

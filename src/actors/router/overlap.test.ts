@@ -30,7 +30,7 @@ describe('router - prefix overlap', () => {
     state.prefixes.insert('w1', textBlocks);
     const { shares, index } = overlaps(table.ofFunction('fn'), ctx);
     expect(index).toBe('kv-events');
-    expect(shares).toEqual([0, 1, 0]);
+    expect(Array.from(shares)).toEqual([0, 1, 0]);
   });
 
   it('takes the engine\'s events where they say more than the dispatches', () => {
@@ -40,6 +40,6 @@ describe('router - prefix overlap', () => {
       events: [{ type: 'stored', blocks: Array.from({ length: 10 }, (_, b) => `e${b}`), tokens: ids }] });
     state.prefixes.insert('w2', textBlocks.slice(0, 5));
     const { shares } = overlaps(table.ofFunction('fn'), ctx);
-    expect(shares).toEqual([0, 0, 1]);
+    expect(Array.from(shares)).toEqual([0, 0, 1]);
   });
 });

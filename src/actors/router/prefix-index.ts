@@ -5,11 +5,11 @@
  * recently used first out, about what an engine's prefix cache holds; the index is only a guess at
  * the engines' caches (SGLang's gateway keeps a similar approximate tree).
  */
-import { leadingMatches } from './leading-blocks.js';
+import { BlockHolders } from './block-holders.js';
 
 export class PrefixIndex {
   /** block hash → workers holding it. */
-  readonly #holders = new Map<number, Set<string>>();
+  readonly #holders = new BlockHolders();
   /** worker → its blocks, oldest first (a Map keeps insertion order: re-inserting refreshes). */
   readonly #byWorker = new Map<string, Map<number, true>>();
 
@@ -25,17 +25,12 @@ export class PrefixIndex {
     for (const block of blocks) {
       mine.delete(block);
       mine.set(block, true);
-      let holders = this.#holders.get(block);
-      if (!holders) {
-        holders = new Set();
-        this.#holders.set(block, holders);
-      }
-      holders.add(workerId);
+      this.#holders.add(block, workerId);
     }
     while (mine.size > this.blocksPerWorker) {
       const oldest = mine.keys().next().value as number;
       mine.delete(oldest);
-      this.#drop(oldest, workerId);
+      this.#holders.delete(oldest, workerId);
     }
   }
 
@@ -43,25 +38,22 @@ export class PrefixIndex {
   remove(workerId: string): void {
     const mine = this.#byWorker.get(workerId);
     if (!mine) return;
-    for (const block of mine.keys()) this.#drop(block, workerId);
+    for (const block of mine.keys()) this.#holders.delete(block, workerId);
     this.#byWorker.delete(workerId);
+    this.#holders.release(workerId);
   }
 
-  /**
-   * For each worker id: how many leading blocks of the prompt it holds (0 when none). `indexOf`
-   * (a worker id's place in `workerIds`, -1 when absent) lets the walk start from a block's holders.
-   */
-  matches(blocks: readonly number[], workerIds: readonly string[], indexOf?: (workerId: string) => number): number[] {
-    return leadingMatches(blocks, workerIds, this.#holders, undefined, indexOf);
+  /** For each worker id: how many leading blocks of the prompt it holds (0 when none). */
+  matches(blocks: readonly number[], workerIds: readonly string[]): number[] {
+    return this.#holders.leading(blocks, workerIds);
+  }
+
+  /** The same for a decision's n candidates, `candidateAt[slot]` of the fleet's `fleetIds` (BlockHolders.walk: scratch). */
+  walk(blocks: readonly number[], fleetIds: readonly string[], candidateAt: Int32Array, n: number): Int32Array {
+    return this.#holders.walk(blocks, fleetIds, candidateAt, n);
   }
 
   blocksOf(workerId: string): number {
     return this.#byWorker.get(workerId)?.size ?? 0;
-  }
-
-  #drop(block: number, workerId: string): void {
-    const holders = this.#holders.get(block);
-    holders?.delete(workerId);
-    if (holders?.size === 0) this.#holders.delete(block);
   }
 }

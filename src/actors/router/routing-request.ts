@@ -70,7 +70,7 @@ export interface Pick {
   /** Aligned with the candidates; undefined where the method did not score a worker. Read before the next decision: it may be scratch (min-score.ts). */
   scores?: ArrayLike<number | undefined>;
   /** Prefix methods: the share of the prompt each candidate was expected to hold, and which index said so. */
-  cached?: readonly number[];
+  cached?: ArrayLike<number>;
   index?: PrefixIndexKind;
 }
 

@@ -19,6 +19,7 @@
  */
 import type { RoutingMethodFn } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
+import { scratchScores } from './min-score.js';
 import { overlaps } from './overlap.js';
 
 export const defaultOverlapWeight = 1;
@@ -39,7 +40,7 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   const mean = state.requestBlocks.get(key) ?? requestBlocks;
   const { shares, index } = overlaps(candidates, ctx);
   const weight = options.overlapWeight ?? defaultOverlapWeight;
-  const logits = new Array<number>(n);
+  const logits = scratchScores(n);
   let best = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -59,7 +60,7 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
 };
 
 /** A softmax draw over −normalised logits; all equal → uniform. */
-function sample(logits: readonly number[], min: number, range: number, temperature: number, u: number): number {
+function sample(logits: Float64Array, min: number, range: number, temperature: number, u: number): number {
   const weights = logits.map((l) => Math.exp(-(range > 0 ? (l - min) / range : 0) / temperature));
   let point = u * weights.reduce((a, b) => a + b, 0);
   for (let i = 0; i < weights.length; i++) {

@@ -10,12 +10,14 @@
  * requests per engine on `rag`, 92/64/57/75 at saturation).
  */
 import type { MethodContext, Pick } from '../routing-request.js';
-import { utilization, type WorkerEntry } from '../worker-table.js';
+import type { WorkerEntry } from '../worker-table.js';
 import { prefixCost } from './prefix-aware.js';
 
-export function engineLoad(w: WorkerEntry): number {
-  return utilization(w) + (w.load.engine?.waiting ?? 0) / w.descriptor.capacity;
-}
-
-export const kvAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined =>
-  prefixCost(candidates, ctx, engineLoad);
+export const kvAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined => {
+  const { reportedInFlight, dispatched, engineWaiting, capacity } = ctx.fleet;
+  // (in-flight as the router sees it + the engine's waiting) ÷ capacity, from the columns.
+  return prefixCost(candidates, ctx, (_, k) => {
+    const slot = ctx.slots[k] as number;
+    return ((reportedInFlight[slot] as number) + (dispatched[slot] as number) + (engineWaiting[slot] as number)) / (capacity[slot] as number);
+  });
+};

@@ -17,29 +17,27 @@ import type { MethodContext, PrefixIndexKind } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
 
 export interface Overlap {
-  /** Per candidate, the share of the prompt held (0..1). */
-  shares: number[];
+  /** Per candidate, the share of the prompt held (0..1); scratch, valid until the next decision. */
+  shares: Float64Array;
   index: PrefixIndexKind;
 }
+
+/** The shares, reused by every decision (decide() reads them before the next). */
+let scratch = new Float64Array(1024);
 
 export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext): Overlap {
   const { request, state, fleet, slots, candidateAt } = ctx;
   const n = candidates.length;
-  const ids = new Array<string>(n);
-  for (let k = 0; k < n; k++) ids[k] = fleet.workerIds[slots[k] as number] as string;
-  // A worker id's candidate, without a map per decision: the fleet's slot, then the decision's candidate.
-  const indexOf = (id: string): number => {
-    const slot = fleet.slotOf.get(id);
-    return slot === undefined ? -1 : (candidateAt[slot] as number);
-  };
-  const shares = new Array<number>(n).fill(0);
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
+  const shares = scratch.subarray(0, n);
+  shares.fill(0);
   const kv = state.kv.get(request.functionId, request.model);
   const tokenBlocks = request.tokenBlocks ?? [];
   const usable = kv !== undefined && tokenBlocks.length > 0 && request.blockSize === kv.blockSize;
   let exact = 0;
   if (usable) {
     const events = withEvents(fleet, kv);
-    const matched = kv.matches(tokenBlocks, ids, (_, k) => events[slots[k] as number] === 1, indexOf);
+    const matched = kv.walk(tokenBlocks, fleet.workerIds, candidateAt, n, (k) => events[slots[k] as number] === 1);
     // Of the whole prompt: a trailing partial block is never cached.
     const promptTokens = Math.max(request.promptTokens ?? 0, tokenBlocks.length * (request.blockSize as number));
     for (let k = 0; k < n; k++) {
@@ -52,7 +50,7 @@ export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext)
   const blocks = request.blocks ?? [];
   if (blocks.length > 0) {
     // Every candidate: the exact ones take the larger share (above).
-    const matched = state.prefixes.matches(blocks, ids, indexOf);
+    const matched = state.prefixes.walk(blocks, fleet.workerIds, candidateAt, n);
     for (let k = 0; k < n; k++) shares[k] = Math.max(shares[k] as number, (matched[k] as number) / blocks.length);
   }
   return { shares, index: exact > 0 ? 'kv-events' : 'approximate' };
