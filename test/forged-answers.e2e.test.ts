@@ -11,7 +11,7 @@ import type { LocalStack } from '../src/launch/local-stack.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { subjects } from '../src/transport/subjects.js';
 import type { Transport } from '../src/transport/transport.js';
-import { startTestStack, testApiKey } from './support/stack.js';
+import { startTestStack, testAdminKey, testApiKey } from './support/stack.js';
 
 let stack: LocalStack;
 let thief: Transport;
@@ -83,5 +83,25 @@ describe('answers - a worker credential speaks only in the answers of requests i
     expect(answer.completionTokens).toBe(60);
     expect(dispatches, 'the forged frames did not even cost a migration').toHaveLength(1);
     expect(thief.refusals(), 'signed as itself, the thief may publish: only the gateway can refuse it').toEqual([]);
+  });
+
+  it('ignores an answer to the admin API\'s question to the routers that a worker signed: the worker table lists the real routers only', async () => {
+    const questions: string[] = [];
+    const sub = tap.subscribe(subjects.routerAdmin, (m) => {
+      if (!m.reply) return;
+      questions.push(m.reply);
+      // Signed as itself (the only way it can publish into an inbox), a forged router with a forged worker.
+      thief.publish(subjects.workerAnswer(m.reply, thiefId), { type: 'workers', routerId: 'forged-router', workers: [
+        { descriptor: { workerId: 'forged-worker' }, lastSeenMsAgo: 0 },
+      ] });
+    });
+    await tap.flush();
+    const res = await fetch(`${stack.gatewayUrl}/admin/api/workers`, { headers: { authorization: `Bearer ${testAdminKey}` }, signal: AbortSignal.timeout(5_000) });
+    sub.unsubscribe();
+    expect(res.status).toBe(200);
+    const body = JSON.stringify(await res.json());
+    expect(questions.length, 'the thief answered the question').toBeGreaterThan(0);
+    expect(body).not.toContain('forged');
+    expect(body).toContain(stack.workerIds[0] as string);
   });
 });

@@ -13,8 +13,7 @@ export interface GatherOptions<T> {
 }
 
 export function gather<T>(transport: Transport, subject: string, question: unknown, options: GatherOptions<T>): Promise<T[]> {
-  const prefix = transport.newInboxPrefix();
-  const inbox = `${prefix}.q`;
+  const inbox = `${transport.newInboxPrefix()}.q`;
   const answers: T[] = [];
   return new Promise((resolve) => {
     const finish = (): void => {
@@ -22,8 +21,9 @@ export function gather<T>(transport: Transport, subject: string, question: unkno
       sub.unsubscribe();
       resolve(answers);
     };
-    // Routers answer on `inbox`, workers on `inbox.<their id>` (subjects.workerAnswer): `>` takes both.
-    const sub = transport.subscribe(`${prefix}.>`, (m) => {
+    // Routers answer on `inbox` itself. A worker's identity may publish into an inbox only signed,
+    // on `inbox.<its id>` (subjects.workerAnswer), so no worker can speak for a router here.
+    const sub = transport.subscribe(inbox, (m) => {
       const answer = m.noResponders ? undefined : options.parse(m.body);
       if (answer === undefined) return;
       answers.push(answer);
