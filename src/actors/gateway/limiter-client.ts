@@ -3,6 +3,7 @@
  * subscription per request), with a timeout; `settle` fire-and-forget. When the limiter does not
  * answer in time, the answer is `unavailable` and the gateway applies its fail mode.
  */
+import { randomUUID } from 'node:crypto';
 import type { ReserveInput, ReserveResult } from '../../policy/limiter-state.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Subscription, Transport } from '../../transport/transport.js';
@@ -14,7 +15,6 @@ export class LimiterClient {
   readonly #inbox: string;
   readonly #pending = new Map<string, { resolve: (r: ReserveResult | 'unavailable') => void; timer: NodeJS.Timeout }>();
   readonly #sub: Subscription;
-  #next = 0;
 
   constructor(readonly transport: Transport, readonly timeoutMs = 500) {
     this.#inbox = transport.newInboxPrefix();
@@ -30,7 +30,8 @@ export class LimiterClient {
   }
 
   reserve(input: ReserveInput): Promise<ReserveResult | 'unavailable'> {
-    const token = String(this.#next++);
+    // Random, not a counter: a worker's identity may publish `<inbox>.<its id>` (subjects.workerAnswers), which is an answer's form here.
+    const token = randomUUID();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#pending.delete(token);
