@@ -4,6 +4,7 @@
 // either the whole answer exactly (text and usage) or an explicit error: never a hang, never a
 // silent short answer, never a repeated or skipped token.
 import fc from 'fast-check';
+import { SampledWarning } from '../src/observability/sampled-warning.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServerResponse } from 'node:http';
 import type { Delta } from '../src/engine-adapters/adapter.js';
@@ -85,7 +86,7 @@ describe('request session', () => {
       const { dispatches, transport, replies, live, ends, res } = sessionWiring();
       const limits = { ...defaultSessionLimits };
       const session = new RequestSession({
-        transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits,
+        transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits, forgedFrames: new SampledWarning(silentLogger(), 'forged'),
         replies,
         requestId: 'r1', traceparent: '00-0-0-00', deadline: now + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
         request: { operation: 'chat', model: 'demo/m', stream: c.stream, includeUsage: true, body: { max_tokens: c.answerTokens, messages: [] } },

@@ -47,6 +47,7 @@ import { routingHints } from './routing-hints.js';
 import { requestIdFor } from './trace-context.js';
 import { traceInference, traceResume } from '../../observability/spans.js';
 import { hopTimingOn, markHop, stampHop, startHops } from '../../observability/hop-timing.js';
+import { SampledWarning } from '../../observability/sampled-warning.js';
 
 export type GatewayMessage =
   | { type: 'open'; session: RequestSession }
@@ -135,6 +136,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const sessions = new Set<RequestSession>();
   const byReply = new Map<string, RequestSession>();
   const inbox = transport.newInboxPrefix();
+  // Forged frames and keepalives come as fast as their sender likes: one line per signer per 10 s, with the count left out.
+  const forgedFrames = new SampledWarning(log, 'dropped frames signed by another worker than the one holding the request');
+  const forgedKeepalives = new SampledWarning(log, 'dropped keepalives signed by another worker than the one they name');
   let nextToken = 0;
   let ready = false;
   let lastLease = 0;
@@ -174,7 +178,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
    */
   const takeKeepalive = (signer: string | undefined, frame: KeepaliveFrame): void => {
     if (!signedBy(signer, frame.workerId)) {
-      return void log.warn({ worker: frame.workerId, signer }, 'dropped a keepalive signed by another worker than the one it names');
+      return void forgedKeepalives.warn(signer ?? '', { worker: frame.workerId, signer });
     }
     const now = Date.now();
     for (let i = 0; i < frame.tokens.length; i++) {
@@ -282,7 +286,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     journal?.open(requestId);
     const session: RequestSession = new RequestSession({
       streamId, ...(journal ? { journal } : {}),
-      transport, metrics, log: admitted.log, limits,
+      transport, metrics, log: admitted.log, limits, forgedFrames,
       replies: repliesFor(() => session),
       migrationAttempts: llmConfig.migration?.attempts ?? defaultMigrationAttempts,
       requestId,

@@ -19,6 +19,7 @@ import type { ServerResponse } from 'node:http';
 import type { Delta } from '../../engine-adapters/adapter.js';
 import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
+import type { SampledWarning } from '../../observability/sampled-warning.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { subjects } from '../../transport/subjects.js';
 import type { Inbound, MessageHeaders, Transport } from '../../transport/transport.js';
@@ -74,6 +75,8 @@ export interface SessionInit {
   transport: Transport;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Where frames signed by another worker than the holder are reported (sampled: the gateway's, shared by its sessions). */
+  forgedFrames: SampledWarning;
   limits: SessionLimits;
   replies: ReplySubjects;
   requestId: string;
@@ -233,7 +236,7 @@ export class RequestSession {
     const attempt = this.#attempt;
     if (this.#phase === 'closed' || !attempt || reply !== attempt.reply) return;
     if (signer !== undefined && !this.#signedByHolder(attempt, message.body, signer)) {
-      this.init.log.warn({ requestId: this.init.requestId, signer, worker: attempt.workerId }, 'dropped a frame signed by another worker than the one holding the request');
+      this.init.forgedFrames.warn(signer, { requestId: this.init.requestId, signer, worker: attempt.workerId });
       return;
     }
     attempt.lastHeard = Date.now();

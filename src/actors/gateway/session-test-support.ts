@@ -3,6 +3,7 @@
  * read, and fails a test that writes after the end or ends twice.
  */
 import type { ServerResponse } from 'node:http';
+import { SampledWarning } from '../../observability/sampled-warning.js';
 import { expect } from 'vitest';
 import { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import { silentLogger } from '../../observability/logger.js';
@@ -76,7 +77,7 @@ export function sessionWiring(): {
 export function testSession(wiring: ReturnType<typeof sessionWiring>, request: Pick<ValidatedRequest, 'operation' | 'stream' | 'body'>): RequestSession {
   const { transport, replies, ends, res } = wiring;
   return new RequestSession({
-    transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits: defaultSessionLimits,
+    transport, metrics: new GatewayMetrics({ defaultMetrics: false }), log: silentLogger(), limits: defaultSessionLimits, forgedFrames: new SampledWarning(silentLogger(), 'forged'),
     replies,
     requestId: 'r1', traceparent: '00-0-0-00', deadline: Date.now() + 600_000, functionId: 'demo', model: 'm', clientModel: 'demo/m',
     request: { ...request, model: 'demo/m', includeUsage: false },
