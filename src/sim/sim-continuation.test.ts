@@ -55,8 +55,7 @@ describe('sim - continuing an answer from its first k tokens', () => {
 
   describe.each(continuing)('format %s, through its adapter', (kind) => {
     const cases = [
-      ['chat', 7], ['chat', undefined], ['completion', 7], ['completion', undefined],
-      ...(kind === 'vllm' ? [['chat', 7, false], ['completion', undefined, false]] as const : []),
+      ['chat', 7], ['chat', undefined], ['completion', 7], ['completion', undefined], ['chat', 7, false], ['completion', undefined, false],
     ] as const;
     // Only what the adapter can continue (trtllm: completions; ollama: chats).
     const probe = createEngineAdapter(kind, { baseUrl: 'http://127.0.0.1:1' });
