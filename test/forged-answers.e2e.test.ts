@@ -104,4 +104,19 @@ describe('answers - a worker credential speaks only in the answers of requests i
     expect(body).not.toContain('forged');
     expect(body).toContain(stack.workerIds[0] as string);
   });
+
+  it('ignores a drain acknowledgement signed by another worker than the one drained: draining a worker that is not there is a 404', async () => {
+    const ghost = 'worker-ghost';
+    let asked = 0;
+    const sub = tap.subscribe(subjects.workerDrain(ghost), (m) => {
+      if (!m.reply) return;
+      asked++;
+      thief.publish(subjects.workerAnswer(m.reply, thiefId), { type: 'draining', workerId: ghost, inFlight: 0 });
+    });
+    await tap.flush();
+    const res = await fetch(`${stack.gatewayUrl}/admin/api/workers/${ghost}/drain`, { method: 'POST', headers: { authorization: `Bearer ${testAdminKey}` }, signal: AbortSignal.timeout(5_000) });
+    sub.unsubscribe();
+    expect(asked, 'the thief answered the drain').toBe(1);
+    expect(res.status).toBe(404);
+  });
 });

@@ -64,8 +64,9 @@ export async function listWorkers(transport: Transport, res: ServerResponse): Pr
 export async function drainWorker(transport: Transport, res: ServerResponse, workerId: string): Promise<void> {
   const [ack] = await gather<{ workerId: string; inFlight: number }>(transport, subjects.workerDrain(workerId), { type: 'drain' }, {
     windowMs: 2_000,
+    worker: workerId,
     enough: (answers) => answers.length > 0,
-    parse: (b) => (isObject(b) && b.type === 'draining' && isString(b.workerId) && isFiniteNumber(b.inFlight) ? { workerId: b.workerId, inFlight: b.inFlight } : undefined),
+    parse: (b) => (isObject(b) && b.type === 'draining' && b.workerId === workerId && isFiniteNumber(b.inFlight) ? { workerId, inFlight: b.inFlight } : undefined),
   });
   if (!ack) return void sendError(res, { code: ErrorCode.notFound, retryable: false, message: `no worker '${workerId}' answered` });
   sendJson(res, 202, { workerId: ack.workerId, state: 'draining', inFlight: ack.inFlight });
