@@ -29,19 +29,20 @@ import { type CandidateTable, type DecisionOutcome, type StoredDecision, decide 
 import { DecisionLog } from './decision-log.js';
 import { BoundedMap } from './bounded-map.js';
 import { chooseRoute, localView } from './locality.js';
-import { eventWorkerId, type RegistryEvent, parseRegistryEvent, type WorkerDescriptor } from './registry.protocol.js';
+import { eventWorkerId, type RegistryEvent, parseRegistryEvent } from './registry.protocol.js';
 import { type RoutedEvent, type RouterAnswer, type RouterQuery, parseRoutedEvent, parseRouterQuery } from './router.protocol.js';
 import type { RemoteClusters } from './remote-clusters.js';
 import { newRoutingState, type RoutingRequest } from './routing-request.js';
 import { summaryBounds, type ClusterSummary } from './summary.protocol.js';
-import { bindingRefusal } from './worker-binding-check.js';
 import { effectiveInFlight, WorkerTable } from './worker-table.js';
 import { routingTraceId, traceDecision, traceRouting } from '../../observability/spans.js';
 import type { RouterMetricsHooks } from '../../observability/router-metrics.js';
 import type { KvEventBatch } from '../../protocol/kv-events.js';
 import { CacheHitTracker } from './cache-hits.js';
+import { RouterRegistry } from './router-registry.js';
 import { parseKvEventBatch } from './kv-event-batch.js';
 import { stampHop } from '../../observability/hop-timing.js';
+import { SampledWarning } from '../../observability/sampled-warning.js';
 
 export type RouterMessage =
   | { type: 'registry'; event: RegistryEvent }
@@ -135,15 +136,15 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const link = new ClusterLink({ transport, cluster, routerId, log, summaryIntervalMs });
   const stats: RouterStats = { registryMessages: 0, summaries: 0, spilledOut: 0, spilledIn: 0, kvBatches: 0, kvRefused: 0 };
   const cacheHits = new CacheHitTracker();
-  /** Workers whose block size mismatch was logged, so it logs once. */
-  const blockSizeWarned = new Set<string>();
   const table = new WorkerTable(options.breakerPolicy);
   const state = newRoutingState(options.random);
   const decisions = new DecisionLog();
   const bindings = new WorkerBindings(catalog.kv);
   await bindings.start();
-  /** The last refusal logged per worker, so a refused worker logs once per reason, not every heartbeat. */
-  const refusals = new Map<string, string>();
+  const registry = new RouterRegistry({ table, state, cacheHits, bindings, catalog, log, requireWorkerBinding: options.requireWorkerBinding, now, stats,
+    ...(options.metrics ? { metrics: options.metrics } : {}) });
+  /** A sender can repeat a forgery as fast as it likes: one line per subject per 10 s, with the count left out. */
+  const forgedRegistry = new SampledWarning(log, 'refused registry events for another worker or cluster than their subject names');
   let sweepTimer: NodeJS.Timeout | undefined;
   let summaryTimer: NodeJS.Timeout | undefined;
   let sweepDue = 0;
@@ -179,40 +180,6 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const withUnanswered = (exclude: string[], unanswered: string | undefined): string[] => {
     const silent = unanswered !== undefined ? dispatchedTo.get(unanswered) : undefined;
     return silent !== undefined && !exclude.includes(silent) ? [...exclude, silent] : exclude;
-  };
-
-  const noteRouted = (workerId: string, tokens: number, blocks: readonly number[] | undefined, predictedCached: number | undefined): void => {
-    const entry = table.get(workerId);
-    if (!entry) return;
-    table.routed(workerId, tokens);
-    if (blocks?.length) state.prefixes.insert(workerId, blocks);
-    if (predictedCached !== undefined) cacheHits.predicted(workerId, predictedCached);
-  };
-  const forgetWorker = (workerId: string): void => {
-    state.prefixes.remove(workerId);
-    state.kv.forget(workerId);
-    cacheHits.forget(workerId);
-    blockSizeWarned.delete(workerId);
-  };
-
-  /** A worker's KV events, into its model's index; only from a worker in the table, for the model it serves. */
-  const onKvEvents = (batch: KvEventBatch): void => {
-    const worker = table.get(batch.workerId)?.descriptor;
-    if (!worker || worker.model !== batch.model) {
-      stats.kvRefused++;
-      return;
-    }
-    stats.kvBatches++;
-    const configured = catalog.resolve(worker.functionId, worker.model)?.model.llmConfig.routing?.kvBlockSize;
-    const index = state.kv.forWorker(worker.workerId, worker.functionId, worker.model, configured);
-    const outcome = index.apply(batch);
-    if (outcome === 'block-size-mismatch' && !blockSizeWarned.has(worker.workerId)) {
-      blockSizeWarned.add(worker.workerId);
-      log.warn({ worker: worker.workerId, model: worker.model, blockSize: batch.blockSize, modelBlockSize: index.blockSize },
-        `worker '${worker.workerId}' reports KV blocks of ${batch.blockSize} tokens, the model's are ${index.blockSize}: routing it on the approximate index`);
-    } else if (outcome === 'gap' || outcome === 'overflow' || outcome === 'restart') {
-      log.debug({ worker: worker.workerId, seq: batch.seq, outcome }, 'forgot a worker\'s KV blocks');
-    }
   };
 
   const dispatch = (message: Inbound, request: RoutedRequest, spilledFrom: string | undefined): void => {
@@ -273,7 +240,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
     const workerId = winner.descriptor.workerId;
     const predictedCached = winnerCached !== undefined ? Math.round(winnerCached * request.promptTokens) : undefined;
-    noteRouted(workerId, request.routing.tokens, request.routing.blocks, predictedCached);
+    registry.noteRouted(workerId, request.routing.tokens, request.routing.blocks, predictedCached);
     record(request, context, 'dispatched', candidates, started, workerId);
     const headers = { ...message.headers, routingMethod: method };
     if (headers.hops !== undefined) headers.hops = stampHop(headers.hops, 'r.out');
@@ -300,49 +267,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
   };
 
-  /**
-   * A registration outside the worker's binding never enters the table; a worker already in it (its
-   * binding changed live) leaves at this heartbeat, so it gets no new requests.
-   */
-  const refuse = (worker: WorkerDescriptor, reason: string): void => {
-    const removed = table.remove(worker.workerId);
-    if (removed) forgetWorker(worker.workerId);
-    if (!removed && refusals.get(worker.workerId) === reason) return;
-    if (refusals.size >= 10_000) refusals.clear();
-    refusals.set(worker.workerId, reason);
-    log.warn({ worker: worker.workerId, fn: worker.functionId, version: worker.versionId, model: worker.model, reason },
-      `${removed ? 'removed' : 'refused'} worker '${worker.workerId}': ${reason}`);
-  };
-
-  const onRegistry = (e: RegistryEvent): void => {
-    if (e.type === 'load') {
-      table.updateInFlight(e.workerId, e.inFlight, now());
-      return;
-    }
-    if (e.type === 'deregister') {
-      if (table.remove(e.workerId)) log.info({ worker: e.workerId, reason: e.reason }, 'worker left');
-      forgetWorker(e.workerId);
-      return;
-    }
-    const refusal = bindingRefusal(e.worker, bindings.state(e.worker.workerId), options.requireWorkerBinding);
-    if (refusal) return refuse(e.worker, refusal);
-    refusals.delete(e.worker.workerId);
-    const known = table.get(e.worker.workerId) !== undefined;
-    const change = table.upsert(e.worker, e.load, now());
-    cacheHits.reported(e.worker.workerId, e.load.engine);
-    if (!known) log.info({ worker: e.worker.workerId, model: e.worker.model, fn: e.worker.functionId, cluster: e.worker.cluster }, 'worker joined');
-    if (change) options.metrics?.breakerChanged(change.change);
-    if (change?.change === 'opened') log.warn({ worker: change.workerId, outcomes: e.load.outcomes }, 'circuit opened: the worker keeps failing');
-    if (change?.change === 'closed') log.info({ worker: change.workerId }, 'circuit closed: the probe succeeded');
-  };
-
   const actor = spawn<RouterMessage>('router', ({ self }) => {
     scheduleSweep(self);
     return {
       receive(msg) {
         switch (msg.type) {
           case 'registry':
-            onRegistry(msg.event);
+            registry.onEvent(msg.event);
             return;
           case 'dispatch':
             traceRouting(msg.message.headers.traceparent, msg.message.subject, () => dispatch(msg.message, msg.request, msg.spilledFrom));
@@ -359,7 +290,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             return;
           case 'routed':
             if (msg.event.routerId === routerId) return;
-            noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks, msg.event.predictedCached);
+            registry.noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks, msg.event.predictedCached);
             if (msg.event.reply) dispatchedTo.set(msg.event.reply, msg.event.workerId);
             return;
           case 'query':
@@ -370,7 +301,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             // heartbeats that arrived meanwhile are still unread, and timers run before I/O.
             try {
               for (const id of table.sweep(Math.min(now(), sweepDue))) {
-                forgetWorker(id);
+                registry.forget(id);
                 log.warn({ worker: id }, 'worker expired: heartbeats stopped');
               }
             } finally {
@@ -379,7 +310,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             }
             return;
           case 'kv-events':
-            onKvEvents(msg.batch);
+            registry.onKvEvents(msg.batch);
             return;
           default:
             assertNever(msg);
@@ -412,7 +343,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       // cluster, is a forgery by a stolen credential.
       const claimedCluster = event.type === 'register' || event.type === 'heartbeat' ? event.worker.cluster : cluster;
       if (m.subject !== subjects.registry(cluster, eventWorkerId(event)) || claimedCluster !== cluster) {
-        log.warn({ subject: m.subject, claimed: eventWorkerId(event), claimedCluster, type: event.type }, 'refused a registry event for another worker or cluster than its subject names');
+        forgedRegistry.warn(m.subject, { subject: m.subject, claimed: eventWorkerId(event), claimedCluster, type: event.type });
         return;
       }
       actor.tell({ type: 'registry', event });
