@@ -218,4 +218,32 @@ describe('worker - fewer messages per request', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(w.registry.filter((e) => e.type === 'load').length - before).toBe(2);
   });
+
+  it('survives an answer frame that cannot go out in a failed request (the transport throws): no unhandled rejection, and the next request is served', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      let failing = true;
+      const engine: EngineAdapter = {
+        ...engineWith([]),
+        async *stream() {
+          if (failing) throw new LlmuxError({ code: 'upstream_error', retryable: true, message: 'engine broke' });
+          yield [{ type: 'delta', delta: { index: 0, text: 'ok' } }];
+        },
+      };
+      const w = await start(engine, { acceptHoldMs: 0 }, (_, body) => {
+        if ((body as { type?: unknown }).type === 'error') throw new Error('connection closed');
+      });
+      w.send('broken', false);
+      await vi.waitFor(() => expect(w.registry.findLast((e) => e.type === 'load')).toMatchObject({ inFlight: 0 }));
+      await new Promise((r) => setTimeout(r, 20));
+      failing = false;
+      const inbox = w.send('next', false);
+      await vi.waitFor(() => expect(w.frames.get(inbox)?.at(-1)?.type).toBe('end'));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
 });

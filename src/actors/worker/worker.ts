@@ -184,7 +184,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           held.accepted = { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId,
             ...(headers.routingMethod ? { routingMethod: headers.routingMethod } : {}) };
           held.acceptTimer = setTimeout(() => sendAccepted(reply, held), acceptHoldMs);
-          void run(self, request, reply, headers, held);
+          // The run ends every request with a frame; when even that cannot go out (the connection
+          // closed under it), the gateway's liveness check ends the request: log it, never crash the process.
+          run(self, request, reply, headers, held).catch((error: unknown) =>
+            log.warn({ err: error, requestId: request.requestId }, 'could not send a request\'s last frame; its gateway will give up on it'));
           return;
         }
         case 'cancel': {
