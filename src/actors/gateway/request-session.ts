@@ -12,131 +12,30 @@
  * - The client going away cancels the worker's engine request, confirmed by `cancelled`.
  *
  * Every attempt has a reply subject of its own, so a worker given up on cannot write into the
- * stream its successor now serves. Writing to the client is ClientStream's job, metrics and the end
- * record SessionAccounting's.
+ * stream its successor now serves (attempt.ts). Whether to retry or migrate is recovery.ts's call;
+ * writing the answer is AnswerWriter's job, pausing the worker for a full socket Backpressure's,
+ * metrics and the end record SessionAccounting's.
  */
-import type { ServerResponse } from 'node:http';
-import type { Delta } from '../../engine-adapters/adapter.js';
+import type { Continuation, Delta, Usage } from '../../engine-adapters/adapter.js';
 import { ErrorCode, type ErrorInfo, assertNever } from '../../errors.js';
-import type { Logger } from '../../observability/logger.js';
-import type { SampledWarning } from '../../observability/sampled-warning.js';
-import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
-import { subjects } from '../../transport/subjects.js';
-import type { Inbound, MessageHeaders, Transport } from '../../transport/transport.js';
-import type { Continuation, Usage } from '../../engine-adapters/adapter.js';
-import type { InferFrame, RoutingHints, WorkerInbound } from '../worker/worker.protocol.js';
+import type { Inbound } from '../../transport/transport.js';
 import { encode } from '../../transport/codec.js';
-import { ClientStream } from './client-stream.js';
-import { Delivered } from './delivered.js';
-import { requestedMaxTokens } from './prompt-tokens.js';
-import type { JournalWriter } from './stream-journal.js';
 import { operations, type OperationSpec } from '../../operations/index.js';
-import type { Output, RenderContext, StreamRender, WholeAnswer } from '../../operations/operation.js';
+import type { Output } from '../../operations/operation.js';
 import { parseReplyFrame } from './reply.protocol.js';
-import { signedBy } from './answer-signer.js';
-import { isObject } from '../../protocol/guards.js';
-import type { ValidatedRequest } from './request-schema.js';
-import { SessionAccounting, type SessionEnd } from './session-accounting.js';
+import { type Attempt, sendCancel, sendInfer, signedByHolder } from './attempt.js';
+import { Backpressure } from './backpressure.js';
+import { answerHeaders, AnswerWriter } from './answer-writer.js';
+import { planRecovery } from './recovery.js';
+import type { SessionInit } from './session-init.js';
+import { completedEnd, SessionAccounting, type SessionEnd } from './session-accounting.js';
 import { reconcileUsage } from './usage-reconcile.js';
-import { addHops, finishHops, hopTimingOn, stampHop } from '../../observability/hop-timing.js';
+import { addHops, hopTimingOn } from '../../observability/hop-timing.js';
 
 export type { SessionEnd } from './session-accounting.js';
-
-export interface SessionLimits {
-  /** Dispatch attempts before the first byte (a retry goes to another worker). */
-  maxAttempts: number;
-  /** How long to wait for a worker's `accepted` after a dispatch. */
-  acceptTimeoutMs: number;
-  /** A worker that holds the request and sends nothing, not even a keepalive, this long is gone. */
-  livenessTimeoutMs: number;
-  /** Longest the engine may go without output once a worker accepted (the worker's keepalives do not count). */
-  idleTimeoutMs: number;
-  /** How often the gateway renews its leases on the workers that hold its requests. */
-  leaseIntervalMs: number;
-  /** A client that reads nothing for this long while its stream waits is dropped and the request cancelled. */
-  clientStallMs: number;
-  /** A client that lets this many bytes pile up unread is dropped and the request cancelled. */
-  maxBufferedBytes: number;
-}
-
-export const defaultSessionLimits: SessionLimits = {
-  maxAttempts: 3, acceptTimeoutMs: 2_000, livenessTimeoutMs: 1_500, idleTimeoutMs: 120_000, leaseIntervalMs: 500,
-  clientStallMs: 30_000, maxBufferedBytes: 1024 * 1024,
-};
-
-/** Reply subjects for a session's attempts, each routed back to the session by the gateway. */
-export interface ReplySubjects {
-  open(): string;
-  /** Frames to `reply` are dropped from now on. */
-  close(reply: string): void;
-}
-
-export interface SessionInit {
-  transport: Transport;
-  metrics: GatewayMetrics;
-  log: Logger;
-  /** Where frames signed by another worker than the holder are reported (sampled: the gateway's, shared by its sessions). */
-  forgedFrames: SampledWarning;
-  limits: SessionLimits;
-  replies: ReplySubjects;
-  requestId: string;
-  traceparent: string;
-  deadline: number;
-  functionId: string;
-  model: string;
-  clientModel: string;
-  request: ValidatedRequest;
-  /** The tokenizer the prompt was counted with (the worker counts the completion with it). */
-  tokenizer: string;
-  /** Prompt tokens counted before admission: usage reports them when the engine does not. */
-  promptTokens: number;
-  routing: Omit<RoutingHints, 'attempt'>;
-  /** Migrations allowed after output started (llmConfig.migration.attempts); 0 turns migration off. */
-  migrationAttempts: number;
-  /** `x-llmux-debug: 1`: answer with headers naming the worker and the routing method. */
-  debug: boolean;
-  /** The stream's id, in every SSE event's `id:`. */
-  streamId: string;
-  /** A resumable stream's journal: the request keeps generating when its client drops. */
-  journal?: JournalWriter;
-  /** Headers every answer carries (rate limits), errors included. */
-  responseHeaders?: Record<string, string>;
-  /** Set when the gateway capped the completion at what the rate limits reserved (the client gave no max_tokens). */
-  completionBudget?: { tokens: number; why: string };
-  /** Called with the whole answer once it is complete, streamed or not (Responses keeps it). */
-  onAnswer?: (answer: Record<string, unknown>) => void;
-  /** Called once, when the request is over however it ended: settles its reservation, writes its ledger record. */
-  onEnd?: (end: SessionEnd) => void;
-  res: ServerResponse;
-  /** process.hrtime.bigint() at arrival. */
-  arrivedAt: bigint;
-  /** The request's metrics (the pipeline's; default: a new one). */
-  accounting?: SessionAccounting;
-  /** Called once when the session is over and can leave the gateway's table. */
-  onClose: () => void;
-}
+export { defaultSessionLimits, type ReplySubjects, type SessionInit, type SessionLimits } from './session-init.js';
 
 type Phase = 'routing' | 'accepted' | 'cancelling' | 'closed';
-
-/** One dispatch to one worker. */
-interface Attempt {
-  reply: string;
-  workerId: string | undefined;
-  routingMethod: string | undefined;
-  expectedSeq: number;
-  /** Any frame of this attempt, keepalives included. */
-  lastHeard: number;
-  /** Engine output (a chunk) of this attempt. */
-  lastOutput: number;
-  /** What this attempt carries on from, when it is a migration. */
-  continuation: Continuation | undefined;
-}
-
-/** Structured output (JSON mode, a schema) is not continued by another engine: its grammar starts over. */
-const isStructured = (body: Record<string, unknown>): boolean => {
-  const format = body.response_format as { type?: unknown } | undefined;
-  return format?.type === 'json_object' || format?.type === 'json_schema';
-};
 
 export class RequestSession {
   #phase: Phase = 'routing';
@@ -151,37 +50,26 @@ export class RequestSession {
   #firstWorker: { workerId: string; routingMethod: string | undefined } | undefined;
   /** The last failure a worker reported: what the client hears if the router then runs out of workers. */
   #lastWorkerError: ErrorInfo | undefined;
-  #delivered = new Delivered();
-  /** The non-streamed answer so far (the operation's), rebuilt for each retry. */
-  #answer: WholeAnswer;
   #end: SessionEnd | undefined;
   /** The current attempt timed out waiting for `accepted`: its successor asks the router to skip that worker. */
   #unanswered = false;
-  /** Since when the client's socket has been full (the worker is paused), if it is. */
-  #pausedSince: number | undefined;
+  readonly #backpressure: Backpressure;
   readonly #op: OperationSpec;
-  readonly #stream: StreamRender | undefined;
-  readonly #render: RenderContext;
-  readonly #client: ClientStream;
+  readonly #answer: AnswerWriter;
   readonly #accounting: SessionAccounting;
   /** The OpenAI body encoded once for every dispatch: routers forward it without decoding it (worker.protocol.ts). */
   #body: Uint8Array | undefined;
 
   constructor(readonly init: SessionInit) {
     this.#op = operations[init.request.operation];
-    this.#answer = this.#op.answer(init.request);
-    this.#stream = init.request.stream ? (this.#op.openStream?.(init.request) ?? this.#op.stream) : undefined;
-    this.#render = { id: `${this.#op.idPrefix}-${init.requestId}`, created: Math.floor(Date.now() / 1000), clientModel: init.clientModel, promptTokens: init.promptTokens };
     this.#accounting = init.accounting ?? new SessionAccounting(init.metrics, this.#op, init.clientModel, init.arrivedAt);
-    this.#client = new ClientStream(init.res, {
-      onFirstByte: () => this.#accounting.firstByte(), streamId: init.streamId, ...(init.journal ? { journal: init.journal } : {}),
-      ...(this.#op.errorBody ? { errorBody: this.#op.errorBody } : {}),
-    });
+    this.#backpressure = new Backpressure(init.transport, init.requestId);
+    this.#answer = new AnswerWriter(this.#op, init, () => this.#accounting.firstByte(), () => answerHeaders(init, this.#firstWorker));
   }
 
   /** Bytes written for the client and not yet taken by its socket. */
   buffered(): number {
-    return this.#client.buffered;
+    return this.#answer.client.buffered;
   }
 
   /** The worker holding the request, for the gateway's leases. */
@@ -198,8 +86,7 @@ export class RequestSession {
     // Nobody accepted the previous attempt: the gateway never heard who had it, the routers did.
     const unanswered = previous && previous.workerId === undefined && this.#unanswered ? previous.reply : undefined;
     this.#unanswered = false;
-    // A successor starts unpaused: the next full write pauses it.
-    this.#pausedSince = undefined;
+    this.#backpressure.reset();
     this.#dispatches++;
     this.#phase = 'routing';
     const now = Date.now();
@@ -207,23 +94,7 @@ export class RequestSession {
       reply: init.replies.open(), workerId: undefined, routingMethod: undefined, expectedSeq: 0, lastHeard: now, lastOutput: now, continuation,
     };
     this.#attempt = attempt;
-    const request: InferFrame = {
-      type: 'infer',
-      requestId: init.requestId,
-      functionId: init.functionId,
-      model: init.model,
-      operation: init.request.operation,
-      stream: init.request.stream,
-      body: this.#body ??= encode(init.request.body),
-      exclude: this.#exclude,
-      tokenizer: init.tokenizer,
-      promptTokens: init.promptTokens,
-      routing: { ...init.routing, attempt: this.#dispatches, ...(unanswered ? { unanswered } : {}) },
-      ...(continuation ? { continuation } : {}),
-    };
-    const headers: MessageHeaders = { requestId: init.requestId, deadline: init.deadline, traceparent: init.traceparent };
-    if (hopTimingOn) headers.hops = stampHop(undefined, 'g.dispatch');
-    init.transport.publish(subjects.route(init.functionId), request, { reply: attempt.reply, headers });
+    sendInfer(init, attempt.reply, { attempt: this.#dispatches, body: this.#body ??= encode(init.request.body), exclude: this.#exclude, unanswered, continuation });
   }
 
   /**
@@ -235,7 +106,7 @@ export class RequestSession {
   onMessage(message: Inbound, reply: string = message.subject, signer?: string): void {
     const attempt = this.#attempt;
     if (this.#phase === 'closed' || !attempt || reply !== attempt.reply) return;
-    if (signer !== undefined && !this.#signedByHolder(attempt, message.body, signer)) {
+    if (signer !== undefined && !signedByHolder(attempt, message.body, signer)) {
       this.init.forgedFrames.warn(signer, { requestId: this.init.requestId, signer, worker: attempt.workerId });
       return;
     }
@@ -296,16 +167,6 @@ export class RequestSession {
   }
 
   /**
-   * Whether a signed frame comes from the worker that holds `attempt`: the one that accepted it, or
-   * before that, the one an `accepted` or `error` frame names (a draining worker refuses with an error).
-   */
-  #signedByHolder(attempt: Attempt, body: unknown, signer: string): boolean {
-    if (attempt.workerId !== undefined) return signedBy(signer, attempt.workerId);
-    const named = isObject(body) && (body.type === 'accepted' || body.type === 'error') ? body.workerId : undefined;
-    return typeof named === 'string' && signedBy(signer, named);
-  }
-
-  /**
    * A worker's keepalive (worker/keepalive.protocol.ts) named this attempt: `workerId` still holds it,
    * and `seq` is its next chunk's number. A worker vouches only for requests it accepted.
    */
@@ -324,10 +185,10 @@ export class RequestSession {
   /** The client closed the connection before the answer was complete. */
   clientGone(): void {
     if (this.#phase === 'closed' || this.#phase === 'cancelling') return;
-    if (this.#client.resumable && this.init.request.stream) {
+    if (this.#answer.client.resumable && this.init.request.stream) {
       // The client may come back with Last-Event-ID: the answer goes on, into the journal.
       this.init.log.info({ requestId: this.init.requestId, streamId: this.init.streamId }, 'client went away from a resumable stream; generating on');
-      this.#client.detach();
+      this.#answer.client.detach();
       this.clientDrained();
       return;
     }
@@ -362,9 +223,10 @@ export class RequestSession {
           this.#recover({ code: ErrorCode.noActiveBackend, retryable: true, message: `no worker accepted the request within ${this.init.limits.acceptTimeoutMs} ms` });
         }
         return;
-      case 'accepted':
-        if (this.#pausedSince !== undefined && now - this.#pausedSince > this.init.limits.clientStallMs) {
-          this.#clientStalled(`nothing read for ${now - this.#pausedSince} ms`);
+      case 'accepted': {
+        const unread = this.#backpressure.pausedFor(now);
+        if (unread !== undefined && unread > this.init.limits.clientStallMs) {
+          this.#clientStalled(`nothing read for ${unread} ms`);
         } else if (silence > this.init.limits.livenessTimeoutMs) {
           this.init.metrics.workerLosses.inc();
           if (attempt.workerId) this.#exclude.push(attempt.workerId);
@@ -376,6 +238,7 @@ export class RequestSession {
             : `the engine sent nothing for ${Math.round((now - attempt.lastOutput) / 1000)} s` });
         }
         return;
+      }
       case 'cancelling':
         if (silence > this.init.limits.acceptTimeoutMs) this.#close();
         return;
@@ -389,18 +252,13 @@ export class RequestSession {
   #onDeltas(attempt: Attempt, deltas: Delta[]): void {
     // The client already has the assistant's role from the first worker: a successor's is not repeated.
     const fresh = attempt.continuation ? deltas.map(({ role: _, ...d }) => d) : deltas;
-    this.#delivered.add(fresh);
+    this.#answer.delivered.add(fresh);
     if (this.#phase === 'cancelling') return;
-    const render = this.#stream;
-    if (!this.init.request.stream || !render) return this.#onOutput({ type: 'deltas', deltas: fresh });
-    // A streamed answer is kept whole too when someone wants it whole.
-    if (this.init.onAnswer) this.#answer.add({ type: 'deltas', deltas: fresh });
-    const flowing = this.#client.events(render.chunkEvents(this.#render, fresh), () => this.#headers());
-    if (this.#client.buffered > this.init.limits.maxBufferedBytes) return this.#clientStalled(`${this.#client.buffered} bytes unread`);
-    if (!flowing && this.#pausedSince === undefined) {
-      this.#pausedSince = Date.now();
-      this.#sendFlow(attempt, true);
-    }
+    const flowing = this.#answer.events(fresh);
+    if (flowing === undefined) return this.#onOutput({ type: 'deltas', deltas: fresh });
+    const { buffered } = this.#answer.client;
+    if (buffered > this.init.limits.maxBufferedBytes) return this.#clientStalled(`${buffered} bytes unread`);
+    if (!flowing) this.#backpressure.full(attempt);
   }
 
   /** Output for the whole answer; output this operation does not have means a worker that does not speak it. */
@@ -419,22 +277,14 @@ export class RequestSession {
 
   /** The client's socket took what was waiting: let the worker read its engine again. */
   clientDrained(): void {
-    if (this.#pausedSince === undefined || this.#phase === 'closed') return;
-    this.#pausedSince = undefined;
-    if (this.#attempt) this.#sendFlow(this.#attempt, false);
-  }
-
-  #sendFlow(attempt: Attempt, paused: boolean): void {
-    if (!attempt.workerId) return;
-    const flow: WorkerInbound = { type: 'flow', reply: attempt.reply, paused };
-    this.init.transport.publish(subjects.workerFlow(attempt.workerId), flow, { headers: { requestId: this.init.requestId } });
+    if (this.#phase !== 'closed') this.#backpressure.drained(this.#attempt);
   }
 
   /** A client that does not read: cancel its request and drop its connection, so nothing waits for it in memory. */
   #clientStalled(why: string): void {
     this.init.metrics.slowClients.inc();
     this.init.log.warn({ requestId: this.init.requestId, why }, 'client stopped reading; cancelling');
-    this.#client.abandon();
+    this.#answer.client.abandon();
     this.clientGone();
   }
 
@@ -453,25 +303,7 @@ export class RequestSession {
   }
 
   #sendCancel(attempt: Attempt): void {
-    if (!attempt.workerId) return;
-    const cancel: WorkerInbound = { type: 'cancel', requestId: this.init.requestId, reply: attempt.reply };
-    this.init.transport.publish(subjects.workerCancel(attempt.workerId), cancel, { headers: { requestId: this.init.requestId } });
-  }
-
-  #headers(): Record<string, string> {
-    const { responseHeaders, completionBudget, debug } = this.init;
-    const first = this.#firstWorker;
-    return {
-      ...responseHeaders,
-      ...(completionBudget ? { 'x-llmux-completion-budget': String(completionBudget.tokens) } : {}),
-      ...(debug && first ? { 'x-llmux-worker': first.workerId } : {}),
-      ...(debug && first?.routingMethod ? { 'x-llmux-routing-method': first.routingMethod } : {}),
-    };
-  }
-
-  /** The client's limit on the completion (the reserved budget when it gave none). */
-  #maxTokens(): number | undefined {
-    return requestedMaxTokens(this.init.request);
+    sendCancel(this.init.transport, this.init.requestId, attempt);
   }
 
   /** A retryable failure: retry whole while nothing reached the client, migrate after, else fail. */
@@ -483,53 +315,45 @@ export class RequestSession {
     }
     // The worker may still be generating (a lost frame, a timeout): stop it.
     this.#sendCancel(attempt);
-    if (!error.retryable) return this.#fail(error);
-    const { stream } = this.init.request;
-    if (!this.#client.started) {
-      if (this.#tries >= this.init.limits.maxAttempts - 1) return this.#fail(error);
-      this.#tries++;
-      this.init.log.info({ requestId: this.init.requestId, attempt: this.#dispatches, code: error.code, err: error.message }, 'retrying on another worker');
-      // A non-streaming answer is retried whole: what the failed attempt produced is dropped.
-      if (!stream) {
-        this.#answer = this.#op.answer(this.init.request);
-        this.#delivered = new Delivered();
+    const plan = planRecovery(error, {
+      request: this.init.request, started: this.#answer.client.started, tries: this.#tries, maxAttempts: this.init.limits.maxAttempts,
+      migrations: this.#migrations, migrationAttempts: this.init.migrationAttempts, delivered: this.#answer.delivered,
+    });
+    switch (plan.type) {
+      case 'fail':
+        return this.#fail(error);
+      case 'retry':
+        this.#tries++;
+        this.init.log.info({ requestId: this.init.requestId, attempt: this.#dispatches, code: error.code, err: error.message }, 'retrying on another worker');
+        this.#answer.startOver();
+        this.dispatch();
+        return;
+      case 'unmigratable':
+        this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, why: plan.why }, 'stream broke; not migrating');
+        return this.#fail(error);
+      case 'complete': {
+        // Everything the client asked for arrived; only the end was lost.
+        const last = { ...attempt, continuation: plan.continuation };
+        this.#onDeltas(last, [{ index: 0, finishReason: 'length' }]);
+        return this.#finish(last, undefined, 0);
       }
-      this.dispatch();
-      return;
+      case 'migrate':
+        this.#migrations++;
+        this.#accounting.migrated(error.code);
+        this.init.log.info({ requestId: this.init.requestId, from: attempt.workerId, delivered: plan.continuation.tokens, code: error.code, err: error.message },
+          'carrying the stream on on another worker');
+        this.dispatch(plan.continuation);
+        return;
+      default:
+        assertNever(plan);
     }
-    const why = this.#whyNotMigrate();
-    if (why) {
-      this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, why }, 'stream broke; not migrating');
-      return this.#fail(error);
-    }
-    const continuation = this.#delivered.continuation(this.#maxTokens());
-    if (continuation.maxTokens === 0) {
-      // Everything the client asked for arrived; only the end was lost.
-      const last = { ...attempt, continuation };
-      this.#onDeltas(last, [{ index: 0, finishReason: 'length' }]);
-      return this.#finish(last, undefined, 0);
-    }
-    this.#migrations++;
-    this.#accounting.migrated(error.code);
-    this.init.log.info({ requestId: this.init.requestId, from: attempt.workerId, delivered: continuation.tokens, code: error.code, err: error.message },
-      'carrying the stream on on another worker');
-    this.dispatch(continuation);
-  }
-
-  #whyNotMigrate(): string | undefined {
-    if (this.#migrations >= this.init.migrationAttempts) {
-      return this.init.migrationAttempts === 0 ? 'migration is off for this model' : `${this.#migrations} migration(s) already`;
-    }
-    if (!this.#delivered.continuable) return 'the output is not plain text (tool calls, reasoning or several choices)';
-    if (isStructured(this.init.request.body)) return 'structured output (response_format) is not continued';
-    return undefined;
   }
 
   #fail(error: ErrorInfo): void {
     if (this.#phase === 'closed') return;
     if (this.#phase === 'cancelling') return this.#close();
     if (this.#attempt) this.#sendCancel(this.#attempt);
-    const status = this.#client.fail(error, this.init.responseHeaders, this.#stream?.failEvents?.(this.#render, error));
+    const status = this.#answer.fail(error);
     this.init.log.warn({ requestId: this.init.requestId, code: error.code, err: error.message, status }, 'request failed');
     this.#accounting.answered(status);
     this.#end = { ...this.#partialUsage(), outcome: 'failed', status, errorCode: error.code };
@@ -542,7 +366,7 @@ export class RequestSession {
    */
   #finish(attempt: Attempt, engineUsage: Usage | undefined, workerCount: number): void {
     if (this.#phase === 'cancelling') return this.#close();
-    const missing = this.init.request.stream ? undefined : this.#answer.missing();
+    const missing = this.#answer.missing();
     if (missing) {
       this.#badOutput();
       return this.#recover({ code: ErrorCode.upstreamError, retryable: true, message: `worker ${attempt.workerId}'s answer was incomplete: ${missing}` });
@@ -550,28 +374,9 @@ export class RequestSession {
     const carried = attempt.continuation?.tokens ?? 0;
     const reconciled = reconcileUsage(engineUsage, { promptTokens: this.init.promptTokens, completionTokens: workerCount + carried }, carried);
     const { usage } = reconciled;
-    if (this.init.request.stream && this.#stream?.endEvents) {
-      this.#client.end(this.#stream.endEvents(this.#render, usage), () => this.#headers());
-    } else if (this.init.request.stream) {
-      let tail = this.init.request.includeUsage && this.#stream ? this.#stream.usageEvent(this.#render, usage) : '';
-      const budget = this.init.completionBudget;
-      // An SSE comment (clients ignore it): why a stream the client did not limit stopped at `length`.
-      if (budget && this.#delivered.finishReason === 'length') tail += `: llmux: the completion stopped at the ${budget.tokens} tokens reserved for it (${budget.why})\n\n`;
-      this.#client.end(`${tail}data: [DONE]\n\n`, () => this.#headers());
-    } else {
-      this.#client.json(200, this.#answer.render(this.#render, usage), this.#headers());
-    }
-    if (hopTimingOn) finishHops(this.init.res);
-    this.init.onAnswer?.(this.#answer.render(this.#render, usage));
+    this.#answer.end(usage);
     this.#accounting.completed(reconciled);
-    const workerId = attempt.workerId ?? this.#firstWorker?.workerId;
-    this.#end = {
-      outcome: 'ok', status: 200, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
-      ...(workerId ? { workerId } : {}),
-      ...(usage.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
-      ...(this.#delivered.finishReason ? { finishReason: this.#delivered.finishReason } : {}),
-      ...(this.#migrations > 0 ? { migrations: this.#migrations } : {}),
-    };
+    this.#end = completedEnd(usage, attempt.workerId ?? this.#firstWorker?.workerId, this.#answer.delivered.finishReason, this.#migrations);
     this.#close();
   }
 
@@ -580,7 +385,7 @@ export class RequestSession {
     const workerId = this.#attempt?.workerId ?? this.#firstWorker?.workerId;
     return {
       promptTokens: workerId ? this.init.promptTokens : 0,
-      completionTokens: this.#delivered.deltas,
+      completionTokens: this.#answer.delivered.deltas,
       ...(workerId ? { workerId } : {}),
     };
   }

@@ -5,6 +5,7 @@
  */
 import type { OperationSpec } from '../../operations/index.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import type { AnswerUsage } from '../../operations/operation.js';
 import type { ReconciledUsage } from './usage-reconcile.js';
 
 /** How a request ended, for the limiter and the usage ledger. */
@@ -20,6 +21,17 @@ export interface SessionEnd {
   errorCode?: string;
   /** Workers that carried the answer on after a break (mid-stream migrations). */
   migrations?: number;
+}
+
+/** The end record of a complete answer; `migrations`: how many workers carried it on after a break. */
+export function completedEnd(usage: AnswerUsage, workerId: string | undefined, finishReason: string | undefined, migrations: number): SessionEnd {
+  return {
+    outcome: 'ok', status: 200, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+    ...(workerId ? { workerId } : {}),
+    ...(usage.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
+    ...(finishReason ? { finishReason } : {}),
+    ...(migrations > 0 ? { migrations } : {}),
+  };
 }
 
 const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
