@@ -14,10 +14,10 @@ export function countPrompt(tokens: TokenCounter, tokenizer: string, request: Va
   return operations[request.operation].countPrompt(tokens, tokenizer, request.body);
 }
 
-/** The completion budget the client asked for, if any. */
 /** The most completion tokens a request may ask for when its model sets no `contextLength` (`--max-tokens-ceiling`). */
 export const defaultMaxTokensCeiling = 32_768;
 
+/** The completion budget the client asked for, if any. */
 export function requestedMaxTokens(request: ValidatedRequest): number | undefined {
   return operations[request.operation].maxTokens(request.body);
 }

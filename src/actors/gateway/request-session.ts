@@ -341,7 +341,7 @@ export class RequestSession {
         this.#migrations++;
         this.#accounting.migrated(error.code);
         this.init.log.info({ requestId: this.init.requestId, from: attempt.workerId, delivered: plan.continuation.tokens, code: error.code, err: error.message },
-          'carrying the stream on on another worker');
+          'carrying the stream on, on another worker');
         this.dispatch(plan.continuation);
         return;
       default:
