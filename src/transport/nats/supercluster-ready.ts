@@ -1,8 +1,8 @@
 /**
  * When a supercluster is up, as its servers' monitoring endpoints say: every server answers `/varz`,
- * has its routes (`/routez`), an outbound gateway connection to every other cluster (`/gatewayz`) and
- * a JetStream meta leader (`/jsz`); the leaf server has its leaf connection (`/leafz`). With cuttable
- * gateways, every gateway connection goes through a proxy: each outbound one is to a proxy's port and
+ * has its routes (`/routez`), an outbound gateway connection to every other cluster (`/gatewayz`)
+ * and a JetStream meta leader that sees every other JetStream server as a current, online peer
+ * (`/jsz`); the leaf server has its leaf connection (`/leafz`). With cuttable gateways, every gateway connection goes through a proxy: each outbound one is to a proxy's port and
  * each inbound one comes from a live connection of the server's own proxy. Bounded: a timeout names
  * each server still short of something, with the tail of its log.
  */
@@ -20,6 +20,13 @@ export interface ReadinessTarget {
   /** Leaf connections it must have (1 on the leaf server). */
   leafnodes: number;
   jetstream: boolean;
+  /**
+   * Every JetStream server of the supercluster. When this server is the meta leader, each other
+   * one must be a current, online peer in its view: until the leader has heard a peer's server
+   * info, it places no stream there ("no suitable peers for placement, peer offline"), although
+   * the peer answers and a leader exists.
+   */
+  jetstreamPeers?: readonly string[];
   /** With cuttable gateways: the ports its gateway connections must go through. */
   viaProxies?: {
     /** The proxy ports of a cluster's servers: an outbound connection to it must be to one of them. */
@@ -65,10 +72,19 @@ export async function missing(target: ReadinessTarget): Promise<string[]> {
     if (leafs < target.leafnodes) lacks.push(`leaf connections ${leafs}/${target.leafnodes}`);
   }
   if (target.jetstream) {
-    const leader = recordOf((await monitor(`${target.monitorUrl}/jsz`))?.meta_cluster).leader;
-    if (typeof leader !== 'string' || leader === '') lacks.push('no JetStream meta leader');
+    const meta = recordOf((await monitor(`${target.monitorUrl}/jsz`))?.meta_cluster);
+    if (typeof meta.leader !== 'string' || meta.leader === '') lacks.push('no JetStream meta leader');
+    else if (meta.leader === target.name) lacks.push(...peersNotCurrent(target, Array.isArray(meta.replicas) ? meta.replicas.map(recordOf) : []));
   }
   return lacks;
+}
+
+/** The JetStream peers the meta leader `target` does not yet see as current and online. */
+function peersNotCurrent(target: ReadinessTarget, replicas: ReadonlyArray<Record<string, unknown>>): string[] {
+  return (target.jetstreamPeers ?? []).filter((peer) => peer !== target.name).flatMap((peer) => {
+    const replica = replicas.find((r) => r.name === peer);
+    return replica && replica.current === true && replica.offline !== true ? [] : [`JetStream peer ${peer} not yet current and online for the meta leader`];
+  });
 }
 
 /** Gateway connections that do not go through the launcher's proxies (or through a frozen connection of one). */

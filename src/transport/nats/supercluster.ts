@@ -163,6 +163,7 @@ function readinessTargets(started: Started): ReadinessTarget[] {
     gateways: s.role === 'cluster' ? plan.spec.clusters.filter((c) => c !== s.site) : [],
     leafnodes: s.role === 'leaf' ? 1 : 0,
     jetstream: s.role === 'cluster',
+    jetstreamPeers: plan.servers.filter((peer) => peer.role === 'cluster').map((peer) => peer.name),
     ...(links && s.role === 'cluster' ? {
       viaProxies: {
         outbound: (cluster: string) => serversOf(plan, cluster).map((peer) => links.proxyOf(peer.name).port),
