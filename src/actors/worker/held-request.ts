@@ -30,11 +30,20 @@ export interface Held {
   acceptTimer?: NodeJS.Timeout;
 }
 
+/**
+ * A pause that ends when the client reads again (`resume`) or the request is aborted. Resuming
+ * takes its abort listener off the request's signal: a client that pauses and resumes all through a
+ * long answer would otherwise leave one listener per pause on it until the request ends.
+ */
 export const pausedFlow = (signal: AbortSignal): NonNullable<Held['paused']> => {
   let resume = (): void => undefined;
   const done = new Promise<void>((resolve) => {
-    resume = resolve;
-    signal.addEventListener('abort', () => resolve(), { once: true });
+    const aborted = (): void => resolve();
+    signal.addEventListener('abort', aborted, { once: true });
+    resume = () => {
+      signal.removeEventListener('abort', aborted);
+      resolve();
+    };
   });
   return { resume, done };
 };
