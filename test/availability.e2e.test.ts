@@ -74,6 +74,7 @@ describe('availability - no active backend and dead workers', () => {
       versionId: demoVersionId, model: 'llmux-sim-8b', workerId: 'engine-less', engineWaitMs: 300,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineNotReadyError);
+    expect((error as EngineNotReadyError).code).toBe('engine_not_ready');
     expect((error as Error).message).toContain('http://127.0.0.1:1');
     expect(stack.router.table.get('engine-less')).toBeUndefined();
   });

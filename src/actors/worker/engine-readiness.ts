@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/logger.js';
 
 export class EngineNotReadyError extends Error {
   override readonly name = 'EngineNotReadyError';
+  readonly code = 'engine_not_ready';
 }
 
 export async function waitForEngine(engine: EngineAdapter, url: string, timeoutMs: number, log: Logger): Promise<void> {
