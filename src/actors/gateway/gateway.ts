@@ -39,8 +39,6 @@ import { requestIdFor } from './trace-context.js';
 import { traceInference, traceResume } from '../../observability/spans.js';
 import { hopTimingOn, markHop, startHops } from '../../observability/hop-timing.js';
 
-export type { GatewayMessage } from './gateway-actor.js';
-
 export interface GatewayOptions {
   transport: Transport;
   catalog: FunctionCatalog;
@@ -217,7 +215,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     sendJson(res, 200, { object: 'list', data });
   };
-
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);

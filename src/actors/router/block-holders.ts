@@ -29,8 +29,8 @@ const has = (holding: Shared, number: number): boolean => ((holding.bits[number 
 export class BlockHolders {
   readonly #blocks = new Map<number, Holding>();
   readonly #numbers = new Map<string, number>();
-  /** Worker ids by number ('' where the number is free). */
-  readonly #ids: string[] = [];
+  /** Numbers given so far (free ones included): every number is below it. */
+  #numbered = 0;
   readonly #free: number[] = [];
   /** Blocks held per number. */
   #held = new Int32Array(64);
@@ -94,7 +94,6 @@ export class BlockHolders {
     const number = this.#numbers.get(workerId);
     if (number === undefined || (this.#held[number] as number) > 0) return;
     this.#numbers.delete(workerId);
-    this.#ids[number] = '';
     this.#free.push(number);
     this.#version++;
   }
@@ -121,9 +120,9 @@ export class BlockHolders {
     const first = blocks.length > 0 ? this.#blocks.get(blocks[0] as number) : undefined;
     if (first === undefined || n === 0) return out;
     const slotOf = this.#slotsIn(fleetIds);
-    const words = (this.#ids.length >>> 5) + 1;
+    const words = (this.#numbered >>> 5) + 1;
     if (alive.length < words) alive = new Uint32Array(Math.max(words, 2 * alive.length));
-    if (candidateOf.length < this.#ids.length) candidateOf = new Int32Array(Math.max(this.#ids.length, 2 * candidateOf.length));
+    if (candidateOf.length < this.#numbered) candidateOf = new Int32Array(Math.max(this.#numbered, 2 * candidateOf.length));
     alive.fill(0, 0, words);
     let lo = words;
     let hi = 0;
@@ -191,9 +190,8 @@ export class BlockHolders {
   #numberOf(workerId: string): number {
     let number = this.#numbers.get(workerId);
     if (number !== undefined) return number;
-    number = this.#free.pop() ?? this.#ids.length;
+    number = this.#free.pop() ?? this.#numbered++;
     this.#numbers.set(workerId, number);
-    this.#ids[number] = workerId;
     if (this.#held.length <= number) {
       const grown = new Int32Array(2 * this.#held.length);
       grown.set(this.#held);
@@ -208,7 +206,7 @@ export class BlockHolders {
   #slotsIn(fleetIds: readonly string[]): Int32Array {
     const seen = this.#inFleet.get(fleetIds);
     if (seen && seen.version === this.#version && seen.length === fleetIds.length) return seen.slots;
-    const slots = new Int32Array(this.#ids.length).fill(-1);
+    const slots = new Int32Array(this.#numbered).fill(-1);
     fleetIds.forEach((id, slot) => {
       const number = this.#numbers.get(id);
       if (number !== undefined) slots[number] = slot;

@@ -36,8 +36,6 @@ import { createKeepaliveTick } from './keepalive-tick.js';
 import { EngineProbe } from './engine-probe.js';
 import { subscribeWorker } from './worker-subscriptions.js';
 
-export type { WorkerMessage } from './worker-message.js';
-
 export const workerTimeoutDefaults = {
   /** A `keepalive` frame per gateway this often, naming its requests that sent nothing else meanwhile. */
   keepaliveMs: 400,
