@@ -16,6 +16,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { cpuMs, childrenNamed } from './lib/latency-cpu.js';
 import { type LoadResult, runLoad } from './lib/load.js';
 import { launch, launchWith } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
@@ -37,6 +38,13 @@ const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
 const maxTokens = Number(values['max-tokens']);
 
+/** One `llmux up`: its URL, and the CPU ms it and its nats-server have used so far (undefined off Linux). */
+interface Up {
+  baseUrl: string;
+  cpuMs(): number | undefined;
+  stop(): Promise<void>;
+}
+
 interface Stack {
   baseUrl: string;
   /** A twin of the stack, tracing off, for the traced cases only. */
@@ -46,6 +54,8 @@ interface Stack {
   /** The same stack with every role on the main thread (`--threads 1`), and with its worker on a worker thread (`--threads 2`). */
   singleThreadUrl: string;
   threadedUrl: string;
+  /** Each llmux URL's CPU clock (the process and its nats-server). */
+  cpu: Map<string, () => number | undefined>;
   simUrl: string;
   /** OTLP export requests the sink received, and their bytes. */
   exported: { requests: number; bytes: number };
@@ -65,11 +75,17 @@ async function otlpSink(exported: Stack['exported']): Promise<{ url: string; ser
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-async function up(simUrl: string, env: Record<string, string> = {}, flags: string[] = []): Promise<{ baseUrl: string; stop(): Promise<void> }> {
+async function up(simUrl: string, env: Record<string, string> = {}, flags: string[] = []): Promise<Up> {
   const launched = await launchWith(values['cpu-prof-dir'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`] : [], ['up', '--port', '0', '--workers', '1', '--engine-url', simUrl, ...flags], 'Press Ctrl-C', env);
   const baseUrl = /base URL\s+(http:\/\/\S+)\/v1/.exec(launched.out)?.[1];
   if (!baseUrl) throw new Error(`could not read the gateway URL from llmux up:\n${launched.out}`);
-  return { baseUrl, stop: () => launched.stop() };
+  const nats = childrenNamed(launched.pid, 'nats-server')[0];
+  const cpu = (): number | undefined => {
+    const own = cpuMs(launched.pid);
+    const server = nats === undefined ? 0 : cpuMs(nats);
+    return own === undefined || server === undefined ? undefined : own + server;
+  };
+  return { baseUrl, cpuMs: cpu, stop: () => launched.stop() };
 }
 
 
@@ -91,6 +107,7 @@ async function startStack(): Promise<Stack> {
   const single = await up(simUrl, {}, ['--threads', '1']);
   const threaded = await up(simUrl, {}, ['--threads', '2']);
   return {
+    cpu: new Map([plain, twin, traced, single, threaded].map((u) => [u.baseUrl, u.cpuMs])),
     singleThreadUrl: single.baseUrl,
     threadedUrl: threaded.baseUrl,
     baseUrl: plain.baseUrl,
@@ -127,6 +144,12 @@ const cases: Case[] = [
 const chosen = cases.filter((c) => c.name.includes(values.only));
 const labels = (c: Case): [string, string] => (c.traced ? ['llmux', 'llmux traced'] : c.threaded ? ['llmux threads 1', 'llmux threads 2'] : ['direct', 'llmux']);
 
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 function body(model: string, stream: boolean): string {
   return JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
 }
@@ -135,7 +158,15 @@ async function main(): Promise<void> {
   say(`bench:overhead — ${requests} requests × ${rounds} rounds per path, concurrency ${concurrency}, ${maxTokens} tokens each`);
   const stack = await startStack();
   say(`llmux at ${stack.baseUrl}, simulator at ${stack.simUrl}`);
-  const results: Array<{ case: string; path: 'baseline' | 'measured'; rounds: LoadResult[] }> = [];
+  /** CPU µs per request of an llmux stack (process and nats-server) over one measured round; undefined for the simulator. */
+  const timed = async (target: { url: string }): Promise<LoadResult & { cpuUsPerRequest?: number }> => {
+    const clock = stack.cpu.get(target.url);
+    const before = clock?.();
+    const result = await runLoad({ ...(target as Parameters<typeof runLoad>[0]), concurrency, requests });
+    const after = clock?.();
+    return before === undefined || after === undefined ? result : { ...result, cpuUsPerRequest: ((after - before) * 1000) / requests };
+  };
+  const results: Array<{ case: string; path: 'baseline' | 'measured'; rounds: Array<LoadResult & { cpuUsPerRequest?: number }> }> = [];
   try {
     for (const c of chosen) {
       const [baseName, measuredName] = labels(c);
@@ -146,12 +177,12 @@ async function main(): Promise<void> {
       say(`[${c.name}] warm-up`);
       await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });
       await runLoad({ ...viaLlmux, concurrency, requests: Math.min(500, requests) });
-      const d: LoadResult[] = [];
-      const l: LoadResult[] = [];
+      const d: Array<LoadResult & { cpuUsPerRequest?: number }> = [];
+      const l: Array<LoadResult & { cpuUsPerRequest?: number }> = [];
       for (let r = 1; r <= rounds; r++) {
-        d.push(await runLoad({ ...direct, concurrency, requests }));
+        d.push(await timed(direct));
         say(`[${c.name}] round ${r}/${rounds} ${baseName}: ${d.at(-1)!.throughput.toFixed(0)} req/s`);
-        l.push(await runLoad({ ...viaLlmux, concurrency, requests }));
+        l.push(await timed(viaLlmux));
         say(`[${c.name}] round ${r}/${rounds} ${measuredName}: ${l.at(-1)!.throughput.toFixed(0)} req/s`);
       }
       results.push({ case: c.name, path: 'baseline', rounds: d }, { case: c.name, path: 'measured', rounds: l });
@@ -160,24 +191,37 @@ async function main(): Promise<void> {
     await stack.stop();
   }
 
-  const summary = (rs: LoadResult[]) => ({
+  const summary = (rs: Array<LoadResult & { cpuUsPerRequest?: number }>) => ({
     throughput: rs.reduce((a, r) => a + r.throughput, 0) / rs.length,
+    cpuUsPerRequest: rs.every((r) => r.cpuUsPerRequest !== undefined) ? rs.reduce((a, r) => a + (r.cpuUsPerRequest as number), 0) / rs.length : undefined,
     p50Ms: rs.reduce((a, r) => a + r.p50Ms, 0) / rs.length,
     p99Ms: rs.reduce((a, r) => a + r.p99Ms, 0) / rs.length,
     errors: rs.reduce((a, r) => a + r.errors, 0),
   });
   const rows: string[][] = [];
+  const pairedNotes: string[] = [];
   const json: Record<string, unknown>[] = [];
   for (const c of chosen) {
     const [baseName, measuredName] = labels(c);
     const d = summary(results.find((r) => r.case === c.name && r.path === 'baseline')!.rounds);
     const l = summary(results.find((r) => r.case === c.name && r.path === 'measured')!.rounds);
-    rows.push([c.name, baseName, d.throughput.toFixed(0), d.p50Ms.toFixed(2), d.p99Ms.toFixed(2), String(d.errors)]);
-    rows.push([c.name, measuredName, l.throughput.toFixed(0), l.p50Ms.toFixed(2), l.p99Ms.toFixed(2), String(l.errors)]);
-    rows.push([c.name, `${measuredName}/${baseName}`, (l.throughput / d.throughput).toFixed(2), (l.p50Ms / d.p50Ms).toFixed(2), (l.p99Ms / d.p99Ms).toFixed(2), '']);
-    json.push({ case: c.name, [baseName]: d, [measuredName]: l, ratio: { throughput: l.throughput / d.throughput, p50: l.p50Ms / d.p50Ms, p99: l.p99Ms / d.p99Ms } });
+    const cpu = (x: number | undefined): string => (x === undefined ? '' : x.toFixed(0));
+    const cpuRatio = d.cpuUsPerRequest !== undefined && l.cpuUsPerRequest !== undefined ? l.cpuUsPerRequest / d.cpuUsPerRequest : undefined;
+    rows.push([c.name, baseName, d.throughput.toFixed(0), d.p50Ms.toFixed(2), d.p99Ms.toFixed(2), cpu(d.cpuUsPerRequest), String(d.errors)]);
+    rows.push([c.name, measuredName, l.throughput.toFixed(0), l.p50Ms.toFixed(2), l.p99Ms.toFixed(2), cpu(l.cpuUsPerRequest), String(l.errors)]);
+    rows.push([c.name, `${measuredName}/${baseName}`, (l.throughput / d.throughput).toFixed(2), (l.p50Ms / d.p50Ms).toFixed(2), (l.p99Ms / d.p99Ms).toFixed(2),
+      cpuRatio === undefined ? '' : cpuRatio.toFixed(2), '']);
+    // Each round runs both paths back to back: the median of the rounds' own ratios moves less with the machine than the ratio of means.
+    const dr = results.find((r) => r.case === c.name && r.path === 'baseline')!.rounds;
+    const lr = results.find((r) => r.case === c.name && r.path === 'measured')!.rounds;
+    const perRound = lr.map((r, i) => r.throughput / (dr[i] as LoadResult).throughput);
+    pairedNotes.push(`[${c.name}] ${measuredName}/${baseName} throughput by round: ${perRound.map((x) => x.toFixed(2)).join(' ')}; median ${median(perRound).toFixed(2)}`);
+    json.push({ case: c.name, [baseName]: d, [measuredName]: l, ratio: { throughput: l.throughput / d.throughput, throughputMedianOfRounds: median(perRound), throughputByRound: perRound,
+      p50: l.p50Ms / d.p50Ms, p99: l.p99Ms / d.p99Ms, cpuPerRequest: cpuRatio } });
   }
-  process.stdout.write(`\n${formatTable(['case', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows)}\n\n`);
+  // llmux CPU µs/req: the llmux process and its nats-server, per request, over the measured rounds (not the simulator's, nor this process's).
+  process.stdout.write(`\n${formatTable(['case', 'path', 'req/s', 'p50 ms', 'p99 ms', 'llmux CPU µs/req', 'errors'], rows)}\n\n`);
+  for (const note of pairedNotes) say(note);
   say(`the traced stack exported ${stack.exported.requests} OTLP requests, ${(stack.exported.bytes / 1e6).toFixed(1)} MB`);
   const file = writeResults('overhead', { ...machineInfo(), requests, rounds, concurrency, maxTokens, results: json, otlpExport: stack.exported });
   say(`wrote ${file}`);

@@ -81,13 +81,20 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
   if (!tracingOn()) return { traceparent: traceparentFor(incoming), counting: untraced, limiter: sameLimiter, ending: sameEnd };
   const genAiName = genAiOperation[operation] ?? operation;
   const local = req.socket.localAddress;
+  // Built by assignment, not by spreading optional parts: this runs for every traced request.
+  const path = (req.url ?? '/').split('?')[0] as string;
   const attributes: Attributes = {
-    'http.request.method': req.method ?? 'POST', 'url.path': (req.url ?? '/').split('?')[0], 'url.scheme': 'http', 'http.route': req.url?.split('?')[0],
-    'network.protocol.version': req.httpVersion, ...(local ? { 'server.address': local, 'server.port': req.socket.localPort } : {}),
-    ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
+    'http.request.method': req.method ?? 'POST', 'url.path': path, 'url.scheme': 'http', 'http.route': path, 'network.protocol.version': req.httpVersion,
     'gen_ai.operation.name': genAiName, 'gen_ai.request.model': model, 'gen_ai.provider.name': 'llmux',
-    ...(typeof req.headers['x-request-id'] === 'string' ? { 'llmux.request_id': req.headers['x-request-id'] } : {}),
   };
+  if (local) {
+    attributes['server.address'] = local;
+    attributes['server.port'] = req.socket.localPort;
+  }
+  const userAgent = req.headers['user-agent'];
+  if (userAgent) attributes['user_agent.original'] = userAgent;
+  const requestId = req.headers['x-request-id'];
+  if (typeof requestId === 'string') attributes['llmux.request_id'] = requestId;
   const span = tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.SERVER, attributes }, contextOf(incoming));
   const parent = trace.setSpan(ROOT_CONTEXT, span);
   let owned = false;
@@ -97,13 +104,14 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
     ended = true;
     span.setAttribute('http.response.status_code', status);
     if (outcome) {
-      span.setAttributes({
+      const done: Attributes = {
         'gen_ai.response.model': model, 'gen_ai.usage.input_tokens': outcome.promptTokens, 'gen_ai.usage.output_tokens': outcome.completionTokens,
         'llmux.outcome': outcome.outcome,
-        ...(outcome.finishReason ? { 'gen_ai.response.finish_reasons': [outcome.finishReason] } : {}),
-        ...(outcome.workerId ? { 'llmux.worker.id': outcome.workerId } : {}),
-        ...(outcome.migrations ? { 'llmux.migrations': outcome.migrations } : {}),
-      });
+      };
+      if (outcome.finishReason) done['gen_ai.response.finish_reasons'] = [outcome.finishReason];
+      if (outcome.workerId) done['llmux.worker.id'] = outcome.workerId;
+      if (outcome.migrations) done['llmux.migrations'] = outcome.migrations;
+      span.setAttributes(done);
     }
     if (status >= 500) {
       span.setAttribute('error.type', outcome?.errorCode ?? String(status));

@@ -7,6 +7,7 @@
  */
 import { type Context, type ContextManager, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
+import { otlpProtobufSpanExporter, usesOtlpProtobuf } from './otlp-protobuf-exporter.js';
 import { resourceDetectors } from './resource-detectors.js';
 
 /** Whether the environment asks for traces: an OTLP endpoint or a trace exporter, and the SDK not disabled. */
@@ -55,6 +56,9 @@ export async function startTracing(role: string, env: NodeJS.ProcessEnv = proces
     // Every span names its parent explicitly (spans.ts), so no async context is needed; the default
     // AsyncLocalStorage context manager would put a hook on every promise in the process.
     contextManager: noAsyncContext,
+    // http/protobuf (OTLP's default) goes through llmux's encoder, behind the SDK's batch processor
+    // (OTEL_BSP_*) and HTTP delegate; other protocols and exporters are the SDK's own.
+    ...(usesOtlpProtobuf(env) ? { traceExporter: otlpProtobufSpanExporter() } : {}),
   });
   sdk.start();
   on = true;
