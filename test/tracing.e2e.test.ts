@@ -7,6 +7,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeTraceRequest } from './support/otlp-protobuf.js';
 import { spawnRole } from './support/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsServerHandle, startNatsServer } from '../src/transport/nats/nats-server-process.js';
@@ -247,16 +248,29 @@ describe('tracing across role processes', () => {
     expect(engineTraceparents).toContain(`00-${traceId}-${engine.spanId}-01`);
   });
 
-  it('tracing - exports http/protobuf when OTEL_EXPORTER_OTLP_PROTOCOL says so', async () => {
+  it('tracing - exports http/protobuf when OTEL_EXPORTER_OTLP_PROTOCOL says so: the server span and its counting child, decoded', async () => {
     const gatewayUrl = await role(['gateway', '--nats', nats!.url, '--nkey-seed-file', join(ids, 'control.seed'), '--port', '0', '--api-key', 'k1'],
       /"url":"(http:\/\/[^"]+)"/, otel('http/protobuf'));
     const traceId = hex(16);
-    expect((await chat(gatewayUrl, `00-${traceId}-${hex(8)}-01`)).status).toBe(200);
+    const clientSpan = hex(8);
+    expect((await chat(gatewayUrl, `00-${traceId}-${clientSpan}-01`)).status).toBe(200);
     // The exporter's protobuf carries the trace id as 16 raw bytes and the span name as a string.
     // The server span ends last: an export made between the counting span's end and its end holds the trace id without it.
     const serverSpanOf = (b: { body: Buffer }): boolean => b.body.includes(Buffer.from(traceId, 'hex')) && b.body.includes(Buffer.from('chat demo/tiny'));
     await until('a protobuf export of the trace\'s server span', () => protobufBodies.find(serverSpanOf));
     expect(protobufBodies.every((b) => b.contentType === 'application/x-protobuf')).toBe(true);
+    // Decoded by the test's own reader (llmux encodes http/protobuf itself, otlp-trace-encoder.ts).
+    const decoded = protobufBodies.flatMap((b) => decodeTraceRequest(b.body)).filter((d) => d.traceId === traceId);
+    const server = decoded.find((d) => d.name === 'chat demo/tiny');
+    expect(server).toMatchObject({ kind: 2, parentSpanId: clientSpan, service: 'llmux-gateway', scope: 'llmux', statusCode: 0 });
+    expect(server?.attrs).toMatchObject({ 'http.request.method': 'POST', 'url.path': '/v1/chat/completions', 'http.response.status_code': 200,
+      'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'demo/tiny', 'gen_ai.response.model': 'demo/tiny', 'gen_ai.usage.output_tokens': 3,
+      'gen_ai.response.finish_reasons': [expect.any(String)], 'llmux.outcome': 'ok' });
+    expect((server?.endNanos ?? 0n) > (server?.startNanos ?? 0n)).toBe(true);
+    expect(Number(server?.startNanos ?? 0n) / 1e6).toBeGreaterThan(Date.now() - 60_000);
+    const counting = decoded.find((d) => d.name === 'llmux.prompt_count');
+    expect(counting).toMatchObject({ kind: 1, parentSpanId: server?.spanId });
+    expect(counting?.attrs['llmux.prompt.tokens']).toBeGreaterThan(0);
     // The router and worker still export JSON, into the same trace.
     await until('the worker span of the protobuf-traced request', () => spans.find((s) => s.traceId === traceId && s.name === 'llmux.worker'));
   });
