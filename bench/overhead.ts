@@ -38,6 +38,9 @@ const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
 const maxTokens = Number(values['max-tokens']);
 
+/** A measured round, with the llmux stack's CPU per request when the path is an llmux stack. */
+type Round = LoadResult & { cpuUsPerRequest?: number };
+
 /** One `llmux up`: its URL, and the CPU ms it and its nats-server have used so far (undefined off Linux). */
 interface Up {
   baseUrl: string;
@@ -103,8 +106,8 @@ async function startStack(): Promise<Stack> {
   const sink = await otlpSink(exported);
   const traced = await up(simUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on',
     // A queue deep enough that no span is dropped at these rates: the cost measured is of exporting them all.
-    // Batches are the SDK's default (512 spans); BENCH_BSP_BATCH sets another (2,048 cost more: its spans
-    // live long enough to be promoted, docs/benchmarks.md).
+    // Batches are the SDK's default (512 spans); BENCH_BSP_BATCH sets another (the runs before 2026-12-02
+    // used 2,048, which came out a few points lower, docs/benchmarks.md).
     OTEL_BSP_MAX_QUEUE_SIZE: '200000', ...(process.env.BENCH_BSP_BATCH ? { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: process.env.BENCH_BSP_BATCH } : {}) });
   const single = await up(simUrl, {}, ['--threads', '1']);
   const threaded = await up(simUrl, {}, ['--threads', '2']);
@@ -161,14 +164,14 @@ async function main(): Promise<void> {
   const stack = await startStack();
   say(`llmux at ${stack.baseUrl}, simulator at ${stack.simUrl}`);
   /** CPU µs per request of an llmux stack (process and nats-server) over one measured round; undefined for the simulator. */
-  const timed = async (target: { url: string }): Promise<LoadResult & { cpuUsPerRequest?: number }> => {
+  const timed = async (target: { url: string }): Promise<Round> => {
     const clock = stack.cpu.get(target.url);
     const before = clock?.();
     const result = await runLoad({ ...(target as Parameters<typeof runLoad>[0]), concurrency, requests });
     const after = clock?.();
     return before === undefined || after === undefined ? result : { ...result, cpuUsPerRequest: ((after - before) * 1000) / requests };
   };
-  const results: Array<{ case: string; path: 'baseline' | 'measured'; rounds: Array<LoadResult & { cpuUsPerRequest?: number }> }> = [];
+  const results: Array<{ case: string; path: 'baseline' | 'measured'; rounds: Round[] }> = [];
   try {
     for (const c of chosen) {
       const [baseName, measuredName] = labels(c);
@@ -179,8 +182,8 @@ async function main(): Promise<void> {
       say(`[${c.name}] warm-up`);
       await runLoad({ ...direct, concurrency, requests: Math.min(500, requests) });
       await runLoad({ ...viaLlmux, concurrency, requests: Math.min(500, requests) });
-      const d: Array<LoadResult & { cpuUsPerRequest?: number }> = [];
-      const l: Array<LoadResult & { cpuUsPerRequest?: number }> = [];
+      const d: Round[] = [];
+      const l: Round[] = [];
       for (let r = 1; r <= rounds; r++) {
         d.push(await timed(direct));
         say(`[${c.name}] round ${r}/${rounds} ${baseName}: ${d.at(-1)!.throughput.toFixed(0)} req/s`);
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
     await stack.stop();
   }
 
-  const summary = (rs: Array<LoadResult & { cpuUsPerRequest?: number }>) => ({
+  const summary = (rs: Round[]) => ({
     throughput: rs.reduce((a, r) => a + r.throughput, 0) / rs.length,
     cpuUsPerRequest: rs.every((r) => r.cpuUsPerRequest !== undefined) ? rs.reduce((a, r) => a + (r.cpuUsPerRequest as number), 0) / rs.length : undefined,
     p50Ms: rs.reduce((a, r) => a + r.p50Ms, 0) / rs.length,
@@ -205,8 +208,10 @@ async function main(): Promise<void> {
   const json: Record<string, unknown>[] = [];
   for (const c of chosen) {
     const [baseName, measuredName] = labels(c);
-    const d = summary(results.find((r) => r.case === c.name && r.path === 'baseline')!.rounds);
-    const l = summary(results.find((r) => r.case === c.name && r.path === 'measured')!.rounds);
+    const dr = results.find((r) => r.case === c.name && r.path === 'baseline')!.rounds;
+    const lr = results.find((r) => r.case === c.name && r.path === 'measured')!.rounds;
+    const d = summary(dr);
+    const l = summary(lr);
     const cpu = (x: number | undefined): string => (x === undefined ? '' : x.toFixed(0));
     const cpuRatio = d.cpuUsPerRequest !== undefined && l.cpuUsPerRequest !== undefined ? l.cpuUsPerRequest / d.cpuUsPerRequest : undefined;
     rows.push([c.name, baseName, d.throughput.toFixed(0), d.p50Ms.toFixed(2), d.p99Ms.toFixed(2), cpu(d.cpuUsPerRequest), String(d.errors)]);
@@ -214,8 +219,6 @@ async function main(): Promise<void> {
     rows.push([c.name, `${measuredName}/${baseName}`, (l.throughput / d.throughput).toFixed(2), (l.p50Ms / d.p50Ms).toFixed(2), (l.p99Ms / d.p99Ms).toFixed(2),
       cpuRatio === undefined ? '' : cpuRatio.toFixed(2), '']);
     // Each round runs both paths back to back: the median of the rounds' own ratios moves less with the machine than the ratio of means.
-    const dr = results.find((r) => r.case === c.name && r.path === 'baseline')!.rounds;
-    const lr = results.find((r) => r.case === c.name && r.path === 'measured')!.rounds;
     const perRound = lr.map((r, i) => r.throughput / (dr[i] as LoadResult).throughput);
     pairedNotes.push(`[${c.name}] ${measuredName}/${baseName} throughput by round: ${perRound.map((x) => x.toFixed(2)).join(' ')}; median ${median(perRound).toFixed(2)}`);
     json.push({ case: c.name, [baseName]: d, [measuredName]: l, ratio: { throughput: l.throughput / d.throughput, throughputMedianOfRounds: median(perRound), throughputByRound: perRound,
