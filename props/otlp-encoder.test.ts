@@ -1,6 +1,6 @@
 // llmux's OTLP protobuf encoder (otlp-trace-encoder.ts) against the SDK's serializer, which it
 // stands in for: for any spans the SDK can finish (any names and attribute values, ASCII or not, long
-// enough for lengths of two and three bytes; events, links, statuses, remote and local parents; spans
+// enough for lengths of two and three bytes, lone surrogates; events, links, statuses, remote and local parents; spans
 // from several tracers and two providers), the bytes are the same.
 import { type Attributes, type Link, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -20,7 +20,9 @@ const providers = [
 ];
 const tracers = providers.flatMap((p) => [p.getTracer('llmux'), p.getTracer('llmux', '0.1.0'), p.getTracer('other', '2', { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' })]);
 
-const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 12 }), fc.string({ minLength: 120, maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 50 }));
+const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 12 }), fc.string({ minLength: 120, maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 50 }),
+  // Lone surrogates: both encoders must write U+FFFD for them.
+  fc.constantFrom('\ud800', 'a\udc00b', `${'x'.repeat(130)}\udbff`));
 const scalar = fc.oneof(text, fc.boolean(), fc.integer(), fc.integer({ min: -(2 ** 52), max: 2 ** 52 }), fc.constantFrom(2 ** 62, -(2 ** 62), 2 ** 32, -1, 0),
   fc.double({ noNaN: false }));
 const value = fc.oneof({ weight: 4, arbitrary: scalar }, { weight: 1, arbitrary: fc.array(text, { maxLength: 4 }) }, { weight: 1, arbitrary: fc.array(fc.integer(), { maxLength: 4 }) },
