@@ -17,7 +17,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { cpuMs, childrenNamed } from './lib/latency-cpu.js';
-import { type LoadResult, runLoad } from './lib/load.js';
+import { type LoadOptions, type LoadResult, runLoad } from './lib/load.js';
 import { launch, launchWith } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
@@ -164,10 +164,10 @@ async function main(): Promise<void> {
   const stack = await startStack();
   say(`llmux at ${stack.baseUrl}, simulator at ${stack.simUrl}`);
   /** CPU µs per request of an llmux stack (process and nats-server) over one measured round; undefined for the simulator. */
-  const timed = async (target: { url: string }): Promise<Round> => {
+  const timed = async (target: Omit<LoadOptions, 'concurrency' | 'requests'>): Promise<Round> => {
     const clock = stack.cpu.get(target.url);
     const before = clock?.();
-    const result = await runLoad({ ...(target as Parameters<typeof runLoad>[0]), concurrency, requests });
+    const result = await runLoad({ ...target, concurrency, requests });
     const after = clock?.();
     return before === undefined || after === undefined ? result : { ...result, cpuUsPerRequest: ((after - before) * 1000) / requests };
   };

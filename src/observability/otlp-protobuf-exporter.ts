@@ -13,7 +13,7 @@ import { encodeTraceRequest } from './otlp-trace-encoder.js';
 type ReadableSpan = tracing.ReadableSpan;
 
 /** The protocol the SDK would export traces with, read as it reads it. */
-export function tracesProtocol(env: NodeJS.ProcessEnv = process.env): string {
+function tracesProtocol(env: NodeJS.ProcessEnv = process.env): string {
   return env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf';
 }
 
