@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { traceExemplar, traceIdExemplar } from './exemplars.js';
+import { Registry } from 'prom-client';
+import { exemplarDue, exemplarHistogram, exemplarRefreshMs, observeTraced, traceExemplar, traceIdExemplar } from './exemplars.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { startTracing, stopTracing } from './tracing.js';
 
@@ -32,5 +33,27 @@ describe('exemplars', () => {
     expect(open).toMatch(new RegExp(`^gen_ai_server_request_duration_seconds_bucket\\{le="0.5",[^}]*\\} 1 # \\{trace_id="${traceId}"\\} 0.3 `, 'm'));
     expect(open).toMatch(new RegExp(`^gen_ai_server_time_to_first_token_seconds_bucket\\{le="0.025",[^}]*\\} 1 # \\{trace_id="${traceId}"\\} 0.02 `, 'm'));
     expect((await metrics.render(undefined)).text).not.toContain('trace_id');
+  });
+
+  it('exemplars - a bucket of a series takes a new exemplar at most once a refresh period; other buckets and series have their own', async () => {
+    const registry = new Registry();
+    const histogram = exemplarHistogram({ name: 'demo_exemplar_seconds', help: 'demo', labelNames: ['model'], buckets: [0.1, 1], registers: [registry] });
+    const t = 1_000_000;
+    expect(exemplarDue(histogram, { model: 'a' }, 0.05, t)).toBe(true);
+    expect(exemplarDue(histogram, { model: 'a' }, 0.07, t + exemplarRefreshMs - 1)).toBe(false);
+    // Another bucket (and +Inf), another series: each due its own.
+    expect(exemplarDue(histogram, { model: 'a' }, 0.5, t + 1)).toBe(true);
+    expect(exemplarDue(histogram, { model: 'a' }, 5, t + 1)).toBe(true);
+    expect(exemplarDue(histogram, { model: 'b' }, 0.05, t + 1)).toBe(true);
+    expect(exemplarDue(histogram, { model: 'a' }, 0.05, t + exemplarRefreshMs)).toBe(true);
+
+    // Through observeTraced: the second request in the same bucket within the period is counted, its trace id not kept.
+    const other = 'a'.repeat(32);
+    observeTraced(histogram, { model: 'c' }, 0.05, { trace_id: traceId });
+    observeTraced(histogram, { model: 'c' }, 0.06, { trace_id: other });
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    const open = await registry.metrics();
+    expect(open).toMatch(new RegExp(`^demo_exemplar_seconds_bucket\\{le="0.1",model="c"\\} 2 # \\{trace_id="${traceId}"\\} 0.05 `, 'm'));
+    expect(open).not.toContain(other);
   });
 });

@@ -18,15 +18,57 @@ import type { ReserveInput, ReserveResult } from '../policy/limiter-state.js';
 import { tracingOn } from './tracing.js';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const zeroTraceId = '0'.repeat(32);
+const zeroSpanId = '0'.repeat(16);
 
 let cachedTracer: Tracer | undefined;
 const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('llmux'));
 
+/**
+ * The key the API keeps a context's span under. It is `Symbol.for` of a fixed description, so that
+ * copies of the API agree on it; parentContext() checks that it still finds the span there.
+ */
+const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
+
+/**
+ * A context holding one span and nothing else, which is all a span's parent is here: the API's own
+ * context copies a Map for every value set (`trace.setSpan`), for each of a request's spans. It
+ * answers `getValue` as that context would, and becomes one as soon as anything sets a value.
+ */
+class ParentContext implements Context {
+  readonly #span: Span;
+
+  constructor(span: Span) {
+    this.#span = span;
+  }
+
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this.#span : undefined;
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return trace.setSpan(ROOT_CONTEXT, this.#span).setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return key === SPAN_KEY ? ROOT_CONTEXT : this;
+  }
+}
+
+/** Whether the API finds a span in a ParentContext: if a version of it ever keys spans otherwise, parents go back to its own contexts. */
+let parentContextWorks: boolean | undefined;
+
+/** The context whose span is `span`, as the parent of the next span started in it. */
+export function parentContext(span: Span): Context {
+  parentContextWorks ??= trace.getSpan(new ParentContext(span)) === span;
+  return parentContextWorks ? new ParentContext(span) : trace.setSpan(ROOT_CONTEXT, span);
+}
+
 /** The context a W3C `traceparent` names (a remote parent), or the root when there is none or it is malformed. */
 export function contextOf(traceparent: string | undefined): Context {
   const m = traceparent ? TRACEPARENT.exec(traceparent) : null;
-  if (!m || /^0+$/.test(m[1] as string) || /^0+$/.test(m[2] as string)) return ROOT_CONTEXT;
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId: m[1] as string, spanId: m[2] as string, traceFlags: parseInt(m[3] as string, 16), isRemote: true });
+  if (!m || m[1] === zeroTraceId || m[2] === zeroSpanId) return ROOT_CONTEXT;
+  return parentContext(trace.wrapSpanContext({ traceId: m[1] as string, spanId: m[2] as string, traceFlags: parseInt(m[3] as string, 16), isRemote: true }));
 }
 
 /** The `traceparent` that makes `span` the parent of what receives it. */
@@ -96,7 +138,7 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
   const requestId = req.headers['x-request-id'];
   if (typeof requestId === 'string') attributes['llmux.request_id'] = requestId;
   const span = tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.SERVER, attributes }, contextOf(incoming));
-  const parent = trace.setSpan(ROOT_CONTEXT, span);
+  const parent = parentContext(span);
   let owned = false;
   let ended = false;
   const end = (status: number, outcome?: RequestOutcome): void => {
@@ -227,16 +269,26 @@ export function traceDecision(decision: DecisionFacts, configVersion: () => stri
   const n = candidates.length;
   const excluded = 'exclusions' in candidates ? candidates.exclusions() : exclusionCounts(candidates);
   const version = configVersion();
-  span.setAttributes({
+  const attributes: Attributes = {
     'llmux.attempt': decision.attempt, 'llmux.routing.method': decision.method, 'llmux.routing.outcome': decision.outcome,
     'llmux.routing.candidates': n, 'llmux.routing.decision_us': decision.decisionMicros,
-    ...(decision.winner ? { 'llmux.routing.winner': decision.winner } : {}),
-    ...(decision.locality ? { 'llmux.routing.locality': decision.locality } : {}),
-    ...(decision.spill ? { 'llmux.routing.spill.cluster': decision.spill.cluster, 'llmux.routing.spill.reason': decision.spill.reason } : {}),
-    ...(version ? { 'llmux.config.version': version } : {}),
-  });
-  for (const [reason, count] of excluded) span.setAttribute(`llmux.routing.excluded.${reason}`, count);
-  if (excluded.size > 0) span.addEvent('llmux.routing.exclusions', Object.fromEntries(excluded));
+  };
+  if (decision.winner) attributes['llmux.routing.winner'] = decision.winner;
+  if (decision.locality) attributes['llmux.routing.locality'] = decision.locality;
+  if (decision.spill) {
+    attributes['llmux.routing.spill.cluster'] = decision.spill.cluster;
+    attributes['llmux.routing.spill.reason'] = decision.spill.reason;
+  }
+  if (version) attributes['llmux.config.version'] = version;
+  if (excluded.size > 0) {
+    const counts: Attributes = {};
+    for (const [reason, count] of excluded) {
+      attributes[`llmux.routing.excluded.${reason}`] = count;
+      counts[reason] = count;
+    }
+    span.setAttributes(attributes);
+    span.addEvent('llmux.routing.exclusions', counts);
+  } else span.setAttributes(attributes);
 }
 
 /** A worker's handling of one request and its engine call. */
@@ -256,12 +308,13 @@ export interface WorkerRequestFacts {
 
 const noEnd = (): void => undefined;
 
-/** An engine call: a client span under `parent`, named as the GenAI conventions name it. */
+/** An engine call: a client span under `parent`, named as the GenAI conventions name it; `attributes` (the caller's own object) gets the GenAI ones. */
 function startEngineSpan(parent: Context, operation: string, model: string, engineKind: string, attributes: Attributes = {}): Span {
   const genAiName = genAiOperation[operation] ?? operation;
-  return tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.CLIENT, attributes: {
-    'gen_ai.operation.name': genAiName, 'gen_ai.request.model': model, 'gen_ai.provider.name': engineKind, ...attributes,
-  } }, parent);
+  attributes['gen_ai.operation.name'] = genAiName;
+  attributes['gen_ai.request.model'] = model;
+  attributes['gen_ai.provider.name'] = engineKind;
+  return tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.CLIENT, attributes }, parent);
 }
 
 type EngineEnd = (outcome: 'ok' | 'failed' | 'cancelled', usage?: { promptTokens?: number; completionTokens?: number }, finishReason?: string) => void;
@@ -272,12 +325,11 @@ function endEngineSpan(engine: Span, model: string): EngineEnd {
   return (outcome, usage, finishReason) => {
     if (ended) return;
     ended = true;
-    engine.setAttributes({
-      'gen_ai.response.model': model,
-      ...(usage?.promptTokens !== undefined ? { 'gen_ai.usage.input_tokens': usage.promptTokens } : {}),
-      ...(usage?.completionTokens !== undefined ? { 'gen_ai.usage.output_tokens': usage.completionTokens } : {}),
-      ...(finishReason ? { 'gen_ai.response.finish_reasons': [finishReason] } : {}),
-    });
+    const attributes: Attributes = { 'gen_ai.response.model': model };
+    if (usage?.promptTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = usage.promptTokens;
+    if (usage?.completionTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = usage.completionTokens;
+    if (finishReason) attributes['gen_ai.response.finish_reasons'] = [finishReason];
+    engine.setAttributes(attributes);
     if (outcome === 'failed') engine.setStatus({ code: SpanStatusCode.ERROR });
     engine.end();
   };
@@ -299,11 +351,15 @@ export function traceEngineCall(traceparent: string, call: { operation: string; 
 /** The worker's span (under the gateway's) and the engine's client span under it. */
 export function traceWorker(traceparent: string | undefined, request: WorkerRequestFacts, engineKind: string, workerId: string): WorkerTrace {
   if (!tracingOn()) return { engineTraceparent: traceparent, end: noEnd };
-  const span = tracer().startSpan('llmux.worker', { kind: SpanKind.CONSUMER, attributes: {
+  const attributes: Attributes = {
     'messaging.system': 'nats', 'llmux.worker.id': workerId, 'llmux.request_id': request.requestId, 'llmux.attempt': request.routing.attempt,
-    ...(request.continuation ? { 'llmux.migration': true, 'llmux.migration.delivered_tokens': request.continuation.tokens } : {}),
-  } }, contextOf(traceparent));
-  const engine = startEngineSpan(trace.setSpan(ROOT_CONTEXT, span), request.operation, request.model, engineKind);
+  };
+  if (request.continuation) {
+    attributes['llmux.migration'] = true;
+    attributes['llmux.migration.delivered_tokens'] = request.continuation.tokens;
+  }
+  const span = tracer().startSpan('llmux.worker', { kind: SpanKind.CONSUMER, attributes }, contextOf(traceparent));
+  const engine = startEngineSpan(parentContext(span), request.operation, request.model, engineKind);
   const endEngine = endEngineSpan(engine, request.model);
   return {
     engineTraceparent: traceparentOf(engine),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contextOf } from './spans.js';
-import { trace } from '@opentelemetry/api';
+import { contextOf, parentContext } from './spans.js';
+import { createContextKey, trace } from '@opentelemetry/api';
 import { tracingConfigured, tracingOn } from './tracing.js';
 
 describe('tracing configuration', () => {
@@ -28,5 +28,21 @@ describe('tracing configuration', () => {
     for (const bad of [undefined, '', '00-0-0-00', `00-${'0'.repeat(32)}-b7ad6b7169203331-01`, '01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01']) {
       expect(trace.getSpanContext(contextOf(bad))).toBeUndefined();
     }
+    expect(trace.getSpanContext(contextOf(`00-0af7651916cd43dd8448eb211c80319c-${'0'.repeat(16)}-01`))).toBeUndefined();
+  });
+
+  it('spans - a parent context holds its span as the API\'s own contexts do, and becomes one when a value is set', () => {
+    const span = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 });
+    const context = parentContext(span);
+    expect(trace.getSpan(context)).toBe(span);
+    const key = createContextKey('llmux test key');
+    expect(context.getValue(key)).toBeUndefined();
+    const more = context.setValue(key, 42);
+    expect(trace.getSpan(more)).toBe(span);
+    expect(more.getValue(key)).toBe(42);
+    expect(trace.getSpan(context.deleteValue(key))).toBe(span);
+    expect(trace.getSpan(trace.deleteSpan(context))).toBeUndefined();
+    const other = trace.wrapSpanContext({ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), traceFlags: 0 });
+    expect(trace.getSpan(trace.setSpan(context, other))).toBe(other);
   });
 });
