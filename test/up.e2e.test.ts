@@ -5,7 +5,7 @@ import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_proces
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { alive, until } from './support/processes.js';
@@ -47,9 +47,9 @@ interface UpProcess {
  * Starts `llmux up`. With `before`, a shell runs that script first (its $$ is llmux's pid, as it execs
  * llmux), with the temp dir as $1: a local user's files, planted where llmux will run.
  */
-async function startUp(args: string[], how: { before?: string } = {}): Promise<UpProcess> {
+async function startUp(args: string[], how: { before?: string; env?: NodeJS.ProcessEnv } = {}): Promise<UpProcess> {
   const argv = [process.execPath, 'bin/llmux.js', 'up', '--port', '0', ...args];
-  const env = { ...process.env, LLMUX_LOG_LEVEL: 'warn' };
+  const env = { ...process.env, LLMUX_LOG_LEVEL: 'warn', ...how.env };
   const child = how.before === undefined
     ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env })
     : spawn('/bin/sh', ['-c', `set -e; ${how.before}; shift; exec "$@"`, 'sh', tmpdir(), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -196,6 +196,41 @@ describe('llmux up', () => {
       for (const file of started.files) expect(existsSync(file), `${file} left behind`).toBe(false);
     } finally {
       cleanUp(up, sockets, started);
+    }
+  });
+
+  it('stops within its OTLP export timeout when the trace collector accepts connections and never answers', async () => {
+    // A collector that takes the export's connection and never replies: the last export at the stop
+    // waits out OTEL_EXPORTER_OTLP_TIMEOUT, and says so, rather than holding the stop silently.
+    const held: Socket[] = [];
+    const collector = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const up = await startUp(['--workers', '1', '--ttft-ms', '0', '--itl-ms', '0'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '1500' } });
+    const children = childPids(up.child.pid!);
+    try {
+      expect(children.map(comm)).toContain('nats-server');
+      const res = await fetch(`${up.baseUrl}/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: up.model, max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      const signalled = Date.now();
+      up.child.kill('SIGTERM');
+      const ended = await Promise.race([up.exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 12_000))]);
+      expect(ended, up.stderr()).toEqual({ code: 0, signal: null });
+      expect(up.stderr()).toContain('llmux: exporting the spans still buffered (up to the OTLP export timeout) ...');
+      expect(up.stderr()).toContain('llmux: stopped');
+      // The export was attempted, and held for its timeout, not for the 15 s stop deadline.
+      expect(held.length).toBeGreaterThan(0);
+      expect(Date.now() - signalled).toBeLessThan(12_000);
+      for (const pid of children) expect(alive(pid), `child ${pid} (${comm(pid)}) still running`).toBe(false);
+    } finally {
+      if (up.child.exitCode === null) up.child.kill('SIGKILL');
+      for (const pid of children) if (alive(pid) && comm(pid) === 'nats-server') process.kill(pid, 'SIGKILL');
+      for (const socket of held) socket.destroy();
+      collector.close();
     }
   });
 

@@ -1,4 +1,4 @@
-import { stopTracing } from '../../observability/tracing.js';
+import { stopTracing, tracingOn } from '../../observability/tracing.js';
 
 /**
  * How long a signalled process may take to stop before it exits anyway. Above a worker's default
@@ -35,8 +35,12 @@ export function stopOnSignals(stop: () => Promise<void>, options: StopOnSignalsO
       say(`llmux: forced exit after ${deadlineMs / 1000} s: ${options.status?.() ?? 'the stop did not finish'}`);
       process.exit(1);
     }, deadlineMs).unref();
-    // Spans still buffered are exported before the process exits.
-    stop().then(stopTracing).then(
+    // Spans still buffered are exported before the process exits: a collector that does not answer
+    // holds the stop for the exporter's timeout (OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default), so say so.
+    stop().then(() => {
+      if (tracingOn()) say('llmux: exporting the spans still buffered (up to the OTLP export timeout) ...');
+      return stopTracing();
+    }).then(
       () => {
         say('llmux: stopped');
         process.exit(0);
