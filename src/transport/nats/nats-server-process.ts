@@ -42,13 +42,25 @@ export interface NatsServerHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-async function readPorts(dir: string, pid: number): Promise<number | undefined> {
+/**
+ * The client port from the server's ports file, or undefined while there is none. nats-server
+ * creates the file and then writes it, so a read can land in between and see it empty or cut
+ * short: that is "not yet", like no file at all (startNatsServer reads again).
+ */
+export async function readPorts(dir: string, pid: number): Promise<number | undefined> {
   const files = await readdir(dir).catch(() => [] as string[]);
   const file = files.find((f) => f.endsWith(`_${pid}.ports`));
   if (!file) return undefined;
-  const ports = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nats?: string[] };
-  const url = ports.nats?.[0];
-  return url ? Number(new URL(url).port) : undefined;
+  let ports: { nats?: unknown };
+  try {
+    ports = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nats?: unknown };
+  } catch {
+    return undefined;
+  }
+  const url = Array.isArray(ports?.nats) ? ports.nats[0] : undefined;
+  if (typeof url !== 'string' || !URL.canParse(url)) return undefined;
+  const port = Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 function waitExit(child: ChildProcess): Promise<void> {
