@@ -18,7 +18,11 @@ import { fuzzBudget } from './fuzz-runs.js';
 import { type HostileRequest, hostileRequestArb, materialize } from './hostile-http.js';
 import { type RawOutcome, sendRaw } from './raw-http.js';
 
-/** The longest any answer may take: the slowest legitimate one is a resume of an unknown stream (2 s). */
+/**
+ * The longest any answer may take. The slowest legitimate ones: a resume of an unknown stream (2 s),
+ * and a stream of the most tokens the arbitraries ask for (3,000 at the simulator's zero delay, well
+ * under a second since raw-http.ts stopped re-reading the response on every chunk).
+ */
 const answerBoundMs = 15_000;
 /** Statuses Node's HTTP layer answers itself, before the gateway sees a request, with an empty body. */
 const nodeStatuses = new Set([400, 408, 413, 417, 431]);
