@@ -20,8 +20,8 @@ import { type RawOutcome, sendRaw } from './raw-http.js';
 
 /**
  * The longest any answer may take. The slowest legitimate ones: a resume of an unknown stream (2 s),
- * and a stream of the most tokens the arbitraries ask for (3,000 at the simulator's zero delay, well
- * under a second since raw-http.ts stopped re-reading the response on every chunk).
+ * and a stream of the most tokens the arbitraries ask for (3,000, at the simulator's zero delay; it
+ * once took 15.4 s, most of it this client re-reading the response on every chunk, fixed in raw-http.ts).
  */
 const answerBoundMs = 15_000;
 /** Statuses Node's HTTP layer answers itself, before the gateway sees a request, with an empty body. */
