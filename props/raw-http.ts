@@ -97,7 +97,7 @@ function completionGate(headOnly: boolean): (chunks: readonly Buffer[], latest: 
   let framing: { kind: 'chunked' } | { kind: 'length'; total: number } | { kind: 'close' } | undefined;
   let tail = Buffer.alloc(0);
   return (chunks, latest, received) => {
-    tail = Buffer.concat([tail, latest]).subarray(-4);
+    tail = Buffer.concat([tail, latest.subarray(-4)]).subarray(-4);
     if (!framing) {
       const all = Buffer.concat(chunks);
       const head = parseHead(all);
@@ -108,6 +108,7 @@ function completionGate(headOnly: boolean): (chunks: readonly Buffer[], latest: 
       return true;
     }
     if (framing.kind === 'chunked') return tail.toString('latin1') === '\r\n\r\n';
+    // Written so that a content-length that is not a number (NaN) reads on every chunk, as before.
     if (framing.kind === 'length') return !(received < framing.total);
     return false;
   };
