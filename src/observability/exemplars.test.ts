@@ -49,11 +49,16 @@ describe('exemplars', () => {
 
     // Through observeTraced: the second request in the same bucket within the period is counted, its trace id not kept.
     const other = 'a'.repeat(32);
-    observeTraced(histogram, { model: 'c' }, 0.05, { trace_id: traceId });
-    observeTraced(histogram, { model: 'c' }, 0.06, { trace_id: other });
+    observeTraced(histogram, { model: 'c' }, 0.05, traceparent);
+    observeTraced(histogram, { model: 'c' }, 0.06, `00-${other}-00f067aa0ba902b7-01`);
+    // A bare trace id, read by traceIdExemplar; and a malformed traceparent: counted, no exemplar.
+    observeTraced(histogram, { model: 'd' }, 0.5, other, traceIdExemplar);
+    observeTraced(histogram, { model: 'e' }, 0.5, 'garbage');
     registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
     const open = await registry.metrics();
     expect(open).toMatch(new RegExp(`^demo_exemplar_seconds_bucket\\{le="0.1",model="c"\\} 2 # \\{trace_id="${traceId}"\\} 0.05 `, 'm'));
-    expect(open).not.toContain(other);
+    expect(open).toMatch(new RegExp(`^demo_exemplar_seconds_bucket\\{le="1",model="d"\\} 1 # \\{trace_id="${other}"\\} 0.5 `, 'm'));
+    expect(open).toMatch(/^demo_exemplar_seconds_bucket\{le="1",model="e"\} 1$/m);
+    expect(open.split('\n').filter((line) => line.includes(other))).toHaveLength(1);
   });
 });

@@ -32,8 +32,38 @@ export function traceIdExemplar(traceId: string | undefined): { trace_id: string
  */
 export const exemplarRefreshMs = 1000;
 
-/** Per exemplar histogram: its buckets' upper bounds, and when each series' bucket last took an exemplar. */
-const exemplarClocks = new WeakMap<object, { bounds: readonly number[]; last: Map<string, number> }>();
+/**
+ * Per series, when each of its buckets (+Inf last) last took an exemplar: a tree of Maps keyed by
+ * the label values in the histogram's label-name order. Label values are mostly the same few
+ * strings, whose hashes V8 keeps, so a lookup is a Map.get per label; a key string built per
+ * observation (bucket and every name=value) cost ~1.2 µs a call.
+ */
+type SeriesNode = Map<unknown, SeriesNode | Float64Array>;
+
+interface ExemplarClock {
+  bounds: readonly number[];
+  names: readonly string[];
+  series: SeriesNode;
+}
+
+/** Per exemplar histogram, its clock. */
+const exemplarClocks = new WeakMap<object, ExemplarClock>();
+
+/** The series' last-exemplar times by bucket, created (never due yet: -Infinity) on its first observation. */
+function seriesTimes({ bounds, names, series }: ExemplarClock, labels: Readonly<Record<string, unknown>>): Float64Array {
+  let node = series;
+  const last = names.length - 1;
+  for (let i = 0; i < last; i++) {
+    const value = labels[names[i] as string];
+    let next = node.get(value) as SeriesNode | undefined;
+    if (next === undefined) node.set(value, (next = new Map()));
+    node = next;
+  }
+  const value = last >= 0 ? labels[names[last] as string] : undefined;
+  let times = node.get(value) as Float64Array | undefined;
+  if (times === undefined) node.set(value, (times = new Float64Array(bounds.length + 1).fill(-Infinity)));
+  return times;
+}
 
 /** Whether the bucket `value` falls in, for the series `labels` names, is due a new exemplar (and if so, it is taken now). */
 export function exemplarDue(histogram: object, labels: Readonly<Record<string, unknown>>, value: number, now = performance.now()): boolean {
@@ -42,11 +72,9 @@ export function exemplarDue(histogram: object, labels: Readonly<Record<string, u
   const { bounds } = clock;
   let bucket = 0;
   while (bucket < bounds.length && value > (bounds[bucket] as number)) bucket++;
-  let key = String(bucket);
-  for (const name in labels) key += `\u0000${name}=${String(labels[name])}`;
-  const last = clock.last.get(key);
-  if (last !== undefined && now - last < exemplarRefreshMs) return false;
-  clock.last.set(key, now);
+  const times = seriesTimes(clock, labels);
+  if (now - (times[bucket] as number) < exemplarRefreshMs) return false;
+  times[bucket] = now;
   return true;
 }
 
@@ -60,7 +88,7 @@ export function exemplarHistogram<T extends string>(config: HistogramConfigurati
   // prom-client refuses exemplars on a Prometheus-format registry, though it renders them only in
   // OpenMetrics anyway; registered by hand, the registry serves both formats (metrics-text.ts).
   const histogram = new Histogram<T>({ ...config, enableExemplars: true, registers: [] });
-  exemplarClocks.set(histogram, { bounds: [...(histogram as unknown as { upperBounds: readonly number[] }).upperBounds], last: new Map() });
+  exemplarClocks.set(histogram, { bounds: [...(histogram as unknown as { upperBounds: readonly number[] }).upperBounds], names: [...(config.labelNames ?? [])], series: new Map() });
   for (const registry of config.registers ?? []) registry.registerMetric(histogram);
   const withExemplar = histogram.observe.bind(histogram) as (data: { labels?: LabelValues<T>; value: number; exemplarLabels?: LabelValues<T> }) => void;
   histogram.observe = ((a: LabelValues<T> | number | { value: number }, b?: number): void => {
@@ -72,10 +100,15 @@ export function exemplarHistogram<T extends string>(config: HistogramConfigurati
 }
 
 /**
- * Observes `value`, with `exemplar` when there is one and its bucket is due one (exemplarDue; the
- * histogram must come from exemplarHistogram).
+ * Observes `value`, with the trace id `exemplarOf` reads from `trace` (a `traceparent` by default,
+ * or a bare trace id with traceIdExemplar) when tracing is on and the bucket is due one
+ * (exemplarDue; the histogram must come from exemplarHistogram). `trace` is parsed only then: most
+ * observations keep no exemplar. A malformed one is observed without, its bucket's turn spent.
  */
-export function observeTraced<T extends string>(histogram: Histogram<T>, labels: LabelValues<T>, value: number, exemplar: { trace_id: string } | undefined): void {
-  if (!exemplar || !exemplarDue(histogram, labels, value)) return histogram.observe(labels, value);
+export function observeTraced<T extends string>(histogram: Histogram<T>, labels: LabelValues<T>, value: number, trace: string | undefined,
+  exemplarOf: (trace: string) => { trace_id: string } | undefined = traceExemplar): void {
+  if (!trace || !tracingOn() || !exemplarDue(histogram, labels, value)) return histogram.observe(labels, value);
+  const exemplar = exemplarOf(trace);
+  if (!exemplar) return histogram.observe(labels, value);
   (histogram.observe as unknown as (data: { labels: LabelValues<T>; value: number; exemplarLabels: Record<string, string> }) => void)({ labels, value, exemplarLabels: exemplar });
 }

@@ -6,7 +6,7 @@
  * the router's, workers' and limiter's registries to what `registry.metrics()` returns.
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
-import { exemplarHistogram, observeTraced, traceExemplar } from './exemplars.js';
+import { exemplarHistogram, observeTraced } from './exemplars.js';
 import { assertDistinctNames, type MetricsText, renderMetrics } from './metrics-text.js';
 
 type DurationLabels = LabelValues<'gen_ai_operation_name' | 'gen_ai_request_model' | 'status'>;
@@ -159,11 +159,11 @@ export class GatewayMetrics {
 
   /** A request's duration, with its trace id as the exemplar when tracing is on. */
   observeDuration(labels: DurationLabels, seconds: number, traceparent: string | undefined): void {
-    observeTraced(this.duration, labels, seconds, traceExemplar(traceparent));
+    observeTraced(this.duration, labels, seconds, traceparent);
   }
 
   /** A request's time to first token, with its trace id as the exemplar when tracing is on. */
   observeTimeToFirstToken(labels: FirstTokenLabels, seconds: number, traceparent: string | undefined): void {
-    observeTraced(this.timeToFirstToken, labels, seconds, traceExemplar(traceparent));
+    observeTraced(this.timeToFirstToken, labels, seconds, traceparent);
   }
 }

@@ -1,6 +1,6 @@
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { exemplarHistogram, observeTraced } from './exemplars.js';
+import { exemplarHistogram } from './exemplars.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { assertDistinctNames, openMetricsContentType, prometheusContentType, renderMetrics, wantsOpenMetrics } from './metrics-text.js';
 
@@ -11,7 +11,9 @@ function registryWithOne(): { registry: Registry; counter: Counter<'route'> } {
   const counter = new Counter({ name: 'demo_requests_total', help: 'Demo.', labelNames: ['route'] as const, registers: [registry] });
   const histogram = exemplarHistogram({ name: 'demo_duration_seconds', help: 'Demo.', labelNames: ['route'] as const, buckets: [0.1, 1], registers: [registry] });
   counter.inc({ route: 'chat' });
-  observeTraced(histogram, { route: 'chat' }, 0.05, { trace_id: traceId });
+  // An observation with an exemplar, as observeTraced makes one with tracing on.
+  (histogram.observe as unknown as (data: { labels: { route: string }; value: number; exemplarLabels: { trace_id: string } }) => void)(
+    { labels: { route: 'chat' }, value: 0.05, exemplarLabels: { trace_id: traceId } });
   histogram.observe({ route: 'chat' }, 0.5);
   histogram.observe(2);
   return { registry, counter };

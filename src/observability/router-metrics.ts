@@ -128,7 +128,7 @@ export class RouterMetrics implements RouterMetricsHooks {
   }
 
   decided(decision: DecisionMetricFacts, traceId: string | undefined): void {
-    observeTraced(this.decisionDuration, { method: decision.method, outcome: decision.outcome }, decision.decisionMicros / 1e6, traceIdExemplar(traceId));
+    observeTraced(this.decisionDuration, { method: decision.method, outcome: decision.outcome }, decision.decisionMicros / 1e6, traceId, traceIdExemplar);
     if (decision.spill) this.spills.inc({ cluster: decision.spill.cluster, reason: decision.spill.reason });
     if (decision.spilledFrom !== undefined) this.spilledIn.inc({ from_cluster: decision.spilledFrom });
   }

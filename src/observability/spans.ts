@@ -24,6 +24,23 @@ const zeroSpanId = '0'.repeat(16);
 let cachedTracer: Tracer | undefined;
 const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('llmux'));
 
+/** Start options by kind, shared: the SDK only reads them. */
+const kindOptions = {
+  [SpanKind.INTERNAL]: { kind: SpanKind.INTERNAL }, [SpanKind.SERVER]: { kind: SpanKind.SERVER }, [SpanKind.CLIENT]: { kind: SpanKind.CLIENT },
+  [SpanKind.PRODUCER]: { kind: SpanKind.PRODUCER }, [SpanKind.CONSUMER]: { kind: SpanKind.CONSUMER },
+} as const;
+
+/**
+ * Starts a span and then sets its attributes. Given at the start, the SDK copies and checks them
+ * twice for the sampler before setting them one by one; the samplers `OTEL_TRACES_SAMPLER` names
+ * (always_on/off, traceidratio, parentbased_*) never read them, so they are set once, after.
+ */
+function startSpan(name: string, kind: SpanKind, parent: Context, attributes?: Attributes): Span {
+  const span = tracer().startSpan(name, kindOptions[kind], parent);
+  if (attributes) span.setAttributes(attributes);
+  return span;
+}
+
 /**
  * The key the API keeps a context's span under. It is `Symbol.for` of a fixed description, so that
  * copies of the API agree on it; parentContext() checks that it still finds the span there.
@@ -137,7 +154,7 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
   if (userAgent) attributes['user_agent.original'] = userAgent;
   const requestId = req.headers['x-request-id'];
   if (typeof requestId === 'string') attributes['llmux.request_id'] = requestId;
-  const span = tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.SERVER, attributes }, contextOf(incoming));
+  const span = startSpan(`${genAiName} ${model}`, SpanKind.SERVER, contextOf(incoming), attributes);
   const parent = parentContext(span);
   let owned = false;
   let ended = false;
@@ -166,7 +183,7 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
     if (!owned) end(res.statusCode);
   });
   const child = async <T>(name: string, run: () => Promise<T>, describe?: (result: T) => Attributes): Promise<T> => {
-    const step = tracer().startSpan(name, { kind: SpanKind.INTERNAL }, parent);
+    const step = startSpan(name, SpanKind.INTERNAL, parent);
     try {
       const result = await run();
       if (describe) step.setAttributes(describe(result));
@@ -202,10 +219,10 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
 /** A client back for the rest of a stream (`Last-Event-ID`, `GET /v1/streams/<id>`): a server span of its own, ended with the response. */
 export function traceResume(req: IncomingMessage, res: ServerResponse, streamId: string, lastEventId: string | undefined): void {
   if (!tracingOn()) return;
-  const span = tracer().startSpan('llmux.resume', { kind: SpanKind.SERVER, attributes: {
+  const span = startSpan('llmux.resume', SpanKind.SERVER, contextOf(req.headers.traceparent as string | undefined), {
     'http.request.method': req.method ?? 'GET', 'url.path': (req.url ?? '/').split('?')[0], 'llmux.stream.id': streamId,
     ...(lastEventId !== undefined ? { 'llmux.resume.last_event_id': lastEventId } : {}),
-  } }, contextOf(req.headers.traceparent as string | undefined));
+  });
   res.once('close', () => {
     span.setAttribute('http.response.status_code', res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -231,8 +248,7 @@ export function routingTraceId(): string | undefined {
 /** A router's handling of one dispatch, as a span under the gateway's; `run` records its decision with traceDecision. */
 export function traceRouting(traceparent: string | undefined, subject: string, run: () => void): void {
   if (!tracingOn()) return run();
-  const span = tracer().startSpan('llmux.route', { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
-    contextOf(traceparent));
+  const span = startSpan('llmux.route', SpanKind.CONSUMER, contextOf(traceparent), { 'messaging.system': 'nats', 'messaging.destination.name': subject });
   routing = span;
   try {
     run();
@@ -314,7 +330,7 @@ function startEngineSpan(parent: Context, operation: string, model: string, engi
   attributes['gen_ai.operation.name'] = genAiName;
   attributes['gen_ai.request.model'] = model;
   attributes['gen_ai.provider.name'] = engineKind;
-  return tracer().startSpan(`${genAiName} ${model}`, { kind: SpanKind.CLIENT, attributes }, parent);
+  return startSpan(`${genAiName} ${model}`, SpanKind.CLIENT, parent, attributes);
 }
 
 type EngineEnd = (outcome: 'ok' | 'failed' | 'cancelled', usage?: { promptTokens?: number; completionTokens?: number }, finishReason?: string) => void;
@@ -358,7 +374,7 @@ export function traceWorker(traceparent: string | undefined, request: WorkerRequ
     attributes['llmux.migration'] = true;
     attributes['llmux.migration.delivered_tokens'] = request.continuation.tokens;
   }
-  const span = tracer().startSpan('llmux.worker', { kind: SpanKind.CONSUMER, attributes }, contextOf(traceparent));
+  const span = startSpan('llmux.worker', SpanKind.CONSUMER, contextOf(traceparent), attributes);
   const engine = startEngineSpan(parentContext(span), request.operation, request.model, engineKind);
   const endEngine = endEngineSpan(engine, request.model);
   return {

@@ -6,7 +6,7 @@
  * process (`llmux up`): each worker gets hooks bound to its `worker_id` (forWorker).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { exemplarHistogram, observeTraced, traceExemplar } from './exemplars.js';
+import { exemplarHistogram, observeTraced } from './exemplars.js';
 
 /** One engine call as it goes: created when it starts, ended once. */
 export interface EngineCallMeter {
@@ -128,7 +128,7 @@ export class WorkerMetrics {
       end: (outcome, abortReason) => {
         if (ended) return;
         ended = true;
-        observeTraced(this.engineDuration, { ...model, gen_ai_provider_name: call.provider, outcome }, (now() - started) / 1000, traceExemplar(call.traceparent));
+        observeTraced(this.engineDuration, { ...model, gen_ai_provider_name: call.provider, outcome }, (now() - started) / 1000, call.traceparent);
         if (first !== undefined) this.firstToken.observe(model, (first - started) / 1000);
         if (outcome === 'ok' && first !== undefined && tokens >= 2) this.timePerOutputToken.observe(model, (last - first) / 1000 / (tokens - 1));
         if (abortReason !== undefined && outcome !== 'ok') this.aborts.inc({ worker_id: workerId, reason: abortReason });
