@@ -5,17 +5,15 @@
  * only (metrics-text.ts).
  */
 import { Histogram, type HistogramConfiguration, type LabelValues } from 'prom-client';
+import { traceIdOf, validTraceparent } from './traceparent.js';
 import { tracingOn } from './tracing.js';
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const TRACE_ID = /^[0-9a-f]{32}$/;
 const zeroTraceId = '0'.repeat(32);
 
 /** The exemplar labels for a request's `traceparent` (`trace_id`), or undefined when tracing is off or there is none. */
 export function traceExemplar(traceparent: string | undefined): { trace_id: string } | undefined {
-  if (!traceparent || !tracingOn()) return undefined;
-  const traceId = TRACEPARENT.exec(traceparent)?.[1];
-  return traceId && traceId !== zeroTraceId ? { trace_id: traceId } : undefined;
+  return tracingOn() && validTraceparent(traceparent) ? { trace_id: traceIdOf(traceparent) } : undefined;
 }
 
 /** The exemplar labels for a trace id already at hand (a span's), with tracing on. */

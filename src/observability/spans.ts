@@ -15,11 +15,9 @@ import { type Attributes, type Context, ROOT_CONTEXT, type Span, SpanKind, SpanS
 import { traceparentFor } from '../actors/gateway/trace-context.js';
 import type { CandidateRecord, CandidateTable } from '../actors/router/decision.js';
 import type { ReserveInput, ReserveResult } from '../policy/limiter-state.js';
+import { spanIdOf, traceFlagsOf, traceIdOf, validTraceparent } from './traceparent.js';
 import { tracingOn } from './tracing.js';
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-const zeroTraceId = '0'.repeat(32);
-const zeroSpanId = '0'.repeat(16);
 
 let cachedTracer: Tracer | undefined;
 const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('llmux'));
@@ -83,9 +81,8 @@ export function parentContext(span: Span): Context {
 
 /** The context a W3C `traceparent` names (a remote parent), or the root when there is none or it is malformed. */
 export function contextOf(traceparent: string | undefined): Context {
-  const m = traceparent ? TRACEPARENT.exec(traceparent) : null;
-  if (!m || m[1] === zeroTraceId || m[2] === zeroSpanId) return ROOT_CONTEXT;
-  return parentContext(trace.wrapSpanContext({ traceId: m[1] as string, spanId: m[2] as string, traceFlags: parseInt(m[3] as string, 16), isRemote: true }));
+  if (!validTraceparent(traceparent)) return ROOT_CONTEXT;
+  return parentContext(trace.wrapSpanContext({ traceId: traceIdOf(traceparent), spanId: spanIdOf(traceparent), traceFlags: traceFlagsOf(traceparent), isRemote: true }));
 }
 
 /** The `traceparent` that makes `span` the parent of what receives it. */
@@ -139,22 +136,18 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
   const incoming = req.headers.traceparent as string | undefined;
   if (!tracingOn()) return { traceparent: traceparentFor(incoming), counting: untraced, limiter: sameLimiter, ending: sameEnd };
   const genAiName = genAiOperation[operation] ?? operation;
-  const local = req.socket.localAddress;
-  // Built by assignment, not by spreading optional parts: this runs for every traced request.
   const path = (req.url ?? '/').split('?')[0] as string;
-  const attributes: Attributes = {
-    'http.request.method': req.method ?? 'POST', 'url.path': path, 'url.scheme': 'http', 'http.route': path, 'network.protocol.version': req.httpVersion,
-    'gen_ai.operation.name': genAiName, 'gen_ai.request.model': model, 'gen_ai.provider.name': 'llmux',
-  };
-  if (local) {
-    attributes['server.address'] = local;
-    attributes['server.port'] = req.socket.localPort;
-  }
+  // Set one by one on the span, not gathered in an object it would copy: this runs for every traced request.
+  const span = tracer().startSpan(`${genAiName} ${model}`, kindOptions[SpanKind.SERVER], contextOf(incoming));
+  span.setAttribute('http.request.method', req.method ?? 'POST').setAttribute('url.path', path).setAttribute('url.scheme', 'http')
+    .setAttribute('http.route', path).setAttribute('network.protocol.version', req.httpVersion)
+    .setAttribute('gen_ai.operation.name', genAiName).setAttribute('gen_ai.request.model', model).setAttribute('gen_ai.provider.name', 'llmux');
+  const local = req.socket.localAddress;
+  if (local) span.setAttribute('server.address', local).setAttribute('server.port', req.socket.localPort as number);
   const userAgent = req.headers['user-agent'];
-  if (userAgent) attributes['user_agent.original'] = userAgent;
+  if (userAgent) span.setAttribute('user_agent.original', userAgent);
   const requestId = req.headers['x-request-id'];
-  if (typeof requestId === 'string') attributes['llmux.request_id'] = requestId;
-  const span = startSpan(`${genAiName} ${model}`, SpanKind.SERVER, contextOf(incoming), attributes);
+  if (typeof requestId === 'string') span.setAttribute('llmux.request_id', requestId);
   const parent = parentContext(span);
   let owned = false;
   let ended = false;
@@ -163,14 +156,11 @@ export function traceInference(req: IncomingMessage, res: ServerResponse, operat
     ended = true;
     span.setAttribute('http.response.status_code', status);
     if (outcome) {
-      const done: Attributes = {
-        'gen_ai.response.model': model, 'gen_ai.usage.input_tokens': outcome.promptTokens, 'gen_ai.usage.output_tokens': outcome.completionTokens,
-        'llmux.outcome': outcome.outcome,
-      };
-      if (outcome.finishReason) done['gen_ai.response.finish_reasons'] = [outcome.finishReason];
-      if (outcome.workerId) done['llmux.worker.id'] = outcome.workerId;
-      if (outcome.migrations) done['llmux.migrations'] = outcome.migrations;
-      span.setAttributes(done);
+      span.setAttribute('gen_ai.response.model', model).setAttribute('gen_ai.usage.input_tokens', outcome.promptTokens)
+        .setAttribute('gen_ai.usage.output_tokens', outcome.completionTokens).setAttribute('llmux.outcome', outcome.outcome);
+      if (outcome.finishReason) span.setAttribute('gen_ai.response.finish_reasons', [outcome.finishReason]);
+      if (outcome.workerId) span.setAttribute('llmux.worker.id', outcome.workerId);
+      if (outcome.migrations) span.setAttribute('llmux.migrations', outcome.migrations);
     }
     if (status >= 500) {
       span.setAttribute('error.type', outcome?.errorCode ?? String(status));

@@ -1,10 +1,9 @@
 /** W3C trace context: keep a valid incoming `traceparent`, else start a new trace. */
+import { validTraceparent } from '../../observability/traceparent.js';
 import { randomHex } from './random-pool.js';
 
-const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 export function traceparentFor(incoming: string | undefined): string {
-  if (incoming && TRACEPARENT.test(incoming) && !incoming.includes('-00000000000000000000000000000000-')) return incoming;
+  if (validTraceparent(incoming)) return incoming;
   return `00-${randomHex(16)}-${randomHex(8)}-01`;
 }
 
