@@ -11,7 +11,7 @@
  * cases compare a stack with every role on the main thread (`--threads 1`) with one whose worker runs
  * on a worker thread (`--threads 2`); the other stacks run with `llmux up`'s default (the cores available).
  *
- *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16 --only traced --cpu-prof-dir DIR]
+ *   npm run bench:overhead [-- --requests 2000 --concurrency 32 --rounds 2 --max-tokens 16 --only traced --cpu-prof-dir DIR --traced-env NAME=value]
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,12 +31,22 @@ const { values } = parseArgs({
     only: { type: 'string', default: '' },
     /** A CPU profile of every `llmux up` (main thread and worker threads) into this directory. */
     'cpu-prof-dir': { type: 'string' },
+    /** More environment for the traced stack only, `NAME=value`, repeatable (e.g. OTEL_TRACES_SAMPLER=always_off, OTEL_BSP_MAX_EXPORT_BATCH_SIZE=128). */
+    'traced-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
 const maxTokens = Number(values['max-tokens']);
+const tracedEnv = Object.fromEntries(values['traced-env'].map((pair) => {
+  const at = pair.indexOf('=');
+  if (at <= 0) {
+    process.stderr.write(`bench:overhead: --traced-env takes NAME=value, got '${pair}'\n`);
+    process.exit(2);
+  }
+  return [pair.slice(0, at), pair.slice(at + 1)];
+}));
 
 /** A measured round, with the llmux stack's CPU per request when the path is an llmux stack. */
 type Round = LoadResult & { cpuUsPerRequest?: number };
@@ -108,7 +118,7 @@ async function startStack(): Promise<Stack> {
     // A queue deep enough that no span is dropped at these rates: the cost measured is of exporting them all.
     // Batches are the SDK's default (512 spans); BENCH_BSP_BATCH sets another (the runs before 2026-12-02
     // used 2,048, which came out a few points lower, docs/benchmarks.md).
-    OTEL_BSP_MAX_QUEUE_SIZE: '200000', ...(process.env.BENCH_BSP_BATCH ? { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: process.env.BENCH_BSP_BATCH } : {}) });
+    OTEL_BSP_MAX_QUEUE_SIZE: '200000', ...(process.env.BENCH_BSP_BATCH ? { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: process.env.BENCH_BSP_BATCH } : {}), ...tracedEnv });
   const single = await up(simUrl, {}, ['--threads', '1']);
   const threaded = await up(simUrl, {}, ['--threads', '2']);
   return {
