@@ -83,7 +83,7 @@ export class WorkerMetrics {
 
   readonly aborts = new Counter({
     name: 'llmux_worker_engine_aborts_total',
-    help: "Engine requests the worker aborted, by reason: cancel (the client left), orphaned (the gateway's lease lapsed: it died or was cut off), stalled (the engine went silent mid-answer), shutdown (the worker stopped).",
+    help: "Engine requests the worker aborted, by reason: cancel (the client left), orphaned (the gateway is gone: its lease lapsed, or a frame to it could not be sent), stalled (the engine went silent mid-answer), shutdown (the worker stopped).",
     labelNames: ['worker_id', 'reason'] as const,
     registers: [this.registry],
   });

@@ -22,7 +22,8 @@ export interface ReplyFrames {
   streamedBatch: TurnBatch<string>;
 }
 
-export function createReplyFrames(transport: Transport, workerId: string, inFlight: ReadonlyMap<string, Held>, log: Logger): ReplyFrames {
+/** `onOrphaned`: a chunk frame could not go out, and its engine request was aborted as orphaned (WorkerStats.orphanedAborts). */
+export function createReplyFrames(transport: Transport, workerId: string, inFlight: ReadonlyMap<string, Held>, log: Logger, onOrphaned: () => void): ReplyFrames {
   const answer = (reply: string, frame: unknown, options?: PublishOptions): void => transport.publish(subjects.workerAnswer(reply, workerId), frame, options);
 
   const sendStreamed = (reply: string, held: Held): void => {
@@ -39,6 +40,7 @@ export function createReplyFrames(transport: Transport, workerId: string, inFlig
     } catch (error) {
       // Outside the request's own run: a frame that cannot go out ends the request as one whose gateway is gone.
       log.warn({ reply, err: error }, 'could not send a chunk frame; aborting its engine request');
+      if (!held.controller.signal.aborted) onOrphaned();
       held.controller.abort('orphaned' satisfies AbortReason);
     }
   });

@@ -247,3 +247,29 @@ describe('worker - fewer messages per request', () => {
     }
   });
 });
+
+describe('worker - a gateway it cannot reach', () => {
+  it('aborts the engine request when a chunk frame cannot be sent, and counts it as orphaned in its heartbeats', async () => {
+    let aborted: unknown;
+    const engine: EngineAdapter = {
+      kind: 'scripted',
+      async *stream(_request, signal) {
+        yield [{ type: 'delta', delta: { index: 0, role: 'assistant', text: 'Hello' } }];
+        // A long answer: nothing more until the worker gives up on it.
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        aborted = signal.reason;
+      },
+      health: async () => true,
+      load: async () => undefined,
+      close: async () => undefined,
+    };
+    const w = await start(engine, {}, (subject, body) => {
+      // The transport refuses the chunk, as NATS does a frame over its max_payload or on a closed connection.
+      if (subject.startsWith('inbox.r.') && (body as { type?: string }).type === 'chunk') throw new Error('MAX_PAYLOAD_EXCEEDED');
+    });
+    w.send('r');
+    await vi.waitFor(() => expect(aborted).toBe('orphaned'));
+    expect(w.worker.stats().orphanedAborts).toBe(1);
+    await vi.waitFor(() => expect(w.lastBeat()?.load.aborts).toEqual({ orphaned: 1, stalled: 0 }));
+  });
+});

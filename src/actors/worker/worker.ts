@@ -52,7 +52,7 @@ export const workerTimeoutDefaults = {
 } as const;
 
 export interface WorkerStats {
-  /** Engine requests aborted because their gateway's lease lapsed. */
+  /** Engine requests aborted because their gateway is gone: its lease lapsed, or a chunk frame to it could not be sent. */
   orphanedAborts: number;
   /** Engine requests failed because the engine went silent mid-answer. */
   engineStalls: number;
@@ -134,7 +134,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const usage = new UsageWindow();
 
   const publishRegistry = (event: RegistryEvent): void => transport.publish(subjects.registry(descriptor.cluster, descriptor.workerId), event);
-  const frames = createReplyFrames(transport, descriptor.workerId, inFlight, log);
+  const frames = createReplyFrames(transport, descriptor.workerId, inFlight, log, () => void stats.orphanedAborts++);
   const { answer, sendAccepted } = frames;
   const load = (): WorkerLoad => ({
     inFlight: inFlight.size, state, healthy: probe.healthy, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
