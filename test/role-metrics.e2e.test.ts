@@ -123,18 +123,19 @@ describe('role metrics', () => {
     expect(sample(limiter, 'llmux_limiter_reservation_duration_seconds_count')).toBe(4);
     expect(sample(limiter, 'llmux_limiter_settlements_total')).toBe(3);
 
-    for (const url of [urls.gatewayMetrics, `${urls.gateway}/metrics`]) {
-      const gateway = (await scrape(url)).text;
-      expect(sample(gateway, 'llmux_gateway_requests_total', { status: '200' })).toBe(3);
-      expect(sample(gateway, 'llmux_gateway_rate_limited_total', { limit: 'requests', scope: 'key' })).toBe(1);
-    }
+    const gateway = (await scrape(urls.gatewayMetrics as string)).text;
+    expect(sample(gateway, 'llmux_gateway_requests_total', { status: '200' })).toBe(3);
+    expect(sample(gateway, 'llmux_gateway_rate_limited_total', { limit: 'requests', scope: 'key' })).toBe(1);
+    // With a metrics port of its own, the gateway's public port serves no metrics to its clients.
+    const onPublic = await fetch(`${urls.gateway}/metrics`);
+    expect(onPublic.status).toBe(404);
+    expect(((await onPublic.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'not_found', message: expect.stringContaining('--metrics-port') });
   });
 
   it('role metrics - OpenMetrics scrapes carry the request\'s trace id as exemplars, Prometheus text does not', async () => {
     const histogram = new Map([
       [urls.worker, 'gen_ai_client_operation_duration_seconds_bucket'], [urls.router, 'llmux_router_decision_duration_seconds_bucket'],
-      // The gateway's own: on its main port too.
-      [`${urls.gateway}/metrics`, 'gen_ai_server_request_duration_seconds_bucket'],
+      [urls.gatewayMetrics as string, 'gen_ai_server_request_duration_seconds_bucket'],
     ]);
     for (const [url, name] of histogram) {
       const open = await scrape(url, openMetrics);

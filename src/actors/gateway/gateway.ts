@@ -72,6 +72,12 @@ export interface GatewayOptions {
   /** Resuming a stream: how long to wait for its journal's first entry, and for any entry after (defaults 2 s, 15 s). */
   resume?: { openWaitMs?: number; idleMs?: number };
   metrics?: GatewayMetrics;
+  /**
+   * Whether `GET /metrics` is served on the public port (default true, as `llmux up` serves every
+   * role's). The gateway role turns it off when it has a `--metrics-port`: its metrics (models,
+   * tenants' limits, error counts) are then for the scraper's port only, not for any client.
+   */
+  metricsOnPublicPort?: boolean;
   /** Body size, header, body and idle timeouts, connection caps (defaults: defaultHttpLimits). */
   http?: Partial<HttpLimits>;
   /** Where stored answers (Responses' `store`) are kept, and for how long (default bucket `llmux_responses`, 1 h). */
@@ -228,6 +234,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return sendJson(res, 200, { status: 'ready' });
     }
     if (req.method === 'GET' && path === '/metrics') {
+      if (options.metricsOnPublicPort === false) {
+        return void sendError(res, { code: ErrorCode.notFound, retryable: false, message: "this gateway serves GET /metrics on its --metrics-port, not on its public port" });
+      }
       // Prometheus text, or OpenMetrics (with exemplars) when the scraper asks for it.
       const { contentType, text } = await metrics.render(req.headers.accept);
       res.writeHead(200, { 'content-type': contentType });

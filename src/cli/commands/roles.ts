@@ -27,6 +27,8 @@ export async function gateway(opts: {
     requestTimeoutMs: opts.requestTimeoutMs, resume: { idleMs: opts.resumeIdleMs }, maxTokensCeiling: opts.maxTokensCeiling, answers: { ttlMs: opts.responsesTtlMs }, ...policy,
     http: { headersTimeoutMs: opts.headersTimeoutMs, bodyTimeoutMs: opts.bodyTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
       maxConnections: opts.maxConnections, maxConnectionsPerClient: opts.maxConnectionsPerClient },
+    // With a metrics port of its own, the public port serves no metrics.
+    metricsOnPublicPort: opts.metricsPort === undefined,
   });
   const metrics = await serveRoleMetrics(opts, g.metrics.registry, log);
   stopOnSignals(async () => {
