@@ -18,7 +18,6 @@ import type { ReserveInput, ReserveResult } from '../policy/limiter-state.js';
 import { spanIdOf, traceFlagsOf, traceIdOf, validTraceparent } from './traceparent.js';
 import { tracingOn } from './tracing.js';
 
-
 let cachedTracer: Tracer | undefined;
 const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('llmux'));
 

@@ -235,7 +235,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (req.method === 'GET' && path === '/metrics') {
       if (options.metricsOnPublicPort === false) {
-        return void sendError(res, { code: ErrorCode.notFound, retryable: false, message: "this gateway serves GET /metrics on its --metrics-port, not on its public port" });
+        return void sendError(res, { code: ErrorCode.notFound, retryable: false, message: 'this gateway serves GET /metrics on its --metrics-port, not on its public port' });
       }
       // Prometheus text, or OpenMetrics (with exemplars) when the scraper asks for it.
       const { contentType, text } = await metrics.render(req.headers.accept);
