@@ -93,17 +93,31 @@ export function decide({ request, method, options, fleet, state, now, cluster }:
   const candidates = gather(fleet, table, split ? local : eligible, split ? home : -1);
   const pick = routingMethodFns[method](candidates, methodContext(request, options, state, fleet, table.reasons));
   const scored = pick?.scores;
-  if (scored) {
-    for (let k = 0; k < scored.length; k++) {
-      const score = scored[k];
-      if (score !== undefined) table.scores[slotsOf[k] as number] = score;
-    }
-  }
-  const winnerAt = pick?.cached && pick.winner ? candidates.indexOf(pick.winner) : -1;
+  if (scored) copyScores(scored, table.scores, slotsOf, candidates.length === fleet.length);
+  const winnerSlot = pick?.cached && pick.winner ? fleet.slotOf.get(pick.winner.descriptor.workerId) : undefined;
+  const winnerAt = winnerSlot === undefined ? -1 : (candidateOf[winnerSlot] as number);
   return {
     winner: pick?.winner, candidates: table, ...(pick?.index ? { index: pick.index } : {}),
     ...(winnerAt >= 0 ? { winnerCached: pick?.cached?.[winnerAt] as number } : {}),
   };
+}
+
+/**
+ * A method's scores into the record, by each candidate's slot (`at`). Methods score into a
+ * Float64Array (min-score.ts scratchScores), read here without a check for holes, and in one copy
+ * when every worker of the fleet is a candidate (slot k is candidate k); other arrays may leave a
+ * candidate unscored (undefined).
+ */
+function copyScores(scored: ArrayLike<number | undefined>, into: Float64Array, at: Int32Array, everyWorker: boolean): void {
+  if (scored instanceof Float64Array) {
+    if (everyWorker && scored.length === into.length) return into.set(scored);
+    for (let k = 0; k < scored.length; k++) into[at[k] as number] = scored[k] as number;
+    return;
+  }
+  for (let k = 0; k < scored.length; k++) {
+    const score = scored[k];
+    if (score !== undefined) into[at[k] as number] = score;
+  }
 }
 
 /**
