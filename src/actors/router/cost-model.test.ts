@@ -23,13 +23,16 @@ describe('cost-model', () => {
     const blocks = Array.from({ length: 10 }, (_, i) => 500 + i);
     state.prefixes.insert('w2', blocks); // w2 holds the whole prompt
     state.prefixes.insert('w1', blocks.slice(0, 5)); // w1 half of it
-    const { winner, candidates, index } = decide({ request: request(blocks), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 });
+    const { winner, candidates, index, winnerCached } = decide({ request: request(blocks), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 });
     expect([...candidates.scores]).toEqual([20, 10 + 24, 0 + 3 * 24]);
     expect(winner?.descriptor.workerId).toBe('w0');
     expect(index).toBe('approximate');
+    // The share of the prompt the winner was expected to hold (the closed loop's prediction).
+    expect(winnerCached).toBe(0);
     const heavy = decide({ request: request(blocks), method: 'cost-model', options: { overlapWeight: 4 }, fleet: table.fleet('fn'), state, now: 0 });
     expect([...heavy.candidates.scores]).toEqual([80, 40 + 24, 72]);
     expect(heavy.winner?.descriptor.workerId).toBe('w1');
+    expect(heavy.winnerCached).toBe(0.5);
   });
 
   it('counts a request in flight by the blocks it brought, so a cached prefix is not counted once per request', () => {
