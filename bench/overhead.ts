@@ -116,9 +116,9 @@ async function startStack(): Promise<Stack> {
   const sink = await otlpSink(exported);
   const traced = await up(simUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on',
     // A queue deep enough that no span is dropped at these rates: the cost measured is of exporting them all.
-    // Batches are the SDK's default (512 spans); BENCH_BSP_BATCH sets another (the runs before 2026-12-02
-    // used 2,048, which came out a few points lower, docs/benchmarks.md).
-    OTEL_BSP_MAX_QUEUE_SIZE: '200000', ...(process.env.BENCH_BSP_BATCH ? { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: process.env.BENCH_BSP_BATCH } : {}), ...tracedEnv });
+    // Batches are the SDK's default (512 spans); `--traced-env OTEL_BSP_MAX_EXPORT_BATCH_SIZE=N` sets another
+    // (the runs before 2026-12-02 used 2,048, which came out a few points lower, docs/benchmarks.md).
+    OTEL_BSP_MAX_QUEUE_SIZE: '200000', ...tracedEnv });
   const single = await up(simUrl, {}, ['--threads', '1']);
   const threaded = await up(simUrl, {}, ['--threads', '2']);
   return {

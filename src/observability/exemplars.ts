@@ -5,11 +5,8 @@
  * only (metrics-text.ts).
  */
 import { Histogram, type HistogramConfiguration, type LabelValues } from 'prom-client';
-import { traceIdOf, validTraceparent } from './traceparent.js';
+import { traceIdOf, validTraceId, validTraceparent } from './traceparent.js';
 import { tracingOn } from './tracing.js';
-
-const TRACE_ID = /^[0-9a-f]{32}$/;
-const zeroTraceId = '0'.repeat(32);
 
 /** The exemplar labels for a request's `traceparent` (`trace_id`), or undefined when tracing is off or there is none. */
 export function traceExemplar(traceparent: string | undefined): { trace_id: string } | undefined {
@@ -18,7 +15,7 @@ export function traceExemplar(traceparent: string | undefined): { trace_id: stri
 
 /** The exemplar labels for a trace id already at hand (a span's), with tracing on. */
 export function traceIdExemplar(traceId: string | undefined): { trace_id: string } | undefined {
-  return traceId && tracingOn() && TRACE_ID.test(traceId) && traceId !== zeroTraceId ? { trace_id: traceId } : undefined;
+  return traceId && tracingOn() && validTraceId(traceId) ? { trace_id: traceId } : undefined;
 }
 
 /**

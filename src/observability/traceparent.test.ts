@@ -1,7 +1,7 @@
 // The hand-written traceparent check against the W3C grammar written as a regex, on random and edge inputs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { spanIdOf, traceFlagsOf, traceIdOf, validTraceparent } from './traceparent.js';
+import { spanIdOf, traceFlagsOf, traceIdOf, validTraceId, validTraceparent } from './traceparent.js';
 
 const GRAMMAR = /^00-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -25,6 +25,8 @@ describe('traceparent', () => {
     fc.assert(fc.property(candidate, (s) => {
       const m = GRAMMAR.exec(s);
       expect(validTraceparent(s)).toBe(m !== null);
+      const id = s.slice(3, 35);
+      expect(validTraceId(id)).toBe(/^(?!0{32})[0-9a-f]{32}$/.test(id));
       if (m) {
         expect(traceIdOf(s)).toBe(m[1]);
         expect(spanIdOf(s)).toBe(m[2]);

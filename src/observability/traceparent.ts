@@ -24,6 +24,9 @@ function nonZeroHex(s: string, from: number, to: number): boolean {
   return nonZero;
 }
 
+/** Whether `s` is a valid trace id: 32 lowercase hex digits, not all zeros. */
+export const validTraceId = (s: string): boolean => s.length === 32 && nonZeroHex(s, 0, 32);
+
 /** Whether `s` is a valid version-00 `traceparent`. */
 export function validTraceparent(s: string | undefined): s is string {
   return s !== undefined && s.length === 55 && s.charCodeAt(0) === ZERO && s.charCodeAt(1) === ZERO && s.charCodeAt(2) === DASH
