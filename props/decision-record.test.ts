@@ -2,7 +2,9 @@
  * decide() classifies workers from the table's columns (fleet-columns.ts), kept in step with the
  * entries by every change the table makes. Against the plain rules: exclusionOf on each entry,
  * then the router's own cluster first. Random fleets, then random changes (heartbeats, load
- * events, dispatches, removals), then a decision: the record must be what the rules say.
+ * events, dispatches, removals) with decisions among them, then a decision: the record must be
+ * what the rules say. Half the fleets serve one model, so that decide() takes its path from the
+ * rows the writes keep (classifyFromRows) as often as the rule chain over every worker.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -23,11 +25,17 @@ const changeArb = fc.oneof(
   fc.record({ type: fc.constant('load' as const), worker: fc.nat(11), inFlight: fc.nat(20) }),
   fc.record({ type: fc.constant('routed' as const), worker: fc.nat(11), tokens: fc.nat(5_000) }),
   fc.record({ type: fc.constant('remove' as const), worker: fc.nat(11) }),
+  /** A decision in between, which must leave the columns as they were. */
+  fc.record({ type: fc.constant('decide' as const), method: methodArb, exclude: fc.subarray(ids), at: fc.integer({ min: 0, max: 25_000 }) }),
 );
 type Change = typeof changeArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** Outcome counters only grow, per worker, so a heartbeat's failures reach the breaker as a diff. */
 function apply(table: WorkerTable, change: Change, outcomes: Map<string, { ok: number; failed: number }>): void {
+  if (change.type === 'decide') {
+    decide({ request: routingRequest({ exclude: change.exclude }), method: change.method, options: {}, fleet: table.fleet('fn'), state: newRoutingState(), now: change.at, cluster: 'local' });
+    return;
+  }
   const id = ids[change.worker] as string;
   const w = table.get(id);
   switch (change.type) {
@@ -54,10 +62,11 @@ function apply(table: WorkerTable, change: Change, outcomes: Map<string, { ok: n
 describe('decision record - classification from the columns', () => {
   it('says of every worker what exclusionOf says, after any changes, with the router\'s cluster first', () => {
     fc.assert(
-      fc.property(fc.array(workerSpecArb, { maxLength: 12 }), fc.array(changeArb, { maxLength: 30 }), methodArb,
+      fc.property(fc.array(workerSpecArb, { maxLength: 12 }), fc.boolean(), fc.array(changeArb, { maxLength: 30 }), methodArb,
         fc.subarray(ids), fc.constantFrom(undefined, 'generate' as const, 'embed' as const), fc.constantFrom(undefined, 'local', 'remote'),
-        deploymentsArb, fc.nat(3_000), fc.integer({ min: 0, max: 25_000 }), fc.nat(),
-        (specs, changes, method, exclude, needs, cluster, deployments, tokens, now, seed) => {
+        fc.oneof(fc.constant(undefined), deploymentsArb), fc.nat(3_000), fc.integer({ min: 0, max: 25_000 }), fc.nat(),
+        (mixed, oneModel, changes, method, exclude, needs, cluster, deployments, tokens, now, seed) => {
+          const specs = oneModel ? mixed.map((s) => ({ ...s, model: 'm' as const })) : mixed;
           const table = tableOf(specs);
           // A decision before the changes (which also builds the columns, so the changes go through the mirror, not a rebuild).
           const earlier = decide({ request: routingRequest(), method: 'round-robin', options: {}, fleet: table.fleet('fn'), state: newRoutingState(), now });

@@ -2,7 +2,7 @@
  * A decision's candidates as its record keeps them: every worker of the function in columns, with
  * its reason or its score, and the counts by reason.
  */
-import { type ExclusionReason, exclusionReasons } from './eligibility.js';
+import { type ExclusionReason, exclusionReasons } from './exclusion-codes.js';
 import { giveBuffer, takeBuffer } from './record-buffers.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 

@@ -125,6 +125,59 @@ function copyScores(scored: ArrayLike<number | undefined>, into: Float64Array, a
  * holds the two equal). Returns how many are eligible, and how many of them in the `home` cluster.
  */
 function classify(fleet: FleetColumns, request: RoutingRequest, now: number, home: number, table: CandidateTable): { eligible: number; local: number } {
+  const model = nameIdOf(request.model);
+  const need = capabilityBit(request.needs ?? 'generate');
+  if (!request.deployments && fleet.allServe(model, need)) return classifyFromRows(fleet, request, now, home, table);
+  return classifyEach(fleet, request, now, home, table, model, need);
+}
+
+/**
+ * classify() when every worker serves the request's model and capability and no deployment narrows
+ * them, the common case: the row-only rules as the fleet's writes keep them (fleet-columns.ts
+ * `stateReason`), copied with their counts, then only the rows whose breaker or per-minute limit
+ * the moment and the request decide, and the workers that already failed this request.
+ */
+function classifyFromRows(fleet: FleetColumns, request: RoutingRequest, now: number, home: number, table: CandidateTable): { eligible: number; local: number } {
+  const { inFlight, scores, reasons, counts } = table;
+  inFlight.set(fleet.load);
+  reasons.set(fleet.stateReason);
+  counts.set(fleet.stateCounts);
+  scores.fill(NaN);
+  const tally = { eligible: counts[0] as number, local: fleet.clearIn(home) };
+  const { flags, load, breakerOpenedAt, breakerCooldownMs, tokensPerMinuteUsed, tokensPerMinuteLimit, requestsPerMinuteReported, requestsPerMinuteLimit, dispatched } = fleet;
+  const { tokens } = request;
+  for (const slot of fleet.deferred) {
+    const base = reasons[slot] as number;
+    if (base === code.draining || base === code.unhealthy) continue;
+    const flag = flags[slot] as number;
+    let reason = base;
+    if (flag & breakerTripped && (now - (breakerOpenedAt[slot] as number) < (breakerCooldownMs[slot] as number) || (load[slot] as number) > 0)) reason = code['circuit-open'];
+    else if (base === 0 && flag & limited && ((tokensPerMinuteUsed[slot] as number) + tokens > (tokensPerMinuteLimit[slot] as number)
+      || (requestsPerMinuteReported[slot] as number) + (dispatched[slot] as number) + 1 > (requestsPerMinuteLimit[slot] as number))) reason = code['over-limit'];
+    if (reason !== base) exclude(table, fleet.clusters, slot, reason, home, tally);
+  }
+  for (const id of request.exclude) {
+    const slot = fleet.slotOf.get(id);
+    if (slot !== undefined && reasons[slot] !== code['failed-this-request']) exclude(table, fleet.clusters, slot, code['failed-this-request'], home, tally);
+  }
+  return tally;
+}
+
+/** Gives a worker an exclusion reason in place of the one it had, keeping the counts. */
+function exclude(table: CandidateTable, clusters: Int32Array, slot: number, reason: number, home: number, tally: { eligible: number; local: number }): void {
+  const { reasons, counts } = table;
+  const from = reasons[slot] as number;
+  reasons[slot] = reason;
+  counts[from] = (counts[from] as number) - 1;
+  counts[reason] = (counts[reason] as number) + 1;
+  if (from === 0) {
+    tally.eligible--;
+    if (clusters[slot] === home) tally.local--;
+  }
+}
+
+/** classify() by the whole rule chain for every worker: a fleet of mixed models or capabilities, or a request its deployments narrow. */
+function classifyEach(fleet: FleetColumns, request: RoutingRequest, now: number, home: number, table: CandidateTable, model: number, need: number): { eligible: number; local: number } {
   const n = fleet.length;
   const { inFlight, scores, reasons, counts } = table;
   const { descriptors, models, serves, clusters, flags, capacity, reportedInFlight, dispatched, breakerOpenedAt, breakerCooldownMs } = fleet;
@@ -139,8 +192,6 @@ function classify(fleet: FleetColumns, request: RoutingRequest, now: number, hom
   if (deployments) {
     for (let i = 0; i < n; i++) if (!deployedIn(descriptors[i] as WorkerDescriptor, deployments)) here[i] = code['not-deployed'];
   }
-  const model = nameIdOf(request.model);
-  const need = capabilityBit(request.needs ?? 'generate');
   scores.fill(NaN);
   let eligible = 0;
   let local = 0;
@@ -209,14 +260,27 @@ function gather(fleet: FleetColumns, table: CandidateTable, size: number, home: 
   return chosen;
 }
 
+/**
+ * What a method is given. A class rather than an object literal with a getter: V8 builds such a
+ * literal in its slow dictionary form, a microsecond of every decision (a CPU profile of
+ * bench:routing-decision, 1,000 workers).
+ */
+class DecisionContext implements MethodContext {
+  readonly slots = slotsOf;
+  readonly candidateAt = candidateOf;
+
+  constructor(readonly request: RoutingRequest, readonly options: RoutingOptions, readonly state: RoutingState, readonly fleet: FleetColumns,
+    readonly reasons: Uint8Array) {}
+
+  /** Only consistent hashing asks: it spans the workers serving the model, eligible or not. */
+  get serving(): readonly WorkerEntry[] {
+    const { reasons } = this;
+    return this.fleet.entries.filter((_, i) => reasons[i] !== code['model-mismatch'] && reasons[i] !== code['cannot-serve']);
+  }
+}
+
 function methodContext(request: RoutingRequest, options: RoutingOptions, state: RoutingState, fleet: FleetColumns, reasons: Uint8Array): MethodContext {
-  return {
-    request, options, state, fleet, slots: slotsOf, candidateAt: candidateOf,
-    // Only consistent hashing asks: it spans the workers serving the model, eligible or not.
-    get serving() {
-      return fleet.entries.filter((_, i) => reasons[i] !== code['model-mismatch'] && reasons[i] !== code['cannot-serve']);
-    },
-  };
+  return new DecisionContext(request, options, state, fleet, reasons);
 }
 
 /** For a test of one method: the context decide() gives it when every worker of the fleet is a candidate. */

@@ -18,17 +18,11 @@ import type { Deployment } from '../../control/function.schema.js';
 import type { EngineCapability } from '../../engine-adapters/adapter.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import type { RoutingRequest } from './routing-request.js';
+import { type ExclusionReason, exclusionCodes, exclusionReasons } from './exclusion-codes.js';
 import { effectiveInFlight, type WorkerEntry } from './worker-table.js';
 
-export const exclusionReasons = [
-  'model-mismatch', 'cannot-serve', 'not-deployed', 'failed-this-request', 'draining', 'unhealthy', 'circuit-open', 'at-capacity', 'over-limit',
-] as const;
-export type ExclusionReason = (typeof exclusionReasons)[number];
+export { exclusionCodes, exclusionReasons, type ExclusionReason } from './exclusion-codes.js';
 
-/** Each reason as a small integer for a decision's columns: 1 + its place above (0: eligible). A literal, so reading it is a constant. */
-export const exclusionCodes = {
-  'model-mismatch': 1, 'cannot-serve': 2, 'not-deployed': 3, 'failed-this-request': 4, draining: 5, unhealthy: 6, 'circuit-open': 7, 'at-capacity': 8, 'over-limit': 9,
-} as const satisfies Record<ExclusionReason, number>;
 const codes = exclusionCodes;
 
 const generateOnly: readonly EngineCapability[] = ['generate'];

@@ -5,8 +5,15 @@
  * on every change to its entry (registration, heartbeat, load event, dispatch), so the columns
  * always say what the entries say; props/decision-record.test.ts holds decide()'s classification
  * to exclusionOf's for random fleets.
+ *
+ * The write also keeps what the rules say of the row whatever the request (draining, unhealthy,
+ * at capacity), with counts by reason, by cluster, by model and by capability, and the rows whose
+ * breaker or per-minute limit leaves a rule to the request's moment. A decision then copies those
+ * columns and looks again only at those rows and at the request's own exclusions, instead of
+ * running the rule chain over every worker (decision.ts).
  */
 import type { EngineCapability } from '../../engine-adapters/adapter.js';
+import { exclusionCodes, reasonCodeCount } from './exclusion-codes.js';
 import { hash53 } from './hash.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import type { WorkerEntry } from './worker-table.js';
@@ -41,6 +48,19 @@ export const unhealthy = 2;
 export const breakerTripped = 4;
 /** It has a per-minute limit (the limit columns are NaN where it has none). */
 export const limited = 8;
+
+/** The rules that are the row's alone, as their codes: what a write keeps in `stateReason`. */
+const code = exclusionCodes;
+
+/** Per capability bit (by its place, 0-7), how many rows serve it. */
+const bitPlace = (bit: number): number => 31 - Math.clz32(bit);
+
+/** Adds `by` to a count in a map of counts, dropping it at 0. */
+function tally(counts: Map<number, number>, key: number, by: number): void {
+  const next = (counts.get(key) ?? 0) + by;
+  if (next === 0) counts.delete(key);
+  else counts.set(key, next);
+}
 
 export class FleetColumns {
   readonly entries: readonly WorkerEntry[];
@@ -77,6 +97,23 @@ export class FleetColumns {
   readonly ttftMs: Float64Array;
   /** Requests its engine reported waiting (0 when it reports none). */
   readonly engineWaiting: Float64Array;
+  /** Its load as the router sees it: reported in flight plus dispatched since (effectiveInFlight). */
+  readonly load: Float64Array;
+  /**
+   * What the rules that read only the row say (eligibility.ts codes): draining, unhealthy or
+   * at-capacity, else 0. The breaker and the per-minute limits, which also depend on the moment or
+   * the request, are left to the decision, for the rows in `deferred`.
+   */
+  readonly stateReason: Uint8Array;
+  /** Rows per `stateReason` code, in a decision's counts layout (reasonCodeCount). */
+  readonly stateCounts = new Uint32Array(reasonCodeCount);
+  /** Rows whose breaker is tripped or that have a per-minute limit: a decision judges those rules itself. */
+  readonly deferred = new Set<number>();
+  /** Rows with `stateReason` 0, by cluster id. */
+  readonly #clear = new Map<number, number>();
+  /** Rows by model id, and per capability bit place. */
+  readonly #byModel = new Map<number, number>();
+  readonly #byCapability = new Uint32Array(8);
 
   constructor(entries: readonly WorkerEntry[]) {
     const n = entries.length;
@@ -87,7 +124,7 @@ export class FleetColumns {
     this.clusters = new Int32Array(n);
     this.serves = new Uint8Array(n);
     this.flags = new Uint8Array(n);
-    const numbers = new Float64Array(13 * n);
+    const numbers = new Float64Array(14 * n);
     const column = (k: number): Float64Array => numbers.subarray(k * n, (k + 1) * n);
     this.capacity = column(0);
     this.reportedInFlight = column(1);
@@ -102,9 +139,12 @@ export class FleetColumns {
     this.weight = column(10);
     this.ttftMs = column(11);
     this.engineWaiting = column(12);
+    this.load = column(13);
+    this.stateReason = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       this.slotOf.set((entries[i] as WorkerEntry).descriptor.workerId, i);
-      this.write(i);
+      this.#write(i);
+      this.#count(i, 1);
     }
   }
 
@@ -127,8 +167,39 @@ export class FleetColumns {
     return this.#descriptors;
   }
 
+  /** Whether every row serves `model` (a nameIdOf id) with capability `bit`: no worker is excluded for model-mismatch or cannot-serve. */
+  allServe(model: number, bit: number): boolean {
+    const n = this.entries.length;
+    return this.#byModel.get(model) === n && bit !== 0 && this.#byCapability[bitPlace(bit)] === n;
+  }
+
+  /** Rows with `stateReason` 0 in a cluster (a nameIdOf id). */
+  clearIn(cluster: number): number {
+    return this.#clear.get(cluster) ?? 0;
+  }
+
   /** Copies an entry's state into its row. */
   write(slot: number): void {
+    this.#count(slot, -1);
+    this.#write(slot);
+    this.#count(slot, 1);
+  }
+
+  /** Adds a row to the counts (`by` 1) or takes it out (-1), as it is now. */
+  #count(slot: number, by: 1 | -1): void {
+    const reason = this.stateReason[slot] as number;
+    this.stateCounts[reason] = (this.stateCounts[reason] as number) + by;
+    if (reason === 0) tally(this.#clear, this.clusters[slot] as number, by);
+    tally(this.#byModel, this.models[slot] as number, by);
+    const serves = this.serves[slot] as number;
+    for (let place = 0; place < 8; place++) if (serves & (1 << place)) this.#byCapability[place] = (this.#byCapability[place] as number) + by;
+    if ((this.flags[slot] as number) & (breakerTripped | limited)) {
+      if (by === 1) this.deferred.add(slot);
+      else this.deferred.delete(slot);
+    }
+  }
+
+  #write(slot: number): void {
     const w = this.entries[slot] as WorkerEntry;
     const { descriptor: d, load, breaker } = w;
     if (this.#descriptors[slot] !== d) {
@@ -159,5 +230,9 @@ export class FleetColumns {
     this.weight[slot] = d.weight ?? d.capacity;
     this.ttftMs[slot] = load.ttftMs ?? NaN;
     this.engineWaiting[slot] = load.engine?.waiting ?? 0;
+    const inFlight = load.inFlight + w.dispatchedSinceReport;
+    this.load[slot] = inFlight;
+    const flag = this.flags[slot] as number;
+    this.stateReason[slot] = flag & draining ? code.draining : flag & unhealthy ? code.unhealthy : inFlight >= d.capacity ? code['at-capacity'] : 0;
   }
 }
