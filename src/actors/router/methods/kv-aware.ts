@@ -13,11 +13,5 @@ import type { MethodContext, Pick } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
 import { prefixCost } from './prefix-aware.js';
 
-export const kvAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined => {
-  const { reportedInFlight, dispatched, engineWaiting, capacity } = ctx.fleet;
-  // (in-flight as the router sees it + the engine's waiting) ÷ capacity, from the columns.
-  return prefixCost(candidates, ctx, (_, k) => {
-    const slot = ctx.slots[k] as number;
-    return ((reportedInFlight[slot] as number) + (dispatched[slot] as number) + (engineWaiting[slot] as number)) / (capacity[slot] as number);
-  });
-};
+// (in-flight as the router sees it + the engine's waiting) ÷ capacity, from the columns.
+export const kvAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined => prefixCost(candidates, ctx, ctx.fleet.engineWaiting);

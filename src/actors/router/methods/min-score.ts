@@ -10,18 +10,23 @@ export function scratchScores(n: number): Float64Array {
   return scratch.subarray(0, n);
 }
 
-/** One pass keeping the lowest and how many tie at it, then the tie drawn (one random number, as a list of the tied would take). */
-export function lowestScore(candidates: readonly WorkerEntry[], score: (w: WorkerEntry, i: number) => number, random: () => number): Pick | undefined {
+/**
+ * A lowest of `scores` (one per candidate, filled by the method's own loop), ties drawn at random:
+ * one pass keeping the lowest and how many tie at it, then one random number, as a list of the tied
+ * would take. Methods score in their own loops rather than through a callback here: one call site
+ * shared by every method's closure is megamorphic, and V8 then inlines none of them.
+ */
+export function lowestOf(candidates: readonly WorkerEntry[], scores: Float64Array, random: () => number): Pick | undefined {
   const n = candidates.length;
   if (n === 0) return undefined;
-  const scores = scratchScores(n);
   let best = Infinity;
   let tied = 0;
   for (let i = 0; i < n; i++) {
-    const s = score(candidates[i] as WorkerEntry, i);
-    scores[i] = s;
-    if (s < best) [best, tied] = [s, 1];
-    else if (s === best) tied++;
+    const s = scores[i] as number;
+    if (s < best) {
+      best = s;
+      tied = 1;
+    } else if (s === best) tied++;
   }
   let draw = Math.floor(random() * tied);
   for (let i = 0; i < n; i++) {

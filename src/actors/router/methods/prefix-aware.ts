@@ -12,24 +12,30 @@
  */
 import type { MethodContext, Pick } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
-import { lowestScore } from './min-score.js';
+import { lowestOf, scratchScores } from './min-score.js';
 import { overlaps } from './overlap.js';
 
 export const defaultLoadWeight = 2;
 
-/** `load(w, k)`: the k-th candidate's load (it may read the fleet's columns at `ctx.slots[k]` rather than `w`). */
-export function prefixCost(candidates: readonly WorkerEntry[], ctx: MethodContext, load: (w: WorkerEntry, k: number) => number): Pick | undefined {
+/**
+ * The cost above for every candidate, its load (in-flight as the router sees it, plus `queued` where
+ * given: a column of the fleet) ÷ capacity, from the fleet's columns.
+ */
+export function prefixCost(candidates: readonly WorkerEntry[], ctx: MethodContext, queued?: Float64Array): Pick | undefined {
   const { shares, index } = overlaps(candidates, ctx);
   const weight = ctx.options.loadWeight ?? defaultLoadWeight;
-  const pick = lowestScore(candidates, (w, i) => 1 - (shares[i] as number) + weight * load(w, i), ctx.state.random);
+  const { reportedInFlight, dispatched, capacity } = ctx.fleet;
+  const { slots } = ctx;
+  const n = candidates.length;
+  const scores = scratchScores(n);
+  for (let k = 0; k < n; k++) {
+    const slot = slots[k] as number;
+    const inFlight = (reportedInFlight[slot] as number) + (dispatched[slot] as number) + (queued ? (queued[slot] as number) : 0);
+    scores[k] = 1 - (shares[k] as number) + weight * (inFlight / (capacity[slot] as number));
+  }
+  const pick = lowestOf(candidates, scores, ctx.state.random);
   return pick ? { ...pick, cached: shares, index } : undefined;
 }
 
-export const prefixAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined => {
-  const { reportedInFlight, dispatched, capacity } = ctx.fleet;
-  // utilization(), from the columns.
-  return prefixCost(candidates, ctx, (_, k) => {
-    const slot = ctx.slots[k] as number;
-    return ((reportedInFlight[slot] as number) + (dispatched[slot] as number)) / (capacity[slot] as number);
-  });
-};
+/** utilization(), from the columns. */
+export const prefixAware = (candidates: readonly WorkerEntry[], ctx: MethodContext): Pick | undefined => prefixCost(candidates, ctx);

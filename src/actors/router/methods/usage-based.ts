@@ -4,8 +4,13 @@
  * are already excluded (eligibility.ts).
  */
 import type { RoutingMethodFn } from '../routing-request.js';
-import { lowestScore } from './min-score.js';
+import { lowestOf, scratchScores } from './min-score.js';
 
-export const usageBased: RoutingMethodFn = (candidates, { state, fleet, slots }) =>
+export const usageBased: RoutingMethodFn = (candidates, { state, fleet, slots }) => {
+  const { tokensPerMinuteUsed } = fleet;
+  const n = candidates.length;
+  const scores = scratchScores(n);
   // usedTokensPerMinute(), from the columns.
-  lowestScore(candidates, (_, k) => fleet.tokensPerMinuteUsed[slots[k] as number] as number, state.random);
+  for (let k = 0; k < n; k++) scores[k] = tokensPerMinuteUsed[slots[k] as number] as number;
+  return lowestOf(candidates, scores, state.random);
+};
