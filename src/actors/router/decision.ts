@@ -96,10 +96,11 @@ export function decide({ request, method, options, fleet, state, now, cluster }:
   if (scored) copyScores(scored, table.scores, slotsOf, candidates.length === fleet.length);
   const winnerSlot = pick?.cached && pick.winner ? fleet.slotOf.get(pick.winner.descriptor.workerId) : undefined;
   const winnerAt = winnerSlot === undefined ? -1 : (candidateOf[winnerSlot] as number);
-  return {
-    winner: pick?.winner, candidates: table, ...(pick?.index ? { index: pick.index } : {}),
-    ...(winnerAt >= 0 ? { winnerCached: pick?.cached?.[winnerAt] as number } : {}),
-  };
+  // Set field by field: spreading optional parts into a literal goes through V8's slow object clone.
+  const decision: Decision = { winner: pick?.winner, candidates: table };
+  if (pick?.index) decision.index = pick.index;
+  if (winnerAt >= 0) decision.winnerCached = pick?.cached?.[winnerAt] as number;
+  return decision;
 }
 
 /**

@@ -16,7 +16,7 @@ export function scratchScores(n: number): Float64Array {
  * would take. Methods score in their own loops rather than through a callback here: one call site
  * shared by every method's closure is megamorphic, and V8 then inlines none of them.
  */
-export function lowestOf(candidates: readonly WorkerEntry[], scores: Float64Array, random: () => number): Pick | undefined {
+export function lowestOf(candidates: readonly WorkerEntry[], scores: Float64Array, random: () => number): (Pick & { scores: Float64Array }) | undefined {
   const n = candidates.length;
   if (n === 0) return undefined;
   let best = Infinity;

@@ -39,10 +39,11 @@ export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext)
     const events = withEvents(fleet, kv);
     const matched = kv.walk(tokenBlocks, fleet.workerIds, candidateAt, n, (k) => events[slots[k] as number] === 1);
     // Of the whole prompt: a trailing partial block is never cached.
-    const promptTokens = Math.max(request.promptTokens ?? 0, tokenBlocks.length * (request.blockSize as number));
+    const blockSize = request.blockSize as number;
+    const promptTokens = Math.max(request.promptTokens ?? 0, tokenBlocks.length * blockSize);
     for (let k = 0; k < n; k++) {
       if (events[slots[k] as number] === 1) {
-        shares[k] = ((matched[k] as number) * (request.blockSize as number)) / promptTokens;
+        shares[k] = ((matched[k] as number) * blockSize) / promptTokens;
         exact++;
       }
     }
@@ -51,7 +52,8 @@ export function overlaps(candidates: readonly WorkerEntry[], ctx: MethodContext)
   if (blocks.length > 0) {
     // Every candidate: the exact ones take the larger share (above).
     const matched = state.prefixes.walk(blocks, fleet.workerIds, candidateAt, n);
-    for (let k = 0; k < n; k++) shares[k] = Math.max(shares[k] as number, (matched[k] as number) / blocks.length);
+    const count = blocks.length;
+    for (let k = 0; k < n; k++) shares[k] = Math.max(shares[k] as number, (matched[k] as number) / count);
   }
   return { shares, index: exact > 0 ? 'kv-events' : 'approximate' };
 }

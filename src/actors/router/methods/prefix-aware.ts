@@ -34,7 +34,7 @@ export function prefixCost(candidates: readonly WorkerEntry[], ctx: MethodContex
     scores[k] = 1 - (shares[k] as number) + weight * (inFlight / (capacity[slot] as number));
   }
   const pick = lowestOf(candidates, scores, ctx.state.random);
-  return pick ? { ...pick, cached: shares, index } : undefined;
+  return pick ? { winner: pick.winner, scores: pick.scores, cached: shares, index } : undefined;
 }
 
 /** utilization(), from the columns. */
