@@ -4,26 +4,47 @@
  * The machine's load average is printed with the figures; `--runs N` repeats the whole set and
  * prints each run's 1,000-worker p99, so the spread is seen rather than one lucky run.
  *
- *   npm run bench:routing-decision [-- --decisions 5000 --runs 3]
+ * With `--baseline-root DIR` (another llmux checkout, built with `npm run build`), that build's
+ * decide() runs in the same process, alternating with this one's run by run (the order swapped
+ * each run), and a last table sets the two side by side: on a shared two-core machine the spread
+ * between runs is larger than most changes, so only figures from one run compare.
+ *
+ *   npm run bench:routing-decision [-- --decisions 5000 --runs 3 --baseline-root /tmp/old]
  */
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DecisionTiming, timeDecisionsObservingGc } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { median } from './lib/stats.js';
 
-const { values } = parseArgs({ options: { decisions: { type: 'string', default: '5000' }, runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { decisions: { type: 'string', default: '5000' }, runs: { type: 'string', default: '1' }, 'baseline-root': { type: 'string' } } });
 const decisions = Number(values.decisions);
 const runs = Number(values.runs);
 if (!Number.isInteger(decisions) || decisions < 100) throw new Error(`--decisions must be an integer >= 100, got ${values.decisions}`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+type TimeDecisions = typeof timeDecisionsObservingGc;
+const baselineRoot = values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root']);
+const baselineLib = baselineRoot === undefined ? undefined : join(baselineRoot, 'dist', 'bench', 'lib', 'decision-time.js');
+if (baselineLib !== undefined && !existsSync(baselineLib)) {
+  process.stderr.write(`--baseline-root: ${baselineLib} is missing; run \`npm run build\` in ${baselineRoot} first\n`);
+  process.exit(2);
+}
+const baseline: TimeDecisions | undefined = baselineLib === undefined ? undefined
+  : ((await import(pathToFileURL(baselineLib).href)) as { timeDecisionsObservingGc: TimeDecisions }).timeDecisionsObservingGc;
+const baselineTimings: DecisionTiming[][] = [];
 const sizes = [10, 100, 1000];
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(', ');
 const results: Array<{ loadBefore: number[]; loadAfter: number[]; timings: DecisionTiming[] }> = [];
 for (let run = 1; run <= runs; run++) {
   const loadBefore = loadavg();
   say(`run ${run}/${runs}: ${decisions} decisions per method with ${sizes.join(', ')} workers (load average ${load()}) ...`);
+  // With a baseline, the two alternate which goes first.
+  if (baseline && run % 2 === 0) baselineTimings.push(await baseline(sizes, decisions));
   const timings = await timeDecisionsObservingGc(sizes, decisions);
+  if (baseline && run % 2 === 1) baselineTimings.push(await baseline(sizes, decisions));
   results.push({ loadBefore, loadAfter: loadavg(), timings });
   const labels = [...new Set(timings.map((t) => t.method))];
   process.stdout.write(`\nrun ${run}, load average ${loadBefore.map((l) => l.toFixed(2)).join(', ')} before, ${load()} after\n`);
@@ -45,8 +66,17 @@ if (runs > 1) {
     return [m, ...at.map((t) => `${fmt(t?.p99Us ?? NaN, 0)} / ${fmt(t?.cpuP99Us ?? NaN, 0)}`), fmt(median(p99s), 1), fmt(median(cpu), 0)];
   }))}\n`);
 }
+if (baseline) {
+  const labels = [...new Set(results[0]?.timings.map((t) => t.method) ?? [])];
+  const med = (runsOf: DecisionTiming[][], m: string, key: 'p50Us' | 'p99Us'): number =>
+    median(runsOf.map((ts) => ts.find((t) => t.workers === 1000 && t.method === m)?.[key] ?? NaN));
+  const here = results.map((r) => r.timings);
+  process.stdout.write(`\n1,000 workers, the baseline (${baselineRoot}) against this build, median over ${runs} run(s) of each, µs\n`);
+  process.stdout.write(`${formatTable(['method', 'p50 baseline', 'p50 this', 'p99 baseline', 'p99 this'], labels.map((m) =>
+    [m, fmt(med(baselineTimings, m, 'p50Us'), 1), fmt(med(here, m, 'p50Us'), 1), fmt(med(baselineTimings, m, 'p99Us'), 1), fmt(med(here, m, 'p99Us'), 1)]))}\n`);
+}
 const worst = (m: string): number => Math.max(...results.map((r) => r.timings.find((t) => t.workers === 1000 && t.method === m)?.p99Us ?? NaN));
 const over = [...new Set(results[0]?.timings.map((t) => t.method) ?? [])].filter((m) => worst(m) > 50);
 say(over.length === 0 ? `every method decided within 50 µs at p99 with 1,000 workers in every run`
   : `over 50 µs at p99 with 1,000 workers in some run: ${over.map((m) => `${m} ${fmt(worst(m), 1)} µs`).join(', ')}`);
-say(`results written to ${writeResults('routing-decision', { machine: machineInfo(), decisions, runs: results })}`);
+say(`results written to ${writeResults('routing-decision', { machine: machineInfo(), decisions, runs: results, ...(baseline ? { baselineRoot, baselineRuns: baselineTimings } : {}) })}`);
