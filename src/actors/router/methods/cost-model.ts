@@ -44,12 +44,18 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   let best = 0;
   let min = Infinity;
   let max = -Infinity;
+  const { reportedInFlight, dispatched } = fleet;
+  const prefill = weight * promptBlocks;
   for (let i = 0; i < n; i++) {
     // effectiveInFlight(), from the columns.
-    const inFlight = (fleet.reportedInFlight[slots[i] as number] as number) + (fleet.dispatched[slots[i] as number] as number);
-    const logit = weight * promptBlocks * (1 - (shares[i] as number)) + inFlight * mean;
+    const slot = slots[i] as number;
+    const inFlight = (reportedInFlight[slot] as number) + (dispatched[slot] as number);
+    const logit = prefill * (1 - (shares[i] as number)) + inFlight * mean;
     logits[i] = logit;
-    if (logit < min) [min, best] = [logit, i];
+    if (logit < min) {
+      min = logit;
+      best = i;
+    }
     if (logit > max) max = logit;
   }
   const temperature = options.temperature ?? 0;

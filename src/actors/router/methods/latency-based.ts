@@ -8,6 +8,7 @@
  */
 import type { RoutingMethodFn } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
+import { scratchScores } from './min-score.js';
 
 export const latencyBased: RoutingMethodFn = (candidates, { state, fleet, slots }) => {
   const n = candidates.length;
@@ -17,7 +18,10 @@ export const latencyBased: RoutingMethodFn = (candidates, { state, fleet, slots 
   let known = 0;
   for (let k = 0; k < n; k++) {
     const t = ttftMs[slots[k] as number] as number;
-    if (!Number.isNaN(t)) [sum, known] = [sum + t, known + 1];
+    if (!Number.isNaN(t)) {
+      sum += t;
+      known++;
+    }
   }
   const fallback = known > 0 ? sum / known : 1;
   const cost = (k: number): number => {
@@ -27,7 +31,8 @@ export const latencyBased: RoutingMethodFn = (candidates, { state, fleet, slots 
   };
   const a = Math.floor(state.random() * n);
   const b = n === 1 ? a : (a + 1 + Math.floor(state.random() * (n - 1))) % n;
-  const scores = new Array<number | undefined>(n);
+  // NaN: not scored (only the two drawn are).
+  const scores = scratchScores(n).fill(NaN);
   scores[a] = cost(a);
   scores[b] = cost(b);
   return { winner: (cost(b) < cost(a) ? candidates[b] : candidates[a]) as WorkerEntry, scores };

@@ -38,12 +38,19 @@ function rendezvous(candidates: readonly WorkerEntry[], keyHash: number, fits: (
   let bestWeight = -1;
   let bestFit = -1;
   let bestFitWeight = -1;
+  const { idHash } = fleet;
   for (let i = 0; i < n; i++) {
-    const weight = mix32(k0 ^ (fleet.idHash[slots[i] as number] as number));
+    const weight = mix32(k0 ^ (idHash[slots[i] as number] as number));
     scores[i] = 1 - weight / 4294967296;
     // Ties (2^-32 likely) go to the lower worker id: candidates come in id order and only a strictly heavier weight wins.
-    if (weight > bestWeight) [best, bestWeight] = [i, weight];
-    if (weight > bestFitWeight && fits(i)) [bestFit, bestFitWeight] = [i, weight];
+    if (weight > bestWeight) {
+      best = i;
+      bestWeight = weight;
+    }
+    if (weight > bestFitWeight && fits(i)) {
+      bestFit = i;
+      bestFitWeight = weight;
+    }
   }
   const winner = candidates[bestFit >= 0 ? bestFit : best];
   return winner ? { winner, scores } : undefined;
