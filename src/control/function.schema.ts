@@ -28,6 +28,11 @@ export const routingOptionsSchema = z.object({
   /** cost-model: softmax temperature over the normalised costs; 0 (default) takes the lowest, ties to the lowest worker id. */
   temperature: z.number().min(0).max(10).optional(),
   /**
+   * cost-model: weight of the prefill blocks queued ahead on a worker (the prompt tokens sent to it
+   * since its last load report, less what its engine was expected to hold), against the request's own (default 1).
+   */
+  pendingPrefillWeight: z.number().min(0).max(100).optional(),
+  /**
    * Tokens per KV block of this model's engines (1-1024). The gateway names the prompt's blocks in
    * this size, and a worker whose KV events use another is routed on the approximate index. Without
    * it: vLLM's default 16, and the router takes the first size a worker's events carry.

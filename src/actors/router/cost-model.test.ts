@@ -47,6 +47,23 @@ describe('cost-model', () => {
     expect(chosen?.scores?.[1]).toBeLessThan(13);
   });
 
+  it('adds the prefill blocks queued ahead on a worker: the prompt tokens sent to it since its last report that it was not expected to hold', () => {
+    const table = fleet([2, 0]);
+    // w1 reported none in flight; since then one request of a 1,024-token prompt it did not hold (64 blocks to prefill).
+    table.routed('w1', 1024 + 64, 1024);
+    const pick = (options: RoutingOptions) => decide({ request: request([]), method: 'cost-model', options, fleet: table.fleet('fn'), state: newRoutingState(seededRandom(5)), now: 0 });
+    // 20 prompt blocks to prefill anywhere, 24 blocks per request in flight (no request seen yet).
+    const queued = pick({});
+    expect([...queued.candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24 + 64]);
+    expect(queued.winner?.descriptor.workerId).toBe('w0');
+    const ignored = pick({ pendingPrefillWeight: 0 });
+    expect([...ignored.candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
+    expect(ignored.winner?.descriptor.workerId).toBe('w1');
+    // The worker's next report (its in-flight count) clears what was queued.
+    table.updateInFlight('w1', 1, 0);
+    expect([...pick({}).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
+  });
+
   it('with temperature 0 breaks ties to the lowest worker id, every time', () => {
     const table = fleet([0, 0, 0, 0]);
     const state = newRoutingState(seededRandom(2));

@@ -99,6 +99,8 @@ export class FleetColumns {
   readonly engineWaiting: Float64Array;
   /** Its load as the router sees it: reported in flight plus dispatched since (effectiveInFlight). */
   readonly load: Float64Array;
+  /** Prompt tokens sent to it since its last report that its engine was expected to prefill (prefillSinceReport). */
+  readonly pendingPrefill: Float64Array;
   /**
    * What the rules that read only the row say (eligibility.ts codes): draining, unhealthy or
    * at-capacity, else 0. The breaker and the per-minute limits, which also depend on the moment or
@@ -124,7 +126,7 @@ export class FleetColumns {
     this.clusters = new Int32Array(n);
     this.serves = new Uint8Array(n);
     this.flags = new Uint8Array(n);
-    const numbers = new Float64Array(14 * n);
+    const numbers = new Float64Array(15 * n);
     const column = (k: number): Float64Array => numbers.subarray(k * n, (k + 1) * n);
     this.capacity = column(0);
     this.reportedInFlight = column(1);
@@ -140,6 +142,7 @@ export class FleetColumns {
     this.ttftMs = column(11);
     this.engineWaiting = column(12);
     this.load = column(13);
+    this.pendingPrefill = column(14);
     this.stateReason = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       this.slotOf.set((entries[i] as WorkerEntry).descriptor.workerId, i);
@@ -230,6 +233,7 @@ export class FleetColumns {
     this.weight[slot] = d.weight ?? d.capacity;
     this.ttftMs[slot] = load.ttftMs ?? NaN;
     this.engineWaiting[slot] = load.engine?.waiting ?? 0;
+    this.pendingPrefill[slot] = w.prefillSinceReport;
     const inFlight = load.inFlight + w.dispatchedSinceReport;
     this.load[slot] = inFlight;
     const flag = this.flags[slot] as number;

@@ -82,10 +82,10 @@ export class RouterRegistry {
   }
 
   /** A request this router or a peer sent to the worker: its load, its prefix, and the hit predicted for it. */
-  noteRouted(workerId: string, tokens: number, blocks: readonly number[] | undefined, predictedCached: number | undefined): void {
+  noteRouted(workerId: string, tokens: number, blocks: readonly number[] | undefined, predictedCached: number | undefined, prefillTokens = 0): void {
     const { table, state, cacheHits } = this.deps;
     if (!table.get(workerId)) return;
-    table.routed(workerId, tokens);
+    table.routed(workerId, tokens, prefillTokens);
     if (blocks?.length) state.prefixes.insert(workerId, blocks);
     if (predictedCached !== undefined) cacheHits.predicted(workerId, predictedCached);
   }

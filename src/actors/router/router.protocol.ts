@@ -19,6 +19,8 @@ export interface RoutedEvent {
   reply?: string;
   /** Prompt tokens the deciding router expected the worker's engine to find cached (cache-hits.ts). */
   predictedCached?: number;
+  /** Prompt tokens the deciding router expected the engine to prefill: the prompt less `predictedCached` (cost-model's pending prefill). */
+  prefillTokens?: number;
 }
 
 export type RouterQuery = { type: 'decisions'; requestId: string } | { type: 'workers' };
@@ -41,6 +43,7 @@ export function parseRoutedEvent(body: unknown): RoutedEvent | undefined {
   return isObject(body) && body.type === 'routed' && isString(body.routerId) && isString(body.workerId) && isFiniteNumber(body.tokens) &&
     (body.blocks === undefined || (Array.isArray(body.blocks) && body.blocks.every(isFiniteNumber))) &&
     (body.reply === undefined || isString(body.reply)) && (body.predictedCached === undefined || isFiniteNumber(body.predictedCached))
+    && (body.prefillTokens === undefined || (isFiniteNumber(body.prefillTokens) && body.prefillTokens >= 0))
     ? (body as unknown as RoutedEvent)
     : undefined;
 }

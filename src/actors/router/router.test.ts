@@ -49,7 +49,7 @@ afterEach(async () => {
 const tokens = createTokenCounter();
 afterAll(() => tokens.close());
 
-async function setup(workerCount: number, engine: () => ScriptedEngine) {
+async function setup(workerCount: number, engine: () => ScriptedEngine, descriptor: Partial<Parameters<typeof workerDescriptor>[1]> = {}) {
   const bus = new MemoryBus();
   const control = bus.connect('control');
   const catalog = new FunctionCatalog(await control.keyValue(controlBucket));
@@ -66,7 +66,7 @@ async function setup(workerCount: number, engine: () => ScriptedEngine) {
     engines.push(e);
     const w = await startWorker({
       transport: bus.connect(`w${i}`), engine: e, tokens, log: silentLogger(),
-      descriptor: workerDescriptor(`w${i}`, { engineKind: 'scripted', capacity: 4 }),
+      descriptor: workerDescriptor(`w${i}`, { engineKind: 'scripted', capacity: 4, ...descriptor }),
     });
     workers.push(w);
     stops.push(() => w.stop());
@@ -162,6 +162,19 @@ describe('router and worker over the in-memory transport', () => {
     await vi.waitFor(() => expect(frames.get(inbox)?.at(-1)).toEqual({ type: 'cancelled', requestId: 'long' }));
     expect(engines[0]?.aborted).toBe(1);
     expect(frames.get(inbox)?.some((f) => f.type === 'end')).toBe(false);
+  });
+
+  it('counts a dispatch\'s prompt tokens as prefill queued on its worker until the worker reports, and a peer router\'s too', async () => {
+    // Heartbeats a minute apart and an answer of 1,000 tokens: no report comes during the test.
+    const { router, gateway, send, engines } = await setup(1, () => new ScriptedEngine(1000, 5), { heartbeatMs: 60_000 });
+    send('p1'); // 3 prompt tokens; round-robin predicts no cache hit, so all 3 are to prefill
+    await vi.waitFor(() => expect(engines[0]?.seen.length).toBe(1));
+    expect(router.table.get('w0')?.prefillSinceReport).toBe(3);
+    gateway.publish(subjects.routed('local'), { type: 'routed', routerId: 'peer', workerId: 'w0', tokens: 50, prefillTokens: -1 });
+    gateway.publish(subjects.routed('local'), { type: 'routed', routerId: 'peer', workerId: 'w0', tokens: 50, prefillTokens: 40 });
+    // The malformed event (a negative count) is refused, the other one counted.
+    await vi.waitFor(() => expect(router.table.get('w0')?.dispatchedSinceReport).toBe(2));
+    expect(router.table.get('w0')?.prefillSinceReport).toBe(43);
   });
 
   it('drops a worker that deregisters', async () => {

@@ -240,7 +240,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }
     const workerId = winner.descriptor.workerId;
     const predictedCached = winnerCached !== undefined ? Math.round(winnerCached * request.promptTokens) : undefined;
-    registry.noteRouted(workerId, request.routing.tokens, request.routing.blocks, predictedCached);
+    const prefillTokens = Math.max(0, request.promptTokens - (predictedCached ?? 0));
+    registry.noteRouted(workerId, request.routing.tokens, request.routing.blocks, predictedCached, prefillTokens);
     record(request, context, 'dispatched', candidates, started, workerId);
     const headers = { ...message.headers, routingMethod: method };
     if (headers.hops !== undefined) headers.hops = stampHop(headers.hops, 'r.out');
@@ -248,7 +249,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     if (message.reply) dispatchedTo.set(message.reply, workerId);
     transport.publish(subjects.routed(cluster), { type: 'routed', routerId, workerId, tokens: request.routing.tokens,
       ...(request.routing.blocks ? { blocks: request.routing.blocks } : {}), ...(message.reply ? { reply: message.reply } : {}),
-      ...(predictedCached !== undefined ? { predictedCached } : {}) } satisfies RoutedEvent);
+      ...(predictedCached !== undefined ? { predictedCached } : {}), prefillTokens } satisfies RoutedEvent);
     log.debug({ ...requestLogFields(request.requestId, message.headers.traceparent), worker: workerId, method }, 'dispatched');
   };
 
@@ -290,7 +291,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
             return;
           case 'routed':
             if (msg.event.routerId === routerId) return;
-            registry.noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks, msg.event.predictedCached);
+            registry.noteRouted(msg.event.workerId, msg.event.tokens, msg.event.blocks, msg.event.predictedCached, msg.event.prefillTokens);
             if (msg.event.reply) dispatchedTo.set(msg.event.reply, msg.event.workerId);
             return;
           case 'query':

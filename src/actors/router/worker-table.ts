@@ -16,6 +16,8 @@ export interface WorkerEntry {
   readonly dispatchedSinceReport: number;
   /** Tokens (prompt + max completion) of those requests, for usage-based routing. */
   readonly tokensSinceReport: number;
+  /** Prompt tokens of those requests their routers expected the engine to prefill (not cached there): cost-model's pending prefill. */
+  readonly prefillSinceReport: number;
   readonly lastSeen: number;
   readonly breaker: CircuitBreaker;
 }
@@ -48,6 +50,7 @@ export class WorkerTable {
       existing.load = load;
       existing.dispatchedSinceReport = 0;
       existing.tokensSinceReport = 0;
+      existing.prefillSinceReport = 0;
       existing.lastSeen = now;
       const change = existing.breaker.report(load.outcomes, now);
       this.#written(existing);
@@ -55,7 +58,7 @@ export class WorkerTable {
     }
     const breaker = new CircuitBreaker(this.breakerPolicy);
     breaker.report(load.outcomes, now);
-    this.#workers.set(descriptor.workerId, { descriptor, load, dispatchedSinceReport: 0, tokensSinceReport: 0, lastSeen: now, breaker });
+    this.#workers.set(descriptor.workerId, { descriptor, load, dispatchedSinceReport: 0, tokensSinceReport: 0, prefillSinceReport: 0, lastSeen: now, breaker });
     this.#byFunction = undefined;
     return undefined;
   }
@@ -66,16 +69,18 @@ export class WorkerTable {
     if (!w) return;
     w.load = { ...w.load, inFlight };
     w.dispatchedSinceReport = 0;
+    w.prefillSinceReport = 0;
     w.lastSeen = now;
     this.#written(w);
   }
 
-  /** A request this router (or a peer) sent to the worker, with its tokens (prompt + max completion). */
-  routed(workerId: string, tokens: number): void {
+  /** A request this router (or a peer) sent to the worker, with its tokens (prompt + max completion) and the prompt tokens expected to be prefilled. */
+  routed(workerId: string, tokens: number, prefillTokens = 0): void {
     const w = this.#workers.get(workerId);
     if (!w) return;
     w.dispatchedSinceReport++;
     w.tokensSinceReport += tokens;
+    w.prefillSinceReport += prefillTokens;
     this.#written(w);
   }
 

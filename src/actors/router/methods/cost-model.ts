@@ -3,6 +3,7 @@
  *
  *   logit = overlapWeight × prompt blocks left to prefill after the cached prefix
  *         + active decode blocks
+ *         + pendingPrefillWeight × prefill blocks queued ahead on the worker
  *
  * The cached prefix comes from the engine's KV events where its worker relays them, else from the
  * approximate prefix index (overlap.ts). Active blocks are estimated as the worker's in-flight
@@ -12,6 +13,12 @@
  * Dynamo's does; and counting each request's whole prompt, as this did first, counted a shared
  * prefix once per request although the engine holds it once, so one request in flight outweighed a
  * whole cached prompt and shared prefixes were spread over every engine (docs/routing.md, the lab).
+ *
+ * The queued prefill is what the routers sent the worker since its last load report, less what they
+ * expected its engine to hold: requests that have most likely not had their first token yet, whose
+ * prefill this one would wait behind or share the engine's step budget with. Without it, requests
+ * that finish together on one engine were replaced there together, and their prefills collided again
+ * (the lab's `rag` shape: round-robin's even spread of arrivals beat every load-based method).
  *
  * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties to the first
  * candidate (the lowest worker id); above 0, a worker is drawn with probability ∝
@@ -23,6 +30,8 @@ import { scratchScores } from './min-score.js';
 import { overlaps } from './overlap.js';
 
 export const defaultOverlapWeight = 1;
+/** The weight of the prefill blocks queued ahead on the worker (measured in the routing lab: docs/routing.md). */
+export const defaultPendingPrefillWeight = 1;
 /** vLLM's default block size, when neither the model nor the request names one. */
 export const defaultKvBlockSize = 16;
 /** The weight of each new request in the mean of blocks a request brings. */
@@ -46,11 +55,13 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   let max = -Infinity;
   const { reportedInFlight, dispatched } = fleet;
   const prefill = weight * promptBlocks;
+  const { pendingPrefill } = fleet;
+  const queued = (options.pendingPrefillWeight ?? defaultPendingPrefillWeight) / blockSize;
   for (let i = 0; i < n; i++) {
     // effectiveInFlight(), from the columns.
     const slot = slots[i] as number;
     const inFlight = (reportedInFlight[slot] as number) + (dispatched[slot] as number);
-    const logit = prefill * (1 - (shares[i] as number)) + inFlight * mean;
+    const logit = prefill * (1 - (shares[i] as number)) + inFlight * mean + queued * (pendingPrefill[slot] as number);
     logits[i] = logit;
     if (logit < min) {
       min = logit;
