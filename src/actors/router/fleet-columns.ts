@@ -49,10 +49,9 @@ export const breakerTripped = 4;
 /** It has a per-minute limit (the limit columns are NaN where it has none). */
 export const limited = 8;
 
-/** The rules that are the row's alone, as their codes: what a write keeps in `stateReason`. */
 const code = exclusionCodes;
 
-/** Per capability bit (by its place, 0-7), how many rows serve it. */
+/** A capability bit's place (0-7): its index in the per-capability counts. */
 const bitPlace = (bit: number): number => 31 - Math.clz32(bit);
 
 /** Adds `by` to a count in a map of counts, dropping it at 0. */
