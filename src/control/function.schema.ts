@@ -29,7 +29,7 @@ export const routingOptionsSchema = z.object({
   temperature: z.number().min(0).max(10).optional(),
   /**
    * cost-model: weight of the prefill blocks queued ahead on a worker (the prompt tokens sent to it
-   * since its last load report, less what its engine was expected to hold), against the request's own (default 1).
+   * since its last load report, less what its engine was expected to hold), against the request's own (default 0: off).
    */
   pendingPrefillWeight: z.number().min(0).max(100).optional(),
   /**

@@ -53,15 +53,17 @@ describe('cost-model', () => {
     table.routed('w1', 1024 + 64, 1024);
     const pick = (options: RoutingOptions) => decide({ request: request([]), method: 'cost-model', options, fleet: table.fleet('fn'), state: newRoutingState(seededRandom(5)), now: 0 });
     // 20 prompt blocks to prefill anywhere, 24 blocks per request in flight (no request seen yet).
-    const queued = pick({});
+    const queued = pick({ pendingPrefillWeight: 1 });
     expect([...queued.candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24 + 64]);
     expect(queued.winner?.descriptor.workerId).toBe('w0');
-    const ignored = pick({ pendingPrefillWeight: 0 });
+    expect([...pick({ pendingPrefillWeight: 0.5 }).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24 + 32]);
+    // Off by default.
+    const ignored = pick({});
     expect([...ignored.candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
     expect(ignored.winner?.descriptor.workerId).toBe('w1');
     // The worker's next report (its in-flight count) clears what was queued.
     table.updateInFlight('w1', 1, 0);
-    expect([...pick({}).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
+    expect([...pick({ pendingPrefillWeight: 1 }).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
   });
 
   it('with temperature 0 breaks ties to the lowest worker id, every time', () => {

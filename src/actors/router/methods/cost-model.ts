@@ -18,7 +18,8 @@
  * expected its engine to hold: requests that have most likely not had their first token yet, whose
  * prefill this one would wait behind or share the engine's step budget with. Without it, requests
  * that finish together on one engine were replaced there together, and their prefills collided again
- * (the lab's `rag` shape: round-robin's even spread of arrivals beat every load-based method).
+ * (the lab's `rag` shape: round-robin's even spread of arrivals beat every load-based method). It is
+ * off by default: at saturation on a shared prefix it cost a quarter of the mean TTFT.
  *
  * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties to the first
  * candidate (the lowest worker id); above 0, a worker is drawn with probability ∝
@@ -30,8 +31,12 @@ import { scratchScores } from './min-score.js';
 import { overlaps } from './overlap.js';
 
 export const defaultOverlapWeight = 1;
-/** The weight of the prefill blocks queued ahead on the worker (measured in the routing lab: docs/routing.md). */
-export const defaultPendingPrefillWeight = 1;
+/**
+ * The weight of the prefill blocks queued ahead on the worker: off unless set. Measured in the
+ * routing lab (docs/routing.md, "2026-12-03"): weight 1 helps unique long prompts (`rag`) and costs
+ * a shared prefix at saturation, where it spreads the prompt over engines that must each prefill it.
+ */
+export const defaultPendingPrefillWeight = 0;
 /** vLLM's default block size, when neither the model nor the request names one. */
 export const defaultKvBlockSize = 16;
 /** The weight of each new request in the mean of blocks a request brings. */
