@@ -3,8 +3,9 @@
  * entries by every change the table makes. Against the plain rules: exclusionOf on each entry,
  * then the router's own cluster first. Random fleets, then random changes (heartbeats, load
  * events, dispatches, removals) with decisions among them, then a decision: the record must be
- * what the rules say. Half the fleets serve one model, so that decide() takes its path from the
- * rows the writes keep (classifyFromRows) as often as the rule chain over every worker.
+ * what the rules say. Half the fleets serve one model, so that decide() classifies from the rows
+ * the writes keep alone as often as with the request's model, capability and deployment rules over
+ * every worker on top.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

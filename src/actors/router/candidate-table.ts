@@ -21,6 +21,8 @@ const reasonCodes = [undefined, ...exclusionReasons, 'other-cluster'] as const;
 type Reason = (typeof reasonCodes)[number];
 /** The code of `other-cluster`: eligible, but set aside for the router's own cluster. */
 export const otherCluster = reasonCodes.length - 1;
+/** How many codes a decision counts workers by (its `counts`). */
+export const reasonCodeCount = reasonCodes.length;
 
 /**
  * The candidates of one decision in columns (typed arrays over one buffer, plus the descriptors)

@@ -6,7 +6,7 @@
 import type { Locality, RoutingMethod, RoutingOptions } from '../../control/function.schema.js';
 import { type CandidateRecord, CandidateTable, otherCluster } from './candidate-table.js';
 import { deployedIn, exclusionCodes } from './eligibility.js';
-import { breakerTripped, capabilityBit, draining, type FleetColumns, limited, nameIdOf, unhealthy } from './fleet-columns.js';
+import { breakerTripped, capabilityBit, type FleetColumns, limited, nameIdOf } from './fleet-columns.js';
 import type { RemoteCandidate, SpillReason } from './locality.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import { routingMethodFns } from './methods/index.js';
@@ -71,14 +71,9 @@ export interface Decision {
   winnerCached?: number;
 }
 
-/**
- * Scratch reused by every decision (decide() never yields): where each candidate sits in the
- * fleet, and per worker the request's own exclusions (failed it, not deployed) ahead of the pass,
- * which then calls nothing, so V8 keeps the columns in registers.
- */
+/** Scratch reused by every decision (decide() never yields): where each candidate sits in the fleet, and the reverse. */
 let slotsOf = new Int32Array(1024);
 let candidateOf = new Int32Array(1024);
-let excludedHere = new Uint8Array(1024);
 /** The candidates handed to the method, when not every worker is one (no method keeps them). */
 const chosenScratch: WorkerEntry[] = [];
 
@@ -126,17 +121,17 @@ function copyScores(scored: ArrayLike<number | undefined>, into: Float64Array, a
  * holds the two equal). Returns how many are eligible, and how many of them in the `home` cluster.
  */
 function classify(fleet: FleetColumns, request: RoutingRequest, now: number, home: number, table: CandidateTable): { eligible: number; local: number } {
+  const tally = classifyFromRows(fleet, request, now, home, table);
   const model = nameIdOf(request.model);
   const need = capabilityBit(request.needs ?? 'generate');
-  if (!request.deployments && fleet.allServe(model, need)) return classifyFromRows(fleet, request, now, home, table);
-  return classifyEach(fleet, request, now, home, table, model, need);
+  if (request.deployments || !fleet.allServe(model, need)) excludeUnserved(fleet, request, model, need, home, table, tally);
+  return tally;
 }
 
 /**
- * classify() when every worker serves the request's model and capability and no deployment narrows
- * them, the common case: the row-only rules as the fleet's writes keep them (fleet-columns.ts
- * `stateReason`), copied with their counts, then only the rows whose breaker or per-minute limit
- * the moment and the request decide, and the workers that already failed this request.
+ * The row-only rules as the fleet's writes keep them (fleet-columns.ts `stateReason`), copied with
+ * their counts, then only the rows whose breaker or per-minute limit the moment and the request
+ * decide, and the workers that already failed this request.
  */
 function classifyFromRows(fleet: FleetColumns, request: RoutingRequest, now: number, home: number, table: CandidateTable): { eligible: number; local: number } {
   const { inFlight, scores, reasons, counts } = table;
@@ -164,6 +159,22 @@ function classifyFromRows(fleet: FleetColumns, request: RoutingRequest, now: num
   return tally;
 }
 
+/**
+ * The three rules ahead of every other, which the rows cannot keep because they read the request:
+ * another model, an engine that cannot do what it asks, a version its deployments leave out. A pass
+ * over every worker, only for a fleet of mixed models or capabilities, or a request with deployments.
+ */
+function excludeUnserved(fleet: FleetColumns, request: RoutingRequest, model: number, need: number, home: number, table: CandidateTable,
+  tally: { eligible: number; local: number }): void {
+  const { models, serves, descriptors, clusters } = fleet;
+  const { deployments } = request;
+  for (let i = 0; i < fleet.length; i++) {
+    const reason = models[i] !== model ? code['model-mismatch'] : ((serves[i] as number) & need) === 0 ? code['cannot-serve']
+      : deployments && !deployedIn(descriptors[i] as WorkerDescriptor, deployments) ? code['not-deployed'] : 0;
+    if (reason !== 0) exclude(table, clusters, i, reason, home, tally);
+  }
+}
+
 /** Gives a worker an exclusion reason in place of the one it had, keeping the counts. */
 function exclude(table: CandidateTable, clusters: Int32Array, slot: number, reason: number, home: number, tally: { eligible: number; local: number }): void {
   const { reasons, counts } = table;
@@ -175,54 +186,6 @@ function exclude(table: CandidateTable, clusters: Int32Array, slot: number, reas
     tally.eligible--;
     if (clusters[slot] === home) tally.local--;
   }
-}
-
-/** classify() by the whole rule chain for every worker: a fleet of mixed models or capabilities, or a request its deployments narrow. */
-function classifyEach(fleet: FleetColumns, request: RoutingRequest, now: number, home: number, table: CandidateTable, model: number, need: number): { eligible: number; local: number } {
-  const n = fleet.length;
-  const { inFlight, scores, reasons, counts } = table;
-  const { descriptors, models, serves, clusters, flags, capacity, reportedInFlight, dispatched, breakerOpenedAt, breakerCooldownMs } = fleet;
-  const { tokensPerMinuteUsed, tokensPerMinuteLimit, requestsPerMinuteReported, requestsPerMinuteLimit } = fleet;
-  if (excludedHere.length < n) excludedHere = new Uint8Array(Math.max(n, 2 * excludedHere.length));
-  const here = excludedHere;
-  for (const id of request.exclude) {
-    const slot = fleet.slotOf.get(id);
-    if (slot !== undefined) here[slot] = code['failed-this-request'];
-  }
-  const { deployments, tokens } = request;
-  if (deployments) {
-    for (let i = 0; i < n; i++) if (!deployedIn(descriptors[i] as WorkerDescriptor, deployments)) here[i] = code['not-deployed'];
-  }
-  scores.fill(NaN);
-  let eligible = 0;
-  let local = 0;
-  for (let i = 0; i < n; i++) {
-    const load = (reportedInFlight[i] as number) + (dispatched[i] as number);
-    const flag = flags[i] as number;
-    let reason = 0;
-    if (models[i] !== model) reason = code['model-mismatch'];
-    else if (((serves[i] as number) & need) === 0) reason = code['cannot-serve'];
-    else if (here[i] !== 0) reason = here[i] as number;
-    else if (flag & draining) reason = code.draining;
-    else if (flag & unhealthy) reason = code.unhealthy;
-    else if (flag & breakerTripped && (now - (breakerOpenedAt[i] as number) < (breakerCooldownMs[i] as number) || load > 0)) reason = code['circuit-open'];
-    else if (load >= (capacity[i] as number)) reason = code['at-capacity'];
-    else if (flag & limited && ((tokensPerMinuteUsed[i] as number) + tokens > (tokensPerMinuteLimit[i] as number)
-      || (requestsPerMinuteReported[i] as number) + (dispatched[i] as number) + 1 > (requestsPerMinuteLimit[i] as number))) reason = code['over-limit'];
-    inFlight[i] = load;
-    reasons[i] = reason;
-    counts[reason] = (counts[reason] as number) + 1;
-    if (reason === 0) {
-      eligible++;
-      if (clusters[i] === home) local++;
-    }
-  }
-  if (deployments) here.fill(0, 0, n);
-  for (const id of request.exclude) {
-    const slot = fleet.slotOf.get(id);
-    if (slot !== undefined) here[slot] = 0;
-  }
-  return { eligible, local };
 }
 
 /**

@@ -13,6 +13,3 @@ export type ExclusionReason = (typeof exclusionReasons)[number];
 export const exclusionCodes = {
   'model-mismatch': 1, 'cannot-serve': 2, 'not-deployed': 3, 'failed-this-request': 4, draining: 5, unhealthy: 6, 'circuit-open': 7, 'at-capacity': 8, 'over-limit': 9,
 } as const satisfies Record<ExclusionReason, number>;
-
-/** A decision's reason codes: eligible (0), each exclusion, and `other-cluster` (eligible, but the router's own cluster had one) last. */
-export const reasonCodeCount = exclusionReasons.length + 2;

@@ -13,7 +13,8 @@
  * running the rule chain over every worker (decision.ts).
  */
 import type { EngineCapability } from '../../engine-adapters/adapter.js';
-import { exclusionCodes, reasonCodeCount } from './exclusion-codes.js';
+import { reasonCodeCount } from './candidate-table.js';
+import { exclusionCodes } from './exclusion-codes.js';
 import { hash53 } from './hash.js';
 import type { WorkerDescriptor } from './registry.protocol.js';
 import type { WorkerEntry } from './worker-table.js';

@@ -58,15 +58,13 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   let best = 0;
   let min = Infinity;
   let max = -Infinity;
-  const { reportedInFlight, dispatched } = fleet;
+  const { load, pendingPrefill } = fleet;
   const prefill = weight * promptBlocks;
-  const { pendingPrefill } = fleet;
   const queued = (options.pendingPrefillWeight ?? defaultPendingPrefillWeight) / blockSize;
   for (let i = 0; i < n; i++) {
     // effectiveInFlight(), from the columns.
     const slot = slots[i] as number;
-    const inFlight = (reportedInFlight[slot] as number) + (dispatched[slot] as number);
-    const logit = prefill * (1 - (shares[i] as number)) + inFlight * mean + queued * (pendingPrefill[slot] as number);
+    const logit = prefill * (1 - (shares[i] as number)) + (load[slot] as number) * mean + queued * (pendingPrefill[slot] as number);
     logits[i] = logit;
     if (logit < min) {
       min = logit;

@@ -13,7 +13,7 @@ import { scratchScores } from './min-score.js';
 export const latencyBased: RoutingMethodFn = (candidates, { state, fleet, slots }) => {
   const n = candidates.length;
   if (n === 0) return undefined;
-  const { ttftMs, reportedInFlight, dispatched } = fleet;
+  const { ttftMs, load } = fleet;
   let sum = 0;
   let known = 0;
   for (let k = 0; k < n; k++) {
@@ -27,7 +27,7 @@ export const latencyBased: RoutingMethodFn = (candidates, { state, fleet, slots 
   const cost = (k: number): number => {
     const slot = slots[k] as number;
     const t = ttftMs[slot] as number;
-    return (Number.isNaN(t) ? fallback : t) * ((reportedInFlight[slot] as number) + (dispatched[slot] as number) + 1);
+    return (Number.isNaN(t) ? fallback : t) * ((load[slot] as number) + 1);
   };
   const a = Math.floor(state.random() * n);
   const b = n === 1 ? a : (a + 1 + Math.floor(state.random() * (n - 1))) % n;

@@ -18,19 +18,19 @@ import { overlaps } from './overlap.js';
 export const defaultLoadWeight = 2;
 
 /**
- * The cost above for every candidate, its load (in-flight as the router sees it, plus `queued` where
+ * The cost above for every candidate, its load (in-flight as the router sees it, plus `waiting` where
  * given: a column of the fleet) ÷ capacity, from the fleet's columns.
  */
-export function prefixCost(candidates: readonly WorkerEntry[], ctx: MethodContext, queued?: Float64Array): Pick | undefined {
+export function prefixCost(candidates: readonly WorkerEntry[], ctx: MethodContext, waiting?: Float64Array): Pick | undefined {
   const { shares, index } = overlaps(candidates, ctx);
   const weight = ctx.options.loadWeight ?? defaultLoadWeight;
-  const { reportedInFlight, dispatched, capacity } = ctx.fleet;
+  const { load, capacity } = ctx.fleet;
   const { slots } = ctx;
   const n = candidates.length;
   const scores = scratchScores(n);
   for (let k = 0; k < n; k++) {
     const slot = slots[k] as number;
-    const inFlight = (reportedInFlight[slot] as number) + (dispatched[slot] as number) + (queued ? (queued[slot] as number) : 0);
+    const inFlight = (load[slot] as number) + (waiting ? (waiting[slot] as number) : 0);
     scores[k] = 1 - (shares[k] as number) + weight * (inFlight / (capacity[slot] as number));
   }
   const pick = lowestOf(candidates, scores, ctx.state.random);

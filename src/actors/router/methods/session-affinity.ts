@@ -89,7 +89,7 @@ export const sessionAffinity: RoutingMethodFn = (candidates, ctx): Pick | undefi
   const n = candidates.length;
   if (n === 0) return undefined;
   const { fleet, slots } = ctx;
-  const inFlight = (k: number): number => (fleet.reportedInFlight[slots[k] as number] as number) + (fleet.dispatched[slots[k] as number] as number);
+  const inFlight = (k: number): number => fleet.load[slots[k] as number] as number;
   const keyHash = hash53(ctx.request.key ?? ctx.request.requestId);
   // The most in-flight requests a worker may hold, this one included, under the bound.
   let total = 0;
