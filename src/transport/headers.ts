@@ -4,6 +4,7 @@ export const headerNames = {
   deadline: 'llmux-deadline',
   traceparent: 'traceparent',
   routingMethod: 'llmux-routing-method',
+  prefillTokens: 'llmux-prefill-tokens',
   /** Hop timestamps of a timed request (bench:latency only; src/observability/hop-timing.ts). */
   hops: 'llmux-hops',
 } as const;

@@ -15,6 +15,8 @@ export interface MessageHeaders {
   traceparent?: string;
   /** Set by the router on a forwarded request: the routing method that chose the worker. */
   routingMethod?: string;
+  /** Set by the router on a forwarded request: the prompt tokens it expects the engine to prefill (not cached there). */
+  prefillTokens?: number;
   /** Hop timestamps, only on a timed request (src/observability/hop-timing.ts). */
   hops?: string;
 }

@@ -99,7 +99,7 @@ export class FleetColumns {
   readonly engineWaiting: Float64Array;
   /** Its load as the router sees it: reported in flight plus dispatched since (effectiveInFlight). */
   readonly load: Float64Array;
-  /** Prompt tokens sent to it since its last report that its engine was expected to prefill (prefillSinceReport). */
+  /** Prompt tokens queued for prefill on its engine: what its last report said was still waiting for output, plus what was sent since (prefillSinceReport). */
   readonly pendingPrefill: Float64Array;
   /**
    * What the rules that read only the row say (eligibility.ts codes): draining, unhealthy or
@@ -233,7 +233,7 @@ export class FleetColumns {
     this.weight[slot] = d.weight ?? d.capacity;
     this.ttftMs[slot] = load.ttftMs ?? NaN;
     this.engineWaiting[slot] = load.engine?.waiting ?? 0;
-    this.pendingPrefill[slot] = w.prefillSinceReport;
+    this.pendingPrefill[slot] = (load.prefilling ?? 0) + w.prefillSinceReport;
     const inFlight = load.inFlight + w.dispatchedSinceReport;
     this.load[slot] = inFlight;
     const flag = this.flags[slot] as number;

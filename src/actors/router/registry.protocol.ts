@@ -56,17 +56,24 @@ export interface WorkerLoad {
    * lease lapsed (it died or was cut off); `stalled`, the engine went silent mid-answer.
    */
   aborts?: { orphaned: number; stalled: number };
+  /**
+   * Prompt tokens still to be prefilled by the requests in flight that have had no output yet, as
+   * their routers predicted them (the `prefillTokens` header): the prefill queued on the engine,
+   * which cost-model weighs. Absent from workers older than the field.
+   */
+  prefilling?: number;
 }
 
 export type RegistryEvent =
   | { type: 'register'; worker: WorkerDescriptor; load: WorkerLoad }
   | { type: 'heartbeat'; worker: WorkerDescriptor; load: WorkerLoad }
   /**
-   * Between heartbeats, after requests finish (one per event-loop turn, however many finished in it):
-   * the in-flight count alone, so routers see completions at once instead of counting every dispatch
-   * until the next heartbeat. About one small message per request, to the routers only.
+   * Between heartbeats, after requests finish or have their first output (one per event-loop turn,
+   * however many changed in it): the in-flight count and the prefill still queued, so routers see
+   * completions and finished prefills at once instead of counting every dispatch until the next
+   * heartbeat. About two small messages per request, to the routers only.
    */
-  | { type: 'load'; workerId: string; inFlight: number }
+  | { type: 'load'; workerId: string; inFlight: number; prefilling?: number }
   | { type: 'deregister'; workerId: string; reason: string };
 
 
@@ -106,8 +113,12 @@ function isLoad(v: unknown): v is WorkerLoad {
     isObject(v.outcomes) && isFiniteNumber(v.outcomes.ok) && isFiniteNumber(v.outcomes.failed) && optionalNumber(v.ttftMs) &&
     isObject(v.usage) && isFiniteNumber(v.usage.tokensPerMinute) && isFiniteNumber(v.usage.requestsPerMinute) &&
     (v.engine === undefined || isEngineLoad(v.engine)) &&
-    (v.aborts === undefined || (isObject(v.aborts) && isFiniteNumber(v.aborts.orphaned) && isFiniteNumber(v.aborts.stalled)));
+    (v.aborts === undefined || (isObject(v.aborts) && isFiniteNumber(v.aborts.orphaned) && isFiniteNumber(v.aborts.stalled))) &&
+    (v.prefilling === undefined || isTokenCount(v.prefilling));
 }
+
+/** Prompt tokens a worker may claim to have queued: a whole number, at most 10⁹ (a lying worker cannot make one router's sums overflow). */
+const isTokenCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1e9;
 
 /** The worker an event speaks for: a router accepts it only on that worker's own subject. */
 export function eventWorkerId(event: RegistryEvent): string {
@@ -121,7 +132,8 @@ export function parseRegistryEvent(body: unknown): RegistryEvent | undefined {
     case 'heartbeat':
       return isDescriptor(body.worker) && isLoad(body.load) ? (body as unknown as RegistryEvent) : undefined;
     case 'load':
-      return isString(body.workerId) && isFiniteNumber(body.inFlight) ? { type: 'load', workerId: body.workerId, inFlight: body.inFlight } : undefined;
+      if (!isString(body.workerId) || !isFiniteNumber(body.inFlight) || (body.prefilling !== undefined && !isTokenCount(body.prefilling))) return undefined;
+      return { type: 'load', workerId: body.workerId, inFlight: body.inFlight, ...(body.prefilling !== undefined ? { prefilling: body.prefilling } : {}) };
     case 'deregister':
       return isString(body.workerId) && isString(body.reason) ? (body as unknown as RegistryEvent) : undefined;
     default:

@@ -40,7 +40,7 @@ export class RouterRegistry {
   onEvent(e: RegistryEvent): void {
     const { table, log, now } = this.deps;
     if (e.type === 'load') {
-      table.updateInFlight(e.workerId, e.inFlight, now());
+      table.updateInFlight(e.workerId, e.inFlight, now(), e.prefilling);
       return;
     }
     if (e.type === 'deregister') {

@@ -41,6 +41,33 @@ class ScriptedEngine implements EngineAdapter {
   async close() {}
 }
 
+/**
+ * An engine whose answers wait for their gates: the n-th request's first token comes when `open(n)`
+ * is called, and its end only when it is aborted, so its run stays in flight.
+ */
+class GatedEngine extends ScriptedEngine {
+  readonly #gates: Array<() => void> = [];
+  readonly #opened = new Set<number>();
+  override async *stream(request: EngineRequest, signal: AbortSignal): AsyncIterable<EngineEvent[]> {
+    const n = this.seen.length;
+    this.seen.push(request);
+    await new Promise<void>((resolve) => {
+      if (this.#opened.has(n)) return resolve();
+      this.#gates[n] = resolve;
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    if (signal.aborted) throw new Error('aborted');
+    yield [{ type: 'delta', delta: { index: 0, text: 't0' } }];
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    throw new Error('aborted');
+  }
+
+  open(n: number): void {
+    this.#opened.add(n);
+    this.#gates[n]?.();
+  }
+}
+
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
@@ -164,17 +191,33 @@ describe('router and worker over the in-memory transport', () => {
     expect(frames.get(inbox)?.some((f) => f.type === 'end')).toBe(false);
   });
 
-  it('counts a dispatch\'s prompt tokens as prefill queued on its worker until the worker reports, and a peer router\'s too', async () => {
-    // Heartbeats a minute apart and an answer of 1,000 tokens: no report comes during the test.
-    const { router, gateway, send, engines } = await setup(1, () => new ScriptedEngine(1000, 5), { heartbeatMs: 60_000 });
+  it('counts a dispatch\'s prompt tokens as prefill queued on its worker until the engine\'s first output, and a peer router\'s too', async () => {
+    // Heartbeats a minute apart: only the worker's load events report. No answer ends during the test.
+    const gated: GatedEngine[] = [];
+    const { router, gateway, send } = await setup(1, () => {
+      const engine = new GatedEngine(1);
+      gated.push(engine);
+      return engine;
+    }, { heartbeatMs: 60_000 });
+    const engine = gated[0] as GatedEngine;
+    const queued = (): number => router.table.fleet('fn').pendingPrefill[0] as number;
     send('p1'); // 3 prompt tokens; round-robin predicts no cache hit, so all 3 are to prefill
-    await vi.waitFor(() => expect(engines[0]?.seen.length).toBe(1));
-    expect(router.table.get('w0')?.prefillSinceReport).toBe(3);
+    send('p2');
+    await vi.waitFor(() => expect(engine.seen.length).toBe(2));
+    expect(router.table.get('w0')?.prefillSinceReport).toBe(6);
     gateway.publish(subjects.routed('local'), { type: 'routed', routerId: 'peer', workerId: 'w0', tokens: 50, prefillTokens: -1 });
     gateway.publish(subjects.routed('local'), { type: 'routed', routerId: 'peer', workerId: 'w0', tokens: 50, prefillTokens: 40 });
     // The malformed event (a negative count) is refused, the other one counted.
-    await vi.waitFor(() => expect(router.table.get('w0')?.dispatchedSinceReport).toBe(2));
-    expect(router.table.get('w0')?.prefillSinceReport).toBe(43);
+    await vi.waitFor(() => expect(router.table.get('w0')?.dispatchedSinceReport).toBe(3));
+    expect(queued()).toBe(46);
+    // p1's first output: the worker's load event says p2's 3 tokens are still to prefill, and replaces the router's own count.
+    engine.open(0);
+    await vi.waitFor(() => expect(router.table.get('w0')?.load.prefilling).toBe(3));
+    expect(router.table.get('w0')?.prefillSinceReport).toBe(0);
+    expect(queued()).toBe(3);
+    engine.open(1);
+    await vi.waitFor(() => expect(queued()).toBe(0));
+    expect(router.table.get('w0')?.load.prefilling).toBe(0);
   });
 
   it('drops a worker that deregisters', async () => {

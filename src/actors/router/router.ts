@@ -243,7 +243,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     const prefillTokens = Math.max(0, request.promptTokens - (predictedCached ?? 0));
     registry.noteRouted(workerId, request.routing.tokens, request.routing.blocks, predictedCached, prefillTokens);
     record(request, context, 'dispatched', candidates, started, workerId);
-    const headers = { ...message.headers, routingMethod: method };
+    const headers = { ...message.headers, routingMethod: method, prefillTokens };
     if (headers.hops !== undefined) headers.hops = stampHop(headers.hops, 'r.out');
     transport.forward(subjects.workerInfer(workerId), { ...message, headers });
     if (message.reply) dispatchedTo.set(message.reply, workerId);

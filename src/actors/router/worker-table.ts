@@ -16,7 +16,7 @@ export interface WorkerEntry {
   readonly dispatchedSinceReport: number;
   /** Tokens (prompt + max completion) of those requests, for usage-based routing. */
   readonly tokensSinceReport: number;
-  /** Prompt tokens of those requests their routers expected the engine to prefill (not cached there): cost-model's pending prefill. */
+  /** Prompt tokens of those requests their routers expected the engine to prefill (not cached there); with the report's `prefilling`, cost-model's queued prefill. */
   readonly prefillSinceReport: number;
   readonly lastSeen: number;
   readonly breaker: CircuitBreaker;
@@ -63,11 +63,14 @@ export class WorkerTable {
     return undefined;
   }
 
-  /** A load event: the worker's in-flight count now (what was routed to it before is in it, or finished). */
-  updateInFlight(workerId: string, inFlight: number, now: number): void {
+  /**
+   * A load event: the worker's in-flight count now (what was routed to it before is in it, or
+   * finished), and the prefill its requests without output still queue, when it reports that.
+   */
+  updateInFlight(workerId: string, inFlight: number, now: number, prefilling?: number): void {
     const w = this.#workers.get(workerId);
     if (!w) return;
-    w.load = { ...w.load, inFlight };
+    w.load = prefilling === undefined ? { ...w.load, inFlight } : { ...w.load, inFlight, prefilling };
     w.dispatchedSinceReport = 0;
     w.prefillSinceReport = 0;
     w.lastSeen = now;

@@ -38,6 +38,8 @@ export interface EngineCallOptions {
   onStall: () => void;
   /** The request's run is over; the actor hears `finished` right after. */
   onRunOver: (reply: string) => void;
+  /** The engine's first output for a request its router expected a prefill of (held.prefill was above 0; it is 0 now). */
+  onPrefilled: () => void;
 }
 
 /** Runs one held request's engine call to its end, telling `self` its first token and `finished`. */
@@ -147,6 +149,10 @@ export function createEngineCall(options: EngineCallOptions): EngineCall {
         meter?.chunk();
         if (firstOutput && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
         firstOutput = false;
+        if (held.prefill > 0) {
+          held.prefill = 0;
+          options.onPrefilled();
+        }
         if (request.stream) watchStall();
         if (request.stream) {
           // Every read of this turn in one frame, sent with every other request's frames of the turn.

@@ -28,6 +28,8 @@ export interface Held {
   /** The `accepted` frame while it waits to share a flush with the answer's first frame (`acceptHoldMs`). */
   accepted?: ReplyFrame;
   acceptTimer?: NodeJS.Timeout;
+  /** Prompt tokens its router expected the engine to prefill (the `prefillTokens` header), until the first output: then 0. */
+  prefill: number;
 }
 
 /**

@@ -102,13 +102,19 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   /** A load event went out this event-loop turn; `loadDirty`: requests finished after it, for one more at the turn's end. */
   let loadSentThisTurn = false;
   let loadDirty = false;
-  const publishLoad = (): void => publishRegistry({ type: 'load', workerId: descriptor.workerId, inFlight: inFlight.size - finishing.size });
+  /** Prompt tokens the requests in flight without output yet still queue for prefill (WorkerLoad.prefilling). */
+  const prefilling = (): number => {
+    let tokens = 0;
+    for (const [reply, held] of inFlight) if (held.prefill > 0 && !finishing.has(reply)) tokens += held.prefill;
+    return tokens;
+  };
+  const publishLoad = (): void => publishRegistry({ type: 'load', workerId: descriptor.workerId, inFlight: inFlight.size - finishing.size, prefilling: prefilling() });
   /**
-   * After a request finishes: its load event goes at once, in the same NATS flush as the request's
-   * last frame (no socket write of its own); the requests that finish later in the same turn share
-   * one more event at the turn's end, so a busy turn sends two, not one per request.
+   * After a request finishes or has its first output: its load event goes at once, in the same NATS
+   * flush as the request's frame (no socket write of its own); the changes later in the same turn
+   * share one more event at the turn's end, so a busy turn sends two, not one per request.
    */
-  const announceFinish = (): void => {
+  const announceChange = (): void => {
     if (loadSentThisTurn) {
       loadDirty = true;
       return;
@@ -137,7 +143,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const frames = createReplyFrames(transport, descriptor.workerId, inFlight, log, () => void stats.orphanedAborts++);
   const { answer, sendAccepted } = frames;
   const load = (): WorkerLoad => ({
-    inFlight: inFlight.size, state, healthy: probe.healthy, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()),
+    inFlight: inFlight.size, state, healthy: probe.healthy, outcomes: { ...outcomes }, usage: usage.perMinute(Date.now()), prefilling: prefilling(),
     ...(ttft.value !== undefined ? { ttftMs: Math.round(ttft.value * 10) / 10 } : {}),
     ...(probe.engineLoad ? { engine: probe.engineLoad } : {}),
     aborts: { orphaned: stats.orphanedAborts, stalled: stats.engineStalls },
@@ -148,8 +154,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     onStall: () => void stats.engineStalls++,
     onRunOver: (reply) => {
       finishing.add(reply);
-      announceFinish();
+      announceChange();
     },
+    onPrefilled: announceChange,
   });
   const tick = createKeepaliveTick({
     inFlight, workerId: descriptor.workerId, keepaliveMs, leaseTimeoutMs, frames, log,
@@ -176,7 +183,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
             return;
           }
           const now = Date.now();
-          const held: Held = { controller: new AbortController(), lastSent: now, lastLease: now, seq: 0, streamed: [], paused: undefined };
+          const held: Held = { controller: new AbortController(), lastSent: now, lastLease: now, seq: 0, streamed: [], paused: undefined, prefill: headers.prefillTokens ?? 0 };
           // Keyed by reply subject: unique per dispatch attempt, whatever request id the client chose.
           inFlight.set(reply, held);
           held.accepted = { type: 'accepted', requestId: request.requestId, workerId: descriptor.workerId,

@@ -104,6 +104,7 @@ function toNatsHeaders(h: MessageHeaders | undefined): MsgHdrs | undefined {
   if (h.deadline !== undefined) set(headerNames.deadline, String(h.deadline));
   if (h.traceparent !== undefined) set(headerNames.traceparent, h.traceparent);
   if (h.routingMethod !== undefined) set(headerNames.routingMethod, h.routingMethod);
+  if (h.prefillTokens !== undefined) set(headerNames.prefillTokens, String(h.prefillTokens));
   if (h.hops !== undefined) set(headerNames.hops, h.hops);
   return out;
 }
@@ -119,6 +120,9 @@ function fromNatsHeaders(h: MsgHdrs | undefined): MessageHeaders {
   if (traceparent) out.traceparent = traceparent;
   const routingMethod = h.get(headerNames.routingMethod);
   if (routingMethod) out.routingMethod = routingMethod;
+  const prefillTokens = h.get(headerNames.prefillTokens);
+  // A whole number of tokens, at most 10⁹; anything else is left out.
+  if (/^\d{1,10}$/.test(prefillTokens) && Number(prefillTokens) <= 1e9) out.prefillTokens = Number(prefillTokens);
   const hops = h.get(headerNames.hops);
   if (hops) out.hops = hops;
   return out;
