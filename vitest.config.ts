@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'props/**/*.test.ts', 'chaos/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'props/**/*.test.ts', 'chaos/**/*.test.ts', 'bench/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,

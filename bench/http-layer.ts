@@ -24,8 +24,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Client } from 'undici';
+import { benchArgs } from './lib/cli-args.js';
 import { alternatingOrder, type LoadResult, runLoad } from './lib/load.js';
 import { fmt, fmtRatio, formatMarkdownTable, formatTable, machineInfo, progress, writeResults } from './lib/report.js';
 import { median, summarize, type Summary } from './lib/stats.js';
@@ -378,18 +378,19 @@ interface CaseResult {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      'json-requests': { type: 'string', default: '20000' },
-      'sse-requests': { type: 'string', default: '6000' },
-      warmup: { type: 'string', default: '0.5' },
-      concurrency: { type: 'string', default: '32' },
-      rounds: { type: 'string', default: '6' },
-      'max-seconds': { type: 'string', default: '50' },
-      markdown: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = benchArgs('bench:http-layer', 'Which HTTP layer for the gateway: node:http or fastify 5? Each '
+    + "serves POST /v1/chat/completions from its own child process doing the gateway's work in miniature (a ~1 KB JSON request "
+    + 'in; a ~600 B JSON completion or 16 SSE events out); both are checked to answer alike, then driven with the same closed-loop '
+    + 'load, alternating which goes first each round. Reports req/s, p50/p99 latency, server CPU per request and fastify / node:http '
+    + 'ratios as a table on stdout and JSON in bench/results/; progress on stderr.', {
+    'json-requests': { type: 'string', default: '20000', help: 'JSON requests per server and round' },
+    'sse-requests': { type: 'string', default: '6000', help: 'SSE (streamed) requests per server and round' },
+    warmup: { type: 'string', default: '0.5', help: "warm-up as a fraction of a round's requests (0 to 10), run once per server and case" },
+    concurrency: { type: 'string', default: '32', help: 'requests in flight at once' },
+    rounds: { type: 'string', default: '6', help: 'rounds per case, the servers alternating which goes first' },
+    'max-seconds': { type: 'string', default: '50', help: 'time budget of the whole run, s: once spent, no case starts another round (each runs at least one)' },
+    markdown: { type: 'boolean', default: false, help: 'the table also as GitHub markdown on stdout' },
+  }, { allowPositionals: true, usage: ['node dist/bench/http-layer.js serve node-http|fastify   (one server alone, prints its URL)'] });
   if (positionals[0] === 'serve') return runServer(positionals[1] ?? '');
 
   const jsonRequests = Number(values['json-requests']);

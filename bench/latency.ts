@@ -8,25 +8,23 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/cli-args.js';
 import { readProfile, summarizeProfile } from './lib/latency-profile.js';
 import { type LatencyReport, runLatencyBench } from './lib/latency-run.js';
 import type { Pct } from './lib/latency-hops.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
-const { values } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '200' },
-    seconds: { type: 'string', default: '20' },
-    'warmup-seconds': { type: 'string', default: '3' },
-    streaming: { type: 'boolean', default: false },
-    tokens: { type: 'string', default: '16' },
-    'cpu-prof-dir': { type: 'string' },
-    /** llmux up --threads N. */
-    threads: { type: 'string', default: '1' },
-    /** The report as JSON on stdout instead of the tables. */
-    json: { type: 'boolean', default: false },
-  },
+const { values } = benchArgs('bench:latency', 'Latency at a fixed rate, not at saturation: the same requests straight to one '
+  + 'engine simulator (zero delays, its own process) and through `llmux up`, interleaved in one run; p50/p90/p99 of each, '
+  + 'what llmux adds, and that addition split by hop (hop timing on in the llmux process). Prints tables and writes JSON to bench/results/.', {
+  rate: { type: 'string', default: '200', help: 'requests per second to each of direct and llmux' },
+  seconds: { type: 'string', default: '20', help: 'seconds measured' },
+  'warmup-seconds': { type: 'string', default: '3', help: 'seconds of warm-up at the same rate first (0: none)' },
+  streaming: { type: 'boolean', default: false, help: 'streamed requests instead of non-streamed ones' },
+  tokens: { type: 'string', default: '16', help: 'max_tokens of every request' },
+  'cpu-prof-dir': { type: 'string', help: '`llmux up` runs with --cpu-prof and writes its profile into this directory (unset: no profile)' },
+  threads: { type: 'string', default: '1', help: '`llmux up --threads N` (1: every role on the main thread)' },
+  json: { type: 'boolean', default: false, help: 'the report as JSON on stdout instead of the tables' },
 });
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');

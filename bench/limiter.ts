@@ -8,17 +8,22 @@
  *
  *   npm run bench:limiter [-- --requests 20000 --concurrency 64]
  */
-import { parseArgs } from 'node:util';
 import { LimiterClient } from '../src/actors/gateway/limiter-client.js';
 import { startLimiter } from '../src/actors/limiter/limiter.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { type BucketRef, LimiterState } from '../src/policy/limiter-state.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { startNatsServer } from '../src/transport/nats/nats-server-process.js';
+import { benchArgs } from './lib/cli-args.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { percentile } from './lib/stats.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '64' } } });
+const { values } = benchArgs('bench:limiter', 'The limiter actor (one process holds every limit; a reservation is one NATS round trip '
+  + 'through a real nats-server on loopback) measured for round trip and throughput, one at a time and concurrently, against '
+  + 'a reservation in process (what a quota-lease-holding gateway would spend instead). Prints a table and writes JSON to bench/results/.', {
+  requests: { type: 'string', default: '20000', help: 'reservations (3 limits each) per measurement, concurrent and in process; the one-at-a-time run takes at most 5,000' },
+  concurrency: { type: 'string', default: '64', help: 'reservations in flight at once in the concurrent run (and the 2,000-reservation warm-up)' },
+});
 const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const buckets: BucketRef[] = [

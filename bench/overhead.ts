@@ -15,25 +15,23 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/cli-args.js';
 import { cpuMs, childrenNamed } from './lib/latency-cpu.js';
 import { type LoadOptions, type LoadResult, runLoad } from './lib/load.js';
 import { launch, launchWith } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
-const { values } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '32' },
-    rounds: { type: 'string', default: '2' },
-    'max-tokens': { type: 'string', default: '16' },
-    /** Only the cases whose name contains this. */
-    only: { type: 'string', default: '' },
-    /** A CPU profile of every `llmux up` (main thread and worker threads) into this directory. */
-    'cpu-prof-dir': { type: 'string' },
-    /** More environment for the traced stack only, `NAME=value`, repeatable (e.g. OTEL_TRACES_SAMPLER=always_off, OTEL_BSP_MAX_EXPORT_BATCH_SIZE=128). */
-    'traced-env': { type: 'string', multiple: true, default: [] },
-  },
+const { values } = benchArgs('bench:overhead', 'Gateway overhead: the same requests at the same concurrency, straight to one '
+  + 'engine simulator (zero delays, its own process) and through llmux (`llmux up` with one worker), alternating rounds in one '
+  + 'run so drift hits both alike; also the resumable stream, tracing off against 100 % sampled, and --threads 1 against 2. '
+  + 'Prints a table and writes JSON to bench/results/.', {
+  requests: { type: 'string', default: '2000', help: 'requests per path and round' },
+  concurrency: { type: 'string', default: '32', help: 'requests in flight at once' },
+  rounds: { type: 'string', default: '2', help: 'rounds per case, the paths alternating' },
+  'max-tokens': { type: 'string', default: '16', help: 'max_tokens of every request' },
+  only: { type: 'string', default: '', help: "only the cases whose name contains this (e.g. traced; '': every case)" },
+  'cpu-prof-dir': { type: 'string', help: 'a CPU profile of every `llmux up` (main thread and worker threads) into this directory (unset: none)' },
+  'traced-env': { type: 'string', multiple: true, default: [], help: 'more environment for the traced stack only, NAME=value, repeatable (e.g. OTEL_TRACES_SAMPLER=always_off, OTEL_BSP_MAX_EXPORT_BATCH_SIZE=128)' },
 });
 const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);

@@ -16,26 +16,26 @@
  *
  *   npm run bench:peers [-- --concurrency 32 --rounds 2 --seconds 5 --rate 200 --rate-seconds 15 --stream-tokens 64 --no-peer --baseline DIR --streaming-only]
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/cli-args.js';
 import { ensurePeer, type PeerInstall } from './lib/peer-install.js';
 import { runPeerBench } from './lib/peer-run.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
-const { values } = parseArgs({
-  options: {
-    concurrency: { type: 'string', default: '32' },
-    rounds: { type: 'string', default: '2' },
-    seconds: { type: 'string', default: '5' },
-    'warmup-seconds': { type: 'string', default: '5' },
-    rate: { type: 'string', default: '200' },
-    'rate-seconds': { type: 'string', default: '15' },
-    'max-tokens': { type: 'string', default: '16' },
-    'stream-tokens': { type: 'string', default: '64' },
-    /** Leave the peer out (no install). */
-    'no-peer': { type: 'boolean', default: false },
-    baseline: { type: 'string' },
-    'streaming-only': { type: 'boolean', default: false },
-  },
+const { values } = benchArgs('bench:peers', 'llmux against a peer gateway (@portkey-ai/gateway, pinned, installed at bench time '
+  + 'into a scratch directory outside the repository), in one run against one engine simulator: straight to the simulator, '
+  + 'through llmux and through the peer. Measures non-streaming saturation, latency at a fixed rate and streaming at '
+  + 'saturation, then the issue\'s targets. Prints tables and writes JSON to bench/results/.', {
+  concurrency: { type: 'string', default: '32', help: 'connections of the saturation and streaming loads' },
+  rounds: { type: 'string', default: '2', help: 'rounds of the saturation and streaming phases, targets alternating' },
+  seconds: { type: 'string', default: '5', help: 'seconds of each saturation and streaming run (one target, one round)' },
+  'warmup-seconds': { type: 'string', default: '5', help: 'seconds of warm-up per target, before the saturation and before the streaming runs' },
+  rate: { type: 'string', default: '200', help: 'requests per second to each target in the fixed-rate phase' },
+  'rate-seconds': { type: 'string', default: '15', help: 'seconds of the fixed-rate phase per target' },
+  'max-tokens': { type: 'string', default: '16', help: 'max_tokens of the non-streaming requests' },
+  'stream-tokens': { type: 'string', default: '64', help: 'tokens of each streaming request' },
+  'no-peer': { type: 'boolean', default: false, help: 'leave the peer out (no install)' },
+  baseline: { type: 'string', help: 'another llmux checkout (DIR/bin/llmux.js over DIR/dist) as the baseline row, alternating with this one in every phase (unset: none)' },
+  'streaming-only': { type: 'boolean', default: false, help: 'skip the saturation and fixed-rate phases' },
 });
 
 const num = (v: string | undefined, name: string): number => {

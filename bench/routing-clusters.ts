@@ -19,24 +19,25 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { controlBucket } from '../src/control/function-catalog.js';
 import { startNatsServer } from '../src/transport/nats/nats-server-process.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
+import { benchArgs } from './lib/cli-args.js';
 import type { RouterProcessMessage, RouterProcessRequest } from './lib/cluster-router.js';
 import { startHeartbeatFleet } from './lib/heartbeat-fleet.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { mean } from './lib/stats.js';
 
-const { values } = parseArgs({
-  options: {
-    clusters: { type: 'string', default: '10' },
-    workers: { type: 'string', default: '100' },
-    'heartbeat-ms': { type: 'string', default: '1000' },
-    'warmup-s': { type: 'string', default: '5' },
-    'window-s': { type: 'string', default: '20' },
-    rounds: { type: 'string', default: '2' },
-  },
+const { values } = benchArgs('bench:routing-clusters', 'Router CPU across clusters: simulated workers heartbeating over a real '
+  + 'nats-server, one router per cluster, each in a process of its own, with the registry scoped per cluster, flat (every '
+  + 'router hears every heartbeat) and idle (no workers), alternating. Each router\'s CPU is process.cpuUsage over a window '
+  + "after a warm-up, nats-server's from /proc. Prints a table and writes JSON to bench/results/.", {
+  clusters: { type: 'string', default: '10', help: 'clusters, one router each' },
+  workers: { type: 'string', default: '100', help: 'simulated workers per cluster' },
+  'heartbeat-ms': { type: 'string', default: '1000', help: "each worker's heartbeat interval, ms" },
+  'warmup-s': { type: 'string', default: '5', help: 'seconds of warm-up before each measurement window' },
+  'window-s': { type: 'string', default: '20', help: 'seconds of each measurement window' },
+  rounds: { type: 'string', default: '2', help: 'rounds, each measuring every layout' },
 });
 const num = (name: keyof typeof values): number => {
   const n = Number(values[name]);

@@ -15,12 +15,18 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/cli-args.js';
 import { type DecisionTiming, timeDecisionsObservingGc } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { median } from './lib/stats.js';
 
-const { values } = parseArgs({ options: { decisions: { type: 'string', default: '5000' }, runs: { type: 'string', default: '1' }, 'baseline-root': { type: 'string' } } });
+const { values } = benchArgs('bench:routing-decision', "The router's decision time with 10, 100 and 1,000 workers, for every "
+  + 'routing method (the prefix methods also with the exact KV index filled, +kv); target: p99 <= 50 µs with 1,000 workers. '
+  + 'Prints a table per run, with the load average.', {
+  decisions: { type: 'string', default: '5000', help: 'decisions timed per method and worker count (an integer >= 100)' },
+  runs: { type: 'string', default: '1', help: "times the whole set runs; with more than one, each run's 1,000-worker p99 is set side by side" },
+  'baseline-root': { type: 'string', help: "another llmux checkout, built with npm run build: its decide() runs in this process, alternating with this one run by run, and a last table compares the two (unset: none)" },
+});
 const decisions = Number(values.decisions);
 const runs = Number(values.runs);
 if (!Number.isInteger(decisions) || decisions < 100) throw new Error(`--decisions must be an integer >= 100, got ${values.decisions}`);

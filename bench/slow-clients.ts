@@ -9,16 +9,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/cli-args.js';
 import { launch } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
-const { values } = parseArgs({
-  options: {
-    clients: { type: 'string', default: '50' },
-    'max-tokens': { type: 'string', default: '20000' },
-    seconds: { type: 'string', default: '40' },
-  },
+const { values } = benchArgs('bench:slow-clients', 'Slow clients: N streaming clients that send a long request and then never '
+  + "read a byte, through `llmux up` (2 workers) to a simulator at zero delay. Prints the llmux process's RSS over time, the "
+  + 'slow-client cancels counted and what the engine still runs; writes JSON to bench/results/.', {
+  clients: { type: 'string', default: '50', help: 'streaming clients that never read' },
+  'max-tokens': { type: 'string', default: '20000', help: "max_tokens of each client's request (the model's context is widened to fit)" },
+  seconds: { type: 'string', default: '40', help: 'how long to watch, sampling every 5 s' },
 });
 const clients = Number(values.clients);
 const maxTokens = Number(values['max-tokens']);

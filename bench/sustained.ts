@@ -9,19 +9,20 @@
  *
  *   npm run bench:sustained [-- --rounds 8 --requests 8000 --concurrency 32 --baseline-root /tmp/old]
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from './lib/cli-args.js';
 import { childrenNamed, cpuMs } from './lib/latency-cpu.js';
 import { runLoad } from './lib/load.js';
 import { launch, type Launched } from './lib/launch.js';
 import { fmtRatio, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '8' },
-    requests: { type: 'string', default: '8000' },
-    concurrency: { type: 'string', default: '32' },
-    'baseline-root': { type: 'string' },
-  },
+const { values } = benchArgs('bench:sustained', 'Sustained load: one `llmux up` (its own managed nats-server, nkey identities '
+  + 'and permissions) taking round after round of non-streamed requests at saturation, so a cost that grows with the requests '
+  + 'served shows as throughput falling from round to round. Per round: throughput, p50/p99, and the CPU time nats-server and '
+  + 'llmux spent per request (from /proc). Prints a table and writes JSON to bench/results/.', {
+  rounds: { type: 'string', default: '8', help: 'rounds per stack' },
+  requests: { type: 'string', default: '8000', help: 'requests per round' },
+  concurrency: { type: 'string', default: '32', help: 'requests in flight at once' },
+  'baseline-root': { type: 'string', help: "another llmux checkout, built: its `llmux up` runs beside this one against the same simulator, rounds alternating (unset: this one alone)" },
 });
 const rounds = Number(values.rounds);
 const requests = Number(values.requests);

@@ -8,19 +8,19 @@
  *
  *   npm run bench:tokenize [-- --prompts 4000 --wave 256 --rounds 3]
  */
-import { parseArgs } from 'node:util';
 import { encoderFor } from '../src/tokenize/encoders.js';
 import { createTokenCounter, type TokenCounter } from '../src/tokenize/token-counter.js';
+import { benchArgs } from './lib/cli-args.js';
 import { alternatingOrder } from './lib/load.js';
 import { fmt, fmtRatio, formatTable, machineInfo, progress, writeResults } from './lib/report.js';
 import { median } from './lib/stats.js';
 
-const { values } = parseArgs({
-  options: {
-    prompts: { type: 'string', default: '4000' },
-    wave: { type: 'string', default: '256' },
-    rounds: { type: 'string', default: '3' },
-  },
+const { values } = benchArgs('bench:tokenize', 'Token counting throughput: inline (on the calling thread) against the piscina '
+  + 'pool with 1 and 2 threads, for short (~100 chars) and long (~8 KB) prompts, with cl100k and a Hugging Face tokenizer.json '
+  + '(llama3); modes alternate over the rounds and the median round is reported. Table on stdout, progress on stderr, JSON in bench/results/.', {
+  prompts: { type: 'string', default: '4000', help: 'short prompts per mode and round (a tenth as many long ones), each distinct' },
+  wave: { type: 'string', default: '256', help: 'prompts counted concurrently, as a gateway under load sees them' },
+  rounds: { type: 'string', default: '3', help: 'rounds, each running every mode in alternating order' },
 });
 const promptCount = Number(values.prompts);
 const wave = Number(values.wave);
