@@ -11,6 +11,9 @@
  *     [--slo-ttft-ms 500] [--trace bench/traces/synthetic-mooncake.jsonl --trace-scale 8 --speedup 1]
  *     [--concurrency N] [--prefix-words 600] [--runs 1] [--routing-option loadWeight=2 ...] [--kv-events on]
  *
+ * A method in --methods may carry its own routing options, so tunings run side by side on the same
+ * requests: --methods least-busy,cost-model,cost-model:pendingPrefillWeight=1:temperature=0.1
+ *
  * Saturation on the shared-prefix shape, with the calibrated prefill (docs/routing.md, "At saturation"):
  *   --workload shared-system-prompts --concurrency 48 --scale 2 --prefix-words 2400 --sim engine.prefillTokensPerSecond=20000
  *
@@ -20,13 +23,14 @@
  * small for one engine to hold every shared prompt, and prefill 4× slower than the 8B-on-H100
  * calibration, so that where a prompt's prefix is cached shows in its time to first token.
  */
-import { parseArgs } from 'node:util';
-import { routingMethods, type RoutingMethod } from '../src/control/function.schema.js';
+import { z } from 'zod';
+import { routingMethods, routingOptionsSchema, type RoutingMethod } from '../src/control/function.schema.js';
 import { demoVersionId } from '../src/control/demo-function.js';
 import { runWorker } from '../src/launch/roles.js';
 import { startLocalStack } from '../src/launch/local-stack.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { type SimOptions, type SimServer, startSim } from '../src/sim/sim-server.js';
+import { badArgument, benchArgs } from './lib/cli-args.js';
 import { timeDecisions } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { buildWorkload, type Workload, type WorkloadShape, workloadShapes } from './lib/routing-workloads.js';
@@ -35,42 +39,61 @@ import { indexCounts, sampleQueues } from './lib/routing-probes.js';
 import { runScripts } from './lib/script-runner.js';
 import { mean, percentile } from './lib/stats.js';
 
-const { values } = parseArgs({
-  options: {
-    workload: { type: 'string', default: 'shared-system-prompts' },
-    methods: { type: 'string', default: 'round-robin,least-busy,session-affinity,prefix-aware,kv-aware,cost-model' },
-    engines: { type: 'string', default: '4' },
-    scale: { type: 'string', default: '1' },
-    sim: { type: 'string', default: '' },
-    'slow-factor': { type: 'string', default: '3' },
-    'slo-ttft-ms': { type: 'string', default: '500' },
-    trace: { type: 'string', default: 'bench/traces/synthetic-mooncake.jsonl' },
-    'trace-scale': { type: 'string', default: '8' },
-    speedup: { type: 'string', default: '1' },
-    seed: { type: 'string', default: '1' },
-    decisions: { type: 'string', default: '2000' },
-    'routing-option': { type: 'string', multiple: true, default: [] },
-    /** `on`: engines publish vLLM's KV events and workers relay them (engine timing only); `off`: not. */
-    'kv-events': { type: 'string', default: 'on' },
-    /** Clients of the closed-loop shapes, over each shape's own (12): more to reach saturation. */
-    concurrency: { type: 'string' },
-    /** Repetitions of everything; methods run in alternating order (A B, B A, …); the summary is the geometric mean over runs. */
-    runs: { type: 'string', default: '1' },
-    /** Words in each system prompt of shared-system-prompts and heterogeneous. */
-    'prefix-words': { type: 'string', default: '600' },
-  },
+const { values } = benchArgs('bench:routing', 'The routing lab: every routing method over real HTTP against simulated engines, on one '
+  + 'workload shape or all of them, each method on a fresh stack with the same requests. Per method: TTFT mean and p99, inter-token '
+  + 'latency, throughput, the engines\' prefix hit rate, SLO attainment. Prints tables and writes JSON to bench/results/.', {
+  workload: { type: 'string', default: 'shared-system-prompts', help: `the shape: ${workloadShapes.join(', ')}, or all` },
+  methods: { type: 'string', default: 'round-robin,least-busy,session-affinity,prefix-aware,kv-aware,cost-model',
+    help: 'methods, comma-separated; one may carry its own routing options: cost-model:pendingPrefillWeight=1:overlapWeight=2' },
+  engines: { type: 'string', default: '4', help: 'simulated engines, each with its own worker' },
+  scale: { type: 'string', default: '1', help: 'multiplies the requests of every shape' },
+  sim: { type: 'string', default: '', help: 'simulator options, key=number pairs: engine.<field>=n (src/sim/engine.ts), timing=fixed|engine, any numeric SimOptions field' },
+  'slow-factor': { type: 'string', default: '3', help: 'heterogeneous: how many times slower the slow engines are' },
+  'slo-ttft-ms': { type: 'string', default: '500', help: 'the TTFT target of SLO attainment, ms' },
+  trace: { type: 'string', default: 'bench/traces/synthetic-mooncake.jsonl', help: 'trace-replay: a JSONL trace in the Mooncake format' },
+  'trace-scale': { type: 'string', default: '8', help: 'trace-replay: trace tokens per word' },
+  speedup: { type: 'string', default: '1', help: 'the open-loop shapes\' arrivals this many times faster' },
+  seed: { type: 'string', default: '1', help: 'the workloads\' random seed' },
+  decisions: { type: 'string', default: '2000', help: 'decisions timed per method afterwards with 10, 100 and 1,000 workers (0: none)' },
+  'routing-option': { type: 'string', multiple: true, default: [], help: 'key=number of llmConfig.routing for every method (repeatable)' },
+  'kv-events': { type: 'string', default: 'on', help: 'on: engines publish vLLM\'s KV events and workers relay them (engine timing only); off: not' },
+  concurrency: { type: 'string', help: 'clients of the closed-loop shapes (unset: each shape\'s own, 12); more to reach saturation' },
+  runs: { type: 'string', default: '1', help: 'repetitions of everything, methods in alternating order; the summary is the geometric mean over runs' },
+  'prefix-words': { type: 'string', default: '600', help: 'words in each system prompt of shared-system-prompts and heterogeneous' },
 });
 const num = (name: keyof typeof values): number => {
   const n = Number(values[name]);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0, got ${String(values[name])}`);
+  if (!Number.isFinite(n) || n < 0) badArgument('bench:routing', `--${name} must be a number >= 0, got ${String(values[name])}`);
   return n;
 };
-const methods = String(values.methods).split(',').map((m) => m.trim()) as RoutingMethod[];
-for (const m of methods) {
-  if (!(routingMethods as readonly string[]).includes(m)) throw new Error(`unknown routing method '${m}'; known: ${routingMethods.join(', ')}`);
+/**
+ * A method as the lab runs it: a routing method, optionally with its own llmConfig.routing options
+ * over --routing-option's, written `cost-model:pendingPrefillWeight=1:temperature=0.1`, so that
+ * tunings of one method run side by side, on the same requests, in the same run.
+ */
+interface MethodVariant {
+  label: string;
+  method: RoutingMethod;
+  options: Record<string, number>;
 }
+/** The numeric fields of llmConfig.routing, the ones a variant or --routing-option may set. */
+const numericOptions = Object.entries(routingOptionsSchema.shape).filter(([, field]) => field.unwrap() instanceof z.ZodNumber).map(([key]) => key);
+function optionPair(pair: string, what: string): [string, number] {
+  const [key, value, extra] = pair.split('=');
+  if (!key || value === undefined || extra !== undefined || value.trim() === '' || !Number.isFinite(Number(value))) badArgument('bench:routing', `${what} takes key=number, got '${pair}'`);
+  if (!numericOptions.includes(key)) badArgument('bench:routing', `${what}: '${key}' is not a numeric routing option; known: ${numericOptions.join(', ')}`);
+  return [key, Number(value)];
+}
+function variantOf(spec: string): MethodVariant {
+  const [method, ...pairs] = spec.trim().split(':');
+  if (!(routingMethods as readonly string[]).includes(method as string)) badArgument('bench:routing', `unknown routing method '${method}' in --methods '${spec}'; known: ${routingMethods.join(', ')}`);
+  return { label: spec.trim(), method: method as RoutingMethod, options: Object.fromEntries(pairs.map((p) => optionPair(p, `--methods ${method}`))) };
+}
+const variants = String(values.methods).split(',').filter((m) => m.trim() !== '').map(variantOf);
+const methods = variants.map((v) => v.label);
+if (new Set(methods).size !== methods.length) badArgument('bench:routing', `--methods names a method twice: ${methods.join(', ')}`);
 const shapes: WorkloadShape[] = values.workload === 'all' ? [...workloadShapes] : [values.workload as WorkloadShape];
-for (const s of shapes) if (!(workloadShapes as readonly string[]).includes(s)) throw new Error(`unknown workload '${s}'; known: ${workloadShapes.join(', ')}, all`);
+for (const s of shapes) if (!(workloadShapes as readonly string[]).includes(s)) badArgument('bench:routing', `unknown workload '${s}'; known: ${workloadShapes.join(', ')}, all`);
 const engines = num('engines');
 const slowFactor = num('slow-factor');
 const sloMs = num('slo-ttft-ms');
@@ -83,17 +106,12 @@ for (const pair of String(values.sim).split(',').filter(Boolean)) {
     sim.timing = value;
     continue;
   }
-  if (!key || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--sim takes key=number pairs (engine.<field>=number, timing=fixed|engine), got '${pair}'`);
+  if (!key || value === undefined || !Number.isFinite(Number(value))) badArgument('bench:routing', `--sim takes key=number pairs (engine.<field>=number, timing=fixed|engine), got '${pair}'`);
   if (key.startsWith('engine.')) sim.engine = { ...sim.engine, [key.slice('engine.'.length)]: Number(value) };
   else (sim as Record<string, number>)[key] = Number(value);
 }
 /** `key=value` tuning of the methods (llmConfig.routing), e.g. --routing-option overlapWeight=2. */
-const routingOptions: Record<string, number> = {};
-for (const pair of values['routing-option'] as string[]) {
-  const [key, value] = pair.split('=');
-  if (!key || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--routing-option takes key=number, got '${pair}'`);
-  routingOptions[key] = Number(value);
-}
+const routingOptions: Record<string, number> = Object.fromEntries((values['routing-option'] as string[]).map((pair) => optionPair(pair, '--routing-option')));
 // A slow engine: every step slowFactor× longer (engine timing), or TTFT and ITL slowFactor× (fixed timing).
 const slowSim: SimTuning = sim.timing === 'engine'
   ? { ...sim, engine: { ...sim.engine, speedup: (sim.engine?.speedup ?? 1) / slowFactor } }
@@ -102,7 +120,11 @@ const slowSim: SimTuning = sim.timing === 'engine'
 interface MethodResult {
   run: number;
   shape: WorkloadShape;
-  method: RoutingMethod;
+  /** The variant's label (the method, with its own options if any). */
+  method: string;
+  routingMethod: RoutingMethod;
+  /** llmConfig.routing as the run had it. */
+  routing: Record<string, number>;
   requests: number;
   errors: number;
   firstError?: string;
@@ -122,16 +144,17 @@ interface MethodResult {
   index: Record<string, number>;
 }
 
-if (values['kv-events'] !== 'on' && values['kv-events'] !== 'off') throw new Error(`--kv-events takes on or off, got ${String(values['kv-events'])}`);
+if (values['kv-events'] !== 'on' && values['kv-events'] !== 'off') badArgument('bench:routing', `--kv-events takes on or off, got ${String(values['kv-events'])}`);
 const kvEvents = values['kv-events'] === 'on' && sim.timing === 'engine';
 
-async function runMethod(workload: Workload, method: RoutingMethod, round: number): Promise<MethodResult> {
+async function runMethod(workload: Workload, variant: MethodVariant, round: number): Promise<MethodResult> {
+  const routing = { kvBlockSize: sim.engine?.blockSize ?? 16, ...routingOptions, ...variant.options };
   const capacity = (sim.maxConcurrency ?? 4) * 4;
   // The simulator's own tokenization (llmux-sim), so the gateway counts and names blocks as the engines do.
   // The stack starts no worker: each engine and its worker are started here, each engine with its own
   // KV event port and speed.
   const stack = await startLocalStack({ log: silentLogger(), workers: 0,
-    llmConfig: { routingMethod: method, tokenizer: 'llmux-sim', routing: { kvBlockSize: sim.engine?.blockSize ?? 16, ...routingOptions } } });
+    llmConfig: { routingMethod: variant.method, tokenizer: 'llmux-sim', routing } });
   const extra: Array<{ stop(): Promise<void> }> = [];
   const sims: SimServer[] = [];
   try {
@@ -157,7 +180,7 @@ async function runMethod(workload: Workload, method: RoutingMethod, round: numbe
     const itl = run.samples.flatMap((s) => (s.itlMs === undefined ? [] : [s.itlMs]));
     const tokens = run.samples.reduce((n, s) => n + s.tokens, 0);
     return {
-      run: round, shape: workload.shape, method, requests: run.samples.length + run.errors, errors: run.errors, ...(run.firstError ? { firstError: run.firstError } : {}),
+      run: round, shape: workload.shape, method: variant.label, routingMethod: variant.method, routing, requests: run.samples.length + run.errors, errors: run.errors, ...(run.firstError ? { firstError: run.firstError } : {}),
       ttftMeanMs: mean(ttft), ttftP99Ms: percentile(ttft, 99), itlMeanMs: mean(itl),
       requestsPerSecond: run.samples.length / run.seconds, tokensPerSecond: tokens / run.seconds,
       prefixHitRate: queries > 0 ? hits / queries : 0, sloAttainment: ttft.length ? ttft.filter((t) => t <= sloMs).length / (ttft.length + run.errors) : 0,
@@ -187,9 +210,9 @@ for (let run = 0; run < runs; run++) for (const shape of shapes) {
     ? { ...built, concurrency: num('concurrency'), description: built.description.replace(/\d+ clients/, `${num('concurrency')} clients`) } : built;
   say(`\n${shape}${runs > 1 ? ` (run ${run + 1} of ${runs})` : ''}: ${workload.description}`);
   const mine: MethodResult[] = [];
-  for (const method of alternatingOrder(methods, run)) {
-    say(`  ${method} ...`);
-    const r = await runMethod(workload, method, run);
+  for (const variant of alternatingOrder(variants, run)) {
+    say(`  ${variant.label} ...`);
+    const r = await runMethod(workload, variant, run);
     if (r.errors > 0) say(`    ${r.errors} errors; first: ${r.firstError}`);
     mine.push(r);
   }
@@ -208,7 +231,7 @@ for (let run = 0; run < runs; run++) for (const shape of shapes) {
 if (shapes.length > 1 || runs > 1) {
   // Each method's mean TTFT against the best method's in the same run, shape by shape, as a geometric
   // mean over the runs: the default should be within 1.10 everywhere.
-  const ratio = (m: RoutingMethod, s: WorkloadShape, run: number): number => {
+  const ratio = (m: string, s: WorkloadShape, run: number): number => {
     const mine = results.filter((r) => r.shape === s && r.run === run);
     return (mine.find((r) => r.method === m)?.ttftMeanMs ?? NaN) / Math.min(...mine.map((r) => r.ttftMeanMs));
   };
