@@ -23,13 +23,14 @@ export const routingOptionsSchema = z.object({
   loadBound: z.number().min(1).max(10).optional(),
   /** prefix-aware and kv-aware: weight of load against the uncached share of the prompt (> 0). */
   loadWeight: z.number().positive().max(100).optional(),
-  /** cost-model: weight of the prompt blocks left to prefill after the cached prefix, against the active decode blocks (default 1). */
+  /** cost-model: weight of the prompt blocks left to prefill after the cached prefix, against the active decode blocks (default 3). */
   overlapWeight: z.number().min(0).max(100).optional(),
   /** cost-model: softmax temperature over the normalised costs; 0 (default) takes the lowest, ties to the lowest worker id. */
   temperature: z.number().min(0).max(10).optional(),
   /**
-   * cost-model: weight of the prefill blocks queued ahead on a worker (the prompt tokens sent to it
-   * since its last load report, less what its engine was expected to hold), against the request's own (default 0: off).
+   * cost-model: weight of the prefill blocks queued ahead on a worker (the prompt tokens its requests
+   * without output still wait for, as its last load report said, plus those sent to it since, less
+   * what its engine was expected to hold), against the active decode blocks (default 2; 0: off).
    */
   pendingPrefillWeight: z.number().min(0).max(100).optional(),
   /**

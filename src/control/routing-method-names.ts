@@ -3,5 +3,8 @@ export const routingMethods = [
   'round-robin', 'simple-shuffle', 'least-busy', 'usage-based', 'latency-based', 'session-affinity', 'prefix-aware', 'kv-aware', 'cost-model',
 ] as const;
 export type RoutingMethod = (typeof routingMethods)[number];
-/** The method of a model whose llmConfig names none. */
-export const defaultRoutingMethod: RoutingMethod = 'least-busy';
+/**
+ * The method of a model whose llmConfig names none: chosen in the routing lab, over every workload
+ * shape and at saturation (docs/decisions/0004-default-routing-method.md).
+ */
+export const defaultRoutingMethod: RoutingMethod = 'cost-model';

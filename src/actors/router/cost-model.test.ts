@@ -23,7 +23,7 @@ describe('cost-model', () => {
     const blocks = Array.from({ length: 10 }, (_, i) => 500 + i);
     state.prefixes.insert('w2', blocks); // w2 holds the whole prompt
     state.prefixes.insert('w1', blocks.slice(0, 5)); // w1 half of it
-    const { winner, candidates, index, winnerCached } = decide({ request: request(blocks), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 });
+    const { winner, candidates, index, winnerCached } = decide({ request: request(blocks), method: 'cost-model', options: { overlapWeight: 1 }, fleet: table.fleet('fn'), state, now: 0 });
     expect([...candidates.scores]).toEqual([20, 10 + 24, 0 + 3 * 24]);
     expect(winner?.descriptor.workerId).toBe('w0');
     expect(index).toBe('approximate');
@@ -33,6 +33,9 @@ describe('cost-model', () => {
     expect([...heavy.candidates.scores]).toEqual([80, 40 + 24, 72]);
     expect(heavy.winner?.descriptor.workerId).toBe('w1');
     expect(heavy.winnerCached).toBe(0.5);
+    // The defaults: the blocks to prefill weigh 3, as the lab chose.
+    const byDefault = decide({ request: request(blocks), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 });
+    expect(byDefault.candidates.scores[0]).toBe(60);
   });
 
   it('counts a request in flight by the blocks it brought, so a cached prefix is not counted once per request', () => {
@@ -51,18 +54,22 @@ describe('cost-model', () => {
     const table = fleet([2, 0]);
     // w1 reported none in flight; since then one request of a 1,024-token prompt it did not hold (64 blocks to prefill).
     table.routed('w1', 1024 + 64, 1024);
-    const pick = (options: RoutingOptions) => decide({ request: request([]), method: 'cost-model', options, fleet: table.fleet('fn'), state: newRoutingState(seededRandom(5)), now: 0 });
+    const pick = (options: RoutingOptions) => decide({ request: request([]), method: 'cost-model', options: { overlapWeight: 1, ...options }, fleet: table.fleet('fn'), state: newRoutingState(seededRandom(5)), now: 0 });
     // 20 prompt blocks to prefill anywhere, 24 blocks per request in flight (no request seen yet).
     const queued = pick({ pendingPrefillWeight: 1 });
     expect([...queued.candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24 + 64]);
     expect(queued.winner?.descriptor.workerId).toBe('w0');
     expect([...pick({ pendingPrefillWeight: 0.5 }).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24 + 32]);
-    // Off by default.
-    const ignored = pick({});
+    // Off at 0; by default it weighs 2 (with the blocks to prefill at 3).
+    const ignored = pick({ pendingPrefillWeight: 0 });
     expect([...ignored.candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
     expect(ignored.winner?.descriptor.workerId).toBe('w1');
-    // The worker's next report (its in-flight count) clears what was queued.
-    table.updateInFlight('w1', 1, 0);
+    const byDefault = decide({ request: request([]), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state: newRoutingState(seededRandom(5)), now: 0 });
+    expect([...byDefault.candidates.scores]).toEqual([60 + 2 * 24, 60 + 1 * 24 + 128]);
+    // The worker's next report replaces what was queued with what it says is still to prefill: 320 tokens here, then none.
+    table.updateInFlight('w1', 1, 0, 320);
+    expect([...pick({ pendingPrefillWeight: 1 }).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24 + 20]);
+    table.updateInFlight('w1', 1, 0, 0);
     expect([...pick({ pendingPrefillWeight: 1 }).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
   });
 

@@ -25,7 +25,7 @@ afterAll(() => tokens.close());
 const blockSize = 4;
 const prompt = Array.from({ length: 40 }, (_, i) => 1000 + i);
 
-async function setup(llmConfig: LlmConfig = { routingMethod: 'cost-model', routing: { kvBlockSize: blockSize } }) {
+async function setup(llmConfig: LlmConfig = { routingMethod: 'cost-model', routing: { kvBlockSize: blockSize, overlapWeight: 1, pendingPrefillWeight: 0 } }) {
   const bus = new MemoryBus();
   const catalog = new FunctionCatalog(await bus.connect('control').keyValue(controlBucket));
   await catalog.start();

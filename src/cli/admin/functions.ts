@@ -1,5 +1,5 @@
 /** `llmux functions …` and `llmux functions versions …`: the function lifecycle through the admin API. */
-import type { VersionRecord } from '../../control/function.schema.js';
+import { defaultRoutingMethod, type VersionRecord } from '../../control/function.schema.js';
 import { type AdminFlags, AdminClient, enc } from './admin-client.js';
 import { printJson, printRecord, printTable } from './output.js';
 
@@ -57,7 +57,7 @@ export async function get(id: string, flags: AdminFlags): Promise<void> {
 
 function printVersions(versions: VersionRecord[]): void {
   printTable(['version', 'models', 'routing', 'token limit', 'deployed', 'created'], versions.map((v) => [
-    v.versionId, v.models.map((m) => m.name).join(', '), v.models.map((m) => m.llmConfig.routingMethod ?? 'least-busy').join(', '),
+    v.versionId, v.models.map((m) => m.name).join(', '), v.models.map((m) => m.llmConfig.routingMethod ?? defaultRoutingMethod).join(', '),
     v.models.map((m) => m.llmConfig.tokenRateLimit ?? '-').join(', '), deploymentText(v), v.createdAt,
   ]), 'no versions yet');
 }

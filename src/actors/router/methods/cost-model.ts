@@ -14,12 +14,14 @@
  * prefix once per request although the engine holds it once, so one request in flight outweighed a
  * whole cached prompt and shared prefixes were spread over every engine (docs/routing.md, the lab).
  *
- * The queued prefill is what the routers sent the worker since its last load report, less what they
- * expected its engine to hold: requests that have most likely not had their first token yet, whose
- * prefill this one would wait behind or share the engine's step budget with. Without it, requests
- * that finish together on one engine were replaced there together, and their prefills collided again
- * (the lab's `rag` shape: round-robin's even spread of arrivals beat every load-based method). It is
- * off by default: at saturation on a shared prefix it cost a quarter of the mean TTFT.
+ * The queued prefill is the prompt tokens still to be prefilled on the worker's engine: what its
+ * last load report said its requests without output still wait for (the worker reports again at
+ * each first output and each finish), plus what the routers sent it since, each less what its
+ * router expected the engine to hold. A new prompt there waits behind that prefill or shares the
+ * engine's step budget with it. Dynamo's router counts the same blocks as active prefill until the
+ * first token. Without it, requests that finish together on one engine were replaced there
+ * together, and their prefills collided again (the lab's `rag` shape: round-robin's even spread of
+ * arrivals beat every load-based method).
  *
  * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties to the first
  * candidate (the lowest worker id); above 0, a worker is drawn with probability ∝
@@ -30,13 +32,14 @@ import type { WorkerEntry } from '../worker-table.js';
 import { scratchScores } from './min-score.js';
 import { overlaps } from './overlap.js';
 
-export const defaultOverlapWeight = 1;
 /**
- * The weight of the prefill blocks queued ahead on the worker: off unless set. Measured in the
- * routing lab (docs/routing.md, "2026-12-03"): weight 1 helps unique long prompts (`rag`) and costs
- * a shared prefix at saturation, where it spreads the prompt over engines that must each prefill it.
+ * The weights of the prompt blocks to prefill (3, against 1 for the active decode blocks) and of the
+ * prefill queued ahead (2), chosen in the routing lab over every shape (docs/routing.md,
+ * "2026-12-03, afternoon"): the decode blocks count a request in flight by everything it brought,
+ * its prefill long done included, so with both prefill terms at 1 the load outweighed them.
  */
-export const defaultPendingPrefillWeight = 0;
+export const defaultOverlapWeight = 3;
+export const defaultPendingPrefillWeight = 2;
 /** vLLM's default block size, when neither the model nor the request names one. */
 export const defaultKvBlockSize = 16;
 /** The weight of each new request in the mean of blocks a request brings. */
