@@ -68,7 +68,7 @@ policyOptions(program
   .addOption(new Option('--function <id>', 'the function (version v1) the workers serve; only "demo" is registered for you').default('demo'))
   .addOption(new Option('--config <file>', 'a YAML file of resources (functions, versions, keys, backends, routes) to apply once up, as llmux apply -f'))
   .addOption(new Option('--gateways <n>', 'gateways (each on its own port after the first)').default(1).argParser(positiveInt))
-  .addOption(new Option('--routing-method <method>', 'the demo model\'s routing method (docs/routing.md; the demo keeps least-busy: short prompts, nothing for a prefix method to gain but the hashing)').choices(routingMethods).default('least-busy'))
+  .addOption(new Option('--routing-method <method>', 'the demo model\'s routing method (docs/routing.md)').choices(routingMethods).default('least-busy'))
   .addOption(new Option('--clusters <names>', 'several clusters joined by NATS (a local TLS supercluster), e.g. us-east,us-west: a router, --workers workers and a gateway in each (ports --port, --port+1, …)'))
   .addHelpText('after', '\nExamples:\n  llmux up --port 8080 --workers 2 --api-key sk-local-test\n  llmux up --clusters us-east,us-west --workers 2\n  llmux up --workers 4 --routers 2 --routing-method prefix-aware\n  llmux up --engine tgi                                   # simulators speaking TGI\'s wire format\n  llmux up --engine ollama --engine-url http://127.0.0.1:11434 --model llama3.2\n')
   .action(async (opts) => (await import('./commands/up.js')).up(opts));

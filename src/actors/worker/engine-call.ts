@@ -147,11 +147,13 @@ export function createEngineCall(options: EngineCallOptions): EngineCall {
         }
         if (deltas.length === 0) continue;
         meter?.chunk();
-        if (firstOutput && request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
-        firstOutput = false;
-        if (held.prefill > 0) {
-          held.prefill = 0;
-          options.onPrefilled();
+        if (firstOutput) {
+          firstOutput = false;
+          if (request.stream) self.tell({ type: 'first-token', ms: performance.now() - started });
+          if (held.prefill > 0) {
+            held.prefill = 0;
+            options.onPrefilled();
+          }
         }
         if (request.stream) watchStall();
         if (request.stream) {
