@@ -136,12 +136,12 @@ describe('embeddings - the official client end to end', () => {
   });
 
   it('applies the model\'s rate limits as for chat: headers on the answer, 429 when the prompt tokens do not fit', async () => {
-    await setLlmConfig(stack, { tokenRateLimit: '100000-M', requestRateLimit: '1000-M' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '100000-M', requestRateLimit: '1000-M' });
     const ok = await post({ model, input: 'within the limits' });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
     expect(Number(ok.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(100000);
-    await setLlmConfig(stack, { tokenRateLimit: '100-S' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '100-S' });
     const sea = 'sea '.repeat(40).trim(); // 40 tokens by o200k, the model's tokenizer
     const statuses: number[] = [];
     let refused: Awaited<ReturnType<typeof post>> | undefined;
@@ -173,7 +173,7 @@ describe('embeddings - routers know what each worker\'s engine does', () => {
     });
     await waitFor(() => stack.router.table.get('tei-worker') !== undefined, 3_000);
     // No rate limit from the tests before: every request here must be served.
-    await setLlmConfig(stack, {}, 'least-busy');
+    await setLlmConfig(stack, {});
   });
   afterAll(async () => {
     await teiWorker?.stop();

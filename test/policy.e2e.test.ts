@@ -106,7 +106,7 @@ describe('policy - token-aware rate limits', () => {
   afterAll(async () => stack?.stop());
 
   it('puts the rate-limit headers on every answer, streaming ones included', async () => {
-    await setLlmConfig(stack, { tokenRateLimit: '100000-M', requestRateLimit: '1000-M' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '100000-M', requestRateLimit: '1000-M' });
     for (const stream of [false, true]) {
       const answer = await chat(stack, { stream, max_tokens: 5 });
       expect(answer.status).toBe(200);
@@ -122,7 +122,7 @@ describe('policy - token-aware rate limits', () => {
   });
 
   it('answers 429 with retry-after equal to the time until enough quota returns, and a body naming the limit', async () => {
-    await setLlmConfig(stack, { tokenRateLimit: '400-S' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '400-S' });
     await new Promise((r) => setTimeout(r, 1_100)); // the setLlmConfig probes used some of this second's quota
     // Two requests of ~309 tokens at once against 400 per second: one is admitted, the other refused
     // (sent together, so a slow machine cannot let a second pass between them).
@@ -150,13 +150,13 @@ describe('policy - token-aware rate limits', () => {
   });
 
   it('caps a stream without max_tokens at its reservation: it ends with finish_reason length and says why', async () => {
-    await setLlmConfig(stack, { tokenRateLimit: '1000000-M' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '1000000-M' });
     const answer = await chat(stack, { stream: true, max_tokens: undefined });
     expect(answer.headers.get('x-llmux-completion-budget')).toBe('50');
     expect(answer.body.match(/"content":"[^"]+"/g)).toHaveLength(50);
     expect(answer.body).toContain('"finish_reason":"length"');
     expect(answer.body).toContain(': llmux: the completion stopped at the 50 tokens reserved for it');
-    await setLlmConfig(stack, { tokenRateLimit: '40-S' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '40-S' });
     await new Promise((r) => setTimeout(r, 1_100));
     const squeezed = await chat(stack, { stream: true, max_tokens: undefined });
     const budget = Number(squeezed.headers.get('x-llmux-completion-budget'));
@@ -166,7 +166,7 @@ describe('policy - token-aware rate limits', () => {
   });
 
   it('reserves max_tokens for every prompt of a completions prompt array, since the engine answers each', async () => {
-    await setLlmConfig(stack, { tokenRateLimit: '250-S' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '250-S' });
     await new Promise((r) => setTimeout(r, 1_100));
     const complete = (prompt: string | string[]) => fetch(`${stack.gatewayUrl}/v1/completions`, {
       method: 'POST', headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/json' },
@@ -181,7 +181,7 @@ describe('policy - token-aware rate limits', () => {
   });
 
   it('applies limits per key, per tenant and per header value, and says which one was hit', async () => {
-    await setLlmConfig(stack, { rateLimitSelectors: [{ header: 'x-claim-name', requestRateLimit: '2-M' }] }, 'least-busy');
+    await setLlmConfig(stack, { rateLimitSelectors: [{ header: 'x-claim-name', requestRateLimit: '2-M' }] });
     const perClaim = async (claim: string) => (await chat(stack, { max_tokens: 2 }, { 'x-claim-name': claim })).status;
     expect([await perClaim('alice'), await perClaim('alice'), await perClaim('alice'), await perClaim('bob')]).toEqual([200, 200, 429, 200]);
     const limited = await chat(stack, { max_tokens: 2 }, { 'x-claim-name': 'alice' });
@@ -205,7 +205,7 @@ describe('policy - token-aware rate limits', () => {
   });
 
   it('fails open or closed when the limiter does not answer, as configured', async () => {
-    await setLlmConfig(stack, { tokenRateLimit: '100000-M' }, 'least-busy');
+    await setLlmConfig(stack, { tokenRateLimit: '100000-M' });
     await stack.limiter!.stop();
     const open = await chat(stack, { max_tokens: 3 });
     expect(open.status).toBe(200);

@@ -66,7 +66,7 @@ describe('routing - headers, decisions, overrides, affinity', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.message).toContain('known: round-robin');
 
-    await setLlmConfig(stack, { routingMethod: 'least-busy', routing: { allowOverride: ['round-robin'] } }, 'least-busy');
+    await setLlmConfig(stack, { routingMethod: 'least-busy', routing: { allowOverride: ['round-robin'] } });
     const allowed = await chat(stack, {}, { 'x-llmux-routing-method': 'round-robin', 'x-llmux-debug': '1', 'x-request-id': 'override-1' });
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('x-llmux-routing-method')).toBe('round-robin');
@@ -75,7 +75,7 @@ describe('routing - headers, decisions, overrides, affinity', () => {
   });
 
   it('applies a routingMethod change live: session affinity then keeps each session on one worker', async () => {
-    await setLlmConfig(stack, { routingMethod: 'session-affinity' }, 'session-affinity');
+    await setLlmConfig(stack, { routingMethod: 'session-affinity' });
     const workerOf = async (headers: Record<string, string>, body: Record<string, unknown> = {}) =>
       (await chat(stack, body, { 'x-llmux-debug': '1', ...headers })).headers.get('x-llmux-worker');
     for (const session of ['alice', 'bob', 'carol']) {

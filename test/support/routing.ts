@@ -1,6 +1,6 @@
 // Test support for routing: raw HTTP calls that expose response headers, the admin API, live llmConfig changes.
 import { demoFunctionId, demoModel, demoVersionId } from '../../src/control/demo-function.js';
-import type { LlmConfig } from '../../src/control/function.schema.js';
+import { defaultRoutingMethod, type LlmConfig } from '../../src/control/function.schema.js';
 import type { LocalStack } from '../../src/launch/local-stack.js';
 import { testAdminKey, testApiKey, waitFor } from './stack.js';
 
@@ -29,8 +29,9 @@ export async function admin(stack: LocalStack, method: string, path: string, api
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
-/** Replaces the demo model's llmConfig and waits until the routers route with `expectMethod`. */
-export async function setLlmConfig(stack: LocalStack, llmConfig: LlmConfig, expectMethod: string): Promise<void> {
+/** Replaces the demo model's llmConfig and waits until the routers route with the method it names, or the default. */
+export async function setLlmConfig(stack: LocalStack, llmConfig: LlmConfig): Promise<void> {
+  const expectMethod = llmConfig.routingMethod ?? defaultRoutingMethod;
   await stack.gateway.catalog.putVersion({
     functionId: demoFunctionId, versionId: demoVersionId, createdAt: new Date().toISOString(),
     models: [{ name: demoModel, llmConfig: { tokenizer: 'o200k', ...llmConfig } }],

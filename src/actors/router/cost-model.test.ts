@@ -73,11 +73,18 @@ describe('cost-model', () => {
     expect([...pick({ pendingPrefillWeight: 1 }).candidates.scores]).toEqual([20 + 2 * 24, 20 + 1 * 24]);
   });
 
-  it('with temperature 0 breaks ties to the lowest worker id, every time', () => {
-    const table = fleet([0, 0, 0, 0]);
+  it('with temperature 0 breaks ties at random, each tied worker about as often, never one that costs more', () => {
+    const table = fleet([0, 0, 0, 1]);
     const state = newRoutingState(seededRandom(2));
-    for (let i = 0; i < 20; i++) {
-      expect(decide({ request: request([]), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 }).winner?.descriptor.workerId).toBe('w0');
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 3000; i++) {
+      const w = decide({ request: request([]), method: 'cost-model', options: {}, fleet: table.fleet('fn'), state, now: 0 }).winner?.descriptor.workerId as string;
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+    }
+    expect(counts.get('w3')).toBeUndefined();
+    for (const w of ['w0', 'w1', 'w2']) {
+      expect(counts.get(w)).toBeGreaterThan(900);
+      expect(counts.get(w)).toBeLessThan(1100);
     }
   });
 

@@ -23,8 +23,9 @@
  * together, and their prefills collided again (the lab's `rag` shape: round-robin's even spread of
  * arrivals beat every load-based method).
  *
- * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties to the first
- * candidate (the lowest worker id); above 0, a worker is drawn with probability ∝
+ * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties drawn at random
+ * as least-busy's are: ties to the first candidate sent every request of an idle fleet with no
+ * shared prefix to one worker (the lowest id), however many were free; above 0, a worker is drawn with probability ∝
  * exp(−(logit − min) ÷ (max − min) ÷ temperature), so a higher temperature spreads load more evenly.
  */
 import type { RoutingMethodFn } from '../routing-request.js';
@@ -59,6 +60,7 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   const weight = options.overlapWeight ?? defaultOverlapWeight;
   const logits = scratchScores(n);
   let best = 0;
+  let tied = 0;
   let min = Infinity;
   let max = -Infinity;
   const { load, pendingPrefill } = fleet;
@@ -72,15 +74,23 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
     if (logit < min) {
       min = logit;
       best = i;
-    }
+      tied = 1;
+    } else if (logit === min) tied++;
     if (logit > max) max = logit;
   }
   const temperature = options.temperature ?? 0;
   if (temperature > 0) best = sample(logits, min, max - min, temperature, state.random());
+  else if (tied > 1) best = nthLowest(logits, min, Math.floor(state.random() * tied));
   const brought = requestBlocks - promptBlocks * (shares[best] as number);
   state.requestBlocks.set(key, mean + meanWeight * (brought - mean));
   return { winner: candidates[best] as WorkerEntry, scores: logits, cached: shares, index };
 };
+
+/** The index of the `nth` (from 0) logit equal to `min`. */
+function nthLowest(logits: Float64Array, min: number, nth: number): number {
+  for (let i = 0; i < logits.length; i++) if (logits[i] === min && nth-- === 0) return i;
+  return 0;
+}
 
 /** A softmax draw over −normalised logits; all equal → uniform. */
 function sample(logits: Float64Array, min: number, range: number, temperature: number, u: number): number {
