@@ -24,9 +24,10 @@
  * arrivals beat every load-based method).
  *
  * Lower is better. With `temperature` 0 (the default) the lowest logit wins, ties drawn at random
- * as least-busy's are: ties to the first candidate sent every request of an idle fleet with no
- * shared prefix to one worker (the lowest id), however many were free; above 0, a worker is drawn with probability ∝
- * exp(−(logit − min) ÷ (max − min) ÷ temperature), so a higher temperature spreads load more evenly.
+ * as least-busy's are (ties to the first candidate sent every request of an idle fleet with no
+ * shared prefix to one worker, the lowest id, however many were free). Above 0, a worker is drawn
+ * with probability ∝ exp(−(logit − min) ÷ (max − min) ÷ temperature), so a higher temperature
+ * spreads load more evenly.
  */
 import type { RoutingMethodFn } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
