@@ -25,7 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { alternatingOrder, type LoadResult, runLoad } from './lib/load.js';
 import { fmt, fmtRatio, formatMarkdownTable, formatTable, machineInfo, progress, writeResults } from './lib/report.js';
 import { median, summarize, type Summary } from './lib/stats.js';
@@ -393,12 +393,13 @@ async function main(): Promise<void> {
   }, { allowPositionals: true, usage: ['node dist/bench/http-layer.js serve node-http|fastify   (one server alone, prints its URL)'] });
   if (positionals[0] === 'serve') return runServer(positionals[1] ?? '');
 
-  const jsonRequests = Number(values['json-requests']);
-  const sseRequests = Number(values['sse-requests']);
-  const warmup = Number(values.warmup);
-  const concurrency = Number(values.concurrency);
-  const rounds = Number(values.rounds);
-  const maxSeconds = Number(values['max-seconds']);
+  const num = numberReader('bench:http-layer', values);
+  const jsonRequests = num('json-requests', count);
+  const sseRequests = num('sse-requests', count);
+  const warmup = num('warmup');
+  const concurrency = num('concurrency', count);
+  const rounds = num('rounds', count);
+  const maxSeconds = num('max-seconds');
   const integers = { 'json-requests': jsonRequests, 'sse-requests': sseRequests, concurrency, rounds, 'max-seconds': maxSeconds };
   for (const [name, v] of Object.entries(integers)) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);

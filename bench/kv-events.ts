@@ -8,7 +8,7 @@
 import { decodeEventBatch, encodeEventBatch, seqBytes } from '../src/kv-events/vllm-events.js';
 import { bindPublisher } from '../src/kv-events/zmq-pub.js';
 import { subscribe } from '../src/kv-events/zmq-sub.js';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { machineInfo, progress, writeResults } from './lib/report.js';
 
 const { values } = benchArgs('bench:kv-events', "How fast llmux's own ZeroMQ SUB socket takes and decodes vLLM KV event "
@@ -16,7 +16,8 @@ const { values } = benchArgs('bench:kv-events', "How fast llmux's own ZeroMQ SUB
   + 'BlockStored of 4 blocks of 16 tokens (217 bytes). Progress on stderr, JSON in bench/results/.', {
   messages: { type: 'string', default: '200000', help: 'event batches decoded alone, then sent PUB -> SUB' },
 });
-const n = Number(values.messages);
+const num = numberReader('bench:kv-events', values);
+const n = num('messages', count);
 const payload = encodeEventBatch(1767225600.5, [{ type: 'BlockStored', blockHashes: [1n, 2n, 3n, 2n ** 64n - 5n], parent: 99n, tokenIds: Array.from({ length: 64 }, (_, i) => i), blockSize: 16 }]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -8,7 +8,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { readProfile, summarizeProfile } from './lib/latency-profile.js';
 import { type LatencyReport, runLatencyBench } from './lib/latency-run.js';
 import type { Pct } from './lib/latency-hops.js';
@@ -76,10 +76,11 @@ function profileOf(dir: string): ReturnType<typeof summarizeProfile> & { file: s
 }
 
 async function main(): Promise<void> {
+  const num = numberReader('bench:latency', values);
   const report = await runLatencyBench({
-    rate: Number(values.rate), seconds: Number(values.seconds), warmupSeconds: Number(values['warmup-seconds']),
-    streaming: values.streaming, tokens: Number(values.tokens), ...(values['cpu-prof-dir'] ? { cpuProfDir: values['cpu-prof-dir'] } : {}),
-    threads: Number(values.threads), log: say,
+    rate: num('rate', { min: 0.001 }), seconds: num('seconds'), warmupSeconds: num('warmup-seconds'),
+    streaming: values.streaming, tokens: num('tokens', count), ...(values['cpu-prof-dir'] ? { cpuProfDir: values['cpu-prof-dir'] } : {}),
+    threads: num('threads', count), log: say,
   });
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else print(report);

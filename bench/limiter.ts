@@ -14,7 +14,7 @@ import { silentLogger } from '../src/observability/logger.js';
 import { type BucketRef, LimiterState } from '../src/policy/limiter-state.js';
 import { connectNats } from '../src/transport/nats/nats-transport.js';
 import { startNatsServer } from '../src/transport/nats/nats-server-process.js';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { percentile } from './lib/stats.js';
 
@@ -24,8 +24,9 @@ const { values } = benchArgs('bench:limiter', 'The limiter actor (one process ho
   requests: { type: 'string', default: '20000', help: 'reservations (3 limits each) per measurement, concurrent and in process; the one-at-a-time run takes at most 5,000' },
   concurrency: { type: 'string', default: '64', help: 'reservations in flight at once in the concurrent run (and the 2,000-reservation warm-up)' },
 });
-const requests = Number(values.requests);
-const concurrency = Number(values.concurrency);
+const num = numberReader('bench:limiter', values);
+const requests = num('requests', count);
+const concurrency = num('concurrency', count);
 const buckets: BucketRef[] = [
   { scope: 'model:demo/m', spec: '1000000000-M', counts: 'tokens' },
   { scope: 'tenant:acme', spec: '100000000-M', counts: 'tokens' },

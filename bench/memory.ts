@@ -10,7 +10,7 @@
  *   # 10,000 slow streams with the default liveness (docs/benchmarks.md): --split --itl-ms 1000 --max-tokens 150 --max-pending 200
  *   # liveness relaxed (as before the workers' keepalive went per gateway): --itl-ms 5000 --max-tokens 60 --keepalive-ms 5000 --liveness-timeout-ms 20000 --lease-timeout-ms 30000 --engine-stall-ms 30000
  */
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { runMemoryBench } from './lib/memory-run.js';
 import { formatMemoryReport } from './lib/memory-report.js';
 import { machineInfo, progress, writeResults } from './lib/report.js';
@@ -35,20 +35,21 @@ const { values } = benchArgs('bench:memory', 'Memory per in-flight stream: N con
   'liveness-timeout-ms': { type: 'string', help: "the gateway's liveness timeout, ms (unset: its own)" },
   'engine-stall-ms': { type: 'string', help: "the workers' engine-stall timeout, ms (unset: theirs)" },
 });
-const streams = Number(values.streams);
-const capacity = Number(values.capacity);
+const num = numberReader('bench:memory', values);
+const streams = num('streams', count);
+const capacity = num('capacity', count);
 // Each worker's engine pool holds 128 connections: enough workers that capacity, not the pool, bounds them.
-const workers = values.workers ? Number(values.workers) : Math.ceil((streams * 1.05) / Math.min(capacity, 128));
+const workers = values.workers ? num('workers', count) : Math.ceil((streams * 1.05) / Math.min(capacity, 128));
 const report = await runMemoryBench({
   streams, steps: values.steps.split(',').map(Number), workers, capacity,
-  itlMs: Number(values['itl-ms']), ttftMs: Number(values['ttft-ms']), maxTokens: Number(values['max-tokens']),
-  maxPending: Number(values['max-pending']), settleMs: Number(values['settle-ms']),
+  itlMs: num('itl-ms'), ttftMs: num('ttft-ms'), maxTokens: num('max-tokens', count),
+  maxPending: num('max-pending', count), settleMs: num('settle-ms'),
   ...(values['heap-snapshot'] ? { heapSnapshotAt: streams } : {}),
   split: values.split,
-  ...(values['lease-timeout-ms'] ? { leaseTimeoutMs: Number(values['lease-timeout-ms']) } : {}),
-  ...(values['keepalive-ms'] ? { keepaliveMs: Number(values['keepalive-ms']) } : {}),
-  ...(values['liveness-timeout-ms'] ? { livenessTimeoutMs: Number(values['liveness-timeout-ms']) } : {}),
-  ...(values['engine-stall-ms'] ? { engineStallMs: Number(values['engine-stall-ms']) } : {}),
+  ...(values['lease-timeout-ms'] ? { leaseTimeoutMs: num('lease-timeout-ms') } : {}),
+  ...(values['keepalive-ms'] ? { keepaliveMs: num('keepalive-ms') } : {}),
+  ...(values['liveness-timeout-ms'] ? { livenessTimeoutMs: num('liveness-timeout-ms') } : {}),
+  ...(values['engine-stall-ms'] ? { engineStallMs: num('engine-stall-ms') } : {}),
   say: progress,
 });
 process.stdout.write(`${formatMemoryReport(report)}\n`);

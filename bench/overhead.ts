@@ -15,7 +15,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { cpuMs, childrenNamed } from './lib/latency-cpu.js';
 import { type LoadOptions, type LoadResult, runLoad } from './lib/load.js';
 import { launch, launchWith } from './lib/launch.js';
@@ -33,10 +33,11 @@ const { values } = benchArgs('bench:overhead', 'Gateway overhead: the same reque
   'cpu-prof-dir': { type: 'string', help: 'a CPU profile of every `llmux up` (main thread and worker threads) into this directory (unset: none)' },
   'traced-env': { type: 'string', multiple: true, default: [], help: 'more environment for the traced stack only, NAME=value, repeatable (e.g. OTEL_TRACES_SAMPLER=always_off, OTEL_BSP_MAX_EXPORT_BATCH_SIZE=128)' },
 });
-const requests = Number(values.requests);
-const concurrency = Number(values.concurrency);
-const rounds = Number(values.rounds);
-const maxTokens = Number(values['max-tokens']);
+const num = numberReader('bench:overhead', values);
+const requests = num('requests', count);
+const concurrency = num('concurrency', count);
+const rounds = num('rounds', count);
+const maxTokens = num('max-tokens', count);
 const tracedEnv = Object.fromEntries(values['traced-env'].map((pair) => {
   const at = pair.indexOf('=');
   if (at <= 0) {

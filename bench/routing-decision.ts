@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { type DecisionTiming, timeDecisionsObservingGc } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { median } from './lib/stats.js';
@@ -27,10 +27,9 @@ const { values } = benchArgs('bench:routing-decision', "The router's decision ti
   runs: { type: 'string', default: '1', help: "times the whole set runs; with more than one, each run's 1,000-worker p99 is set side by side" },
   'baseline-root': { type: 'string', help: "another llmux checkout, built with npm run build: its decide() runs in this process, alternating with this one run by run, and a last table compares the two (unset: none)" },
 });
-const decisions = Number(values.decisions);
-const runs = Number(values.runs);
-if (!Number.isInteger(decisions) || decisions < 100) throw new Error(`--decisions must be an integer >= 100, got ${values.decisions}`);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+const num = numberReader('bench:routing-decision', values);
+const decisions = num('decisions', { integer: true, min: 100 });
+const runs = num('runs', count);
 type TimeDecisions = typeof timeDecisionsObservingGc;
 const baselineRoot = values['baseline-root'] === undefined ? undefined : resolve(values['baseline-root']);
 const baselineLib = baselineRoot === undefined ? undefined : join(baselineRoot, 'dist', 'bench', 'lib', 'decision-time.js');

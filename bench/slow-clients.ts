@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { launch } from './lib/launch.js';
 import { formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 
@@ -20,9 +20,10 @@ const { values } = benchArgs('bench:slow-clients', 'Slow clients: N streaming cl
   'max-tokens': { type: 'string', default: '20000', help: "max_tokens of each client's request (the model's context is widened to fit)" },
   seconds: { type: 'string', default: '40', help: 'how long to watch, sampling every 5 s' },
 });
-const clients = Number(values.clients);
-const maxTokens = Number(values['max-tokens']);
-const seconds = Number(values.seconds);
+const num = numberReader('bench:slow-clients', values);
+const clients = num('clients', count);
+const maxTokens = num('max-tokens', count);
+const seconds = num('seconds');
 
 
 const rssMb = (pid: number): number => {

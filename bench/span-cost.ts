@@ -9,14 +9,15 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 
 const { values } = benchArgs('bench:span-cost', 'What tracing costs one request in CPU, without the rest of llmux: the six '
   + 'spans of a request made by the helpers in src/observability/spans.ts and exported over OTLP http/protobuf to a receiver '
   + 'in this process, at the sampler OTEL_TRACES_SAMPLER names (default parent-based always-on).', {
   requests: { type: 'string', default: '30000', help: 'requests measured, after a warm-up of 5,000' },
 });
-const requests = Number(values.requests);
+const num = numberReader('bench:span-cost', values);
+const requests = num('requests', count);
 
 /** What the receiver got: a span is ~400 bytes, so bytes per request show spans the batch processor dropped. */
 let exportedBytes = 0;

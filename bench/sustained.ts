@@ -9,7 +9,7 @@
  *
  *   npm run bench:sustained [-- --rounds 8 --requests 8000 --concurrency 32 --baseline-root /tmp/old]
  */
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { childrenNamed, cpuMs } from './lib/latency-cpu.js';
 import { runLoad } from './lib/load.js';
 import { launch, type Launched } from './lib/launch.js';
@@ -24,9 +24,10 @@ const { values } = benchArgs('bench:sustained', 'Sustained load: one `llmux up` 
   concurrency: { type: 'string', default: '32', help: 'requests in flight at once' },
   'baseline-root': { type: 'string', help: "another llmux checkout, built: its `llmux up` runs beside this one against the same simulator, rounds alternating (unset: this one alone)" },
 });
-const rounds = Number(values.rounds);
-const requests = Number(values.requests);
-const concurrency = Number(values.concurrency);
+const num = numberReader('bench:sustained', values);
+const rounds = num('rounds', count);
+const requests = num('requests', count);
+const concurrency = num('concurrency', count);
 const body = JSON.stringify({ model: 'demo/llmux-sim-8b', stream: false, max_tokens: 16, messages: [{ role: 'user', content: 'Say something about the sea.' }] });
 
 /** CPU seconds a process has used so far; a process whose /proc cannot be read is a broken measurement. */

@@ -10,7 +10,7 @@
  */
 import { encoderFor } from '../src/tokenize/encoders.js';
 import { createTokenCounter, type TokenCounter } from '../src/tokenize/token-counter.js';
-import { benchArgs } from './lib/cli-args.js';
+import { benchArgs, count, numberReader } from './lib/cli-args.js';
 import { alternatingOrder } from './lib/load.js';
 import { fmt, fmtRatio, formatTable, machineInfo, progress, writeResults } from './lib/report.js';
 import { median } from './lib/stats.js';
@@ -22,9 +22,10 @@ const { values } = benchArgs('bench:tokenize', 'Token counting throughput: inlin
   wave: { type: 'string', default: '256', help: 'prompts counted concurrently, as a gateway under load sees them' },
   rounds: { type: 'string', default: '3', help: 'rounds, each running every mode in alternating order' },
 });
-const promptCount = Number(values.prompts);
-const wave = Number(values.wave);
-const rounds = Number(values.rounds);
+const num = numberReader('bench:tokenize', values);
+const promptCount = num('prompts', count);
+const wave = num('wave', count);
+const rounds = num('rounds', count);
 
 const sentence = 'The router picks a worker whose prefix cache already holds most of this prompt; ';
 /** Distinct prompts of about `chars` characters. */

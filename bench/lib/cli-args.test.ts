@@ -1,7 +1,7 @@
 // benchArgs in this process, with process.exit and the two output streams stubbed: exit throws
 // (as the real one, it must stop the caller), the writes are kept for the assertions.
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { badArgument, benchArgs } from './cli-args.js';
+import { badArgument, benchArgs, count, numberReader, type NumberRule } from './cli-args.js';
 
 class Exit extends Error {
   constructor(readonly code: number | undefined) {
@@ -110,5 +110,40 @@ describe('benchArgs', () => {
   it('ends a bench on a value it cannot use with one line and exit 2', () => {
     expect(() => badArgument('bench:test', "unknown workload 'x'")).toThrow(expect.objectContaining({ code: 2 }));
     expect(err).toBe("bench:test: unknown workload 'x' (try --help)\n");
+  });
+});
+
+describe('numberReader', () => {
+  const read = (value: string | undefined, rule?: NumberRule): { exit?: number | undefined; n?: number } => {
+    try {
+      return { n: numberReader('bench:test', { requests: value })('requests', rule) };
+    } catch (e) {
+      if (e instanceof Exit) return { exit: e.code };
+      throw e;
+    }
+  };
+
+  it('returns the number a value spells', () => {
+    expect(read('250')).toEqual({ n: 250 });
+    expect(read('0.5')).toEqual({ n: 0.5 });
+    expect(read('0')).toEqual({ n: 0 });
+    expect(read('3', count)).toEqual({ n: 3 });
+    expect(read('100', { integer: true, min: 100 })).toEqual({ n: 100 });
+  });
+
+  it('refuses what is not a number, with one line naming the option and exit 2', () => {
+    for (const bad of ['abc', '', ' ', '1e999', 'NaN', '12ms', undefined]) {
+      err = '';
+      expect(read(bad)).toEqual({ exit: 2 });
+      expect(err).toMatch(/^bench:test: --requests must be a number >= 0, got '.*' \(try --help\)\n$/);
+    }
+  });
+
+  it('refuses a number below the rule\'s lowest, or a fraction where a whole number is asked', () => {
+    expect(read('-1')).toEqual({ exit: 2 });
+    expect(read('0', count)).toEqual({ exit: 2 });
+    expect(err).toContain("--requests must be a whole number >= 1, got '0'");
+    expect(read('2.5', count)).toEqual({ exit: 2 });
+    expect(read('99', { integer: true, min: 100 })).toEqual({ exit: 2 });
   });
 });

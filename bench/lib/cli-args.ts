@@ -90,3 +90,27 @@ function wrap(lead: string, items: string[]): string {
   });
   return [...done, line].join('\n');
 }
+
+/** What a numeric option takes: whole numbers only, and a lowest value (0 unless given). */
+export interface NumberRule {
+  integer?: boolean;
+  min?: number;
+}
+
+/** A count: a whole number of at least 1 (requests, rounds, workers, ...). */
+export const count: NumberRule = { integer: true, min: 1 };
+
+/**
+ * A reader of the bench `name`'s numeric options: each value a finite number of at least the rule's
+ * `min` (0 by default), whole where the rule says so; anything else is one line naming the option and
+ * exit 2, as for a bad command line. A bare Number() took `--requests abc` as NaN and ran with it.
+ */
+export function numberReader(name: string, values: Readonly<Record<string, unknown>>): (option: string, rule?: NumberRule) => number {
+  return (option, { integer = false, min = 0 } = {}) => {
+    const raw = values[option];
+    const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    const kind = integer ? 'a whole number' : 'a number';
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) badArgument(name, `--${option} must be ${kind} >= ${min}, got '${String(raw)}'`);
+    return n;
+  };
+}
