@@ -10,7 +10,7 @@
  */
 import { encoderFor } from '../src/tokenize/encoders.js';
 import { createTokenCounter, type TokenCounter } from '../src/tokenize/token-counter.js';
-import { benchArgs, count, numberReader } from './lib/cli-args.js';
+import { badArgument, benchArgs, count, numberReader } from './lib/cli-args.js';
 import { alternatingOrder } from './lib/load.js';
 import { fmt, fmtRatio, formatTable, machineInfo, progress, writeResults } from './lib/report.js';
 import { median } from './lib/stats.js';
@@ -18,12 +18,13 @@ import { median } from './lib/stats.js';
 const { values } = benchArgs('bench:tokenize', 'Token counting throughput: inline (on the calling thread) against the piscina '
   + 'pool with 1 and 2 threads, for short (~100 chars) and long (~8 KB) prompts, with cl100k and a Hugging Face tokenizer.json '
   + '(llama3); modes alternate over the rounds and the median round is reported. Table on stdout, progress on stderr, JSON in bench/results/.', {
-  prompts: { type: 'string', default: '4000', help: 'short prompts per mode and round (a tenth as many long ones), each distinct' },
+  prompts: { type: 'string', default: '4000', help: 'short prompts per mode and round, a multiple of 10 (a tenth as many long ones), each distinct' },
   wave: { type: 'string', default: '256', help: 'prompts counted concurrently, as a gateway under load sees them' },
   rounds: { type: 'string', default: '3', help: 'rounds, each running every mode in alternating order' },
 });
 const num = numberReader('bench:tokenize', values);
-const promptCount = num('prompts', count);
+const promptCount = num('prompts', { integer: true, min: 10 });
+if (promptCount % 10 !== 0) badArgument('bench:tokenize', `--prompts must be a multiple of 10 (a tenth as many long prompts), got ${promptCount}`);
 const wave = num('wave', count);
 const rounds = num('rounds', count);
 
