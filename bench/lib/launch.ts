@@ -1,6 +1,7 @@
 /** Starts `node bin/llmux.js ARGS` for a benchmark and waits for its ready line. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { reapOnExit } from './child-reaper.js';
 
 export interface Launched {
   /** Its stdout up to the ready line. */
@@ -27,6 +28,7 @@ export async function launchWith(nodeArgs: string[], args: string[], ready: stri
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LLMUX_LOG_LEVEL: 'error', ...env },
   });
+  reapOnExit(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const started = Date.now();

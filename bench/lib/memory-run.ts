@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startNatsServer } from '../../src/transport/nats/nats-server-process.js';
 import { metricsPage, openFds, procMiB, scrapeText, sumBy } from './memory-sample.js';
 import { StreamClients } from './memory-streams.js';
+import { reapOnExit } from './child-reaper.js';
 
 export interface MemoryRunOptions {
   streams: number;
@@ -89,6 +90,7 @@ async function start(nodeArgs: string[], script: string, args: string[], ready: 
   const child = spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`, process.execPath, ...nodeArgs, script, ...args], {
     cwd, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LLMUX_LOG_LEVEL: 'error' },
   });
+  reapOnExit(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const started = Date.now();

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { launch, type Launched } from './launch.js';
+import { reapOnExit } from './child-reaper.js';
 
 export interface PeerTarget {
   /** `baseline`: llmux from the checkout given as the baseline. */
@@ -40,7 +41,7 @@ async function freePort(): Promise<number> {
 /** `node ENTRY --port=N --headless`, ready when it says so (30 s at most). */
 async function startPeer(entry: string): Promise<{ url: string; stderr(): string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  const child = reapOnExit(spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } }));
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8192)));
