@@ -30,7 +30,7 @@ import { runWorker } from '../src/launch/roles.js';
 import { startLocalStack } from '../src/launch/local-stack.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { type SimOptions, type SimServer, startSim } from '../src/sim/sim-server.js';
-import { badArgument, benchArgs } from './lib/cli-args.js';
+import { badArgument, benchArgs, numberReader } from './lib/cli-args.js';
 import { timeDecisions } from './lib/decision-time.js';
 import { fmt, formatTable, machineInfo, progress as say, writeResults } from './lib/report.js';
 import { buildWorkload, type Workload, type WorkloadShape, workloadShapes } from './lib/routing-workloads.js';
@@ -61,11 +61,7 @@ const { values } = benchArgs('bench:routing', 'The routing lab: every routing me
   runs: { type: 'string', default: '1', help: 'repetitions of everything, methods in alternating order; the summary is the geometric mean over runs' },
   'prefix-words': { type: 'string', default: '600', help: 'words in each system prompt of shared-system-prompts and heterogeneous' },
 });
-const num = (name: keyof typeof values): number => {
-  const n = Number(values[name]);
-  if (!Number.isFinite(n) || n < 0) badArgument('bench:routing', `--${name} must be a number >= 0, got ${String(values[name])}`);
-  return n;
-};
+const num = numberReader('bench:routing', values);
 /**
  * A method as the lab runs it: a routing method, optionally with its own llmConfig.routing options
  * over --routing-option's, written `cost-model:pendingPrefillWeight=1:temperature=0.1`, so that

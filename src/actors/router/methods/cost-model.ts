@@ -31,7 +31,7 @@
  */
 import type { RoutingMethodFn } from '../routing-request.js';
 import type { WorkerEntry } from '../worker-table.js';
-import { scratchScores } from './min-score.js';
+import { nthEqual, scratchScores } from './min-score.js';
 import { overlaps } from './overlap.js';
 
 /**
@@ -81,17 +81,11 @@ export const costModel: RoutingMethodFn = (candidates, ctx) => {
   }
   const temperature = options.temperature ?? 0;
   if (temperature > 0) best = sample(logits, min, max - min, temperature, state.random());
-  else if (tied > 1) best = nthLowest(logits, min, Math.floor(state.random() * tied));
+  else if (tied > 1) best = nthEqual(logits, min, Math.floor(state.random() * tied));
   const brought = requestBlocks - promptBlocks * (shares[best] as number);
   state.requestBlocks.set(key, mean + meanWeight * (brought - mean));
   return { winner: candidates[best] as WorkerEntry, scores: logits, cached: shares, index };
 };
-
-/** The index of the `nth` (from 0) logit equal to `min`. */
-function nthLowest(logits: Float64Array, min: number, nth: number): number {
-  for (let i = 0; i < logits.length; i++) if (logits[i] === min && nth-- === 0) return i;
-  return 0;
-}
 
 /** A softmax draw over −normalised logits; all equal → uniform. */
 function sample(logits: Float64Array, min: number, range: number, temperature: number, u: number): number {

@@ -28,9 +28,12 @@ export function lowestOf(candidates: readonly WorkerEntry[], scores: Float64Arra
       tied = 1;
     } else if (s === best) tied++;
   }
-  let draw = Math.floor(random() * tied);
-  for (let i = 0; i < n; i++) {
-    if (scores[i] === best && draw-- === 0) return { winner: candidates[i] as WorkerEntry, scores };
-  }
-  return undefined;
+  const at = nthEqual(scores, best, Math.floor(random() * tied));
+  return at < 0 ? undefined : { winner: candidates[at] as WorkerEntry, scores };
+}
+
+/** The index of the `nth` (from 0) score equal to `value`, or -1: the draw among tied scores. */
+export function nthEqual(scores: ArrayLike<number>, value: number, nth: number): number {
+  for (let i = 0; i < scores.length; i++) if (scores[i] === value && nth-- === 0) return i;
+  return -1;
 }
